@@ -1,0 +1,115 @@
+//! The chat port: a platform-neutral way to reach people. The core says
+//! *what* to send (`Message`); adapters say *how* on their platform (Block
+//! Kit for Slack; Adaptive Cards for Teams), from `templates/`.
+
+pub mod sim;
+pub mod slack;
+
+use crate::domain::{Answer, ChatIdentity, CheckinAnswer, JobPurpose, Platform};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the core wants to tell someone. Rendering is the adapter's job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// A participant's nudge with the one-tap report buttons.
+    Nudge {
+        job_id: i64,
+        purpose: JobPurpose,
+        program: String,
+        session: u32,
+        recorded: Option<Answer>,
+        locale: String,
+    },
+    /// A manager's check-in: the focus theme only with the participant's consent.
+    Checkin {
+        job_id: i64,
+        participant: String,
+        program: String,
+        theme: Option<String>,
+        recorded: Option<CheckinAnswer>,
+        locale: String,
+    },
+}
+
+/// Where a sent message lives, so it can be updated after a tap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub channel: String,
+    pub ts: String,
+}
+
+/// A person as the chat platform knows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatUser {
+    pub identity: ChatIdentity,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub time_zone: Option<String>,
+    pub locale: Option<String>,
+    pub deleted: bool,
+    pub is_bot: bool,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum ChatError {
+    /// Worth trying again later: a timeout, a 5xx, a network failure.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// The platform asked to slow down.
+    #[error("rate limited (retry after {retry_after:?})")]
+    RateLimited { retry_after: Option<Duration> },
+    /// Will not succeed by retrying: the reason HR sees (e.g. `user_not_found`).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+#[async_trait]
+pub trait ChatPort: Send + Sync + 'static {
+    fn platform(&self) -> Platform;
+    /// The workspace (Slack team, Teams tenant) this port speaks for.
+    fn workspace(&self) -> &str;
+    /// Sends a direct message to a person.
+    async fn send_direct(
+        &self,
+        to: &ChatIdentity,
+        message: &Message,
+    ) -> Result<Delivered, ChatError>;
+    /// Replaces a sent message, e.g. to show what was recorded.
+    async fn update(&self, at: &Delivered, message: &Message) -> Result<(), ChatError>;
+    /// Finds the chat user with this work email, if any.
+    async fn lookup_by_email(&self, email: &str) -> Result<Option<ChatUser>, ChatError>;
+    async fn user_info(&self, who: &ChatIdentity) -> Result<ChatUser, ChatError>;
+}
+
+/// The chat ports this process can use, by platform and workspace.
+#[derive(Clone, Default)]
+pub struct Chats {
+    ports: HashMap<(Platform, String), Arc<dyn ChatPort>>,
+}
+
+impl Chats {
+    pub fn add(&mut self, port: Arc<dyn ChatPort>) {
+        self.ports
+            .insert((port.platform(), port.workspace().to_string()), port);
+    }
+
+    pub fn for_workspace(&self, platform: Platform, workspace: &str) -> Option<Arc<dyn ChatPort>> {
+        self.ports.get(&(platform, workspace.to_string())).cloned()
+    }
+
+    pub fn for_identity(&self, who: &ChatIdentity) -> Option<Arc<dyn ChatPort>> {
+        self.for_workspace(who.platform, &who.workspace)
+    }
+
+    /// Any port that can resolve emails (single-workspace deployments have one).
+    pub fn directory(&self) -> Option<Arc<dyn ChatPort>> {
+        self.ports.values().next().cloned()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ports.is_empty()
+    }
+}

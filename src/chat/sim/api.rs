@@ -1,0 +1,350 @@
+//! The simulated Slack Web API (`/api/<method>`) and the `/_sim` control
+//! routes used by `momentum sim`, the demo and the tests.
+
+use super::{SimContent, SimMessage, SimUser, SimWorkspace, APP_ID, BOT_ID, BOT_USER_ID};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use slack_morphism::prelude::SlackBlock;
+
+/// Slack's hard limits that the simulator enforces like Slack does.
+const MAX_BLOCKS: usize = 50;
+const MAX_TEXT: usize = 40_000;
+
+pub fn router(sim: SimWorkspace) -> Router {
+    Router::new()
+        .route("/api/{method}", get(web_api).post(web_api))
+        .route("/_sim/messages", get(list_messages))
+        .route("/_sim/users", get(list_users).post(create_user))
+        .route("/_sim/tap", post(tap))
+        .route("/_sim/command", post(command))
+        .with_state(sim)
+}
+
+fn ok(mut v: Value) -> Value {
+    v["ok"] = json!(true);
+    v
+}
+
+fn err(code: &str) -> Value {
+    json!({ "ok": false, "error": code })
+}
+
+/// Collects a call's arguments from the query string and a JSON or form body.
+fn params(
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<Map<String, Value>, &'static str> {
+    let mut out = Map::new();
+    let mut add_pairs = |s: &str| {
+        for (k, v) in url::form_urlencoded::parse(s.as_bytes()) {
+            out.insert(k.into_owned(), Value::String(v.into_owned()));
+        }
+    };
+    if let Some(q) = query {
+        add_pairs(q);
+    }
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !body.is_empty() {
+        if ctype.starts_with("application/json") {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Object(m)) => out.extend(m),
+                _ => return Err("invalid_json"),
+            }
+        } else {
+            add_pairs(std::str::from_utf8(body).map_err(|_| "invalid_form_data")?);
+        }
+    }
+    // Form posts carry JSON arrays (blocks) as strings.
+    if let Some(Value::String(s)) = out.get("blocks") {
+        let parsed = serde_json::from_str(s).map_err(|_| "invalid_blocks_format")?;
+        out.insert("blocks".into(), parsed);
+    }
+    Ok(out)
+}
+
+fn token(headers: &HeaderMap, p: &Map<String, Value>) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|s| s.trim().to_string())
+        .or_else(|| p.get("token").and_then(Value::as_str).map(String::from))
+}
+
+fn arg<'a>(p: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    p.get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+async fn web_api(
+    State(sim): State<SimWorkspace>,
+    Path(method): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = match params(&headers, query.as_deref(), &body) {
+        Err(code) => err(code),
+        Ok(p) => match token(&headers, &p) {
+            None => err("not_authed"),
+            Some(t) if t != sim.config.bot_token => err("invalid_auth"),
+            Some(_) => call(&sim, &method, &p),
+        },
+    };
+    let success = result["ok"] == json!(true);
+    sim.state().calls.push((method, success));
+    Json(result).into_response()
+}
+
+fn call(sim: &SimWorkspace, method: &str, p: &Map<String, Value>) -> Value {
+    match method {
+        "auth.test" => ok(json!({
+            "url": "https://momentum-local.slack.com/",
+            "team": sim.config.team_name,
+            "user": "momentum",
+            "team_id": sim.config.team_id,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": false,
+        })),
+        "conversations.open" => {
+            let Some(users) = arg(p, "users") else {
+                return err("users_list_not_supplied");
+            };
+            let first = users.split(',').next().unwrap_or_default();
+            match sim.user(first) {
+                None => err("user_not_found"),
+                Some(u) if u.deleted => err("user_disabled"),
+                Some(u) => ok(json!({ "channel": { "id": SimWorkspace::dm_channel(&u.id) } })),
+            }
+        }
+        "chat.postMessage" => post_message(sim, p),
+        "chat.update" => update_message(sim, p),
+        "users.info" => match arg(p, "user").and_then(|id| sim.user(id)) {
+            None => err("user_not_found"),
+            Some(u) => {
+                ok(json!({ "user": user_json(sim, &u, arg(p, "include_locale") == Some("true")) }))
+            }
+        },
+        "users.lookupByEmail" => {
+            let Some(email) = arg(p, "email") else {
+                return err("invalid_email");
+            };
+            let email = email.to_lowercase();
+            let found = sim.state().users.iter().find(|u| u.email == email).cloned();
+            match found {
+                None => err("users_not_found"),
+                Some(u) => ok(json!({ "user": user_json(sim, &u, false) })),
+            }
+        }
+        _ => err("unknown_method"),
+    }
+}
+
+pub(crate) fn user_json(sim: &SimWorkspace, u: &SimUser, include_locale: bool) -> Value {
+    let offset = jiff::tz::TimeZone::get(&u.tz)
+        .map(|tz| tz.to_offset(sim.now()).seconds())
+        .unwrap_or(0);
+    let mut v = json!({
+        "id": u.id,
+        "team_id": sim.config.team_id,
+        "name": u.name,
+        "deleted": u.deleted,
+        "real_name": u.real_name,
+        "tz": u.tz,
+        "tz_label": u.tz,
+        "tz_offset": offset,
+        "is_admin": false,
+        "is_owner": false,
+        "is_bot": u.is_bot,
+        "is_app_user": false,
+        "updated": 1_700_000_000,
+        "profile": {
+            "real_name": u.real_name,
+            "display_name": u.name,
+            "email": u.email,
+        },
+    });
+    if include_locale {
+        v["locale"] = json!(u.locale);
+    }
+    v
+}
+
+/// Checks content the way Slack does: text or blocks, valid blocks, limits.
+fn content(p: &Map<String, Value>) -> Result<(String, Value), &'static str> {
+    let text = arg(p, "text").unwrap_or_default().to_string();
+    let blocks = p.get("blocks").cloned().unwrap_or(Value::Null);
+    if text.is_empty() && blocks.is_null() {
+        return Err("no_text");
+    }
+    if text.chars().count() > MAX_TEXT {
+        return Err("msg_too_long");
+    }
+    if !blocks.is_null() {
+        let Some(list) = blocks.as_array() else {
+            return Err("invalid_blocks");
+        };
+        if list.len() > MAX_BLOCKS {
+            return Err("invalid_blocks");
+        }
+        if serde_json::from_value::<Vec<SlackBlock>>(blocks.clone()).is_err() {
+            return Err("invalid_blocks");
+        }
+    }
+    Ok((text, if blocks.is_null() { json!([]) } else { blocks }))
+}
+
+fn post_message(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
+    let Some(target) = arg(p, "channel") else {
+        return err("channel_not_found");
+    };
+    let channel = if target.starts_with('U') || target.starts_with('W') {
+        match sim.user(target) {
+            None => return err("user_not_found"),
+            Some(u) if u.deleted => return err("account_inactive"),
+            Some(u) => SimWorkspace::dm_channel(&u.id),
+        }
+    } else if target.starts_with('D') {
+        let user = format!("U{}", target.trim_start_matches('D'));
+        match sim.user(&user) {
+            None => return err("channel_not_found"),
+            Some(u) if u.deleted => return err("account_inactive"),
+            Some(_) => target.to_string(),
+        }
+    } else if sim.state().channels.iter().any(|c| c == target) {
+        target.to_string()
+    } else {
+        return err("channel_not_found");
+    };
+    let (text, blocks) = match content(p) {
+        Ok(c) => c,
+        Err(code) => return err(code),
+    };
+    let ts = sim.next_ts();
+    let message = SimMessage {
+        channel: channel.clone(),
+        ts: ts.clone(),
+        user: BOT_USER_ID.into(),
+        content: SimContent {
+            at: sim.now(),
+            text,
+            blocks,
+        },
+        edits: Vec::new(),
+    };
+    let body = message_json(sim, &message);
+    sim.state().messages.push(message);
+    ok(json!({ "channel": channel, "ts": ts, "message": body }))
+}
+
+fn update_message(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
+    let (Some(channel), Some(ts)) = (arg(p, "channel"), arg(p, "ts")) else {
+        return err("message_not_found");
+    };
+    let (text, blocks) = match content(p) {
+        Ok(c) => c,
+        Err(code) => return err(code),
+    };
+    let now = sim.now();
+    let mut state = sim.state();
+    let Some(m) = state
+        .messages
+        .iter_mut()
+        .find(|m| m.channel == channel && m.ts == ts)
+    else {
+        return err("message_not_found");
+    };
+    if m.user != BOT_USER_ID {
+        return err("cant_update_message");
+    }
+    let previous = std::mem::replace(
+        &mut m.content,
+        SimContent {
+            at: now,
+            text: text.clone(),
+            blocks,
+        },
+    );
+    m.edits.push(previous);
+    let body = message_json(sim, m);
+    ok(json!({ "channel": channel, "ts": ts, "text": text, "message": body }))
+}
+
+pub(crate) fn message_json(sim: &SimWorkspace, m: &SimMessage) -> Value {
+    json!({
+        "type": "message",
+        "user": m.user,
+        "bot_id": BOT_ID,
+        "app_id": APP_ID,
+        "team": sim.config.team_id,
+        "text": m.content.text,
+        "blocks": m.content.blocks,
+        "ts": m.ts,
+    })
+}
+
+async fn list_messages(State(sim): State<SimWorkspace>) -> Json<Value> {
+    Json(json!(sim.messages()))
+}
+
+async fn list_users(State(sim): State<SimWorkspace>) -> Json<Value> {
+    Json(json!(sim.users()))
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    name: String,
+    real_name: Option<String>,
+    email: String,
+    tz: Option<String>,
+}
+
+async fn create_user(State(sim): State<SimWorkspace>, Json(u): Json<NewUser>) -> Json<Value> {
+    let id = sim.add_user(
+        &u.name,
+        u.real_name.as_deref().unwrap_or(&u.name),
+        &u.email,
+        u.tz.as_deref().unwrap_or("UTC"),
+    );
+    Json(json!({ "id": id }))
+}
+
+#[derive(Deserialize)]
+struct TapRequest {
+    user: String,
+    channel: String,
+    ts: String,
+    action_id: String,
+}
+
+async fn tap(State(sim): State<SimWorkspace>, Json(t): Json<TapRequest>) -> Response {
+    match sim.tap(&t.user, &t.channel, &t.ts, &t.action_id).await {
+        Ok(reply) => Json(json!({ "status": reply.status, "body": reply.body })).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct CommandRequest {
+    user: String,
+    text: String,
+}
+
+async fn command(State(sim): State<SimWorkspace>, Json(c): Json<CommandRequest>) -> Response {
+    match sim.slash_command(&c.user, "/momentum", &c.text).await {
+        Ok(reply) => Json(json!({ "status": reply.status, "body": reply.body })).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response(),
+    }
+}

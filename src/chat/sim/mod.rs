@@ -1,0 +1,249 @@
+//! The local chat workspace: a simulated Slack team that speaks Slack's wire
+//! formats, so the demo, the tests and a local `momentum serve` behave as
+//! against real Slack. It serves the Web API methods Momentum calls (bearer
+//! token auth, Slack's `{"ok": false, "error": …}` errors), records every
+//! message, and delivers taps and slash commands to the service exactly as
+//! Slack does: form-encoded, signed with `X-Slack-Signature` v0.
+
+mod api;
+mod outbound;
+
+pub use outbound::InboundReply;
+
+use crate::clock::SharedClock;
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SimUser {
+    pub id: String,
+    pub name: String,
+    pub real_name: String,
+    pub email: String,
+    pub tz: String,
+    pub locale: String,
+    pub deleted: bool,
+    pub is_bot: bool,
+}
+
+/// One version of a message's content.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimContent {
+    pub at: Timestamp,
+    pub text: String,
+    pub blocks: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SimMessage {
+    pub channel: String,
+    pub ts: String,
+    /// The sender's user id (the bot's, for Momentum's messages).
+    pub user: String,
+    /// The current content; earlier versions are in `edits`.
+    pub content: SimContent,
+    pub edits: Vec<SimContent>,
+}
+
+impl SimMessage {
+    /// The buttons of the message: (action_id, label, value, selected).
+    pub fn buttons(&self) -> Vec<(String, String, String, bool)> {
+        let mut out = Vec::new();
+        for block in self.content.blocks.as_array().into_iter().flatten() {
+            for el in block["elements"].as_array().into_iter().flatten() {
+                if el["type"] == "button" {
+                    out.push((
+                        el["action_id"].as_str().unwrap_or_default().to_string(),
+                        el["text"]["text"].as_str().unwrap_or_default().to_string(),
+                        el["value"].as_str().unwrap_or_default().to_string(),
+                        el["style"] == "primary",
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub team_id: String,
+    pub team_name: String,
+    pub bot_token: String,
+    pub signing_secret: String,
+    /// Where taps and slash commands go (the service's base URL).
+    pub service_url: Option<String>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            team_id: "T0SIMTEAM1".into(),
+            team_name: "Momentum Local".into(),
+            bot_token: "xoxb-sim-local-token".into(),
+            signing_secret: "sim-signing-secret".into(),
+            service_url: None,
+        }
+    }
+}
+
+pub(crate) struct SimState {
+    pub users: Vec<SimUser>,
+    pub channels: Vec<String>,
+    pub messages: Vec<SimMessage>,
+    /// Every Web API call: (method, ok).
+    pub calls: Vec<(String, bool)>,
+    pub service_url: Option<String>,
+    last_ts: i64,
+}
+
+pub const BOT_USER_ID: &str = "U0MOMENTUM";
+pub const BOT_ID: &str = "B0MOMENTUM";
+pub const APP_ID: &str = "A0MOMENTUM";
+
+/// A simulated Slack workspace. Clones share the same state.
+#[derive(Clone)]
+pub struct SimWorkspace {
+    pub config: SimConfig,
+    clock: SharedClock,
+    state: Arc<Mutex<SimState>>,
+    http: reqwest::Client,
+}
+
+impl SimWorkspace {
+    pub fn new(config: SimConfig, clock: SharedClock) -> Self {
+        let state = SimState {
+            users: Vec::new(),
+            channels: Vec::new(),
+            messages: Vec::new(),
+            calls: Vec::new(),
+            service_url: config.service_url.clone(),
+            last_ts: 0,
+        };
+        Self {
+            config,
+            clock,
+            state: Arc::new(Mutex::new(state)),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, SimState> {
+        // A panic while holding the lock leaves consistent data; keep going.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Adds a person to the workspace and returns their user id.
+    pub fn add_user(&self, name: &str, real_name: &str, email: &str, tz: &str) -> String {
+        let mut s = self.state();
+        let id = format!("U{:08}", s.users.len() + 1);
+        s.users.push(SimUser {
+            id: id.clone(),
+            name: name.into(),
+            real_name: real_name.into(),
+            email: email.to_lowercase(),
+            tz: tz.into(),
+            locale: "en-US".into(),
+            deleted: false,
+            is_bot: false,
+        });
+        id
+    }
+
+    pub fn deactivate_user(&self, id: &str) {
+        if let Some(u) = self.state().users.iter_mut().find(|u| u.id == id) {
+            u.deleted = true;
+        }
+    }
+
+    /// Adds a public channel (e.g. the sponsors') and returns its id.
+    pub fn add_channel(&self, name: &str) -> String {
+        let mut s = self.state();
+        let id = format!("C{:08}", s.channels.len() + 1);
+        let _ = name;
+        s.channels.push(id.clone());
+        id
+    }
+
+    pub fn set_service_url(&self, url: &str) {
+        self.state().service_url = Some(url.trim_end_matches('/').to_string());
+    }
+
+    pub fn users(&self) -> Vec<SimUser> {
+        self.state().users.clone()
+    }
+
+    pub fn user(&self, id: &str) -> Option<SimUser> {
+        self.state().users.iter().find(|u| u.id == id).cloned()
+    }
+
+    /// The DM channel id between the bot and a user.
+    pub fn dm_channel(user_id: &str) -> String {
+        format!("D{}", user_id.trim_start_matches('U'))
+    }
+
+    pub fn messages(&self) -> Vec<SimMessage> {
+        self.state().messages.clone()
+    }
+
+    pub fn messages_in(&self, channel: &str) -> Vec<SimMessage> {
+        self.state()
+            .messages
+            .iter()
+            .filter(|m| m.channel == channel)
+            .cloned()
+            .collect()
+    }
+
+    pub fn message(&self, channel: &str, ts: &str) -> Option<SimMessage> {
+        self.state()
+            .messages
+            .iter()
+            .find(|m| m.channel == channel && m.ts == ts)
+            .cloned()
+    }
+
+    /// How many Web API calls of a method were made (successful or not).
+    pub fn call_count(&self, method: &str) -> usize {
+        self.state()
+            .calls
+            .iter()
+            .filter(|(m, _)| m == method)
+            .count()
+    }
+
+    /// A unique, increasing Slack timestamp ("seconds.micros") from the clock.
+    pub(crate) fn next_ts(&self) -> String {
+        let mut s = self.state();
+        let micros = self.clock.now().as_microsecond() as i64;
+        s.last_ts = micros.max(s.last_ts + 1);
+        format!("{}.{:06}", s.last_ts / 1_000_000, s.last_ts % 1_000_000)
+    }
+
+    /// Serves the Web API (and the `/_sim` control routes) on `addr`; returns
+    /// the bound address.
+    pub async fn serve(
+        &self,
+        addr: SocketAddr,
+    ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let bound = listener.local_addr()?;
+        let router = api::router(self.clone());
+        let handle = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!(error = %e, "simulator stopped");
+            }
+        });
+        Ok((bound, handle))
+    }
+}

@@ -1,0 +1,163 @@
+//! What the simulated workspace sends to the service, shaped and signed as
+//! Slack sends it: `block_actions` interactions as a form-encoded `payload=`,
+//! slash commands as form fields, both with `X-Slack-Signature` v0.
+
+use super::api::message_json;
+use super::{SimWorkspace, APP_ID};
+use crate::chat::slack::verify::sign;
+use serde_json::json;
+
+/// The service's answer to something the workspace delivered.
+#[derive(Debug, Clone)]
+pub struct InboundReply {
+    pub status: u16,
+    pub body: String,
+}
+
+impl SimWorkspace {
+    /// The form body Slack posts when `user` taps button `action_id` on a message.
+    pub fn tap_body(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        action_id: &str,
+    ) -> Result<String, String> {
+        let u = self
+            .user(user)
+            .ok_or_else(|| format!("no user {user} in the workspace"))?;
+        let m = self
+            .message(channel, ts)
+            .ok_or_else(|| format!("no message {ts} in {channel}"))?;
+        let (_, label, value, _) = m
+            .buttons()
+            .into_iter()
+            .find(|(id, ..)| id == action_id)
+            .ok_or_else(|| format!("the message has no button {action_id}"))?;
+        let block_id = m
+            .content
+            .blocks
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|b| {
+                b["elements"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|e| e["action_id"] == action_id)
+            })
+            .and_then(|b| b["block_id"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        let action_ts = self.next_ts();
+        let team = &self.config.team_id;
+        let payload = json!({
+            "type": "block_actions",
+            "user": { "id": u.id, "username": u.name, "name": u.name, "team_id": team },
+            "api_app_id": APP_ID,
+            "token": "deprecated-verification-token",
+            "container": { "type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false },
+            "trigger_id": format!("{}.{}", action_ts.replace('.', ""), "1000000001"),
+            "team": { "id": team, "domain": "momentum-local" },
+            "enterprise": null,
+            "is_enterprise_install": false,
+            "channel": { "id": channel, "name": "directmessage" },
+            "message": message_json(self, &m),
+            "state": { "values": {} },
+            "response_url": format!("https://hooks.slack.com/actions/{team}/1/sim"),
+            "actions": [{
+                "action_id": action_id,
+                "block_id": block_id,
+                "text": { "type": "plain_text", "text": label, "emoji": true },
+                "value": value,
+                "type": "button",
+                "action_ts": action_ts,
+            }],
+        });
+        Ok(url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("payload", &payload.to_string())
+            .finish())
+    }
+
+    /// The form body of a slash command typed by `user`.
+    pub fn command_body(&self, user: &str, command: &str, text: &str) -> Result<String, String> {
+        let u = self
+            .user(user)
+            .ok_or_else(|| format!("no user {user} in the workspace"))?;
+        let team = &self.config.team_id;
+        Ok(url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", "deprecated-verification-token")
+            .append_pair("team_id", team)
+            .append_pair("team_domain", "momentum-local")
+            .append_pair("channel_id", &SimWorkspace::dm_channel(&u.id))
+            .append_pair("channel_name", "directmessage")
+            .append_pair("user_id", &u.id)
+            .append_pair("user_name", &u.name)
+            .append_pair("command", command)
+            .append_pair("text", text)
+            .append_pair("api_app_id", APP_ID)
+            .append_pair("is_enterprise_install", "false")
+            .append_pair(
+                "response_url",
+                &format!("https://hooks.slack.com/commands/{team}/1/sim"),
+            )
+            .append_pair("trigger_id", "1.1.sim")
+            .finish())
+    }
+
+    /// The `X-Slack-Request-Timestamp` and `X-Slack-Signature` for a body, now.
+    pub fn signature_headers(&self, body: &str) -> (String, String) {
+        let ts = self.now().as_second();
+        (
+            ts.to_string(),
+            sign(&self.config.signing_secret, ts, body.as_bytes()),
+        )
+    }
+
+    /// Posts a signed form body to the service at `path`.
+    pub async fn deliver(&self, path: &str, body: String) -> Result<InboundReply, String> {
+        let base = self
+            .state()
+            .service_url
+            .clone()
+            .ok_or("the workspace has no service URL to deliver to")?;
+        let (ts, sig) = self.signature_headers(&body);
+        let resp = self
+            .http
+            .post(format!("{base}{path}"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("X-Slack-Request-Timestamp", ts)
+            .header("X-Slack-Signature", sig)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| format!("the service did not answer: {e}"))?;
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap_or_default();
+        Ok(InboundReply { status, body })
+    }
+
+    /// `user` taps a button: delivered to `/slack/interactions` as Slack would.
+    pub async fn tap(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        action_id: &str,
+    ) -> Result<InboundReply, String> {
+        let body = self.tap_body(user, channel, ts, action_id)?;
+        self.deliver("/slack/interactions", body).await
+    }
+
+    /// `user` types a slash command: delivered to `/slack/commands`.
+    pub async fn slash_command(
+        &self,
+        user: &str,
+        command: &str,
+        text: &str,
+    ) -> Result<InboundReply, String> {
+        let body = self.command_body(user, command, text)?;
+        self.deliver("/slack/commands", body).await
+    }
+}

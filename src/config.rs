@@ -1,0 +1,163 @@
+//! Server settings: an optional YAML file, then environment variables, which
+//! win. Secrets come from the environment (or the file) and never reach logs:
+//! `Debug` redacts them and the database password.
+
+use crate::crypto::SecretKey;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::Path;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://momentum.db";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const SLACK_API_URL: &str = "https://slack.com/api";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read settings file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("settings file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{name}: {message}")]
+    Invalid { name: &'static str, message: String },
+}
+
+/// The settings file; every field optional, unknown fields refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsFile {
+    database_url: Option<String>,
+    listen: Option<String>,
+    secret_key: Option<String>,
+    slack: Option<SlackFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlackFile {
+    signing_secret: Option<String>,
+    bot_token: Option<String>,
+    api_url: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub secret_key: Option<SecretKey>,
+    pub slack: SlackSettings,
+}
+
+#[derive(Clone, Default)]
+pub struct SlackSettings {
+    pub signing_secret: Option<String>,
+    pub bot_token: Option<String>,
+    pub api_url: String,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("listen", &self.listen)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "…"))
+            .field(
+                "slack.signing_secret",
+                &self.slack.signing_secret.as_ref().map(|_| "…"),
+            )
+            .field(
+                "slack.bot_token",
+                &self.slack.bot_token.as_ref().map(|_| "…"),
+            )
+            .field("slack.api_url", &self.slack.api_url)
+            .finish()
+    }
+}
+
+/// A database URL with its password replaced, for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("redacted"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Settings {
+    /// Reads the optional settings file, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let parsed = match file {
+            None => SettingsFile::default(),
+            Some(path) => {
+                let p = path.display().to_string();
+                let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+                    path: p.clone(),
+                    source,
+                })?;
+                serde_norway::from_str(&text).map_err(|e| SettingsError::Parse {
+                    path: p,
+                    message: e.to_string(),
+                })?
+            }
+        };
+        let slack = parsed.slack.unwrap_or_default();
+        let listen_raw = env("MOMENTUM_LISTEN")
+            .or(parsed.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen = listen_raw.parse().map_err(|_| SettingsError::Invalid {
+            name: "MOMENTUM_LISTEN",
+            message: format!("{listen_raw:?} is not an address:port such as 127.0.0.1:8080"),
+        })?;
+        let secret_key = match env("MOMENTUM_SECRET_KEY").or(parsed.secret_key) {
+            None => None,
+            Some(k) => Some(
+                SecretKey::from_base64(&k).map_err(|e| SettingsError::Invalid {
+                    name: "MOMENTUM_SECRET_KEY",
+                    message: e.to_string(),
+                })?,
+            ),
+        };
+        let api_url = env("SLACK_API_URL")
+            .or(slack.api_url)
+            .unwrap_or_else(|| SLACK_API_URL.to_string());
+        if url::Url::parse(&api_url).is_err() {
+            return Err(SettingsError::Invalid {
+                name: "SLACK_API_URL",
+                message: format!("{api_url:?} is not a URL"),
+            });
+        }
+        Ok(Self {
+            database_url: env("MOMENTUM_DATABASE_URL")
+                .or(parsed.database_url)
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
+            listen,
+            secret_key,
+            slack: SlackSettings {
+                signing_secret: env("SLACK_SIGNING_SECRET").or(slack.signing_secret),
+                bot_token: env("SLACK_BOT_TOKEN").or(slack.bot_token),
+                api_url: api_url.trim_end_matches('/').to_string(),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        let r = redact_url("postgres://app:hunter2@db:5432/momentum");
+        assert!(!r.contains("hunter2"));
+        assert!(r.contains("redacted"));
+        assert_eq!(redact_url("sqlite://momentum.db"), "sqlite://momentum.db");
+    }
+}

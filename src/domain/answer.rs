@@ -1,0 +1,101 @@
+//! What a participant or manager can answer with one tap, and what each job is for.
+
+use std::fmt;
+
+/// A participant's one-tap report on a small step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Answer {
+    Done,
+    Partly,
+    NotYet,
+}
+
+impl Answer {
+    pub const ALL: [Answer; 3] = [Answer::Done, Answer::Partly, Answer::NotYet];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Answer::Done => "done",
+            Answer::Partly => "partly",
+            Answer::NotYet => "not_yet",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// A manager's answer to a check-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckinAnswer {
+    Supported,
+    WillSupport,
+    NotThisTime,
+}
+
+impl CheckinAnswer {
+    pub const ALL: [CheckinAnswer; 3] = [
+        CheckinAnswer::Supported,
+        CheckinAnswer::WillSupport,
+        CheckinAnswer::NotThisTime,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckinAnswer::Supported => "supported",
+            CheckinAnswer::WillSupport => "will",
+            CheckinAnswer::NotThisTime => "not_this_time",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// Counts towards the manager support rate.
+    pub fn is_support(self) -> bool {
+        matches!(self, CheckinAnswer::Supported | CheckinAnswer::WillSupport)
+    }
+}
+
+/// What a scheduled job delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobPurpose {
+    /// "What is the one small step you will take?" — answered with a report.
+    SmallStep,
+    /// "Did you do it?" one-tap check — answered with a report.
+    OneTapCheck,
+    /// A manager check-in about a direct report's focus theme.
+    ManagerCheckin,
+}
+
+impl JobPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobPurpose::SmallStep => "small_step",
+            JobPurpose::OneTapCheck => "one_tap_check",
+            JobPurpose::ManagerCheckin => "manager_checkin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            JobPurpose::SmallStep,
+            JobPurpose::OneTapCheck,
+            JobPurpose::ManagerCheckin,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+
+    pub fn is_participant_nudge(self) -> bool {
+        !matches!(self, JobPurpose::ManagerCheckin)
+    }
+}
+
+impl fmt::Display for JobPurpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

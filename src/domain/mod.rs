@@ -1,0 +1,16 @@
+//! The pure core: programs, cadences, local time and answers. No I/O, no
+//! async, no clock reads — everything here is a function of its inputs.
+
+pub mod answer;
+pub mod cron;
+pub mod errors;
+pub mod identity;
+pub mod plan;
+pub mod program;
+pub mod reader;
+pub mod time;
+
+pub use answer::{Answer, CheckinAnswer, JobPurpose};
+pub use errors::{ConfigErrors, FieldError};
+pub use identity::{ChannelRef, ChatIdentity, PersonRef, Platform};
+pub use program::{NudgeKind, NudgeRule, ParticipantSpec, ProgramFile, ProgramSpec};

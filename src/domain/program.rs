@@ -1,0 +1,764 @@
+//! Program files: parse a YAML or JSON document into a typed, fully validated
+//! program. Every mistake is reported with its field path; nothing partial is
+//! ever returned.
+
+use super::cron::CronRule;
+use super::errors::ConfigErrors;
+use super::identity::{ChannelRef, ChatIdentity, Email, PersonRef};
+use super::reader::{Field, Obj};
+use super::time::{parse_weekday, weekday_name, QuietHours, TimeOfDay, WorkingDays, Zone};
+use super::JobPurpose;
+use jiff::civil::Date;
+use serde_json::{json, Value};
+use std::collections::{BTreeSet, HashMap};
+
+pub const FILE_VERSION: i64 = 1;
+pub const DEFAULT_ANONYMITY_THRESHOLD: u32 = 5;
+/// Languages that templates exist for.
+pub const LOCALES: [&str; 2] = ["en", "cs"];
+
+/// A whole program file: the program's settings and the people in it.
+#[derive(Debug, Clone)]
+pub struct ProgramFile {
+    pub program: ProgramSpec,
+    pub participants: Vec<ParticipantSpec>,
+}
+
+/// Everything about a program except its participants. Stored as the JSON
+/// of its `program` and `cohorts` sections and re-parsed when loaded.
+#[derive(Debug, Clone)]
+pub struct ProgramSpec {
+    pub key: String,
+    pub name: String,
+    pub time_zone: Option<Zone>,
+    pub locale: String,
+    pub sponsor_channel: Option<ChannelRef>,
+    pub anonymity_threshold: u32,
+    pub quiet_hours: Option<QuietHours>,
+    pub working_days: WorkingDays,
+    pub themes: Vec<String>,
+    pub sessions: Vec<PlannedSession>,
+    pub nudges: Vec<NudgeRule>,
+    pub recurring: Vec<RecurringRule>,
+    pub self_assessment: Option<SelfAssessment>,
+    pub cohorts: Vec<Cohort>,
+    /// The validated source, kept so the program can be stored and downloaded.
+    pub source: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedSession {
+    pub number: u32,
+    pub planned: Date,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NudgeKind {
+    SmallStep,
+    OneTapCheck,
+    ManagerCheckin,
+}
+
+impl NudgeKind {
+    const NAMES: [&'static str; 3] = ["small_step", "one_tap_check", "manager_checkin"];
+
+    pub fn purpose(self) -> JobPurpose {
+        match self {
+            NudgeKind::SmallStep => JobPurpose::SmallStep,
+            NudgeKind::OneTapCheck => JobPurpose::OneTapCheck,
+            NudgeKind::ManagerCheckin => JobPurpose::ManagerCheckin,
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "small_step" => Some(NudgeKind::SmallStep),
+            "one_tap_check" => Some(NudgeKind::OneTapCheck),
+            "manager_checkin" => Some(NudgeKind::ManagerCheckin),
+            _ => None,
+        }
+    }
+}
+
+/// "N days after a completed session, at HH:MM local: send this."
+#[derive(Debug, Clone, PartialEq)]
+pub struct NudgeRule {
+    pub kind: NudgeKind,
+    pub days_after_session: u32,
+    pub at: TimeOfDay,
+    /// `None` = after every session.
+    pub sessions: Option<Vec<u32>>,
+}
+
+impl NudgeRule {
+    pub fn applies_to(&self, session: u32) -> bool {
+        self.sessions.as_ref().is_none_or(|s| s.contains(&session))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecurringPurpose {
+    Digest,
+    Pulse,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecurringRule {
+    pub purpose: RecurringPurpose,
+    pub cron: CronRule,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelfAssessment {
+    pub question: String,
+    pub scale_min: i64,
+    pub scale_max: i64,
+    /// Days after the participant's first completed session: 0 = baseline.
+    pub days: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cohort {
+    pub key: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParticipantSpec {
+    pub person: PersonRef,
+    pub manager: Option<PersonRef>,
+    pub focus: Option<String>,
+    pub time_zone: Option<Zone>,
+    pub share_focus_with_manager: bool,
+    pub cohort: Option<String>,
+}
+
+impl ProgramFile {
+    /// Parses YAML (JSON is YAML too) into a validated program file.
+    pub fn parse_yaml(text: &str) -> Result<Self, ConfigErrors> {
+        let value: Value = serde_norway::from_str(text).map_err(|e| {
+            ConfigErrors::single("", format!("not a readable YAML or JSON document: {e}"))
+        })?;
+        Self::from_value(&value)
+    }
+
+    /// Validates an already-parsed document, reporting every problem at once.
+    pub fn from_value(doc: &Value) -> Result<Self, ConfigErrors> {
+        let mut errs = ConfigErrors::default();
+        let root = Field {
+            path: String::new(),
+            value: doc.clone(),
+        };
+        let Some(obj) = root.obj(
+            &["version", "program", "cohorts", "participants"],
+            &mut errs,
+        ) else {
+            return Err(errs);
+        };
+        if let Some(v) = obj.req("version", &mut errs) {
+            if let Some(n) = v.int(&mut errs) {
+                if n != FILE_VERSION {
+                    errs.push(v.path, format!("version {n} is not supported (this build reads version {FILE_VERSION})"));
+                }
+            }
+        }
+        let cohorts = obj
+            .get("cohorts")
+            .map(|f| parse_cohorts(&f, &mut errs))
+            .unwrap_or_default();
+        let program = obj
+            .req("program", &mut errs)
+            .and_then(|f| parse_program(&f, cohorts, &mut errs));
+        let participants = match (obj.get("participants"), &program) {
+            (Some(f), Some(p)) => parse_participants(&f, p, &mut errs),
+            (Some(f), None) => {
+                // Still report participant mistakes when the program section is broken.
+                let stub = stub_program();
+                parse_participants(&f, &stub, &mut errs)
+            }
+            (None, _) => Vec::new(),
+        };
+        match program {
+            Some(program) if errs.is_empty() => Ok(Self {
+                program,
+                participants,
+            }),
+            _ => Err(errs),
+        }
+    }
+}
+
+impl ProgramSpec {
+    /// Re-reads a stored spec (the `program` and `cohorts` sections).
+    pub fn from_stored(value: &Value) -> Result<Self, ConfigErrors> {
+        let doc = json!({
+            "version": FILE_VERSION,
+            "program": value.get("program").cloned().unwrap_or(Value::Null),
+            "cohorts": value.get("cohorts").cloned().unwrap_or(Value::Null),
+        });
+        ProgramFile::from_value(&doc).map(|f| f.program)
+    }
+
+    pub fn session_count(&self) -> u32 {
+        self.sessions.len() as u32
+    }
+
+    pub fn planned(&self, number: u32) -> Option<Date> {
+        self.sessions
+            .iter()
+            .find(|s| s.number == number)
+            .map(|s| s.planned)
+    }
+}
+
+fn stub_program() -> ProgramSpec {
+    ProgramSpec {
+        key: String::new(),
+        name: String::new(),
+        time_zone: None,
+        locale: "en".into(),
+        sponsor_channel: None,
+        anonymity_threshold: DEFAULT_ANONYMITY_THRESHOLD,
+        quiet_hours: None,
+        working_days: WorkingDays::monday_to_friday(),
+        themes: vec![],
+        sessions: vec![],
+        nudges: vec![],
+        recurring: vec![],
+        self_assessment: None,
+        cohorts: vec![],
+        source: Value::Null,
+    }
+}
+
+fn is_key(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn key_field(f: &Field, errs: &mut ConfigErrors) -> Option<String> {
+    let s = f.non_empty_str(errs)?;
+    if is_key(&s) {
+        Some(s)
+    } else {
+        errs.push(
+            &f.path,
+            format!("{s:?} is not a key (lower-case letters, digits, - and _, at most 64)"),
+        );
+        None
+    }
+}
+
+fn date_field(f: &Field, errs: &mut ConfigErrors) -> Option<Date> {
+    let s = f.str(errs)?;
+    match s.trim().parse::<Date>() {
+        Ok(d) => Some(d),
+        Err(_) => {
+            errs.push(&f.path, format!("{s:?} is not a date (YYYY-MM-DD)"));
+            None
+        }
+    }
+}
+
+fn time_field(f: &Field, errs: &mut ConfigErrors) -> Option<TimeOfDay> {
+    let s = f.str(errs)?;
+    TimeOfDay::parse(&s).map_err(|e| errs.push(&f.path, e)).ok()
+}
+
+fn zone_field(f: &Field, errs: &mut ConfigErrors) -> Option<Zone> {
+    let s = f.str(errs)?;
+    Zone::parse(&s).map_err(|e| errs.push(&f.path, e)).ok()
+}
+
+fn int_in(f: &Field, lo: i64, hi: i64, what: &str, errs: &mut ConfigErrors) -> Option<i64> {
+    let n = f.int(errs)?;
+    if n < lo || n > hi {
+        errs.push(&f.path, format!("{n} is out of range: {what}"));
+        return None;
+    }
+    Some(n)
+}
+
+fn parse_cohorts(f: &Field, errs: &mut ConfigErrors) -> Vec<Cohort> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for item in f.list(errs).unwrap_or_default() {
+        let Some(o) = item.obj(&["key", "name"], errs) else {
+            continue;
+        };
+        let key = o.req("key", errs).and_then(|k| key_field(&k, errs));
+        let name = o.get("name").and_then(|n| n.non_empty_str(errs));
+        if let Some(key) = key {
+            if !seen.insert(key.clone()) {
+                errs.push(
+                    format!("{}.key", item.path),
+                    format!("cohort {key:?} is listed twice"),
+                );
+                continue;
+            }
+            out.push(Cohort {
+                name: name.unwrap_or_else(|| key.clone()),
+                key,
+            });
+        }
+    }
+    out
+}
+
+const PROGRAM_FIELDS: [&str; 14] = [
+    "key",
+    "name",
+    "time_zone",
+    "locale",
+    "sponsor_channel",
+    "anonymity_threshold",
+    "quiet_hours",
+    "working_days",
+    "themes",
+    "sessions",
+    "nudges",
+    "recurring",
+    "self_assessment",
+    "description",
+];
+
+fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Option<ProgramSpec> {
+    let before = errs.len();
+    let o = f.obj(&PROGRAM_FIELDS, errs)?;
+    let key = o.req("key", errs).and_then(|k| key_field(&k, errs));
+    let name = o.req("name", errs).and_then(|n| n.non_empty_str(errs));
+    let time_zone = o.get("time_zone").and_then(|z| zone_field(&z, errs));
+    let locale = match o.get("locale") {
+        None => Some("en".to_string()),
+        Some(l) => l.str(errs).and_then(|s| {
+            if LOCALES.contains(&s.as_str()) {
+                Some(s)
+            } else {
+                errs.push(
+                    &l.path,
+                    format!(
+                        "{s:?} is not a supported language (one of: {})",
+                        LOCALES.join(", ")
+                    ),
+                );
+                None
+            }
+        }),
+    };
+    let sponsor_channel = o.get("sponsor_channel").and_then(|c| {
+        c.str(errs).and_then(|s| {
+            ChannelRef::parse(&s)
+                .map_err(|e| errs.push(&c.path, e))
+                .ok()
+        })
+    });
+    let anonymity_threshold = match o.get("anonymity_threshold") {
+        None => Some(DEFAULT_ANONYMITY_THRESHOLD),
+        Some(k) => int_in(
+            &k,
+            2,
+            1000,
+            "the anonymity threshold must be between 2 and 1000",
+            errs,
+        )
+        .map(|n| n as u32),
+    };
+    let quiet_hours = o.get("quiet_hours").and_then(|q| {
+        let qo = q.obj(&["from", "to"], errs)?;
+        let from = qo.req("from", errs).and_then(|t| time_field(&t, errs));
+        let to = qo.req("to", errs).and_then(|t| time_field(&t, errs));
+        let (from, to) = (from?, to?);
+        if from == to {
+            errs.push(&q.path, "quiet hours start and end at the same time");
+            return None;
+        }
+        Some(QuietHours { from, to })
+    });
+    let working_days = match o.get("working_days") {
+        None => WorkingDays::monday_to_friday(),
+        Some(w) => {
+            let mut days = Vec::new();
+            for d in w.list(errs).unwrap_or_default() {
+                if let Some(s) = d.str(errs) {
+                    match parse_weekday(&s) {
+                        Some(day) if days.contains(&day) => {
+                            errs.push(&d.path, format!("{} is listed twice", weekday_name(day)))
+                        }
+                        Some(day) => days.push(day),
+                        None => errs.push(
+                            &d.path,
+                            format!("{s:?} is not a day (mon, tue, wed, thu, fri, sat, sun)"),
+                        ),
+                    }
+                }
+            }
+            if days.is_empty() {
+                errs.push(&w.path, "at least one working day is needed");
+            }
+            WorkingDays::from_days(&days)
+        }
+    };
+    let themes = o
+        .get("themes")
+        .map(|t| {
+            let mut out: Vec<String> = Vec::new();
+            for item in t.list(errs).unwrap_or_default() {
+                if let Some(s) = key_field(&item, errs) {
+                    if out.contains(&s) {
+                        errs.push(&item.path, format!("theme {s:?} is listed twice"));
+                    } else {
+                        out.push(s);
+                    }
+                }
+            }
+            out
+        })
+        .unwrap_or_default();
+    let sessions = o
+        .req("sessions", errs)
+        .map(|s| parse_sessions(&s, errs))
+        .unwrap_or_default();
+    let session_numbers: Vec<u32> = sessions.iter().map(|s| s.number).collect();
+    let nudges = o
+        .get("nudges")
+        .map(|n| parse_nudges(&n, &session_numbers, errs))
+        .unwrap_or_default();
+    let recurring = o
+        .get("recurring")
+        .map(|r| parse_recurring(&r, errs))
+        .unwrap_or_default();
+    let self_assessment = o
+        .get("self_assessment")
+        .and_then(|s| parse_self_assessment(&s, errs));
+    if errs.len() > before {
+        return None;
+    }
+    let mut source = json!({ "program": f.value.clone() });
+    if !cohorts.is_empty() {
+        source["cohorts"] = json!(cohorts
+            .iter()
+            .map(|c| json!({"key": c.key, "name": c.name}))
+            .collect::<Vec<_>>());
+    }
+    Some(ProgramSpec {
+        key: key?,
+        name: name?,
+        time_zone,
+        locale: locale?,
+        sponsor_channel,
+        anonymity_threshold: anonymity_threshold?,
+        quiet_hours,
+        working_days,
+        themes,
+        sessions,
+        nudges,
+        recurring,
+        self_assessment,
+        cohorts,
+        source,
+    })
+}
+
+fn parse_sessions(f: &Field, errs: &mut ConfigErrors) -> Vec<PlannedSession> {
+    let items = f.list(errs).unwrap_or_default();
+    if items.is_empty() && f.value.is_array() {
+        errs.push(&f.path, "a program plans at least one session");
+    }
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(o) = item.obj(&["number", "planned"], errs) else {
+            continue;
+        };
+        let expected = i as i64 + 1;
+        let number = o.req("number", errs).and_then(|n| {
+            let v = n.int(errs)?;
+            if v != expected {
+                errs.push(
+                    &n.path,
+                    format!("sessions are numbered 1..N in order: expected {expected}, found {v}"),
+                );
+                return None;
+            }
+            Some(v as u32)
+        });
+        let planned = o.req("planned", errs).and_then(|d| date_field(&d, errs));
+        if let (Some(number), Some(planned)) = (number, planned) {
+            if let Some(prev) = out.last().map(|p: &PlannedSession| p.planned) {
+                if planned < prev {
+                    errs.push(
+                        format!("{}.planned", item.path),
+                        format!("session {number} is planned before session {}", number - 1),
+                    );
+                }
+            }
+            out.push(PlannedSession { number, planned });
+        }
+    }
+    out
+}
+
+fn parse_nudges(f: &Field, planned: &[u32], errs: &mut ConfigErrors) -> Vec<NudgeRule> {
+    let mut out: Vec<NudgeRule> = Vec::new();
+    for item in f.list(errs).unwrap_or_default() {
+        let Some(o) = item.obj(&["kind", "days_after_session", "at", "sessions"], errs) else {
+            continue;
+        };
+        let kind = o.req("kind", errs).and_then(|k| {
+            let s = k.str(errs)?;
+            NudgeKind::parse(&s).or_else(|| {
+                errs.push(
+                    &k.path,
+                    format!(
+                        "{s:?} is not a nudge kind (one of: {})",
+                        NudgeKind::NAMES.join(", ")
+                    ),
+                );
+                None
+            })
+        });
+        let days = o.req("days_after_session", errs).and_then(|d| {
+            int_in(
+                &d,
+                0,
+                366,
+                "days after the session must be 0 or more (at most 366)",
+                errs,
+            )
+        });
+        let at = o.req("at", errs).and_then(|t| time_field(&t, errs));
+        let sessions = o.get("sessions").and_then(|s| {
+            let mut nums = Vec::new();
+            for n in s.list(errs).unwrap_or_default() {
+                if let Some(v) = n.int(errs) {
+                    if v < 1 || !planned.contains(&(v as u32)) {
+                        errs.push(
+                            &n.path,
+                            format!(
+                                "session {v} is not planned (the program plans sessions 1..{})",
+                                planned.len()
+                            ),
+                        );
+                    } else if nums.contains(&(v as u32)) {
+                        errs.push(&n.path, format!("session {v} is listed twice"));
+                    } else {
+                        nums.push(v as u32);
+                    }
+                }
+            }
+            Some(nums)
+        });
+        if let (Some(kind), Some(days), Some(at)) = (kind, days, at) {
+            let rule = NudgeRule {
+                kind,
+                days_after_session: days as u32,
+                at,
+                sessions,
+            };
+            if out
+                .iter()
+                .any(|r| r.kind == rule.kind && r.days_after_session == rule.days_after_session)
+            {
+                errs.push(
+                    &item.path,
+                    "another rule of this kind already fires this many days after the session",
+                );
+            }
+            out.push(rule);
+        }
+    }
+    out
+}
+
+fn parse_recurring(f: &Field, errs: &mut ConfigErrors) -> Vec<RecurringRule> {
+    let mut out = Vec::new();
+    for item in f.list(errs).unwrap_or_default() {
+        let Some(o) = item.obj(&["purpose", "cron"], errs) else {
+            continue;
+        };
+        let purpose = o.req("purpose", errs).and_then(|p| {
+            let s = p.str(errs)?;
+            match s.as_str() {
+                "digest" => Some(RecurringPurpose::Digest),
+                "pulse" => Some(RecurringPurpose::Pulse),
+                _ => {
+                    errs.push(
+                        &p.path,
+                        format!("{s:?} is not a recurring purpose (digest or pulse)"),
+                    );
+                    None
+                }
+            }
+        });
+        let cron = o.req("cron", errs).and_then(|c| {
+            let s = c.str(errs)?;
+            CronRule::parse(&s).map_err(|e| errs.push(&c.path, e)).ok()
+        });
+        if let (Some(purpose), Some(cron)) = (purpose, cron) {
+            out.push(RecurringRule { purpose, cron });
+        }
+    }
+    out
+}
+
+fn parse_self_assessment(f: &Field, errs: &mut ConfigErrors) -> Option<SelfAssessment> {
+    let o = f.obj(&["question", "scale", "days"], errs)?;
+    let question = o.req("question", errs).and_then(|q| q.non_empty_str(errs));
+    let scale = o.req("scale", errs).and_then(|s| {
+        let so = s.obj(&["min", "max"], errs)?;
+        let min = so.req("min", errs).and_then(|m| m.int(errs));
+        let max = so.req("max", errs).and_then(|m| m.int(errs));
+        let (min, max) = (min?, max?);
+        if max <= min || max - min > 100 {
+            errs.push(
+                &s.path,
+                format!("the scale {min}..{max} must go up, by at most 100 steps"),
+            );
+            return None;
+        }
+        Some((min, max))
+    });
+    let days = match o.get("days") {
+        None => Some(vec![0, 30, 60, 90]),
+        Some(d) => {
+            let mut out: Vec<u32> = Vec::new();
+            for item in d.list(errs).unwrap_or_default() {
+                if let Some(n) = int_in(&item, 0, 730, "days must be 0 (baseline) to 730", errs) {
+                    if out.last().is_some_and(|last| *last >= n as u32) {
+                        errs.push(&item.path, "days must be listed in increasing order");
+                    }
+                    out.push(n as u32);
+                }
+            }
+            Some(out)
+        }
+    };
+    let (min, max) = scale?;
+    Some(SelfAssessment {
+        question: question?,
+        scale_min: min,
+        scale_max: max,
+        days: days?,
+    })
+}
+
+const PARTICIPANT_FIELDS: [&str; 8] = [
+    "name",
+    "email",
+    "chat",
+    "manager",
+    "focus",
+    "time_zone",
+    "share_focus_with_manager",
+    "cohort",
+];
+
+fn person_ref(o: &Obj, path: &str, errs: &mut ConfigErrors) -> Option<PersonRef> {
+    let email = o.get("email").and_then(|e| {
+        e.str(errs)
+            .and_then(|s| Email::parse(&s).map_err(|m| errs.push(&e.path, m)).ok())
+    });
+    let chat = o.get("chat").and_then(|c| {
+        c.str(errs).and_then(|s| {
+            ChatIdentity::parse(&s)
+                .map_err(|m| errs.push(&c.path, m))
+                .ok()
+        })
+    });
+    let name = o.get("name").and_then(|n| n.non_empty_str(errs));
+    if email.is_none() && chat.is_none() {
+        if o.get("email").is_none() && o.get("chat").is_none() {
+            errs.push(path, "needs an email or a chat identity");
+        }
+        return None;
+    }
+    Some(PersonRef { email, chat, name })
+}
+
+fn parse_participants(
+    f: &Field,
+    program: &ProgramSpec,
+    errs: &mut ConfigErrors,
+) -> Vec<ParticipantSpec> {
+    let mut out = Vec::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for item in f.list(errs).unwrap_or_default() {
+        let Some(o) = item.obj(&PARTICIPANT_FIELDS, errs) else {
+            continue;
+        };
+        let person = person_ref(&o, &item.path, errs);
+        let manager = o.get("manager").and_then(|m| match &m.value {
+            Value::String(s) => PersonRef::parse_short(s)
+                .map_err(|e| errs.push(&m.path, e))
+                .ok(),
+            _ => {
+                let mo = m.obj(&["name", "email", "chat"], errs)?;
+                person_ref(&mo, &m.path, errs)
+            }
+        });
+        let focus = o.get("focus").and_then(|t| {
+            let s = key_field(&t, errs)?;
+            if !program.themes.is_empty() && !program.themes.contains(&s) {
+                errs.push(
+                    &t.path,
+                    format!(
+                        "{s:?} is not one of the program's themes ({})",
+                        program.themes.join(", ")
+                    ),
+                );
+                return None;
+            }
+            Some(s)
+        });
+        let time_zone = o.get("time_zone").and_then(|z| zone_field(&z, errs));
+        let share = o
+            .get("share_focus_with_manager")
+            .and_then(|s| s.bool(errs))
+            .unwrap_or(false);
+        let cohort = o.get("cohort").and_then(|c| {
+            let s = key_field(&c, errs)?;
+            if !program.cohorts.iter().any(|k| k.key == s) && !program.key.is_empty() {
+                errs.push(&c.path, format!("cohort {s:?} is not listed under cohorts"));
+                return None;
+            }
+            Some(s)
+        });
+        let Some(person) = person else { continue };
+        for k in [
+            person.email.as_ref().map(|e| format!("email:{e}")),
+            person.chat.as_ref().map(|c| c.to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(first) = seen.get(&k) {
+                errs.push(
+                    &item.path,
+                    format!("duplicate participant: the same person as {first}"),
+                );
+            } else {
+                seen.insert(k, item.path.clone());
+            }
+        }
+        if let Some(m) = &manager {
+            if (m.email.is_some() && m.email == person.email)
+                || (m.chat.is_some() && m.chat == person.chat)
+            {
+                errs.push(
+                    format!("{}.manager", item.path),
+                    "a participant cannot be their own manager",
+                );
+            }
+        }
+        out.push(ParticipantSpec {
+            person,
+            manager,
+            focus,
+            time_zone,
+            share_focus_with_manager: share,
+            cohort,
+        });
+    }
+    out
+}

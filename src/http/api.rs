@@ -1,0 +1,265 @@
+//! The admin API under `/api/v1`, with per-organisation bearer tokens. Every
+//! handler takes its organisation from the token, so one organisation's token
+//! never sees another's data. It never returns a person's answers.
+
+use super::error::{ApiError, ErrorBody};
+use super::AppState;
+use crate::app::{ParticipantLookup, Scope, SessionOutcome};
+use crate::domain::ConfigErrors;
+use crate::store::jobs::DeliveryCount;
+use crate::store::participants::ParticipantStatus;
+use crate::store::programs::ApplyOutcome;
+use crate::store::OrgId;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    needed: Scope,
+) -> Result<OrgId, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(ApiError::unauthorized)?;
+    let (org, scope) = state
+        .app
+        .authenticate(token)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    if !scope.allows(needed) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this token has scope {:?}; this call needs {:?}",
+                scope.as_str(),
+                needed.as_str()
+            ),
+        ));
+    }
+    Ok(org)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProgramSummary {
+    pub id: i64,
+    pub key: String,
+    pub name: String,
+    pub sessions: u32,
+    pub time_zone: Option<String>,
+}
+
+/// Lists the organisation's programs.
+#[utoipa::path(get, path = "/api/v1/programs", tag = "programs",
+    responses((status = 200, body = [ProgramSummary]), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_programs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<ProgramSummary>>, ApiError> {
+    let org = authorize(&state, &headers, Scope::Admin).await?;
+    let programs = state
+        .app
+        .store
+        .programs(org)
+        .await
+        .map_err(crate::app::AppError::from)?;
+    Ok(Json(
+        programs
+            .into_iter()
+            .map(|p| ProgramSummary {
+                id: p.id,
+                sessions: p.spec.session_count(),
+                time_zone: p.spec.time_zone.as_ref().map(|z| z.name().to_string()),
+                key: p.key,
+                name: p.name,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ApplyParams {
+    /// Deactivate active participants that are not in the file.
+    #[serde(default)]
+    pub prune: bool,
+}
+
+/// Applies a program file (YAML or JSON), atomically and idempotently. An
+/// invalid file changes nothing and every mistake is listed with its path.
+#[utoipa::path(post, path = "/api/v1/programs", tag = "programs",
+    params(ApplyParams),
+    request_body(content = String, description = "A program file (version 1), as YAML or JSON", content_type = "application/yaml"),
+    responses(
+        (status = 200, body = ApplyOutcome),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn apply_program(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<ApplyParams>,
+    body: Bytes,
+) -> Result<Json<ApplyOutcome>, ApiError> {
+    let org = authorize(&state, &headers, Scope::Admin).await?;
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::invalid(ConfigErrors::single("", "the body is not UTF-8 text")))?;
+    let doc: serde_json::Value = match ctype.as_str() {
+        "application/json" => serde_json::from_str(text).map_err(|e| {
+            ApiError::invalid(ConfigErrors::single("", format!("not valid JSON: {e}")))
+        })?,
+        "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" | "text/plain" => {
+            serde_norway::from_str(text).map_err(|e| {
+                ApiError::invalid(ConfigErrors::single("", format!("not valid YAML: {e}")))
+            })?
+        }
+        other => return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "content type {other:?} is not accepted: send application/yaml or application/json"
+            ),
+        )),
+    };
+    Ok(Json(
+        state.app.apply_program(org, &doc, params.prune).await?,
+    ))
+}
+
+async fn program_id(state: &AppState, org: OrgId, key: &str) -> Result<i64, ApiError> {
+    state
+        .app
+        .store
+        .program_by_key(org, key)
+        .await
+        .map_err(crate::app::AppError::from)?
+        .map(|p| p.id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no program {key:?}")))
+}
+
+/// Lists a program's participants with each person's delivery status (never
+/// their answers or notes).
+#[utoipa::path(get, path = "/api/v1/programs/{key}/participants", tag = "programs",
+    params(("key" = String, Path, description = "The program's key")),
+    responses((status = 200, body = [ParticipantStatus]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_participants(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Result<Json<Vec<ParticipantStatus>>, ApiError> {
+    let org = authorize(&state, &headers, Scope::Admin).await?;
+    let id = program_id(&state, org, &key).await?;
+    let list = state
+        .app
+        .store
+        .participant_statuses(org, id, state.app.clock.now())
+        .await
+        .map_err(crate::app::AppError::from)?;
+    Ok(Json(list))
+}
+
+/// Delivery counts by state and reason (sent, skipped, failed …).
+#[utoipa::path(get, path = "/api/v1/programs/{key}/delivery", tag = "programs",
+    params(("key" = String, Path, description = "The program's key")),
+    responses((status = 200, body = [DeliveryCount]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delivery(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Result<Json<Vec<DeliveryCount>>, ApiError> {
+    let org = authorize(&state, &headers, Scope::Admin).await?;
+    let id = program_id(&state, org, &key).await?;
+    let counts = state
+        .app
+        .store
+        .delivery_counts(org, id)
+        .await
+        .map_err(crate::app::AppError::from)?;
+    Ok(Json(counts))
+}
+
+/// A completed session, as a coaching platform reports it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionReport {
+    pub participant: ParticipantLookup,
+    /// The session number, 1..N.
+    pub session: u32,
+    /// The local date it happened (YYYY-MM-DD); today in the participant's zone if absent.
+    pub completed_on: Option<String>,
+    /// The caller's id for this event: a repeat with the same id is one completion.
+    pub external_id: Option<String>,
+}
+
+/// Records a completed session, idempotently (by participant and session
+/// number, and by external id), and plans the nudges that follow it.
+#[utoipa::path(post, path = "/api/v1/programs/{key}/sessions", tag = "sessions",
+    params(("key" = String, Path, description = "The program's key")),
+    request_body = SessionReport,
+    responses(
+        (status = 200, body = SessionOutcome),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn record_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Result<Json<SessionOutcome>, ApiError> {
+    let org = authorize(&state, &headers, Scope::SessionsWrite).await?;
+    let report: SessionReport = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid(ConfigErrors::single(
+            "",
+            format!("not a session report: {e}"),
+        ))
+    })?;
+    let completed_on = match &report.completed_on {
+        None => None,
+        Some(s) => Some(s.parse().map_err(|_| {
+            ApiError::invalid(ConfigErrors::single(
+                "completed_on",
+                format!("{s:?} is not a date (YYYY-MM-DD)"),
+            ))
+        })?),
+    };
+    if report
+        .external_id
+        .as_ref()
+        .is_some_and(|e| e.is_empty() || e.len() > 200)
+    {
+        return Err(ApiError::invalid(ConfigErrors::single(
+            "external_id",
+            "must be 1 to 200 characters",
+        )));
+    }
+    let outcome = state
+        .app
+        .record_session(
+            org,
+            &key,
+            &report.participant,
+            report.session,
+            completed_on,
+            "api",
+            report.external_id.as_deref(),
+        )
+        .await?;
+    Ok(Json(outcome))
+}

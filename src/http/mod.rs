@@ -1,0 +1,69 @@
+//! Thin inbound HTTP: verify, parse into a domain command, call the app,
+//! answer fast. Routes: the admin API (`/api/v1`), Slack (`/slack/*`),
+//! `/healthz` and `/openapi.json`.
+
+pub mod api;
+pub mod error;
+pub mod openapi;
+pub mod slack;
+
+use crate::app::App;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Program files for big cohorts are large; chat payloads are not.
+const API_BODY_LIMIT: usize = 8 * 1024 * 1024;
+pub const SLACK_BODY_LIMIT: usize = 512 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub app: Arc<App>,
+    /// Slack's signing secret; Slack routes refuse every request without it.
+    pub slack_signing_secret: Option<Arc<str>>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route(
+            "/programs",
+            get(api::list_programs).post(api::apply_program),
+        )
+        .route("/programs/{key}/participants", get(api::list_participants))
+        .route("/programs/{key}/sessions", post(api::record_session))
+        .route("/programs/{key}/delivery", get(api::delivery))
+        .layer(DefaultBodyLimit::max(API_BODY_LIMIT));
+    let slack = Router::new()
+        .route("/events", post(slack::events))
+        .route("/interactions", post(slack::interactions))
+        .route("/commands", post(slack::commands))
+        .layer(DefaultBodyLimit::max(SLACK_BODY_LIMIT));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/openapi.json", get(openapi::document))
+        .nest("/api/v1", api)
+        .nest("/slack", slack)
+        .fallback(error::not_found)
+        .with_state(state)
+}
+
+/// Binds `addr` and serves until `shutdown` resolves. Returns the bound address
+/// through `bound` before serving (port 0 picks a free port).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,255 @@
+//! Slack's inbound routes. Each verifies the signature before reading the
+//! body, answers within Slack's 3 seconds, and does slow work (updating the
+//! message) after answering.
+
+use super::AppState;
+use crate::app::{Tap, TapAnswer, TapResult};
+use crate::chat::slack::verify::verify;
+use crate::chat::Delivered;
+use crate::domain::{Answer, ChatIdentity, CheckinAnswer};
+use crate::templates;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use slack_morphism::prelude::{SlackInteractionActionContainer, SlackInteractionEvent};
+
+fn refuse(status: StatusCode, why: &str) -> Response {
+    (status, Json(json!({ "error": why }))).into_response()
+}
+
+/// Checks `X-Slack-Signature` against the body, within the 5-minute window.
+fn verified(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+    let Some(secret) = &state.slack_signing_secret else {
+        return Err(refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Slack is not configured (SLACK_SIGNING_SECRET)",
+        ));
+    };
+    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    verify(
+        secret,
+        h("x-slack-request-timestamp"),
+        h("x-slack-signature"),
+        body,
+        state.app.clock.now().as_second(),
+    )
+    .map_err(|e| {
+        tracing::warn!(reason = %e, "refused an unverified Slack request");
+        refuse(StatusCode::UNAUTHORIZED, &e.to_string())
+    })
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// `POST /slack/interactions`: button taps (`block_actions`).
+pub async fn interactions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = verified(&state, &headers, &body) {
+        return r;
+    }
+    let Some(payload) = form_field(&body, "payload") else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "expected a form field named payload",
+        );
+    };
+    let event: SlackInteractionEvent = match serde_json::from_str(&payload) {
+        Ok(e) => e,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("payload is not a Slack interaction: {e}"),
+            )
+        }
+    };
+    let SlackInteractionEvent::BlockActions(ev) = event else {
+        // Other interaction types come with later features; acknowledge them.
+        return StatusCode::OK.into_response();
+    };
+    let (Some(user), Some(action)) = (
+        ev.user.as_ref(),
+        ev.actions.as_ref().and_then(|a| a.first()),
+    ) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "block_actions without a user or an action",
+        );
+    };
+    let SlackInteractionActionContainer::Message(container) = &ev.container else {
+        return StatusCode::OK.into_response();
+    };
+    let action_id = action.action_id.to_string();
+    let answer = match action_id.split_once(':') {
+        Some(("report", a)) => Answer::parse(a).map(TapAnswer::Report),
+        Some(("checkin", a)) => CheckinAnswer::parse(a).map(TapAnswer::Checkin),
+        _ => None,
+    };
+    let job_id = action.value.as_deref().and_then(|v| v.parse::<i64>().ok());
+    let (Some(answer), Some(job_id)) = (answer, job_id) else {
+        return refuse(StatusCode::BAD_REQUEST, "not a Momentum button");
+    };
+    let team = ev.team.id.to_string();
+    let channel = container
+        .channel_id
+        .as_ref()
+        .map(|c| c.to_string())
+        .or_else(|| ev.channel.as_ref().map(|c| c.id.to_string()))
+        .unwrap_or_default();
+    let message_ts = container.message_ts.to_string();
+    let action_ts = action
+        .action_ts
+        .as_ref()
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    // Same team, user, message, button and action_ts = the same tap delivered again.
+    let delivery_key = hex::encode(Sha256::digest(
+        format!(
+            "slack|{team}|{}|{message_ts}|{action_id}|{action_ts}",
+            user.id
+        )
+        .as_bytes(),
+    ));
+    let tap = Tap {
+        who: ChatIdentity::slack(&team, &user.id.to_string()),
+        job_id,
+        answer,
+        delivery_key,
+        message: Delivered {
+            channel,
+            ts: message_ts,
+        },
+    };
+    match state.app.take_tap(&tap).await {
+        Ok(TapResult::Recorded { update }) => {
+            if let Some((port, at, message)) = update {
+                // Slow work after the answer: Slack wants it within 3 seconds.
+                tokio::spawn(async move {
+                    if let Err(e) = port.update(&at, &message).await {
+                        tracing::warn!(error = %e, "could not update the tapped message");
+                    }
+                });
+            }
+            StatusCode::OK.into_response()
+        }
+        Ok(TapResult::Duplicate) => StatusCode::OK.into_response(),
+        Ok(TapResult::Refused(why)) => {
+            tracing::info!(reason = ?why, job = job_id, "tap not recorded");
+            StatusCode::OK.into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "tap could not be stored");
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not saved, please tap again",
+            )
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SlashCommand {
+    team_id: String,
+    user_id: String,
+    #[serde(default)]
+    text: String,
+}
+
+fn ephemeral(text: String) -> Response {
+    Json(json!({ "response_type": "ephemeral", "text": text })).into_response()
+}
+
+/// `POST /slack/commands`: `/momentum help | pause [until DATE] | resume`.
+pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = verified(&state, &headers, &body) {
+        return r;
+    }
+    let cmd: SlashCommand = match serde_urlencoded::from_bytes(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("not a slash command: {e}"),
+            )
+        }
+    };
+    let who = ChatIdentity::slack(&cmd.team_id, &cmd.user_id);
+    let locale = "en";
+    let reply = |outcome: &str, until: Option<String>, input: &str| {
+        templates::render_text(
+            "slack",
+            locale,
+            "command_reply.txt",
+            context! { outcome, until, input },
+        )
+        .unwrap_or_default()
+    };
+    let words: Vec<&str> = cmd.text.split_whitespace().collect();
+    let result = match words.as_slice() {
+        ["pause"] => state
+            .app
+            .pause(&who, None)
+            .await
+            .map(|ok| reply(if ok { "paused" } else { "not_enrolled" }, None, "")),
+        ["pause", "until", date] => match date.parse::<jiff::civil::Date>() {
+            Ok(d) => state.app.pause(&who, Some(d)).await.map(|ok| {
+                reply(
+                    if ok { "paused" } else { "not_enrolled" },
+                    Some(d.to_string()),
+                    "",
+                )
+            }),
+            Err(_) => Ok(reply("bad_date", None, date)),
+        },
+        ["resume"] => state
+            .app
+            .resume(&who)
+            .await
+            .map(|ok| reply(if ok { "resumed" } else { "not_enrolled" }, None, "")),
+        // help, nothing, or anything unknown: help, never silence.
+        _ => Ok(
+            templates::render_text("slack", locale, "help.txt", context! {}).unwrap_or_default(),
+        ),
+    };
+    match result {
+        Ok(text) => ephemeral(text),
+        Err(e) => {
+            tracing::error!(error = %e, "slash command failed");
+            ephemeral(reply("error", None, ""))
+        }
+    }
+}
+
+/// `POST /slack/events`: answers `url_verification`; other events are acknowledged.
+pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = verified(&state, &headers, &body) {
+        return r;
+    }
+    let event: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => return refuse(StatusCode::BAD_REQUEST, "the body is not JSON"),
+    };
+    match event["type"].as_str() {
+        Some("url_verification") => match event["challenge"].as_str() {
+            Some(c) => Json(json!({ "challenge": c })).into_response(),
+            None => refuse(
+                StatusCode::BAD_REQUEST,
+                "url_verification without a challenge",
+            ),
+        },
+        Some(_) => StatusCode::OK.into_response(),
+        None => refuse(StatusCode::BAD_REQUEST, "an event needs a type"),
+    }
+}

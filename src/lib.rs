@@ -1,0 +1,21 @@
+//! Momentum keeps a coaching or leadership program alive between sessions:
+//! nudges after each session, one-tap reports, manager check-ins and a weekly
+//! aggregated digest, in Slack and Microsoft Teams.
+//!
+//! Layout (see STYLE.md): `domain` is pure, `store` owns every SQL statement,
+//! `scheduler` plans and sends jobs, `chat` holds the platform adapters and the
+//! local simulator, `http` the thin inbound handlers, `app` the use cases.
+
+pub mod app;
+pub mod chat;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod scheduler;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod templates;

@@ -1,0 +1,443 @@
+//! The `momentum` command line.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use momentum::app::Scope;
+use momentum::chat::sim::{SimConfig, SimWorkspace};
+use momentum::clock::{SharedClock, SystemClock};
+use momentum::config::Settings;
+use momentum::crypto::SecretKey;
+use momentum::domain::program::ProgramFile;
+use momentum::domain::Platform;
+use momentum::startup::{self, ServiceOptions};
+use momentum::store::{Org, Store};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "momentum",
+    version,
+    about = "Keeps a coaching or leadership program alive between sessions, in Slack and Teams."
+)]
+struct Cli {
+    /// Settings file (YAML); environment variables override it.
+    #[arg(long, global = true, env = "MOMENTUM_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service: HTTP endpoints and the dispatcher. Applies migrations first.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Run the sample program against the built-in local workspace with a
+    /// virtual clock, and print what everyone saw.
+    Demo {
+        /// Random seed for how the simulated people behave.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Print only the summary, not every conversation.
+        #[arg(long)]
+        summary_only: bool,
+    },
+    /// Validate program files; prints every mistake with its field path.
+    CheckConfig {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Programs.
+    Program {
+        #[command(subcommand)]
+        command: ProgramCommand,
+    },
+    /// Organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Admin API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Run the local chat workspace (a simulated Slack) as a server, so that
+    /// `momentum serve` with SLACK_API_URL pointing at it works like a real deployment.
+    Sim {
+        /// Where the simulated Slack Web API listens.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: SocketAddr,
+        /// The Momentum service that taps and slash commands are sent to.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        service_url: String,
+        /// The signing secret the workspace signs requests with (use the same as SLACK_SIGNING_SECRET).
+        #[arg(
+            long,
+            env = "SLACK_SIGNING_SECRET",
+            default_value = "sim-signing-secret"
+        )]
+        signing_secret: String,
+        /// The bot token the workspace accepts (use the same as SLACK_BOT_TOKEN).
+        #[arg(long, env = "SLACK_BOT_TOKEN", default_value = "xoxb-sim-local-token")]
+        bot_token: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProgramCommand {
+    /// Create or update a program from a file, atomically. Participants missing
+    /// from the file are kept unless --prune is given.
+    Apply {
+        file: PathBuf,
+        /// Deactivate participants that are not in the file.
+        #[arg(long)]
+        prune: bool,
+        /// The organisation's name (needed when there are several).
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Create an organisation with its own data key.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Default IANA time zone, e.g. Europe/Prague.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+        /// Default language: en or cs.
+        #[arg(long, default_value = "en")]
+        locale: String,
+        /// Link a Slack workspace (team id, T…) to it.
+        #[arg(long)]
+        slack_team: Option<String>,
+    },
+    /// List organisations.
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an admin API token; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        org: Option<String>,
+        /// `admin`, or `sessions:write` for a coaching platform's webhook.
+        #[arg(long, default_value = "admin")]
+        scope: String,
+        /// What the token is for, e.g. "coaching platform webhook".
+        #[arg(long, default_value = "api")]
+        name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    momentum::telemetry::init(match cli.command {
+        Command::Demo { .. } | Command::CheckConfig { .. } => "warn",
+        _ => "info",
+    });
+    let code = match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+async fn run(cli: Cli) -> Result<i32> {
+    let settings = || Settings::load(cli.config.as_deref()).context("reading settings");
+    match cli.command {
+        Command::Demo { seed, summary_only } => {
+            momentum::demo::run(seed, summary_only).await?;
+            Ok(0)
+        }
+        Command::CheckConfig { files } => Ok(check_config(&files)),
+        Command::Migrate => {
+            let s = settings()?;
+            let store = open_store(&s).await?;
+            let pending = store.pending_migrations().await.unwrap_or_default();
+            store.migrate().await?;
+            println!(
+                "migrations applied: {}",
+                if pending.is_empty() {
+                    "none pending".into()
+                } else {
+                    pending.join(", ")
+                }
+            );
+            Ok(0)
+        }
+        Command::Serve => serve(settings()?).await.map(|_| 0),
+        Command::Org { command } => {
+            let s = settings()?;
+            let store = open_store(&s).await?;
+            store.migrate().await?;
+            match command {
+                OrgCommand::Create {
+                    name,
+                    time_zone,
+                    locale,
+                    slack_team,
+                } => {
+                    let app = startup::build_app(
+                        store.clone(),
+                        clock(),
+                        Default::default(),
+                        secret_key(&s)?,
+                    );
+                    let org = app
+                        .create_org(&name, &time_zone, &locale)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    if let Some(team) = slack_team {
+                        store
+                            .link_workspace(org.id, Platform::Slack, &team, clock().now())
+                            .await?;
+                    }
+                    println!("organisation {} created (id {})", org.name, org.id.0);
+                }
+                OrgCommand::List => {
+                    for o in store.orgs().await? {
+                        let ws = store.workspaces(o.id).await?;
+                        let ws: Vec<String> = ws
+                            .iter()
+                            .map(|(p, w)| format!("{}:{w}", p.as_str()))
+                            .collect();
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            o.id.0,
+                            o.name,
+                            o.time_zone,
+                            o.locale,
+                            ws.join(",")
+                        );
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Command::Token {
+            command: TokenCommand::Create { org, scope, name },
+        } => {
+            let s = settings()?;
+            let store = open_store(&s).await?;
+            store.migrate().await?;
+            let scope = Scope::parse(&scope)
+                .with_context(|| format!("{scope:?} is not a scope (admin or sessions:write)"))?;
+            let org = pick_org(&store, org.as_deref()).await?;
+            let app = startup::build_app(store, clock(), Default::default(), secret_key(&s)?);
+            let token = app
+                .create_token(org.id, &name, scope)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "token for {} with scope {} (shown once; store it safely):",
+                org.name,
+                scope.as_str()
+            );
+            println!("{token}");
+            Ok(0)
+        }
+        Command::Program {
+            command: ProgramCommand::Apply { file, prune, org },
+        } => {
+            let s = settings()?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let doc: serde_json::Value = match serde_norway::from_str(&text) {
+                Ok(d) => d,
+                Err(e) => bail!(
+                    "{}: not a readable YAML or JSON document: {e}",
+                    file.display()
+                ),
+            };
+            if let Err(errs) = ProgramFile::from_value(&doc) {
+                print_errors(&file, &errs);
+                return Ok(1);
+            }
+            let store = open_store(&s).await?;
+            store.migrate().await?;
+            let org = pick_org(&store, org.as_deref()).await?;
+            let chats = startup::connect_slack(&s, &store, &clock()).await?;
+            let app = startup::build_app(store, clock(), chats, secret_key(&s)?);
+            match app.apply_program(org.id, &doc, prune).await {
+                Ok(out) => {
+                    println!("{}", serde_json::to_string_pretty(&out)?);
+                    Ok(0)
+                }
+                Err(momentum::app::AppError::Invalid(errs)) => {
+                    print_errors(&file, &errs);
+                    Ok(1)
+                }
+                Err(e) => bail!("{e}"),
+            }
+        }
+        Command::Sim {
+            listen,
+            service_url,
+            signing_secret,
+            bot_token,
+        } => {
+            let sim = SimWorkspace::new(
+                SimConfig {
+                    signing_secret,
+                    bot_token,
+                    service_url: Some(service_url.clone()),
+                    ..Default::default()
+                },
+                clock(),
+            );
+            momentum::demo::seed_workspace(&sim);
+            let (addr, handle) = sim.serve(listen).await?;
+            println!(
+                "local Slack workspace {} on http://{addr}/api (sends taps to {service_url})",
+                sim.config.team_id
+            );
+            println!("point the service at it: SLACK_API_URL=http://{addr}/api SLACK_BOT_TOKEN={} SLACK_SIGNING_SECRET=…", sim.config.bot_token);
+            tokio::select! {
+                _ = handle => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn clock() -> SharedClock {
+    Arc::new(SystemClock)
+}
+
+fn secret_key(s: &Settings) -> Result<SecretKey> {
+    s.secret_key.clone().context(
+        "MOMENTUM_SECRET_KEY is not set. It encrypts every organisation's data key; make one with\n  \
+         head -c 32 /dev/urandom | base64\nand keep it safe: without it, encrypted data cannot be read.",
+    )
+}
+
+async fn open_store(s: &Settings) -> Result<Store> {
+    Store::connect(&s.database_url).await.with_context(|| {
+        format!(
+            "opening the database {}",
+            momentum::config::redact_url(&s.database_url)
+        )
+    })
+}
+
+async fn pick_org(store: &Store, name: Option<&str>) -> Result<Org> {
+    match name {
+        Some(n) => store
+            .org_by_name(n)
+            .await?
+            .with_context(|| format!("no organisation named {n:?}")),
+        None => {
+            let mut orgs = store.orgs().await?;
+            match orgs.len() {
+                1 => Ok(orgs.remove(0)),
+                0 => bail!("no organisation yet: create one with `momentum org create --name …`"),
+                _ => bail!("there are several organisations: name one with --org"),
+            }
+        }
+    }
+}
+
+fn print_errors(file: &std::path::Path, errs: &momentum::domain::ConfigErrors) {
+    eprintln!(
+        "{}: {} problem{}",
+        file.display(),
+        errs.len(),
+        if errs.len() == 1 { "" } else { "s" }
+    );
+    for e in errs.iter() {
+        eprintln!("  {e}");
+    }
+}
+
+fn check_config(files: &[PathBuf]) -> i32 {
+    let mut failed = false;
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{}: cannot read: {e}", file.display());
+                failed = true;
+                continue;
+            }
+        };
+        match ProgramFile::parse_yaml(&text) {
+            Ok(p) => println!(
+                "{}: ok: program {:?}, {} sessions, {} nudge rules, {} participants",
+                file.display(),
+                p.program.key,
+                p.program.session_count(),
+                p.program.nudges.len(),
+                p.participants.len()
+            ),
+            Err(errs) => {
+                print_errors(file, &errs);
+                failed = true;
+            }
+        }
+    }
+    i32::from(failed)
+}
+
+async fn serve(s: Settings) -> Result<()> {
+    let key = secret_key(&s)?;
+    tracing::info!(settings = ?s, "starting");
+    let store = open_store(&s).await?;
+    store.migrate().await.context("applying migrations")?;
+    let clock = clock();
+    let chats = startup::connect_slack(&s, &store, &clock).await?;
+    if chats.is_empty() {
+        tracing::warn!("no chat workspace connected (set SLACK_BOT_TOKEN): nothing can be sent");
+    }
+    let app = startup::build_app(store.clone(), clock, chats, key);
+    let running = startup::start(
+        app,
+        ServiceOptions {
+            listen: s.listen,
+            slack_signing_secret: s.slack.signing_secret.clone(),
+            dispatcher_interval: Some(Duration::from_secs(1)),
+        },
+    )
+    .await
+    .with_context(|| format!("listening on {}", s.listen))?;
+    tracing::info!(addr = %running.addr, "listening");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,7 @@
+//! Sending what is due. Planning (facts → job rows) lives in `app` and the
+//! pure `domain::plan`; the dispatcher here leases due rows, sends them through
+//! the chat port and records every outcome.
+
+pub mod dispatch;
+
+pub use dispatch::{DispatchStats, Dispatcher};

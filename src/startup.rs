@@ -1,0 +1,128 @@
+//! Wiring: from settings to a running service (store, chat ports, HTTP
+//! server, dispatcher), shared by `serve`, the demo and the tests.
+
+use crate::app::App;
+use crate::chat::slack::{http_client, SlackChat};
+use crate::chat::{ChatPort, Chats};
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::crypto::SecretKey;
+use crate::domain::Platform;
+use crate::http::{self, AppState};
+use crate::scheduler::Dispatcher;
+use crate::store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Connects the Slack workspace of `SLACK_BOT_TOKEN` (single-workspace mode)
+/// and maps it to the one organisation, if it is not mapped yet.
+pub async fn connect_slack(
+    settings: &Settings,
+    store: &Store,
+    clock: &SharedClock,
+) -> anyhow::Result<Chats> {
+    let mut chats = Chats::default();
+    let Some(token) = &settings.slack.bot_token else {
+        return Ok(chats);
+    };
+    let client = http_client(&settings.slack.api_url).map_err(anyhow::Error::msg)?;
+    let slack = SlackChat::connect(client, token).await.map_err(|e| {
+        anyhow::anyhow!(
+            "SLACK_BOT_TOKEN was refused by {}: {e}",
+            settings.slack.api_url
+        )
+    })?;
+    let team = slack.workspace().to_string();
+    if store
+        .org_for_workspace(Platform::Slack, &team)
+        .await?
+        .is_none()
+    {
+        let orgs = store.orgs().await?;
+        match orgs.as_slice() {
+            [only] => {
+                store
+                    .link_workspace(only.id, Platform::Slack, &team, clock.now())
+                    .await?;
+                tracing::info!(org = only.id.0, team = %team, "Slack workspace linked to the organisation");
+            }
+            [] => {
+                tracing::warn!(team = %team, "no organisation yet: create one with `momentum org create --slack-team {team}`")
+            }
+            _ => {
+                tracing::warn!(team = %team, "several organisations: link the workspace with `momentum org create --slack-team` or the org's settings")
+            }
+        }
+    }
+    chats.add(Arc::new(slack) as Arc<dyn ChatPort>);
+    Ok(chats)
+}
+
+/// A running service: its address and how to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    dispatcher: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops taking requests and leasing jobs, lets in-flight work finish.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        if let Some(d) = self.dispatcher {
+            let _ = d.await;
+        }
+        let _ = self.server.await;
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+pub struct ServiceOptions {
+    pub listen: SocketAddr,
+    pub slack_signing_secret: Option<String>,
+    /// Run the dispatcher loop in the background (off when a test or the demo
+    /// drives it by hand with a virtual clock).
+    pub dispatcher_interval: Option<Duration>,
+}
+
+pub fn build_app(
+    store: Store,
+    clock: SharedClock,
+    chats: Chats,
+    secret_key: SecretKey,
+) -> Arc<App> {
+    Arc::new(App::new(store, clock, chats, secret_key))
+}
+
+/// Starts the HTTP server (and the dispatcher, if asked) for an app.
+pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Running> {
+    let (listener, addr) = http::bind(options.listen).await?;
+    let (tx, rx) = watch::channel(false);
+    let state = AppState {
+        app: app.clone(),
+        slack_signing_secret: options.slack_signing_secret.map(Arc::from),
+    };
+    let mut server_rx = rx.clone();
+    let server = tokio::spawn(http::serve(listener, state, async move {
+        let _ = server_rx.wait_for(|stop| *stop).await;
+    }));
+    let dispatcher = options.dispatcher_interval.map(|interval| {
+        let d = Dispatcher::new(app.clone());
+        tokio::spawn(d.run(interval, rx))
+    });
+    Ok(Running {
+        addr,
+        app,
+        shutdown: tx,
+        server,
+        dispatcher,
+    })
+}

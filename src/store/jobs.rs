@@ -1,0 +1,278 @@
+//! The jobs table: everything the service will send, with its due instant and
+//! a unique key per (recipient, purpose, period), so planning twice stores one.
+//!
+//! A job is `pending` until the dispatcher leases it (`leased`, with an
+//! expiry, no transaction open while sending), then ends `sent`, `skipped`
+//! or `failed` with its reason, or goes back to `pending` for a retry.
+
+use super::{col, instant, millis, Backend, OrgId, Result, Store, StoreError};
+use crate::domain::JobPurpose;
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Pending,
+    Leased,
+    Sent,
+    Skipped,
+    Failed,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Leased => "leased",
+            JobState::Sent => "sent",
+            JobState::Skipped => "skipped",
+            JobState::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "leased" => JobState::Leased,
+            "sent" => JobState::Sent,
+            "skipped" => JobState::Skipped,
+            "failed" => JobState::Failed,
+            _ => JobState::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub program_id: i64,
+    pub participant_id: Option<i64>,
+    pub recipient_person_id: i64,
+    pub purpose: JobPurpose,
+    pub period: String,
+    pub session_number: Option<u32>,
+    pub due: Timestamp,
+}
+
+impl NewJob {
+    /// One job per recipient, purpose and period — for this participant.
+    fn unique_key(&self) -> String {
+        format!(
+            "{}:{}:{}:{}",
+            self.purpose,
+            self.participant_id.unwrap_or(0),
+            self.recipient_person_id,
+            self.period
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub org_id: OrgId,
+    pub program_id: i64,
+    pub participant_id: Option<i64>,
+    pub recipient_person_id: Option<i64>,
+    pub purpose: JobPurpose,
+    pub period: String,
+    pub session_number: Option<u32>,
+    pub due_at: Timestamp,
+    pub state: JobState,
+    pub attempts: i64,
+    pub outcome: Option<String>,
+    pub channel_id: Option<String>,
+    pub message_ts: Option<String>,
+}
+
+const COLUMNS: &str = "id, org_id, program_id, participant_id, recipient_person_id, purpose, period, session_number, \
+                       due_at, state, attempts, outcome, channel_id, message_ts";
+
+fn job(row: &AnyRow) -> Result<Job> {
+    let purpose: String = col(row, "purpose")?;
+    Ok(Job {
+        id: col(row, "id")?,
+        org_id: OrgId(col(row, "org_id")?),
+        program_id: col(row, "program_id")?,
+        participant_id: col(row, "participant_id")?,
+        recipient_person_id: col(row, "recipient_person_id")?,
+        purpose: JobPurpose::parse(&purpose)
+            .ok_or_else(|| StoreError::Conflict(format!("unknown job purpose {purpose:?}")))?,
+        period: col(row, "period")?,
+        session_number: col::<Option<i64>>(row, "session_number")?.map(|n| n as u32),
+        due_at: instant(col(row, "due_at")?),
+        state: JobState::parse(&col::<String>(row, "state")?),
+        attempts: col(row, "attempts")?,
+        outcome: col(row, "outcome")?,
+        channel_id: col(row, "channel_id")?,
+        message_ts: col(row, "message_ts")?,
+    })
+}
+
+/// Delivery counts by state and reason, for HR's delivery view.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DeliveryCount {
+    pub state: String,
+    pub reason: Option<String>,
+    pub count: i64,
+}
+
+impl Store {
+    /// Stores jobs that do not exist yet; returns how many were new.
+    pub async fn insert_jobs(&self, org: OrgId, jobs: &[NewJob], now: Timestamp) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut inserted = 0;
+        for j in jobs {
+            inserted += sqlx::query(
+                "INSERT INTO jobs (org_id, program_id, participant_id, recipient_person_id, purpose, period, unique_key, \
+                 session_number, due_at, state, attempts, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10) \
+                 ON CONFLICT (org_id, unique_key) DO NOTHING",
+            )
+            .bind(org.0)
+            .bind(j.program_id)
+            .bind(j.participant_id)
+            .bind(j.recipient_person_id)
+            .bind(j.purpose.as_str())
+            .bind(&j.period)
+            .bind(j.unique_key())
+            .bind(j.session_number.map(i64::from))
+            .bind(millis(j.due))
+            .bind(millis(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// Leases up to `limit` due jobs across all organisations (the dispatcher
+    /// serves them all; every later query is scoped by the job's org id). A
+    /// lease that expired — its holder died mid-send — is taken over.
+    pub async fn lease_due_jobs(
+        &self,
+        now: Timestamp,
+        lease_for: SignedDuration,
+        limit: i64,
+    ) -> Result<Vec<Job>> {
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE jobs SET state = 'leased', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
+             WHERE id IN (SELECT id FROM jobs WHERE (state = 'pending' AND due_at <= $2) OR (state = 'leased' AND lease_until < $2) \
+                          ORDER BY due_at LIMIT $3 {lock}) \
+             RETURNING {COLUMNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(millis(now + lease_for))
+            .bind(millis(now))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut jobs = rows.iter().map(job).collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| (j.due_at, j.id));
+        Ok(jobs)
+    }
+
+    pub async fn job(&self, org: OrgId, id: i64) -> Result<Option<Job>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.0)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(job).transpose()
+    }
+
+    pub async fn mark_job_sent(
+        &self,
+        job: &Job,
+        channel: &str,
+        ts: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'sent', channel_id = $1, message_ts = $2, sent_at = $3, lease_until = NULL, outcome = NULL, updated_at = $3 \
+             WHERE org_id = $4 AND id = $5",
+        )
+        .bind(channel)
+        .bind(ts)
+        .bind(millis(now))
+        .bind(job.org_id.0)
+        .bind(job.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a job without sending it (`skipped`) or after giving up (`failed`).
+    pub async fn finish_job(
+        &self,
+        job: &Job,
+        state: JobState,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query("UPDATE jobs SET state = $1, outcome = $2, lease_until = NULL, updated_at = $3 WHERE org_id = $4 AND id = $5")
+            .bind(state.as_str())
+            .bind(reason)
+            .bind(millis(now))
+            .bind(job.org_id.0)
+            .bind(job.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Puts a job back for another attempt at `retry_at`.
+    pub async fn retry_job(
+        &self,
+        job: &Job,
+        retry_at: Timestamp,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'pending', due_at = $1, outcome = $2, lease_until = NULL, updated_at = $3 WHERE org_id = $4 AND id = $5",
+        )
+        .bind(millis(retry_at))
+        .bind(reason)
+        .bind(millis(now))
+        .bind(job.org_id.0)
+        .bind(job.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// When the next pending job falls due (any organisation).
+    pub async fn next_due_at(&self) -> Result<Option<Timestamp>> {
+        let ms: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(due_at) FROM jobs WHERE state = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(ms.map(instant))
+    }
+
+    pub async fn delivery_counts(&self, org: OrgId, program_id: i64) -> Result<Vec<DeliveryCount>> {
+        let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT state, CASE WHEN state IN ('skipped', 'failed') THEN outcome END AS reason, COUNT(*) AS n \
+             FROM jobs WHERE org_id = $1 AND program_id = $2 GROUP BY state, reason ORDER BY state, reason",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(state, reason, count)| DeliveryCount {
+                state,
+                reason,
+                count,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,157 @@
+//! Storage: every SQL statement lives under this module. One store serves
+//! SQLite and PostgreSQL through sqlx's `Any` driver with portable SQL (both
+//! speak `$n` parameters, `ON CONFLICT` and `RETURNING`); the few real
+//! differences (row locking, pragmas) are decided here by `Backend`.
+//! Every query takes the organisation id, except the look-ups that find it
+//! (a token hash, a chat workspace) and the dispatcher's cross-org lease.
+
+pub mod jobs;
+mod migrations;
+pub mod orgs;
+pub mod participants;
+pub mod programs;
+pub mod reports;
+pub mod sessions;
+pub mod tokens;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use jobs::{Job, JobState, NewJob};
+pub use orgs::Org;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database URL {0:?} is not sqlite:// or postgres://")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// An organisation's id. Queries take it first, so none can forget it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct OrgId(pub i64);
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Connects (creating an SQLite file on first use). Does not migrate.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if url.starts_with("sqlite:") {
+            let mut url = url.to_string();
+            if !url.contains("mode=") {
+                url.push_str(if url.contains('?') {
+                    "&mode=rwc"
+                } else {
+                    "?mode=rwc"
+                });
+            }
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(StoreError::UnsupportedUrl(crate::config::redact_url(url)));
+        };
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let pool = match backend {
+            // One connection: SQLite has a single writer, and one connection
+            // avoids lock upgrades failing between concurrent transactions.
+            Backend::Sqlite => {
+                options
+                    .max_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => options.max_connections(10).connect(&url).await?,
+        };
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies pending migrations (forward only).
+    pub async fn migrate(&self) -> Result<()> {
+        migrations::migrator(self.backend)
+            .await?
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Migrations this build knows that the database has not applied yet.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>> {
+        migrations::pending(&self.pool, self.backend).await
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Reads a column, mapping decode errors into `StoreError`.
+pub(crate) fn col<'r, T>(row: &'r AnyRow, name: &str) -> Result<T>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    use sqlx::Row;
+    Ok(row.try_get(name)?)
+}
+
+/// Parses a stored date (YYYY-MM-DD).
+pub(crate) fn parse_date(s: &str) -> Result<jiff::civil::Date> {
+    jiff::civil::Date::from_str(s)
+        .map_err(|e| StoreError::Conflict(format!("stored date {s:?} is unreadable: {e}")))
+}
+
+pub(crate) fn millis(t: jiff::Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+pub(crate) fn instant(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}

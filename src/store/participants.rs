@@ -1,0 +1,392 @@
+//! People (participants and managers) and their participation in programs.
+
+use super::{col, millis, OrgId, Result, Store, StoreError};
+use crate::domain::{ChatIdentity, PersonRef, Platform};
+use jiff::Timestamp;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
+
+/// "Paused until further notice" is stored as the largest instant.
+pub const PAUSED_INDEFINITELY: i64 = i64::MAX;
+
+/// What is known about a person before they are stored.
+#[derive(Debug, Clone, Default)]
+pub struct PersonRecord {
+    pub email: Option<String>,
+    pub chat: Option<ChatIdentity>,
+    pub display_name: Option<String>,
+    pub time_zone: Option<String>,
+    pub locale: Option<String>,
+    /// Why no chat identity could be found (e.g. no Slack user with this email).
+    pub unresolved_reason: Option<String>,
+}
+
+impl PersonRecord {
+    pub fn from_ref(r: &PersonRef) -> Self {
+        Self {
+            email: r.email.as_ref().map(|e| e.as_str().to_string()),
+            chat: r.chat.clone(),
+            display_name: r.name.clone(),
+            unresolved_reason: if r.chat.is_none() {
+                Some("not yet matched to a chat user".into())
+            } else {
+                None
+            },
+            ..Default::default()
+        }
+    }
+
+    /// How HR recognises the person in a report: the email, else the chat id.
+    pub fn label(&self) -> String {
+        match (&self.email, &self.chat) {
+            (Some(e), _) => e.clone(),
+            (None, Some(c)) => c.to_string(),
+            _ => "unknown person".into(),
+        }
+    }
+}
+
+/// A stored person.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: i64,
+    pub org_id: OrgId,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub chat: Option<ChatIdentity>,
+    pub time_zone: Option<String>,
+    pub locale: Option<String>,
+    pub unresolved_reason: Option<String>,
+}
+
+const PERSON_COLUMNS: &str =
+    "id, org_id, email, display_name, platform, workspace_id, user_id, time_zone, locale, unresolved_reason";
+
+fn person(row: &AnyRow) -> Result<Person> {
+    let platform: Option<String> = col(row, "platform")?;
+    let workspace: Option<String> = col(row, "workspace_id")?;
+    let user: Option<String> = col(row, "user_id")?;
+    let chat = match (
+        platform.as_deref().and_then(Platform::parse),
+        workspace,
+        user,
+    ) {
+        (Some(platform), Some(workspace), Some(user)) => Some(ChatIdentity {
+            platform,
+            workspace,
+            user,
+        }),
+        _ => None,
+    };
+    Ok(Person {
+        id: col(row, "id")?,
+        org_id: OrgId(col(row, "org_id")?),
+        email: col(row, "email")?,
+        display_name: col(row, "display_name")?,
+        chat,
+        time_zone: col(row, "time_zone")?,
+        locale: col(row, "locale")?,
+        unresolved_reason: col(row, "unresolved_reason")?,
+    })
+}
+
+/// Finds the person by email or chat identity and updates what is now known,
+/// or inserts them. Returns the person's id.
+pub(crate) async fn upsert_person(
+    tx: &mut Transaction<'static, Any>,
+    org: OrgId,
+    rec: &PersonRecord,
+    now: Timestamp,
+) -> Result<i64> {
+    let by_email: Option<i64> = match &rec.email {
+        Some(e) => {
+            sqlx::query_scalar("SELECT id FROM people WHERE org_id = $1 AND email = $2")
+                .bind(org.0)
+                .bind(e)
+                .fetch_optional(&mut **tx)
+                .await?
+        }
+        None => None,
+    };
+    let by_chat: Option<i64> = match &rec.chat {
+        Some(c) => sqlx::query_scalar(
+            "SELECT id FROM people WHERE org_id = $1 AND platform = $2 AND workspace_id = $3 AND user_id = $4",
+        )
+        .bind(org.0)
+        .bind(c.platform.as_str())
+        .bind(&c.workspace)
+        .bind(&c.user)
+        .fetch_optional(&mut **tx)
+        .await?,
+        None => None,
+    };
+    let id = match (by_email, by_chat) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(StoreError::Conflict(format!(
+                "{}: the email and the chat identity belong to two different people already known",
+                rec.label()
+            )))
+        }
+        (Some(a), _) | (None, Some(a)) => a,
+        (None, None) => {
+            return Ok(sqlx::query_scalar(
+                "INSERT INTO people (org_id, email, display_name, platform, workspace_id, user_id, time_zone, locale, unresolved_reason, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+            )
+            .bind(org.0)
+            .bind(rec.email.clone())
+            .bind(rec.display_name.clone())
+            .bind(rec.chat.as_ref().map(|c| c.platform.as_str().to_string()))
+            .bind(rec.chat.as_ref().map(|c| c.workspace.clone()))
+            .bind(rec.chat.as_ref().map(|c| c.user.clone()))
+            .bind(rec.time_zone.clone())
+            .bind(rec.locale.clone())
+            .bind(rec.unresolved_reason.clone())
+            .bind(millis(now))
+            .fetch_one(&mut **tx)
+            .await?)
+        }
+    };
+    // Only fill in what is known; never forget a resolved identity.
+    sqlx::query(
+        "UPDATE people SET email = COALESCE($1, email), display_name = COALESCE($2, display_name), \
+         platform = COALESCE($3, platform), workspace_id = COALESCE($4, workspace_id), user_id = COALESCE($5, user_id), \
+         time_zone = COALESCE($6, time_zone), locale = COALESCE($7, locale), \
+         unresolved_reason = CASE WHEN COALESCE($5, user_id) IS NULL THEN $8 ELSE NULL END, updated_at = $9 \
+         WHERE org_id = $10 AND id = $11",
+    )
+    .bind(rec.email.clone())
+    .bind(rec.display_name.clone())
+    .bind(rec.chat.as_ref().map(|c| c.platform.as_str().to_string()))
+    .bind(rec.chat.as_ref().map(|c| c.workspace.clone()))
+    .bind(rec.chat.as_ref().map(|c| c.user.clone()))
+    .bind(rec.time_zone.clone())
+    .bind(rec.locale.clone())
+    .bind(rec.unresolved_reason.clone())
+    .bind(millis(now))
+    .bind(org.0)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// A participant with what planning and sending need.
+#[derive(Debug, Clone)]
+pub struct Participant {
+    pub id: i64,
+    pub org_id: OrgId,
+    pub program_id: i64,
+    pub person: Person,
+    pub manager: Option<Person>,
+    pub cohort: Option<String>,
+    pub focus: Option<String>,
+    pub time_zone: Option<String>,
+    pub share_focus: bool,
+    pub paused_until: Option<i64>,
+    pub deactivated: bool,
+}
+
+impl Participant {
+    pub fn is_paused_at(&self, now: Timestamp) -> bool {
+        self.paused_until.is_some_and(|until| until > millis(now))
+    }
+}
+
+/// How a participant looks in the admin API: who they are and whether the
+/// service can reach them — never their answers.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ParticipantStatus {
+    pub id: i64,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub chat: Option<String>,
+    pub manager: Option<String>,
+    pub cohort: Option<String>,
+    pub focus: Option<String>,
+    pub active: bool,
+    pub paused: bool,
+    /// `ok`, `unresolved`, `failing` or `no messages yet`.
+    pub delivery: String,
+    /// Why the last delivery problem happened, when there is one.
+    pub delivery_problem: Option<String>,
+    pub messages_sent: i64,
+    pub messages_skipped: i64,
+    pub messages_failed: i64,
+}
+
+impl Store {
+    async fn person_by_id(&self, org: OrgId, id: i64) -> Result<Person> {
+        let row = sqlx::query(&format!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.0)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref()
+            .map(person)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("no person {id}")))
+    }
+
+    pub async fn person_by_chat(&self, org: OrgId, who: &ChatIdentity) -> Result<Option<Person>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND platform = $2 AND workspace_id = $3 AND user_id = $4"
+        ))
+        .bind(org.0)
+        .bind(who.platform.as_str())
+        .bind(&who.workspace)
+        .bind(&who.user)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(person).transpose()
+    }
+
+    pub async fn person_by_email(&self, org: OrgId, email: &str) -> Result<Option<Person>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND email = $2"
+        ))
+        .bind(org.0)
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(person).transpose()
+    }
+
+    pub async fn participant(&self, org: OrgId, id: i64) -> Result<Participant> {
+        let row = sqlx::query(
+            "SELECT id, org_id, program_id, person_id, manager_person_id, cohort, focus, time_zone, share_focus, paused_until, deactivated_at \
+             FROM participants WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.0)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("no participant {id}")))?;
+        let person = self.person_by_id(org, col(&row, "person_id")?).await?;
+        let manager = match col::<Option<i64>>(&row, "manager_person_id")? {
+            Some(m) => Some(self.person_by_id(org, m).await?),
+            None => None,
+        };
+        Ok(Participant {
+            id: col(&row, "id")?,
+            org_id: org,
+            program_id: col(&row, "program_id")?,
+            person,
+            manager,
+            cohort: col(&row, "cohort")?,
+            focus: col(&row, "focus")?,
+            time_zone: col(&row, "time_zone")?,
+            share_focus: col::<i64>(&row, "share_focus")? != 0,
+            paused_until: col(&row, "paused_until")?,
+            deactivated: col::<Option<i64>>(&row, "deactivated_at")?.is_some(),
+        })
+    }
+
+    /// The active participant of a program who is this person, if any.
+    pub async fn participant_id_for_person(
+        &self,
+        org: OrgId,
+        program_id: i64,
+        person_id: i64,
+    ) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM participants WHERE org_id = $1 AND program_id = $2 AND person_id = $3 AND deactivated_at IS NULL",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .bind(person_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Pauses (or, with `None`, resumes) every participation of a person.
+    /// Returns how many participations changed.
+    pub async fn set_paused(
+        &self,
+        org: OrgId,
+        person_id: i64,
+        until: Option<i64>,
+        now: Timestamp,
+    ) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE participants SET paused_until = $1, updated_at = $2 WHERE org_id = $3 AND person_id = $4 AND deactivated_at IS NULL",
+        )
+        .bind(until)
+        .bind(millis(now))
+        .bind(org.0)
+        .bind(person_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    pub async fn participant_statuses(
+        &self,
+        org: OrgId,
+        program_id: i64,
+        now: Timestamp,
+    ) -> Result<Vec<ParticipantStatus>> {
+        let rows = sqlx::query(
+            "SELECT pa.id, pe.display_name, pe.email, pe.platform, pe.workspace_id, pe.user_id, pe.unresolved_reason, \
+                    m.email AS manager_email, m.display_name AS manager_name, pa.cohort, pa.focus, pa.paused_until, pa.deactivated_at, \
+                    (SELECT COUNT(*) FROM jobs j WHERE j.org_id = pa.org_id AND j.participant_id = pa.id AND j.state = 'sent') AS sent, \
+                    (SELECT COUNT(*) FROM jobs j WHERE j.org_id = pa.org_id AND j.participant_id = pa.id AND j.state = 'skipped') AS skipped, \
+                    (SELECT COUNT(*) FROM jobs j WHERE j.org_id = pa.org_id AND j.participant_id = pa.id AND j.state = 'failed') AS failed, \
+                    (SELECT j.outcome FROM jobs j WHERE j.org_id = pa.org_id AND j.participant_id = pa.id AND j.state = 'failed' \
+                       ORDER BY j.updated_at DESC LIMIT 1) AS problem \
+             FROM participants pa JOIN people pe ON pe.id = pa.person_id AND pe.org_id = pa.org_id \
+             LEFT JOIN people m ON m.id = pa.manager_person_id AND m.org_id = pa.org_id \
+             WHERE pa.org_id = $1 AND pa.program_id = $2 ORDER BY pa.id",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let now_ms = millis(now);
+        rows.iter()
+            .map(|r| {
+                let user: Option<String> = col(r, "user_id")?;
+                let chat = match (
+                    col::<Option<String>>(r, "platform")?,
+                    col::<Option<String>>(r, "workspace_id")?,
+                    &user,
+                ) {
+                    (Some(p), Some(w), Some(u)) => Some(format!("{p}:{w}/{u}")),
+                    _ => None,
+                };
+                let unresolved: Option<String> = col(r, "unresolved_reason")?;
+                let failed: i64 = col(r, "failed")?;
+                let sent: i64 = col(r, "sent")?;
+                let problem: Option<String> = col(r, "problem")?;
+                let (delivery, delivery_problem) = if user.is_none() {
+                    ("unresolved".to_string(), unresolved)
+                } else if failed > 0 {
+                    ("failing".to_string(), problem)
+                } else if sent > 0 {
+                    ("ok".to_string(), None)
+                } else {
+                    ("no messages yet".to_string(), None)
+                };
+                Ok(ParticipantStatus {
+                    id: col(r, "id")?,
+                    name: col(r, "display_name")?,
+                    email: col(r, "email")?,
+                    chat,
+                    manager: col::<Option<String>>(r, "manager_email")?.or(col(r, "manager_name")?),
+                    cohort: col(r, "cohort")?,
+                    focus: col(r, "focus")?,
+                    active: col::<Option<i64>>(r, "deactivated_at")?.is_none(),
+                    paused: col::<Option<i64>>(r, "paused_until")?.is_some_and(|u| u > now_ms),
+                    delivery,
+                    delivery_problem,
+                    messages_sent: sent,
+                    messages_skipped: col(r, "skipped")?,
+                    messages_failed: failed,
+                })
+            })
+            .collect()
+    }
+}

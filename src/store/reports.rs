@@ -1,0 +1,115 @@
+//! Taps: a participant's report on a nudge, a manager's answer to a check-in.
+//! The current answer per job is kept, every change is kept in `taps`, and a
+//! re-delivered tap (same delivery key) changes nothing.
+
+use super::{millis, OrgId, Result, Store};
+use jiff::Timestamp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TapOutcome {
+    Recorded,
+    Duplicate,
+}
+
+/// Which answer table a tap goes to.
+#[derive(Debug, Clone, Copy)]
+pub enum TapTarget {
+    Report {
+        participant_id: i64,
+    },
+    Checkin {
+        participant_id: i64,
+        manager_person_id: i64,
+    },
+}
+
+impl Store {
+    /// Stores a tap durably (committed before returning).
+    pub async fn record_tap(
+        &self,
+        org: OrgId,
+        job_id: i64,
+        person_id: i64,
+        target: TapTarget,
+        answer: &str,
+        delivery_key: &str,
+        at: Timestamp,
+    ) -> Result<TapOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO taps (org_id, job_id, person_id, answer, delivery_key, tapped_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (org_id, delivery_key) DO NOTHING",
+        )
+        .bind(org.0)
+        .bind(job_id)
+        .bind(person_id)
+        .bind(answer)
+        .bind(delivery_key)
+        .bind(millis(at))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await?;
+            return Ok(TapOutcome::Duplicate);
+        }
+        match target {
+            TapTarget::Report { participant_id } => {
+                sqlx::query(
+                    "INSERT INTO reports (org_id, participant_id, job_id, answer, first_answered_at, answered_at) VALUES ($1, $2, $3, $4, $5, $5) \
+                     ON CONFLICT (job_id) DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
+                )
+                .bind(org.0)
+                .bind(participant_id)
+                .bind(job_id)
+                .bind(answer)
+                .bind(millis(at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            TapTarget::Checkin {
+                participant_id,
+                manager_person_id,
+            } => {
+                sqlx::query(
+                    "INSERT INTO checkins (org_id, participant_id, manager_person_id, job_id, answer, first_answered_at, answered_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6) \
+                     ON CONFLICT (job_id) DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
+                )
+                .bind(org.0)
+                .bind(participant_id)
+                .bind(manager_person_id)
+                .bind(job_id)
+                .bind(answer)
+                .bind(millis(at))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(TapOutcome::Recorded)
+    }
+
+    /// The current answer to a job, from whichever table holds it.
+    pub async fn current_answer(&self, org: OrgId, job_id: i64) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT answer FROM reports WHERE org_id = $1 AND job_id = $2 \
+             UNION ALL SELECT answer FROM checkins WHERE org_id = $1 AND job_id = $2",
+        )
+        .bind(org.0)
+        .bind(job_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// How many taps (including changes) a job has received.
+    pub async fn tap_count(&self, org: OrgId, job_id: i64) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM taps WHERE org_id = $1 AND job_id = $2")
+                .bind(org.0)
+                .bind(job_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+}

@@ -1,0 +1,131 @@
+//! Every word a user reads comes from `templates/`, one file per message with
+//! the platform and locale in the path. Templates are compiled into the
+//! binary, so it runs from any directory. Code picks the template and fills in
+//! data; it never builds copy by concatenation.
+
+use minijinja::{Environment, Value};
+use std::sync::OnceLock;
+
+macro_rules! embedded {
+    ($($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!("../templates/", $path)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = embedded![
+    "slack/en/nudge.json",
+    "slack/en/checkin.json",
+    "slack/en/help.txt",
+    "slack/en/command_reply.txt",
+    "slack/cs/nudge.json",
+    "slack/cs/checkin.json",
+    "slack/cs/help.txt",
+    "slack/cs/command_reply.txt",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template {name}: {source}")]
+    Render {
+        name: String,
+        source: minijinja::Error,
+    },
+    #[error("template {name} did not produce valid JSON: {source}")]
+    Json {
+        name: String,
+        source: serde_json::Error,
+    },
+}
+
+fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_trim_blocks(true);
+        // Templates escape explicitly (`| tojson`); automatic JSON escaping of
+        // `.json` files would quote the punctuation they emit.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        for (name, source) in TEMPLATES {
+            // Templates are compiled in and covered by tests; a broken one is
+            // reported when rendered instead of stopping start-up.
+            if let Err(e) = env.add_template(name, source) {
+                tracing::error!(template = name, error = %e, "template does not compile");
+            }
+        }
+        env
+    })
+}
+
+/// `platform/locale/name`, falling back to English when the locale has none.
+fn resolve(platform: &str, locale: &str, name: &str) -> String {
+    let wanted = format!("{platform}/{locale}/{name}");
+    if TEMPLATES.iter().any(|(n, _)| *n == wanted) {
+        wanted
+    } else {
+        format!("{platform}/en/{name}")
+    }
+}
+
+pub fn render_text(
+    platform: &str,
+    locale: &str,
+    name: &str,
+    ctx: Value,
+) -> Result<String, TemplateError> {
+    let name = resolve(platform, locale, name);
+    env()
+        .get_template(&name)
+        .and_then(|t| t.render(ctx))
+        .map(|s| s.trim().to_string())
+        .map_err(|source| TemplateError::Render { name, source })
+}
+
+pub fn render_json(
+    platform: &str,
+    locale: &str,
+    name: &str,
+    ctx: Value,
+) -> Result<serde_json::Value, TemplateError> {
+    let text = render_text(platform, locale, name, ctx)?;
+    let name = resolve(platform, locale, name);
+    serde_json::from_str(&text).map_err(|source| TemplateError::Json { name, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minijinja::context;
+
+    #[test]
+    fn every_nudge_template_renders_json_in_every_locale() {
+        for locale in ["en", "cs"] {
+            for purpose in ["small_step", "one_tap_check"] {
+                for recorded in [None, Some("done"), Some("partly"), Some("not_yet")] {
+                    let v = render_json("slack", locale, "nudge.json", context! {
+                        purpose, program => "Leaders \"2026\"", session => 2, job_id => 42, recorded
+                    })
+                    .unwrap();
+                    assert!(v["text"].as_str().unwrap().contains("2"));
+                    assert_eq!(
+                        v["blocks"].as_array().unwrap().last().unwrap()["elements"][0]["value"],
+                        "42"
+                    );
+                }
+            }
+            for theme in [None, Some("delegation")] {
+                let v = render_json("slack", locale, "checkin.json", context! {
+                    participant => "Jana", program => "P", theme, job_id => 7, recorded => "will"
+                })
+                .unwrap();
+                let body = v["blocks"][0]["text"]["text"].as_str().unwrap();
+                assert_eq!(body.contains("delegation"), theme.is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_locale_falls_back_to_english() {
+        let t = render_text("slack", "de", "help.txt", context! {}).unwrap();
+        assert!(t.contains("/momentum pause"));
+    }
+}

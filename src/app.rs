@@ -11,8 +11,8 @@ use crate::domain::time::{DeliveryCalendar, Zone};
 use crate::domain::{Answer, ChatIdentity, CheckinAnswer, ConfigErrors, JobPurpose, PersonRef};
 use crate::store::participants::{Participant, Person, PersonRecord, PAUSED_INDEFINITELY};
 use crate::store::programs::{ApplyOutcome, ProgramRow};
-use crate::store::reports::{TapOutcome, TapTarget};
-use crate::store::sessions::Completion;
+use crate::store::reports::{NewTap, TapOutcome, TapTarget};
+use crate::store::sessions::{Completion, SessionCompletion};
 use crate::store::{NewJob, Org, OrgId, Store, StoreError};
 use jiff::civil::Date;
 use rand::RngCore;
@@ -98,6 +98,18 @@ pub struct SessionOutcome {
     pub recorded: bool,
     /// Nudges and check-ins newly planned because of it.
     pub jobs_planned: u64,
+}
+
+/// A completed session as any source reports it (API, chat, import).
+#[derive(Debug, Clone)]
+pub struct CompletedSession<'a> {
+    pub program_key: &'a str,
+    pub who: &'a ParticipantLookup,
+    pub number: u32,
+    /// The local date; today in the participant's zone when absent.
+    pub completed_on: Option<Date>,
+    pub source: &'a str,
+    pub external_id: Option<&'a str>,
 }
 
 /// A one-tap answer as it arrives from any platform.
@@ -321,13 +333,16 @@ impl App {
     pub async fn record_session(
         &self,
         org: OrgId,
-        program_key: &str,
-        who: &ParticipantLookup,
-        number: u32,
-        completed_on: Option<Date>,
-        source: &str,
-        external_id: Option<&str>,
+        report: &CompletedSession<'_>,
     ) -> AppResult<SessionOutcome> {
+        let CompletedSession {
+            program_key,
+            who,
+            number,
+            completed_on,
+            source,
+            external_id,
+        } = *report;
         let program = self
             .store
             .program_by_key(org, program_key)
@@ -350,7 +365,17 @@ impl App {
         let on = completed_on.unwrap_or_else(|| calendar.zone.date_of(now));
         let completion = self
             .store
-            .record_session_completed(org, participant_id, number, on, source, external_id, now)
+            .record_session_completed(
+                org,
+                &SessionCompletion {
+                    participant_id,
+                    number,
+                    completed_on: on,
+                    source,
+                    external_id,
+                },
+                now,
+            )
             .await?;
         let (recorded, on) = match completion {
             Completion::Recorded => (true, on),
@@ -452,12 +477,14 @@ impl App {
             .store
             .record_tap(
                 org,
-                job.id,
-                person.id,
-                target,
-                tap.answer.as_str(),
-                &tap.delivery_key,
-                self.clock.now(),
+                &NewTap {
+                    job_id: job.id,
+                    person_id: person.id,
+                    target,
+                    answer: tap.answer.as_str(),
+                    delivery_key: &tap.delivery_key,
+                    at: self.clock.now(),
+                },
             )
             .await?;
         if outcome == TapOutcome::Duplicate {
@@ -489,7 +516,6 @@ impl App {
             .ok_or_else(|| AppError::NotFound("job has no participant".into()))?;
         let participant = self.store.participant(org, participant_id).await?;
         let program = self.store.program(org, participant.program_id).await?;
-        let org_row = self.store.org(org).await?;
         Ok(match job.purpose {
             JobPurpose::ManagerCheckin => {
                 let manager = participant.manager.as_ref();
@@ -512,7 +538,7 @@ impl App {
                         Some(TapAnswer::Checkin(a)) => Some(a),
                         _ => None,
                     },
-                    locale: locale_for(manager, &program, &org_row),
+                    locale: locale_for(manager, &program),
                 }
             }
             purpose => Message::Nudge {
@@ -524,7 +550,7 @@ impl App {
                     Some(TapAnswer::Report(a)) => Some(a),
                     _ => None,
                 },
-                locale: locale_for(Some(&participant.person), &program, &org_row),
+                locale: locale_for(Some(&participant.person), &program),
             },
         })
     }
@@ -582,20 +608,15 @@ impl App {
         };
         Ok(self.store.person_by_chat(org, who).await?.map(|p| (org, p)))
     }
-
-    /// The language to speak to a person: their chat locale when templates
-    /// exist for it, else the program's.
-    pub fn locale_of(&self, person: Option<&Person>, program: &ProgramRow, org: &Org) -> String {
-        locale_for(person, program, org)
-    }
 }
 
-fn locale_for(person: Option<&Person>, program: &ProgramRow, org: &Org) -> String {
+/// The language to speak to a person: their chat locale when templates exist
+/// for it, else the program's.
+fn locale_for(person: Option<&Person>, program: &ProgramRow) -> String {
     let from_person = person
         .and_then(|p| p.locale.as_deref())
         .map(|l| l.split(['-', '_']).next().unwrap_or("").to_lowercase())
         .filter(|l| crate::domain::program::LOCALES.contains(&l.as_str()));
-    let _ = org;
     from_person.unwrap_or_else(|| program.spec.locale.clone())
 }
 

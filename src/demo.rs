@@ -5,7 +5,7 @@
 //! one pauses — and everything goes through the real wire: Slack Web API
 //! calls to the simulator, signed taps back to the service.
 
-use crate::app::ParticipantLookup;
+use crate::app::{CompletedSession, ParticipantLookup};
 use crate::chat::sim::{SimConfig, SimMessage, SimWorkspace};
 use crate::chat::{ChatPort, Chats};
 use crate::clock::{Clock, SharedClock, VirtualClock};
@@ -380,7 +380,15 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
                         email: Some(email),
                         ..Default::default()
                     };
-                    app.record_session(org.id, &program.key, &who, number, None, "demo", None)
+                    let report = CompletedSession {
+                        program_key: &program.key,
+                        who: &who,
+                        number,
+                        completed_on: None,
+                        source: "demo",
+                        external_id: None,
+                    };
+                    app.record_session(org.id, &report)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                 }

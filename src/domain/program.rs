@@ -528,7 +528,7 @@ fn parse_nudges(f: &Field, planned: &[u32], errs: &mut ConfigErrors) -> Vec<Nudg
             )
         });
         let at = o.req("at", errs).and_then(|t| time_field(&t, errs));
-        let sessions = o.get("sessions").and_then(|s| {
+        let sessions = o.get("sessions").map(|s| {
             let mut nums = Vec::new();
             for n in s.list(errs).unwrap_or_default() {
                 if let Some(v) = n.int(errs) {
@@ -547,7 +547,7 @@ fn parse_nudges(f: &Field, planned: &[u32], errs: &mut ConfigErrors) -> Vec<Nudg
                     }
                 }
             }
-            Some(nums)
+            nums
         });
         if let (Some(kind), Some(days), Some(at)) = (kind, days, at) {
             let rule = NudgeRule {

@@ -4,7 +4,7 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
-use crate::app::{ParticipantLookup, Scope, SessionOutcome};
+use crate::app::{CompletedSession, ParticipantLookup, Scope, SessionOutcome};
 use crate::domain::ConfigErrors;
 use crate::store::jobs::DeliveryCount;
 use crate::store::participants::ParticipantStatus;
@@ -128,12 +128,14 @@ pub async fn apply_program(
                 ApiError::invalid(ConfigErrors::single("", format!("not valid YAML: {e}")))
             })?
         }
-        other => return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!(
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
                 "content type {other:?} is not accepted: send application/yaml or application/json"
             ),
-        )),
+            ))
+        }
     };
     Ok(Json(
         state.app.apply_program(org, &doc, params.prune).await?,
@@ -253,12 +255,14 @@ pub async fn record_session(
         .app
         .record_session(
             org,
-            &key,
-            &report.participant,
-            report.session,
-            completed_on,
-            "api",
-            report.external_id.as_deref(),
+            &CompletedSession {
+                program_key: &key,
+                who: &report.participant,
+                number: report.session,
+                completed_on,
+                source: "api",
+                external_id: report.external_id.as_deref(),
+            },
         )
         .await?;
     Ok(Json(outcome))

@@ -23,10 +23,11 @@ fn refuse(status: StatusCode, why: &str) -> Response {
     (status, Json(json!({ "error": why }))).into_response()
 }
 
-/// Checks `X-Slack-Signature` against the body, within the 5-minute window.
-fn verified(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+/// Checks `X-Slack-Signature` against the body, within the 5-minute window;
+/// returns the refusal to send when the request is not verified.
+fn unverified(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Option<Response> {
     let Some(secret) = &state.slack_signing_secret else {
-        return Err(refuse(
+        return Some(refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "Slack is not configured (SLACK_SIGNING_SECRET)",
         ));
@@ -39,7 +40,8 @@ fn verified(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Re
         body,
         state.app.clock.now().as_second(),
     )
-    .map_err(|e| {
+    .err()
+    .map(|e| {
         tracing::warn!(reason = %e, "refused an unverified Slack request");
         refuse(StatusCode::UNAUTHORIZED, &e.to_string())
     })
@@ -57,8 +59,8 @@ pub async fn interactions(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = verified(&state, &headers, &body) {
-        return r;
+    if let Some(refusal) = unverified(&state, &headers, &body) {
+        return refusal;
     }
     let Some(payload) = form_field(&body, "payload") else {
         return refuse(
@@ -123,7 +125,7 @@ pub async fn interactions(
         .as_bytes(),
     ));
     let tap = Tap {
-        who: ChatIdentity::slack(&team, &user.id.to_string()),
+        who: ChatIdentity::slack(&team, user.id.as_ref()),
         job_id,
         answer,
         delivery_key,
@@ -173,8 +175,8 @@ fn ephemeral(text: String) -> Response {
 
 /// `POST /slack/commands`: `/momentum help | pause [until DATE] | resume`.
 pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = verified(&state, &headers, &body) {
-        return r;
+    if let Some(refusal) = unverified(&state, &headers, &body) {
+        return refusal;
     }
     let cmd: SlashCommand = match serde_urlencoded::from_bytes(&body) {
         Ok(c) => c,
@@ -234,8 +236,8 @@ pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: B
 
 /// `POST /slack/events`: answers `url_verification`; other events are acknowledged.
 pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = verified(&state, &headers, &body) {
-        return r;
+    if let Some(refusal) = unverified(&state, &headers, &body) {
+        return refusal;
     }
     let event: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,

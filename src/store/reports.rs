@@ -23,18 +23,29 @@ pub enum TapTarget {
     },
 }
 
+/// One tap, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewTap<'a> {
+    pub job_id: i64,
+    pub person_id: i64,
+    pub target: TapTarget,
+    pub answer: &'a str,
+    /// Same key = the same tap delivered again.
+    pub delivery_key: &'a str,
+    pub at: Timestamp,
+}
+
 impl Store {
     /// Stores a tap durably (committed before returning).
-    pub async fn record_tap(
-        &self,
-        org: OrgId,
-        job_id: i64,
-        person_id: i64,
-        target: TapTarget,
-        answer: &str,
-        delivery_key: &str,
-        at: Timestamp,
-    ) -> Result<TapOutcome> {
+    pub async fn record_tap(&self, org: OrgId, tap: &NewTap<'_>) -> Result<TapOutcome> {
+        let NewTap {
+            job_id,
+            person_id,
+            target,
+            answer,
+            delivery_key,
+            at,
+        } = *tap;
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO taps (org_id, job_id, person_id, answer, delivery_key, tapped_at) VALUES ($1, $2, $3, $4, $5, $6) \

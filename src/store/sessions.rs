@@ -13,17 +13,32 @@ pub enum Completion {
     AlreadyRecorded { completed_on: Date },
 }
 
+/// A session a participant completed, as reported by a source.
+#[derive(Debug, Clone)]
+pub struct SessionCompletion<'a> {
+    pub participant_id: i64,
+    pub number: u32,
+    pub completed_on: Date,
+    /// Who reported it: `api`, `chat`, `import`, `demo`.
+    pub source: &'a str,
+    /// The source's own id for the event.
+    pub external_id: Option<&'a str>,
+}
+
 impl Store {
     pub async fn record_session_completed(
         &self,
         org: OrgId,
-        participant_id: i64,
-        number: u32,
-        completed_on: Date,
-        source: &str,
-        external_id: Option<&str>,
+        c: &SessionCompletion<'_>,
         now: Timestamp,
     ) -> Result<Completion> {
+        let (participant_id, number, completed_on, source, external_id) = (
+            c.participant_id,
+            c.number,
+            c.completed_on,
+            c.source,
+            c.external_id,
+        );
         let mut tx = self.pool.begin().await?;
         if let Some(ext) = external_id {
             let other: Option<(i64, i64)> = sqlx::query_as(

@@ -225,7 +225,7 @@ impl SimWorkspace {
     /// A unique, increasing Slack timestamp ("seconds.micros") from the clock.
     pub(crate) fn next_ts(&self) -> String {
         let mut s = self.state();
-        let micros = self.clock.now().as_microsecond() as i64;
+        let micros = self.clock.now().as_microsecond();
         s.last_ts = micros.max(s.last_ts + 1);
         format!("{}.{:06}", s.last_ts / 1_000_000, s.last_ts % 1_000_000)
     }

@@ -116,7 +116,7 @@ impl SlackChat {
                     .map(|t| t.to_string())
                     .as_deref()
                     .unwrap_or(&self.team_id),
-                &u.id.to_string(),
+                u.id.as_ref(),
             ),
             display_name: u
                 .real_name

@@ -1,0 +1,373 @@
+//! The admin API: atomic applies with field-named errors, token scopes, and
+//! organisations that never see each other.
+
+use crate::helpers::*;
+use momentum::app::Scope;
+use serde_json::{json, Value};
+
+const BAD: &str = include_str!("../fixtures/bad_program.yaml");
+
+fn paths(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["path"].as_str().unwrap(),
+                e["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_invalid_file_is_refused_with_every_mistake_and_changes_nothing() {
+    let t = spawn_app().await;
+    let resp = t.apply_yaml(&t.admin_token, BAD).await;
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    let errors = paths(&body);
+    for expected in [
+        "program.time_zone: \"Mars/Olympus\" is not a known time zone",
+        "program.nudges[0].at: \"25:00\" is not a time of day",
+        "program.nudges[1].days_after_session: -2 is out of range",
+        "program.nudges[2].sessions[0]: session 7 is not planned",
+        "participants[1]: duplicate participant",
+        "program.colour: unknown field",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.starts_with(expected)),
+            "missing {expected:?} in {errors:#?}"
+        );
+    }
+    assert_eq!(errors.len(), 6, "{errors:#?}");
+    assert_eq!(t.count("programs").await, 0);
+    assert_eq!(t.count("people").await, 0);
+    assert_eq!(t.count("participants").await, 0);
+}
+
+#[tokio::test]
+async fn applying_twice_is_idempotent_and_prune_is_explicit() {
+    let t = spawn_app().await;
+    let first: Value = t
+        .apply_yaml(&t.admin_token, PROGRAM)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["created"], true);
+    assert_eq!(first["participants_added"], 18);
+    assert_eq!(first["unresolved"], json!([]));
+    let again: Value = t
+        .apply_yaml(&t.admin_token, PROGRAM)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["created"], false);
+    assert_eq!(again["participants_added"], 0);
+    assert_eq!(again["participants_unchanged"], 18);
+    assert_eq!(t.count("participants").await, 18);
+
+    // A file without the last participant keeps them unless --prune is asked for.
+    let shorter: String = PROGRAM
+        .lines()
+        .filter(|l| !l.contains("filip.benes"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let kept: Value = t
+        .apply_yaml(&t.admin_token, &shorter)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(kept["participants_not_in_file"], 1);
+    assert_eq!(kept["participants_deactivated"], 0);
+    let pruned: Value = t
+        .http
+        .post(format!("{}/api/v1/programs?prune=true", t.url))
+        .bearer_auth(&t.admin_token)
+        .header("Content-Type", "application/yaml")
+        .body(shorter)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pruned["participants_deactivated"], 1);
+    let list: Value = t
+        .get(&t.admin_token, "/api/v1/programs/leaders-2026/participants")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let inactive: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["active"] == false)
+        .collect();
+    assert_eq!(inactive.len(), 1);
+    assert_eq!(inactive[0]["email"], "filip.benes@acme.example");
+}
+
+#[tokio::test]
+async fn json_bodies_give_the_same_errors_and_unknown_media_types_are_refused() {
+    let t = spawn_app().await;
+    let doc: Value = serde_norway::from_str(BAD).unwrap();
+    let resp = t
+        .http
+        .post(format!("{}/api/v1/programs", t.url))
+        .bearer_auth(&t.admin_token)
+        .json(&doc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    assert_eq!(paths(&resp.json().await.unwrap()).len(), 6);
+    let resp = t
+        .http
+        .post(format!("{}/api/v1/programs", t.url))
+        .bearer_auth(&t.admin_token)
+        .header("Content-Type", "application/xml")
+        .body("<program/>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+    let resp = t
+        .http
+        .post(format!("{}/api/v1/programs", t.url))
+        .bearer_auth(&t.admin_token)
+        .header("Content-Type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+}
+
+#[tokio::test]
+async fn unresolved_people_are_reported_not_dropped() {
+    let t = spawn_app().await;
+    let file = PROGRAM.replace("jana.novakova@acme.example", "jana.n@elsewhere.example");
+    let out: Value = t
+        .apply_yaml(&t.admin_token, &file)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let unresolved: Vec<String> = serde_json::from_value(out["unresolved"].clone()).unwrap();
+    assert_eq!(
+        unresolved,
+        vec!["jana.n@elsewhere.example: no chat user has this email".to_string()]
+    );
+    assert_eq!(out["participants_added"], 18);
+    let list: Value = t
+        .get(&t.admin_token, "/api/v1/programs/leaders-2026/participants")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let jana = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["email"] == "jana.n@elsewhere.example")
+        .unwrap();
+    assert_eq!(jana["delivery"], "unresolved");
+    assert_eq!(jana["delivery_problem"], "no chat user has this email");
+}
+
+#[tokio::test]
+async fn a_sessions_token_cannot_apply_programs_and_no_token_sees_nothing() {
+    let t = spawn_app().await;
+    let sessions = t.token(Scope::SessionsWrite).await;
+    let resp = t.apply_yaml(&sessions, PROGRAM).await;
+    assert_eq!(resp.status(), 403);
+    assert_eq!(t.count("programs").await, 0);
+    assert_eq!(t.get(&sessions, "/api/v1/programs").await.status(), 403);
+    assert_eq!(t.apply_yaml("mtm_not-a-token", PROGRAM).await.status(), 401);
+    let resp = t
+        .http
+        .get(format!("{}/api/v1/programs", t.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+
+    // The sessions token can do its one job.
+    assert_eq!(t.apply_yaml(&t.admin_token, PROGRAM).await.status(), 200);
+    let resp = t
+        .post_session(
+            &sessions,
+            "leaders-2026",
+            json!({"participant": {"email": "eva.cerna@acme.example"}, "session": 1}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn one_organisations_token_sees_nothing_of_another() {
+    let t = spawn_app().await;
+    assert_eq!(t.apply_yaml(&t.admin_token, PROGRAM).await.status(), 200);
+    let other = t.app.create_org("Other Corp", "UTC", "en").await.unwrap();
+    let other_admin = t
+        .app
+        .create_token(other.id, "other", Scope::Admin)
+        .await
+        .unwrap();
+    let other_sessions = t
+        .app
+        .create_token(other.id, "other", Scope::SessionsWrite)
+        .await
+        .unwrap();
+
+    let list: Value = t
+        .get(&other_admin, "/api/v1/programs")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list, json!([]));
+    assert_eq!(
+        t.get(&other_admin, "/api/v1/programs/leaders-2026/participants")
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        t.get(&other_admin, "/api/v1/programs/leaders-2026/delivery")
+            .await
+            .status(),
+        404
+    );
+    let resp = t
+        .post_session(
+            &other_sessions,
+            "leaders-2026",
+            json!({"participant": {"email": "eva.cerna@acme.example"}, "session": 1}),
+        )
+        .await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(t.count("sessions").await, 0);
+    assert_eq!(t.count("jobs").await, 0);
+}
+
+#[tokio::test]
+async fn participants_list_shows_delivery_status_and_never_answers() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    let list: Value = t
+        .get(&t.admin_token, "/api/v1/programs/leaders-2026/participants")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first = &list[0];
+    assert_eq!(first["delivery"], "no messages yet");
+    assert_eq!(
+        first["chat"],
+        format!(
+            "slack:{}/{}",
+            t.sim.config.team_id,
+            t.user_id("jana.novakova")
+        )
+    );
+    let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
+    for private in ["answer", "answers", "reports", "notes", "note"] {
+        assert!(
+            !keys.iter().any(|k| k.as_str() == private),
+            "{private} exposed: {keys:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_session_reports_get_clear_errors() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    let cases = [
+        (
+            json!({"participant": {"email": "eva.cerna@acme.example"}, "session": 9}),
+            422,
+            "session 9 is not planned",
+        ),
+        (
+            json!({"participant": {"email": "nobody@acme.example"}, "session": 1}),
+            404,
+            "no such participant",
+        ),
+        (
+            json!({"participant": {}, "session": 1}),
+            422,
+            "name the participant",
+        ),
+        (
+            json!({"participant": {"email": "eva.cerna@acme.example"}, "session": 1, "completed_on": "yesterday"}),
+            422,
+            "not a date",
+        ),
+        (
+            json!({"participant": {"email": "eva.cerna@acme.example"}, "session": 1, "extra": true}),
+            422,
+            "unknown field",
+        ),
+    ];
+    for (body, status, text) in cases {
+        let resp = t
+            .post_session(&t.admin_token, "leaders-2026", body.clone())
+            .await;
+        assert_eq!(resp.status(), status, "{body}");
+        let text_body = resp.text().await.unwrap();
+        assert!(text_body.contains(text), "{body} → {text_body}");
+    }
+    assert_eq!(
+        t.post_session(
+            &t.admin_token,
+            "no-such-program",
+            json!({"participant": {"email": "eva.cerna@acme.example"}, "session": 1})
+        )
+        .await
+        .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn openapi_document_and_health_are_served() {
+    let t = spawn_app().await;
+    assert_eq!(
+        t.http
+            .get(format!("{}/healthz", t.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let doc: Value = t
+        .http
+        .get(format!("{}/openapi.json", t.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/programs",
+        "/api/v1/programs/{key}/participants",
+        "/api/v1/programs/{key}/sessions",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"].get("ApplyOutcome").is_some());
+}

@@ -1,0 +1,214 @@
+//! `spawn_app()`: the whole service on a random port, against the local
+//! workspace, on SQLite — or on PostgreSQL when MOMENTUM_TEST_DATABASE_URL is
+//! set (each test in its own schema). Time is a virtual clock.
+
+use momentum::app::{App, Scope};
+use momentum::chat::sim::{SimConfig, SimWorkspace};
+use momentum::chat::slack::{http_client, SlackChat};
+use momentum::chat::{ChatPort, Chats};
+use momentum::clock::{Clock, SharedClock, VirtualClock};
+use momentum::crypto::SecretKey;
+use momentum::domain::Platform;
+use momentum::scheduler::{DispatchStats, Dispatcher};
+use momentum::startup::{self, Running, ServiceOptions};
+use momentum::store::{Org, Store};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Monday 2026-09-07, 07:00 in Prague.
+pub const START: &str = "2026-09-07T05:00:00Z";
+
+pub struct TestApp {
+    pub url: String,
+    pub sim: SimWorkspace,
+    pub app: Arc<App>,
+    pub store: Store,
+    pub clock: VirtualClock,
+    pub org: Org,
+    pub admin_token: String,
+    pub http: reqwest::Client,
+    pub dispatcher: Dispatcher,
+    _running: Running,
+    _dir: tempfile::TempDir,
+}
+
+/// A database URL for one test: a fresh SQLite file, or a fresh schema in
+/// the PostgreSQL test database.
+pub async fn test_database(dir: &std::path::Path) -> String {
+    match std::env::var("MOMENTUM_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let schema = format!("t{}", uuid_like());
+            let store = Store::connect(&base)
+                .await
+                .expect("PostgreSQL test database reachable");
+            sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                .execute(store.pool())
+                .await
+                .expect("create test schema");
+            store.close().await;
+            let sep = if base.contains('?') { '&' } else { '?' };
+            format!("{base}{sep}options=-c%20search_path%3D{schema}")
+        }
+        _ => format!("sqlite://{}", dir.join("test.db").display()),
+    }
+}
+
+fn uuid_like() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..16)
+        .map(|_| format!("{:x}", rng.gen_range(0..16)))
+        .collect()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_named("Acme").await
+}
+
+pub async fn spawn_app_named(org_name: &str) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = test_database(dir.path()).await;
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let clock = VirtualClock::new(START.parse().unwrap());
+    let shared: SharedClock = Arc::new(clock.clone());
+    let sim = SimWorkspace::new(SimConfig::default(), shared.clone());
+    momentum::demo::seed_workspace(&sim);
+    let (sim_addr, _) = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let client = http_client(&format!("http://{sim_addr}/api")).unwrap();
+    let slack = SlackChat::connect(client, &sim.config.bot_token)
+        .await
+        .unwrap();
+    let team = slack.workspace().to_string();
+    let mut chats = Chats::default();
+    chats.add(Arc::new(slack));
+    let app = startup::build_app(store.clone(), shared, chats, SecretKey::generate());
+    let org = app
+        .create_org(org_name, "Europe/Prague", "en")
+        .await
+        .unwrap();
+    store
+        .link_workspace(org.id, Platform::Slack, &team, clock.now())
+        .await
+        .unwrap();
+    let admin_token = app
+        .create_token(org.id, "test", Scope::Admin)
+        .await
+        .unwrap();
+    let running = startup::start(
+        app.clone(),
+        ServiceOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            slack_signing_secret: Some(sim.config.signing_secret.clone()),
+            dispatcher_interval: None,
+        },
+    )
+    .await
+    .unwrap();
+    let url = running.url();
+    sim.set_service_url(&url);
+    TestApp {
+        url,
+        sim,
+        dispatcher: Dispatcher::new(app.clone()),
+        app,
+        store,
+        clock,
+        org,
+        admin_token,
+        http: reqwest::Client::new(),
+        _running: running,
+        _dir: dir,
+    }
+}
+
+pub const PROGRAM: &str = momentum::demo::PROGRAM_FILE;
+
+impl TestApp {
+    pub async fn apply_yaml(&self, token: &str, yaml: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/programs", self.url))
+            .bearer_auth(token)
+            .header("Content-Type", "application/yaml")
+            .body(yaml.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_session(&self, token: &str, program: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/programs/{program}/sessions", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn token(&self, scope: Scope) -> String {
+        self.app
+            .create_token(self.org.id, "test", scope)
+            .await
+            .unwrap()
+    }
+
+    /// Moves the virtual clock and sends everything due by then.
+    pub async fn advance_to(&self, at: &str) -> DispatchStats {
+        self.clock.set(at.parse().unwrap());
+        self.dispatch().await
+    }
+
+    pub async fn dispatch(&self) -> DispatchStats {
+        let mut total = DispatchStats::default();
+        loop {
+            let s = self.dispatcher.run_once().await.unwrap();
+            if s.handled() == 0 {
+                return total;
+            }
+            total.sent += s.sent;
+            total.skipped += s.skipped;
+            total.failed += s.failed;
+            total.retried += s.retried;
+        }
+    }
+
+    pub fn user_id(&self, handle: &str) -> String {
+        self.sim
+            .users()
+            .into_iter()
+            .find(|u| u.name == handle)
+            .map(|u| u.id)
+            .unwrap_or_else(|| panic!("no simulated user {handle}"))
+    }
+
+    /// Waits (briefly, in real time) until `check` holds: the message update
+    /// after a tap runs after the tap is acknowledged.
+    pub async fn eventually<F: Fn() -> bool>(&self, check: F) -> bool {
+        for _ in 0..100 {
+            if check() {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        check()
+    }
+
+    /// Rows in a table for this test's organisation.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE org_id = $1"))
+            .bind(self.org.id.0)
+            .fetch_one(self.store.pool())
+            .await
+            .unwrap()
+    }
+}

@@ -1,0 +1,321 @@
+//! The `momentum` binary as a newcomer and an operator use it: validating
+//! files, applying them atomically, and `serve` pointed at `sim` as separate
+//! processes, like a real deployment.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_momentum");
+const BAD: &str = "tests/fixtures/bad_program.yaml";
+const GOOD: &str = "examples/program.yaml";
+const KEY: &str = "q83vEjRbPAJz8zeDgi7hO1QJvRHNZR0aCbrb+cAtgXQ=";
+
+fn momentum(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(
+            "MOMENTUM_DATABASE_URL",
+            format!("sqlite://{}", dir.join("m.db").display()),
+        )
+        .env("MOMENTUM_SECRET_KEY", KEY);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn check_config_reports_every_mistake_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = momentum(dir.path(), &["check-config", GOOD, BAD], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let t = text(&out);
+    assert!(t.contains("examples/program.yaml: ok"), "{t}");
+    assert!(t.contains("6 problems"), "{t}");
+    for path in [
+        "program.time_zone:",
+        "program.nudges[0].at:",
+        "program.nudges[1].days_after_session:",
+        "program.nudges[2].sessions[0]:",
+        "participants[1]:",
+        "program.colour:",
+    ] {
+        assert!(t.contains(path), "{path} missing:\n{t}");
+    }
+    let out = momentum(dir.path(), &["check-config", GOOD], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn an_invalid_file_applied_through_the_cli_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = momentum(
+        dir.path(),
+        &[
+            "org",
+            "create",
+            "--name",
+            "Acme",
+            "--time-zone",
+            "Europe/Prague",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = momentum(dir.path(), &["program", "apply", BAD], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("program.nudges[0].at"),
+        "{}",
+        text(&out)
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let programs: i64 = rt.block_on(async {
+        let store = momentum::store::Store::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("m.db").display()
+        ))
+        .await
+        .unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM programs")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    });
+    assert_eq!(programs, 0);
+}
+
+#[test]
+fn serve_refuses_to_start_without_a_secret_key_and_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .arg("serve")
+        .env_clear()
+        .env(
+            "MOMENTUM_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("m.db").display()),
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("head -c 32 /dev/urandom | base64"),
+        "{}",
+        text(&out)
+    );
+    let out = momentum(
+        dir.path(),
+        &["serve"],
+        &[("MOMENTUM_SECRET_KEY", "too-short".into())],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("MOMENTUM_SECRET_KEY"), "{}", text(&out));
+}
+
+/// Prints the service's log if the test fails, to see why.
+struct ShowLog(std::path::PathBuf);
+
+impl Drop for ShowLog {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "--- serve log ---\n{}",
+                std::fs::read_to_string(&self.0).unwrap_or_default()
+            );
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `momentum serve` with SLACK_API_URL pointing at `momentum sim`, as the
+/// README describes: apply a program, report a session, receive the nudge in
+/// the workspace, tap it, see it recorded.
+#[test]
+fn serve_pointed_at_sim_works_like_a_real_deployment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim_port, service_port) = (free_port(), free_port());
+    let service_url = format!("http://127.0.0.1:{service_port}");
+    let sim_api = format!("http://127.0.0.1:{sim_port}/api");
+    let secret = "e2e-signing-secret".to_string();
+    let slack_env = vec![
+        ("SLACK_API_URL", sim_api.clone()),
+        ("SLACK_BOT_TOKEN", "xoxb-e2e".to_string()),
+        ("SLACK_SIGNING_SECRET", secret.clone()),
+        ("MOMENTUM_LISTEN", format!("127.0.0.1:{service_port}")),
+    ];
+    let mut sim = Command::new(BIN);
+    sim.args([
+        "sim",
+        "--listen",
+        &format!("127.0.0.1:{sim_port}"),
+        "--service-url",
+        &service_url,
+    ])
+    .env("SLACK_SIGNING_SECRET", &secret)
+    .env("SLACK_BOT_TOKEN", "xoxb-e2e")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    let mut sim = Killed(sim.spawn().unwrap());
+    let mut out = BufReader::new(sim.0.stdout.take().unwrap());
+    let mut first_line = String::new();
+    out.read_line(&mut first_line).unwrap();
+    assert!(first_line.contains("local Slack workspace"), "{first_line}");
+    // Keep reading so the simulator never writes into a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+
+    let out = momentum(
+        dir.path(),
+        &["org", "create", "--name", "Acme", "--time-zone", "UTC"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    // A one-person program whose nudge is due right now, in UTC.
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let program = format!(
+        "version: 1\nprogram:\n  key: e2e\n  name: E2E\n  time_zone: UTC\n  working_days: [mon, tue, wed, thu, fri, sat, sun]\n  \
+         sessions:\n    - {{ number: 1, planned: {date} }}\n  nudges:\n    - {{ kind: small_step, days_after_session: 0, at: \"{hm}\" }}\n\
+         participants:\n  - {{ email: jana.novakova@acme.example }}\n",
+        date = now.date(),
+        hm = now.strftime("%H:%M"),
+    );
+    let file = dir.path().join("e2e.yaml");
+    std::fs::write(&file, program).unwrap();
+    let out = momentum(
+        dir.path(),
+        &["program", "apply", file.to_str().unwrap()],
+        &slack_env,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let applied: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        applied["unresolved"],
+        json!([]),
+        "the email resolved through users.lookupByEmail"
+    );
+    let out = momentum(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--scope",
+            "sessions:write",
+            "--name",
+            "webhook",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+
+    let mut serve = Command::new(BIN);
+    serve
+        .arg("serve")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env(
+            "MOMENTUM_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("m.db").display()),
+        )
+        .env("MOMENTUM_SECRET_KEY", KEY)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("serve.log")).unwrap());
+    for (k, v) in &slack_env {
+        serve.env(k, v);
+    }
+    let _serve = Killed(serve.spawn().unwrap());
+    let http = reqwest::blocking::Client::new();
+    let log = dir.path().join("serve.log");
+    let _show_log_on_failure = ShowLog(log);
+    wait_for("the service", || {
+        http.get(format!("{service_url}/healthz"))
+            .send()
+            .ok()
+            .filter(|r| r.status().is_success())
+    });
+
+    let resp = http
+        .post(format!("{service_url}/api/v1/programs/e2e/sessions"))
+        .bearer_auth(&token)
+        .json(&json!({"participant": {"email": "jana.novakova@acme.example"}, "session": 1, "completed_on": now.date().to_string(), "external_id": "e2e-1"}))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let sim_url = format!("http://127.0.0.1:{sim_port}");
+    let message = wait_for("the nudge in the workspace", || {
+        let msgs: Value = http
+            .get(format!("{sim_url}/_sim/messages"))
+            .send()
+            .ok()?
+            .json()
+            .ok()?;
+        msgs.as_array()?.first().cloned()
+    });
+    let user = format!(
+        "U{}",
+        message["channel"].as_str().unwrap().trim_start_matches('D')
+    );
+    let tap: Value = http
+        .post(format!("{sim_url}/_sim/tap"))
+        .json(&json!({"user": user, "channel": message["channel"], "ts": message["ts"], "action_id": "report:done"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(tap["status"], 200, "{tap}");
+    wait_for("the message to show the answer", || {
+        let msgs: Value = http
+            .get(format!("{sim_url}/_sim/messages"))
+            .send()
+            .ok()?
+            .json()
+            .ok()?;
+        let m = msgs.as_array()?.first()?.clone();
+        m["content"]["blocks"]
+            .to_string()
+            .contains("Recorded: *Did it*")
+            .then_some(())
+    });
+}

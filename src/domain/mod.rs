@@ -4,6 +4,7 @@
 pub mod answer;
 pub mod cron;
 pub mod errors;
+pub mod ics;
 pub mod identity;
 pub mod plan;
 pub mod program;

@@ -42,6 +42,13 @@ pub struct ProgramSpec {
     pub recurring: Vec<RecurringRule>,
     pub self_assessment: Option<SelfAssessment>,
     pub cohorts: Vec<Cohort>,
+    /// Days off for everyone in the program.
+    pub holidays: Vec<Date>,
+    /// Named extra calendars (one per country, say) that participants pick.
+    pub holiday_calendars: Vec<HolidayCalendar>,
+    /// Send a late job only this many hours after it fell due; `None` = until
+    /// the end of the recipient's working day.
+    pub send_window_hours: Option<u32>,
     /// The validated source, kept so the program can be stored and downloaded.
     pub source: Value,
 }
@@ -118,6 +125,12 @@ pub struct SelfAssessment {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+pub struct HolidayCalendar {
+    pub key: String,
+    pub dates: Vec<Date>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Cohort {
     pub key: String,
     pub name: String,
@@ -131,6 +144,8 @@ pub struct ParticipantSpec {
     pub time_zone: Option<Zone>,
     pub share_focus_with_manager: bool,
     pub cohort: Option<String>,
+    /// The key of one of the program's holiday calendars.
+    pub holidays: Option<String>,
 }
 
 impl ProgramFile {
@@ -209,6 +224,17 @@ impl ProgramSpec {
             .find(|s| s.number == number)
             .map(|s| s.planned)
     }
+
+    /// The program's holidays plus those of a participant's calendar.
+    pub fn holidays_for(&self, calendar: Option<&str>) -> Vec<Date> {
+        let mut out = self.holidays.clone();
+        if let Some(c) = calendar.and_then(|k| self.holiday_calendars.iter().find(|c| c.key == k)) {
+            out.extend(c.dates.iter().copied());
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 fn stub_program() -> ProgramSpec {
@@ -227,6 +253,9 @@ fn stub_program() -> ProgramSpec {
         recurring: vec![],
         self_assessment: None,
         cohorts: vec![],
+        holidays: vec![],
+        holiday_calendars: vec![],
+        send_window_hours: None,
         source: Value::Null,
     }
 }
@@ -307,7 +336,7 @@ fn parse_cohorts(f: &Field, errs: &mut ConfigErrors) -> Vec<Cohort> {
     out
 }
 
-const PROGRAM_FIELDS: [&str; 14] = [
+const PROGRAM_FIELDS: [&str; 17] = [
     "key",
     "name",
     "time_zone",
@@ -322,6 +351,9 @@ const PROGRAM_FIELDS: [&str; 14] = [
     "recurring",
     "self_assessment",
     "description",
+    "holidays",
+    "holiday_calendars",
+    "send_window_hours",
 ];
 
 fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Option<ProgramSpec> {
@@ -432,6 +464,18 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
     let self_assessment = o
         .get("self_assessment")
         .and_then(|s| parse_self_assessment(&s, errs));
+    let holidays = o
+        .get("holidays")
+        .map(|h| parse_dates(&h, errs))
+        .unwrap_or_default();
+    let holiday_calendars = o
+        .get("holiday_calendars")
+        .map(|h| parse_holiday_calendars(&h, errs))
+        .unwrap_or_default();
+    let send_window_hours = o
+        .get("send_window_hours")
+        .and_then(|h| int_in(&h, 1, 72, "the send window is 1 to 72 hours", errs))
+        .map(|h| h as u32);
     if errs.len() > before {
         return None;
     }
@@ -457,8 +501,62 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
         recurring,
         self_assessment,
         cohorts,
+        holidays,
+        holiday_calendars,
+        send_window_hours,
         source,
     })
+}
+
+fn parse_dates(f: &Field, errs: &mut ConfigErrors) -> Vec<Date> {
+    let mut out: Vec<Date> = f
+        .list(errs)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|d| date_field(d, errs))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `{key, dates: [...]}` or `{key, ics: "BEGIN:VCALENDAR…"}` (an iCalendar file's text).
+fn parse_holiday_calendars(f: &Field, errs: &mut ConfigErrors) -> Vec<HolidayCalendar> {
+    let mut out: Vec<HolidayCalendar> = Vec::new();
+    for item in f.list(errs).unwrap_or_default() {
+        let Some(o) = item.obj(&["key", "dates", "ics"], errs) else {
+            continue;
+        };
+        let key = o.req("key", errs).and_then(|k| key_field(&k, errs));
+        let mut dates = o
+            .get("dates")
+            .map(|d| parse_dates(&d, errs))
+            .unwrap_or_default();
+        if let Some(ics) = o.get("ics") {
+            if let Some(text) = ics.str(errs) {
+                match super::ics::holiday_dates(&text) {
+                    Ok(d) => dates.extend(d),
+                    Err(e) => errs.push(&ics.path, e),
+                }
+            }
+        }
+        if o.get("dates").is_none() && o.get("ics").is_none() {
+            errs.push(&item.path, "a holiday calendar needs dates or ics");
+        }
+        dates.sort();
+        dates.dedup();
+        if let Some(key) = key {
+            if out.iter().any(|c| c.key == key) {
+                errs.push(
+                    format!("{}.key", item.path),
+                    format!("holiday calendar {key:?} is listed twice"),
+                );
+            } else {
+                out.push(HolidayCalendar { key, dates });
+            }
+        }
+    }
+    out
 }
 
 fn parse_sessions(f: &Field, errs: &mut ConfigErrors) -> Vec<PlannedSession> {
@@ -643,7 +741,7 @@ fn parse_self_assessment(f: &Field, errs: &mut ConfigErrors) -> Option<SelfAsses
     })
 }
 
-const PARTICIPANT_FIELDS: [&str; 8] = [
+const PARTICIPANT_FIELDS: [&str; 9] = [
     "name",
     "email",
     "chat",
@@ -652,6 +750,7 @@ const PARTICIPANT_FIELDS: [&str; 8] = [
     "time_zone",
     "share_focus_with_manager",
     "cohort",
+    "holidays",
 ];
 
 fn person_ref(o: &Obj, path: &str, errs: &mut ConfigErrors) -> Option<PersonRef> {
@@ -724,6 +823,17 @@ fn parse_participants(
             }
             Some(s)
         });
+        let holidays = o.get("holidays").and_then(|h| {
+            let s = key_field(&h, errs)?;
+            if !program.holiday_calendars.iter().any(|c| c.key == s) && !program.key.is_empty() {
+                errs.push(
+                    &h.path,
+                    format!("holiday calendar {s:?} is not listed under program.holiday_calendars"),
+                );
+                return None;
+            }
+            Some(s)
+        });
         let Some(person) = person else { continue };
         for k in [
             person.email.as_ref().map(|e| format!("email:{e}")),
@@ -758,6 +868,7 @@ fn parse_participants(
             time_zone,
             share_focus_with_manager: share,
             cohort,
+            holidays,
         });
     }
     out

@@ -192,35 +192,130 @@ pub struct DeliveryCalendar {
     pub holidays: Vec<Date>,
 }
 
+/// Ways to put off a nudge, as offered on the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Snooze {
+    OneHour,
+    TomorrowMorning,
+    NextMonday,
+}
+
+impl Snooze {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Snooze::OneHour => "1h",
+            Snooze::TomorrowMorning => "tomorrow",
+            Snooze::NextMonday => "monday",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Snooze::OneHour, Snooze::TomorrowMorning, Snooze::NextMonday]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+impl QuietHours {
+    /// Quiet hours that run over midnight (20:00 to 08:00).
+    fn wraps(&self) -> bool {
+        self.from > self.to
+    }
+}
+
 impl DeliveryCalendar {
     fn allowed_day(&self, d: Date) -> bool {
         self.working_days.contains(d.weekday()) && !self.holidays.contains(&d)
     }
 
+    fn in_quiet_hours(&self, t: Time) -> bool {
+        self.quiet_hours.is_some_and(|q| q.contains(t))
+    }
+
     /// The instant for `days_after` calendar days after `date` at `at` local
-    /// time, moved to the next allowed day when it falls on a non-working day
-    /// or a holiday; if `at` itself is in quiet hours, the time becomes the end
-    /// of quiet hours. `None` only when no allowed day exists.
+    /// time. A non-working day or a holiday moves it to the same time on the
+    /// next allowed day; a time inside quiet hours moves to the end of quiet
+    /// hours. `None` only when no allowed day exists.
     pub fn due(&self, date: Date, days_after: i64, at: TimeOfDay) -> Option<Timestamp> {
+        let day = date.checked_add(days_after.days()).ok()?;
+        self.first_allowed(day, at.to_time())
+    }
+
+    /// The first allowed instant at or after local `time` on `day`.
+    pub fn first_allowed(&self, mut day: Date, mut time: Time) -> Option<Timestamp> {
         if self.working_days.is_empty() {
             return None;
         }
-        let mut day = date.checked_add(days_after.days()).ok()?;
-        // A year of holidays cannot block every working day forever.
-        for _ in 0..400 {
-            if self.allowed_day(day) {
-                break;
+        // Each round moves forward; two years of holidays is beyond any calendar.
+        for _ in 0..800 {
+            if !self.allowed_day(day) {
+                day = day.tomorrow().ok()?;
+                continue;
             }
-            day = day.tomorrow().ok()?;
+            if let Some(q) = self.quiet_hours.filter(|q| q.contains(time)) {
+                if q.wraps() && time >= q.from.to_time() {
+                    day = day.tomorrow().ok()?;
+                }
+                time = q.to.to_time();
+                continue;
+            }
+            let at = self.zone.instant(day, time)?;
+            // A DST gap can push the wall time forward into quiet hours.
+            let actual = at.to_zoned(self.zone.tz().clone()).time();
+            if actual != time && self.in_quiet_hours(actual) {
+                time = actual;
+                continue;
+            }
+            return Some(at);
         }
-        if !self.allowed_day(day) {
-            return None;
-        }
-        let time = match self.quiet_hours {
-            Some(q) if q.contains(at.to_time()) => q.to.to_time(),
-            _ => at.to_time(),
+        None
+    }
+
+    /// When a job due at `due` stops being worth sending: the end of that
+    /// local working day — the start of the evening's quiet hours, or midnight.
+    pub fn send_window_end(&self, due: Timestamp) -> Timestamp {
+        let local = due.to_zoned(self.zone.tz().clone());
+        let day = local.date();
+        let evening = self
+            .quiet_hours
+            .map(|q| q.from.to_time())
+            .filter(|from| *from > local.time());
+        let end = match evening {
+            Some(from) => self.zone.instant(day, from),
+            None => day
+                .tomorrow()
+                .ok()
+                .and_then(|d| self.zone.instant(d, Time::midnight())),
         };
-        self.zone.instant(day, time)
+        end.unwrap_or(due)
+    }
+
+    /// When a snoozed nudge comes back, from `now`; `morning` is the local time
+    /// a "tomorrow morning" or "next Monday" snooze returns at.
+    pub fn snoozed_until(
+        &self,
+        now: Timestamp,
+        snooze: Snooze,
+        morning: TimeOfDay,
+    ) -> Option<Timestamp> {
+        let today = self.zone.date_of(now);
+        match snooze {
+            Snooze::OneHour => {
+                let later =
+                    (now + jiff::SignedDuration::from_hours(1)).to_zoned(self.zone.tz().clone());
+                self.first_allowed(later.date(), later.time())
+            }
+            Snooze::TomorrowMorning => {
+                self.first_allowed(today.tomorrow().ok()?, morning.to_time())
+            }
+            Snooze::NextMonday => {
+                let mut day = today.tomorrow().ok()?;
+                while day.weekday() != jiff::civil::Weekday::Monday {
+                    day = day.tomorrow().ok()?;
+                }
+                self.first_allowed(day, morning.to_time())
+            }
+        }
     }
 }
 

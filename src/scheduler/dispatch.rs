@@ -19,8 +19,6 @@ const LEASE: SignedDuration = SignedDuration::from_secs(120);
 const BATCH: i64 = 50;
 /// After this many attempts a temporarily failing job is given up.
 const MAX_ATTEMPTS: i64 = 8;
-/// A job more than this late is skipped, not sent: no "good morning" at night.
-const STALE_AFTER: SignedDuration = SignedDuration::from_hours(12);
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DispatchStats {
@@ -98,34 +96,38 @@ impl Dispatcher {
 
     async fn deliver(&self, job: &Job) -> Outcome {
         let now = self.app.clock.now();
-        if now.duration_since(job.due_at) > STALE_AFTER {
-            return Outcome::Skipped("stale: fell due too long ago to be sent".into());
-        }
-        let Some(participant_id) = job.participant_id else {
-            return Outcome::Failed("job has no participant".into());
+        let ctx = match self.app.job_context(job).await {
+            Ok(c) => c,
+            Err(crate::app::AppError::Store(e)) => {
+                return self.retry(job, format!("database: {e}"))
+            }
+            Err(e) => return Outcome::Skipped(e.to_string()),
         };
-        let participant = match self.app.store.participant(job.org_id, participant_id).await {
-            Ok(p) => p,
-            Err(e) => return self.retry(job, format!("database: {e}")),
-        };
-        if participant.deactivated {
+        if ctx.participant.deactivated {
             return Outcome::Skipped("participant deactivated".into());
         }
-        if participant.is_paused_at(now) {
+        if ctx.participant.is_paused_at(now) {
             return Outcome::Skipped("participant paused".into());
         }
-        let recipient = if job.recipient_person_id == Some(participant.person.id) {
-            &participant.person
-        } else {
-            match &participant.manager {
-                Some(m) if job.recipient_person_id == Some(m.id) => m,
-                _ => {
-                    return Outcome::Skipped(
-                        "recipient is no longer this participant's manager".into(),
-                    )
-                }
-            }
+        let Some(recipient) = &ctx.recipient else {
+            return Outcome::Skipped("recipient is no longer this participant's manager".into());
         };
+        if recipient.stopped_at.is_some() {
+            return Outcome::Skipped("recipient said stop".into());
+        }
+        // Never a "good morning" at night: past the recipient's working day
+        // (or the program's send window) the job is skipped, not sent late.
+        let window_end = match ctx.program.spec.send_window_hours {
+            Some(h) => job.due_at + SignedDuration::from_hours(i64::from(h)),
+            None => ctx.calendar.send_window_end(job.due_at),
+        };
+        if now > window_end {
+            let due_local = job.due_at.to_zoned(ctx.calendar.zone.tz().clone());
+            return Outcome::Skipped(format!(
+                "stale: missed its delivery window (due {} local)",
+                due_local.strftime("%a %d %b %H:%M")
+            ));
+        }
         let Some(who) = &recipient.chat else {
             return Outcome::Failed(format!(
                 "unresolved: {}",
@@ -142,10 +144,7 @@ impl Dispatcher {
                 who.workspace
             ));
         };
-        let message = match self.app.message_for_job(job.org_id, job, None).await {
-            Ok(m) => m,
-            Err(e) => return self.retry(job, format!("preparing the message: {e}")),
-        };
+        let message = self.app.message_for(&ctx, job, None);
         match port.send_direct(who, &message).await {
             Ok(at) => match self
                 .app
@@ -154,8 +153,8 @@ impl Dispatcher {
                 .await
             {
                 Ok(()) => Outcome::Sent,
-                // Sent but not recorded: the lease expires and the job would be
-                // re-sent; issue-level guarantees for this come with uncertain-send handling.
+                // Sent but not recorded: the lease expires and the next holder
+                // re-sends. Rare (the database went away between two statements).
                 Err(e) => {
                     tracing::error!(error = %e, "sent but could not record it");
                     Outcome::Sent

@@ -10,6 +10,7 @@ use crate::domain::JobPurpose;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobState {
@@ -55,7 +56,7 @@ pub struct NewJob {
 
 impl NewJob {
     /// One job per recipient, purpose and period — for this participant.
-    fn unique_key(&self) -> String {
+    pub(crate) fn unique_key(&self) -> String {
         format!(
             "{}:{}:{}:{}",
             self.purpose,
@@ -108,6 +109,17 @@ fn job(row: &AnyRow) -> Result<Job> {
     })
 }
 
+/// What re-planning changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ReplanCounts {
+    /// Jobs newly planned.
+    pub added: u64,
+    /// Unsent jobs whose due time changed.
+    pub moved: u64,
+    /// Unsent jobs no longer planned (ended as skipped, with that reason).
+    pub dropped: u64,
+}
+
 /// Delivery counts by state and reason, for HR's delivery view.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryCount {
@@ -116,31 +128,41 @@ pub struct DeliveryCount {
     pub count: i64,
 }
 
+/// Inserts one job unless its unique key exists; returns 1 if it was new.
+async fn insert_job(
+    tx: &mut Transaction<'static, Any>,
+    org: OrgId,
+    j: &NewJob,
+    now: Timestamp,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "INSERT INTO jobs (org_id, program_id, participant_id, recipient_person_id, purpose, period, unique_key, \
+         session_number, due_at, state, attempts, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10) \
+         ON CONFLICT (org_id, unique_key) DO NOTHING",
+    )
+    .bind(org.0)
+    .bind(j.program_id)
+    .bind(j.participant_id)
+    .bind(j.recipient_person_id)
+    .bind(j.purpose.as_str())
+    .bind(&j.period)
+    .bind(j.unique_key())
+    .bind(j.session_number.map(i64::from))
+    .bind(millis(j.due))
+    .bind(millis(now))
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
 impl Store {
     /// Stores jobs that do not exist yet; returns how many were new.
     pub async fn insert_jobs(&self, org: OrgId, jobs: &[NewJob], now: Timestamp) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
         let mut inserted = 0;
         for j in jobs {
-            inserted += sqlx::query(
-                "INSERT INTO jobs (org_id, program_id, participant_id, recipient_person_id, purpose, period, unique_key, \
-                 session_number, due_at, state, attempts, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10) \
-                 ON CONFLICT (org_id, unique_key) DO NOTHING",
-            )
-            .bind(org.0)
-            .bind(j.program_id)
-            .bind(j.participant_id)
-            .bind(j.recipient_person_id)
-            .bind(j.purpose.as_str())
-            .bind(&j.period)
-            .bind(j.unique_key())
-            .bind(j.session_number.map(i64::from))
-            .bind(millis(j.due))
-            .bind(millis(now))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            inserted += insert_job(&mut tx, org, j, now).await?;
         }
         tx.commit().await?;
         Ok(inserted)
@@ -246,6 +268,67 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Makes a participant's future pending jobs match `planned` (all due after
+    /// `now`): new ones are added, moved ones get their new due time, ones no
+    /// longer planned end as skipped. Jobs that were sent, retried, snoozed or
+    /// are already due are left alone.
+    pub async fn sync_future_jobs(
+        &self,
+        org: OrgId,
+        participant_id: i64,
+        planned: &[NewJob],
+        now: Timestamp,
+    ) -> Result<ReplanCounts> {
+        let mut tx = self.pool.begin().await?;
+        let pending: Vec<(i64, String, i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT id, unique_key, due_at, attempts, outcome FROM jobs \
+             WHERE org_id = $1 AND participant_id = $2 AND state = 'pending' AND due_at > $3",
+        )
+        .bind(org.0)
+        .bind(participant_id)
+        .bind(millis(now))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut counts = ReplanCounts::default();
+        for job in planned {
+            let key = job.unique_key();
+            match pending.iter().find(|p| p.1 == key) {
+                Some((id, _, due, attempts, outcome)) => {
+                    if *due != millis(job.due) && *attempts == 0 && outcome.is_none() {
+                        sqlx::query("UPDATE jobs SET due_at = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
+                            .bind(millis(job.due))
+                            .bind(millis(now))
+                            .bind(org.0)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        counts.moved += 1;
+                    }
+                }
+                None => {
+                    counts.added += insert_job(&mut tx, org, job, now).await?;
+                }
+            }
+        }
+        let keys: Vec<String> = planned.iter().map(NewJob::unique_key).collect();
+        for (id, key, ..) in &pending {
+            if !keys.contains(key) {
+                sqlx::query(
+                    "UPDATE jobs SET state = 'skipped', outcome = 'no longer planned (the program changed)', updated_at = $1 \
+                     WHERE org_id = $2 AND id = $3",
+                )
+                .bind(millis(now))
+                .bind(org.0)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                counts.dropped += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(counts)
     }
 
     /// When the next pending job falls due (any organisation).

@@ -9,17 +9,31 @@ use std::borrow::Cow;
 
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-const SQLITE: Embedded = &[(
-    1,
-    "foundation",
-    include_str!("../../migrations/sqlite/0001_foundation.sql"),
-)];
+const SQLITE: Embedded = &[
+    (
+        1,
+        "foundation",
+        include_str!("../../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "delivery",
+        include_str!("../../migrations/sqlite/0002_delivery.sql"),
+    ),
+];
 
-const POSTGRES: Embedded = &[(
-    1,
-    "foundation",
-    include_str!("../../migrations/postgres/0001_foundation.sql"),
-)];
+const POSTGRES: Embedded = &[
+    (
+        1,
+        "foundation",
+        include_str!("../../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "delivery",
+        include_str!("../../migrations/postgres/0002_delivery.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct Source(Embedded);

@@ -58,10 +58,14 @@ pub struct Person {
     pub time_zone: Option<String>,
     pub locale: Option<String>,
     pub unresolved_reason: Option<String>,
+    /// When the person said stop: nothing is sent to them after that.
+    pub stopped_at: Option<i64>,
+    /// Their DM channel with the bot, once known.
+    pub dm_channel: Option<String>,
 }
 
 const PERSON_COLUMNS: &str =
-    "id, org_id, email, display_name, platform, workspace_id, user_id, time_zone, locale, unresolved_reason";
+    "id, org_id, email, display_name, platform, workspace_id, user_id, time_zone, locale, unresolved_reason, stopped_at, dm_channel";
 
 fn person(row: &AnyRow) -> Result<Person> {
     let platform: Option<String> = col(row, "platform")?;
@@ -88,6 +92,8 @@ fn person(row: &AnyRow) -> Result<Person> {
         time_zone: col(row, "time_zone")?,
         locale: col(row, "locale")?,
         unresolved_reason: col(row, "unresolved_reason")?,
+        stopped_at: col(row, "stopped_at")?,
+        dm_channel: col(row, "dm_channel")?,
     })
 }
 
@@ -184,6 +190,7 @@ pub struct Participant {
     pub focus: Option<String>,
     pub time_zone: Option<String>,
     pub share_focus: bool,
+    pub holiday_calendar: Option<String>,
     pub paused_until: Option<i64>,
     pub deactivated: bool,
 }
@@ -257,7 +264,7 @@ impl Store {
 
     pub async fn participant(&self, org: OrgId, id: i64) -> Result<Participant> {
         let row = sqlx::query(
-            "SELECT id, org_id, program_id, person_id, manager_person_id, cohort, focus, time_zone, share_focus, paused_until, deactivated_at \
+            "SELECT id, org_id, program_id, person_id, manager_person_id, cohort, focus, time_zone, share_focus, holiday_calendar, paused_until, deactivated_at \
              FROM participants WHERE org_id = $1 AND id = $2",
         )
         .bind(org.0)
@@ -280,6 +287,7 @@ impl Store {
             focus: col(&row, "focus")?,
             time_zone: col(&row, "time_zone")?,
             share_focus: col::<i64>(&row, "share_focus")? != 0,
+            holiday_calendar: col(&row, "holiday_calendar")?,
             paused_until: col(&row, "paused_until")?,
             deactivated: col::<Option<i64>>(&row, "deactivated_at")?.is_some(),
         })
@@ -299,6 +307,16 @@ impl Store {
         .bind(program_id)
         .bind(person_id)
         .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn active_participant_ids(&self, org: OrgId, program_id: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM participants WHERE org_id = $1 AND program_id = $2 AND deactivated_at IS NULL ORDER BY id",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .fetch_all(&self.pool)
         .await?)
     }
 

@@ -33,6 +33,8 @@ pub struct ApplyOutcome {
     /// People who could not be matched to a chat user, with the reason. They
     /// are enrolled but receive nothing until resolved.
     pub unresolved: Vec<String>,
+    /// How future, unsent jobs changed to follow the new program.
+    pub replanned: super::jobs::ReplanCounts,
 }
 
 fn program_row(row: &AnyRow) -> Result<ProgramRow> {
@@ -167,7 +169,7 @@ impl Store {
             in_file.push(person_id);
             let tz = spec.time_zone.as_ref().map(|z| z.name().to_string());
             let current = sqlx::query(
-                "SELECT id, manager_person_id, cohort, focus, time_zone, share_focus, deactivated_at \
+                "SELECT id, manager_person_id, cohort, focus, time_zone, share_focus, holiday_calendar, deactivated_at \
                  FROM participants WHERE org_id = $1 AND program_id = $2 AND person_id = $3",
             )
             .bind(org.0)
@@ -179,8 +181,8 @@ impl Store {
             match current {
                 None => {
                     sqlx::query(
-                        "INSERT INTO participants (org_id, program_id, person_id, manager_person_id, cohort, focus, time_zone, share_focus, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                        "INSERT INTO participants (org_id, program_id, person_id, manager_person_id, cohort, focus, time_zone, share_focus, holiday_calendar, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
                     )
                     .bind(org.0)
                     .bind(out.program_id)
@@ -190,6 +192,7 @@ impl Store {
                     .bind(spec.focus.clone())
                     .bind(tz)
                     .bind(share)
+                    .bind(spec.holidays.clone())
                     .bind(millis(now))
                     .execute(&mut *tx)
                     .await?;
@@ -201,6 +204,7 @@ impl Store {
                         && row.try_get::<Option<String>, _>("focus")? == spec.focus
                         && row.try_get::<Option<String>, _>("time_zone")? == tz
                         && row.try_get::<i64, _>("share_focus")? == share
+                        && row.try_get::<Option<String>, _>("holiday_calendar")? == spec.holidays
                         && row.try_get::<Option<i64>, _>("deactivated_at")?.is_none();
                     if same {
                         out.participants_unchanged += 1;
@@ -208,13 +212,14 @@ impl Store {
                     }
                     sqlx::query(
                         "UPDATE participants SET manager_person_id = $1, cohort = $2, focus = $3, time_zone = $4, share_focus = $5, \
-                         deactivated_at = NULL, updated_at = $6 WHERE org_id = $7 AND id = $8",
+                         holiday_calendar = $6, deactivated_at = NULL, updated_at = $7 WHERE org_id = $8 AND id = $9",
                     )
                     .bind(manager_id)
                     .bind(spec.cohort.clone())
                     .bind(spec.focus.clone())
                     .bind(tz)
                     .bind(share)
+                    .bind(spec.holidays.clone())
                     .bind(millis(now))
                     .bind(org.0)
                     .bind(row.try_get::<i64, _>("id")?)

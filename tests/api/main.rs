@@ -3,4 +3,5 @@
 mod admin_api;
 mod flow;
 mod helpers;
+mod scheduling;
 mod slack_inbound;

@@ -1,0 +1,5 @@
+-- Delivery: per-participant holiday calendars, a person's "stop", and the
+-- DM channel used to confirm uncertain sends.
+ALTER TABLE participants ADD COLUMN holiday_calendar TEXT;
+ALTER TABLE people ADD COLUMN stopped_at BIGINT;
+ALTER TABLE people ADD COLUMN dm_channel TEXT;

@@ -1,0 +1,226 @@
+//! The use cases, platform-neutral: apply a program, record a completed
+//! session (and plan its nudges), take a tap, pause and resume. HTTP handlers,
+//! the CLI and the demo all come through here.
+
+mod delivery;
+mod sessions;
+mod taps;
+
+pub use delivery::JobContext;
+pub use sessions::{CompletedSession, ParticipantLookup, SessionOutcome};
+pub use taps::{Tap, TapAnswer, TapRefusal, TapResult};
+
+use crate::chat::{ChatPort, Chats, Delivered, Message};
+use crate::clock::SharedClock;
+use crate::crypto::SecretKey;
+use crate::domain::plan::{jobs_for_completed_session, Recipient, Recipients};
+use crate::domain::program::ProgramFile;
+use crate::domain::time::{DeliveryCalendar, Zone};
+use crate::domain::{Answer, ChatIdentity, CheckinAnswer, ConfigErrors, JobPurpose, PersonRef};
+use crate::store::participants::{Participant, Person, PersonRecord, PAUSED_INDEFINITELY};
+use crate::store::programs::{ApplyOutcome, ProgramRow};
+use crate::store::reports::{NewTap, TapOutcome, TapTarget};
+use crate::store::sessions::{Completion, SessionCompletion};
+use crate::store::{NewJob, Org, OrgId, Store, StoreError};
+use jiff::civil::Date;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The input is wrong; every problem is named.
+    #[error("{0}")]
+    Invalid(ConfigErrors),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => AppError::NotFound(m),
+            StoreError::Conflict(m) => AppError::Conflict(m),
+            other => AppError::Store(other),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything in the admin API for its organisation.
+    Admin,
+    /// Only record completed sessions (a coaching platform's webhook).
+    SessionsWrite,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Admin => "admin",
+            Scope::SessionsWrite => "sessions:write",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Scope::Admin),
+            "sessions:write" => Some(Scope::SessionsWrite),
+            _ => None,
+        }
+    }
+
+    pub fn allows(self, needed: Scope) -> bool {
+        self == Scope::Admin || self == needed
+    }
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub struct App {
+    pub store: Store,
+    pub clock: SharedClock,
+    pub chats: Chats,
+    pub secret_key: SecretKey,
+}
+
+impl App {
+    pub fn new(store: Store, clock: SharedClock, chats: Chats, secret_key: SecretKey) -> Self {
+        Self {
+            store,
+            clock,
+            chats,
+            secret_key,
+        }
+    }
+
+    pub async fn create_org(&self, name: &str, time_zone: &str, locale: &str) -> AppResult<Org> {
+        let mut errs = ConfigErrors::default();
+        if name.trim().is_empty() {
+            errs.push("name", "must not be empty");
+        }
+        if let Err(e) = Zone::parse(time_zone) {
+            errs.push("time_zone", e);
+        }
+        if !crate::domain::program::LOCALES.contains(&locale) {
+            errs.push(
+                "locale",
+                format!("{locale:?} is not a supported language (en, cs)"),
+            );
+        }
+        if !errs.is_empty() {
+            return Err(AppError::Invalid(errs));
+        }
+        let wrapped = self.secret_key.new_wrapped_data_key();
+        Ok(self
+            .store
+            .create_org(name.trim(), time_zone, locale, &wrapped, self.clock.now())
+            .await?)
+    }
+
+    /// Creates a bearer token; the plain text is shown once, only its hash is kept.
+    pub async fn create_token(&self, org: OrgId, name: &str, scope: Scope) -> AppResult<String> {
+        let mut bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let token = format!("mtm_{}", hex::encode(bytes));
+        self.store
+            .create_token(
+                org,
+                name,
+                scope.as_str(),
+                &hash_token(&token),
+                self.clock.now(),
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// The organisation and scope of a bearer token, if it is live.
+    pub async fn authenticate(&self, token: &str) -> AppResult<Option<(OrgId, Scope)>> {
+        let found = self.store.token_by_hash(&hash_token(token)).await?;
+        Ok(found.and_then(|(org, scope)| Scope::parse(&scope).map(|s| (org, s))))
+    }
+
+    /// Validates and applies a program document atomically.
+    pub async fn apply_program(
+        &self,
+        org: OrgId,
+        doc: &serde_json::Value,
+        prune: bool,
+    ) -> AppResult<ApplyOutcome> {
+        let file = ProgramFile::from_value(doc).map_err(AppError::Invalid)?;
+        let people = self.resolve_people(&file).await;
+        let mut outcome = self
+            .store
+            .apply_program(org, &file, &people, prune, self.clock.now())
+            .await?;
+        // Rules, managers, zones or calendars may have changed: future unsent
+        // jobs follow. Derived state: applying again heals an interruption here.
+        outcome.replanned = self.replan_program(org, outcome.program_id).await?;
+        Ok(outcome)
+    }
+
+    /// Matches people given by email to chat users. Failures are recorded per
+    /// person (and reported), never fatal: the rest of the file still applies.
+    async fn resolve_people(&self, file: &ProgramFile) -> HashMap<String, PersonRecord> {
+        let mut refs: Vec<&PersonRef> = Vec::new();
+        for p in &file.participants {
+            refs.push(&p.person);
+            if let Some(m) = &p.manager {
+                refs.push(m);
+            }
+        }
+        let directory = self.chats.directory();
+        let mut out = HashMap::new();
+        for r in refs {
+            let key = r.key();
+            if out.contains_key(&key) {
+                continue;
+            }
+            let mut rec = PersonRecord::from_ref(r);
+            match (&r.chat, &r.email, &directory) {
+                (Some(who), _, _) => {
+                    if let Some(port) = self.chats.for_identity(who) {
+                        if let Ok(u) = port.user_info(who).await {
+                            rec.display_name = rec.display_name.or(u.display_name);
+                            rec.time_zone = u.time_zone;
+                            rec.locale = u.locale;
+                        }
+                    }
+                }
+                (None, Some(email), Some(port)) => match port.lookup_by_email(email.as_str()).await
+                {
+                    Ok(Some(u)) if u.deleted => {
+                        rec.unresolved_reason = Some("the chat account is deactivated".into())
+                    }
+                    Ok(Some(u)) => {
+                        rec.chat = Some(u.identity);
+                        rec.display_name = rec.display_name.or(u.display_name);
+                        rec.time_zone = u.time_zone;
+                        rec.locale = u.locale;
+                        rec.unresolved_reason = None;
+                    }
+                    Ok(None) => rec.unresolved_reason = Some("no chat user has this email".into()),
+                    Err(e) => rec.unresolved_reason = Some(format!("email look-up failed: {e}")),
+                },
+                (None, Some(_), None) => {
+                    rec.unresolved_reason =
+                        Some("no chat workspace is connected to look the email up".into())
+                }
+                (None, None, _) => {}
+            }
+            out.insert(key, rec);
+        }
+        out
+    }
+}

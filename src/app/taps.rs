@@ -1,0 +1,163 @@
+//! Taps on message buttons, and pause / resume.
+
+use super::*;
+
+/// A one-tap answer as it arrives from any platform.
+#[derive(Debug, Clone)]
+pub struct Tap {
+    pub who: ChatIdentity,
+    pub job_id: i64,
+    pub answer: TapAnswer,
+    /// Identifies this delivery of the tap; a re-delivery has the same key.
+    pub delivery_key: String,
+    /// The message that was tapped, as the platform reports it.
+    pub message: Delivered,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TapAnswer {
+    Report(Answer),
+    Checkin(CheckinAnswer),
+}
+
+impl TapAnswer {
+    fn as_str(self) -> &'static str {
+        match self {
+            TapAnswer::Report(a) => a.as_str(),
+            TapAnswer::Checkin(a) => a.as_str(),
+        }
+    }
+}
+
+/// Why a tap was not recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TapRefusal {
+    UnknownWorkspace,
+    NotYours,
+    UnknownMessage,
+}
+
+pub enum TapResult {
+    /// Stored; the message should now be updated to show it.
+    Recorded {
+        update: Option<(Arc<dyn ChatPort>, Delivered, Message)>,
+    },
+    /// The same delivery was already stored: nothing changed.
+    Duplicate,
+    Refused(TapRefusal),
+}
+
+impl App {
+    pub async fn take_tap(&self, tap: &Tap) -> AppResult<TapResult> {
+        let Some(org) = self
+            .store
+            .org_for_workspace(tap.who.platform, &tap.who.workspace)
+            .await?
+        else {
+            return Ok(TapResult::Refused(TapRefusal::UnknownWorkspace));
+        };
+        let Some(person) = self.store.person_by_chat(org, &tap.who).await? else {
+            return Ok(TapResult::Refused(TapRefusal::NotYours));
+        };
+        let Some(job) = self.store.job(org, tap.job_id).await? else {
+            return Ok(TapResult::Refused(TapRefusal::UnknownMessage));
+        };
+        if job.recipient_person_id != Some(person.id) {
+            return Ok(TapResult::Refused(TapRefusal::NotYours));
+        }
+        let Some(participant_id) = job.participant_id else {
+            return Ok(TapResult::Refused(TapRefusal::UnknownMessage));
+        };
+        let target = match (tap.answer, job.purpose) {
+            (TapAnswer::Report(_), p) if p.is_participant_nudge() => {
+                TapTarget::Report { participant_id }
+            }
+            (TapAnswer::Checkin(_), JobPurpose::ManagerCheckin) => TapTarget::Checkin {
+                participant_id,
+                manager_person_id: person.id,
+            },
+            _ => return Ok(TapResult::Refused(TapRefusal::UnknownMessage)),
+        };
+        let outcome = self
+            .store
+            .record_tap(
+                org,
+                &NewTap {
+                    job_id: job.id,
+                    person_id: person.id,
+                    target,
+                    answer: tap.answer.as_str(),
+                    delivery_key: &tap.delivery_key,
+                    at: self.clock.now(),
+                },
+            )
+            .await?;
+        if outcome == TapOutcome::Duplicate {
+            return Ok(TapResult::Duplicate);
+        }
+        let at = match (&job.channel_id, &job.message_ts) {
+            (Some(c), Some(t)) => Delivered {
+                channel: c.clone(),
+                ts: t.clone(),
+            },
+            _ => tap.message.clone(),
+        };
+        let update = match self.message_for_job(&job, Some(tap.answer)).await {
+            Ok(m) => self.chats.for_identity(&tap.who).map(|port| (port, at, m)),
+            Err(_) => None,
+        };
+        Ok(TapResult::Recorded { update })
+    }
+
+    /// The message a job delivers, showing `recorded` when there is an answer.
+    pub async fn pause(&self, who: &ChatIdentity, until: Option<Date>) -> AppResult<bool> {
+        let Some((org, person)) = self.person_for(who).await? else {
+            return Ok(false);
+        };
+        let until_ms = match until {
+            None => PAUSED_INDEFINITELY,
+            Some(d) => {
+                let org_row = self.store.org(org).await?;
+                let zone = person
+                    .time_zone
+                    .as_deref()
+                    .and_then(|z| Zone::parse(z).ok())
+                    .or_else(|| Zone::parse(&org_row.time_zone).ok())
+                    .unwrap_or_else(Zone::utc);
+                let end = d
+                    .tomorrow()
+                    .ok()
+                    .and_then(|next| zone.instant(next, jiff::civil::Time::midnight()));
+                end.map(|t| t.as_millisecond())
+                    .unwrap_or(PAUSED_INDEFINITELY)
+            }
+        };
+        Ok(self
+            .store
+            .set_paused(org, person.id, Some(until_ms), self.clock.now())
+            .await?
+            > 0)
+    }
+
+    pub async fn resume(&self, who: &ChatIdentity) -> AppResult<bool> {
+        let Some((org, person)) = self.person_for(who).await? else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .set_paused(org, person.id, None, self.clock.now())
+            .await?
+            > 0)
+    }
+
+    async fn person_for(&self, who: &ChatIdentity) -> AppResult<Option<(OrgId, Person)>> {
+        let Some(org) = self
+            .store
+            .org_for_workspace(who.platform, &who.workspace)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.store.person_by_chat(org, who).await?.map(|p| (org, p)))
+    }
+}

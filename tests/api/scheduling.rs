@@ -1,0 +1,171 @@
+//! Planning that follows change: re-planning future jobs when the program
+//! changes, holiday calendars per participant, and the send window after downtime.
+
+use crate::helpers::*;
+use momentum::chat::sim::SimWorkspace;
+use serde_json::{json, Value};
+
+async fn complete(t: &TestApp, handle: &str, session: u32, on: &str) {
+    let resp = t
+        .post_session(
+            &t.admin_token,
+            "leaders-2026",
+            json!({"participant": {"email": format!("{handle}@acme.example")}, "session": session, "completed_on": on}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+}
+
+async fn due_times(t: &TestApp, purpose: &str) -> Vec<(String, i64)> {
+    sqlx::query_as(
+        "SELECT state, due_at FROM jobs WHERE org_id = $1 AND purpose = $2 ORDER BY due_at",
+    )
+    .bind(t.org.id.0)
+    .bind(purpose)
+    .fetch_all(t.store.pool())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn changing_the_rules_moves_future_jobs_and_never_touches_sent_ones() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    complete(&t, "jana.novakova", 1, "2026-09-07").await;
+    // The small step went out on Tuesday 09:30; the check-in and the check are still ahead.
+    assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 1);
+
+    let changed = PROGRAM
+        .replace(
+            "{ kind: one_tap_check, days_after_session: 4, at: \"16:00\" }",
+            "{ kind: one_tap_check, days_after_session: 4, at: \"11:00\" }",
+        )
+        .replace(
+            "{ kind: small_step, days_after_session: 1, at: \"09:30\" }",
+            "{ kind: small_step, days_after_session: 1, at: \"10:30\" }",
+        )
+        .replace(
+            "email: jana.novakova@acme.example, manager: pavel.svoboda@acme.example",
+            "email: jana.novakova@acme.example, manager: hana.stastna@acme.example",
+        );
+    let out: Value = t
+        .apply_yaml(&t.admin_token, &changed)
+        .await
+        .json()
+        .await
+        .unwrap();
+    // One-tap check moved; Pavel's check-in dropped and Hana's added.
+    assert_eq!(
+        out["replanned"],
+        json!({"added": 1, "moved": 1, "dropped": 1}),
+        "{out}"
+    );
+
+    let sent_small_step = due_times(&t, "small_step").await;
+    assert_eq!(
+        sent_small_step,
+        vec![(
+            "sent".to_string(),
+            "2026-09-08T07:30:00Z"
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+                .as_millisecond()
+        )]
+    );
+    let check = due_times(&t, "one_tap_check").await;
+    assert_eq!(
+        check[0].1,
+        "2026-09-11T09:00:00Z"
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_millisecond()
+    );
+
+    t.advance_to("2026-09-10T08:00:00Z").await;
+    let hana = t
+        .sim
+        .messages_in(&SimWorkspace::dm_channel(&t.user_id("hana.stastna")));
+    let pavel = t
+        .sim
+        .messages_in(&SimWorkspace::dm_channel(&t.user_id("pavel.svoboda")));
+    assert_eq!((hana.len(), pavel.len()), (1, 0));
+
+    // Applying the same file again changes nothing.
+    let again: Value = t
+        .apply_yaml(&t.admin_token, &changed)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        again["replanned"],
+        json!({"added": 0, "moved": 0, "dropped": 0})
+    );
+}
+
+#[tokio::test]
+async fn a_participants_holiday_calendar_moves_their_nudges() {
+    let t = spawn_app().await;
+    let ics = "BEGIN:VCALENDAR\\nVERSION:2.0\\nBEGIN:VEVENT\\nDTSTART;VALUE=DATE:20260908\\nSUMMARY:Local holiday\\nEND:VEVENT\\nEND:VCALENDAR\\n";
+    let file = PROGRAM
+        .replace(
+            "  sessions:\n    - { number: 1",
+            &format!("  holiday_calendars:\n    - {{ key: uk, dates: [2026-09-08] }}\n    - {{ key: cz, ics: \"{ics}\" }}\n  sessions:\n    - {{ number: 1"),
+        )
+        .replace("time_zone: Europe/London, share_focus_with_manager: true", "time_zone: Europe/London, holidays: uk, share_focus_with_manager: true");
+    let resp = t.apply_yaml(&t.admin_token, &file).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    complete(&t, "sarah.mitchell", 1, "2026-09-07").await;
+    complete(&t, "jana.novakova", 1, "2026-09-07").await;
+    // Jana (no calendar) gets hers on Tuesday; Sarah's Tuesday is a holiday: Wednesday 09:30 London.
+    t.advance_to("2026-09-08T12:00:00Z").await;
+    assert_eq!(
+        t.sim
+            .messages_in(&SimWorkspace::dm_channel(&t.user_id("jana.novakova")))
+            .len(),
+        1
+    );
+    let sarah = SimWorkspace::dm_channel(&t.user_id("sarah.mitchell"));
+    assert!(t.sim.messages_in(&sarah).is_empty());
+    t.advance_to("2026-09-09T08:30:00Z").await;
+    assert_eq!(t.sim.messages_in(&sarah).len(), 1);
+}
+
+#[tokio::test]
+async fn after_downtime_in_window_jobs_go_out_once_and_stale_ones_are_skipped_with_the_reason() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    complete(&t, "jana.novakova", 1, "2026-09-07").await;
+    complete(&t, "james.carter", 1, "2026-09-07").await;
+    // The service is down from Tuesday 06:00Z until 19:30Z. Jana's 09:30 Prague nudge
+    // is past her working day (quiet hours from 19:00); James's 09:30 New York is not.
+    let s = t.advance_to("2026-09-08T19:30:00Z").await;
+    assert_eq!((s.sent, s.skipped), (1, 1));
+    assert!(t
+        .sim
+        .messages_in(&SimWorkspace::dm_channel(&t.user_id("jana.novakova")))
+        .is_empty());
+    assert_eq!(
+        t.sim
+            .messages_in(&SimWorkspace::dm_channel(&t.user_id("james.carter")))
+            .len(),
+        1
+    );
+    let delivery: Value = t
+        .get(&t.admin_token, "/api/v1/programs/leaders-2026/delivery")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let stale = delivery
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["state"] == "skipped")
+        .unwrap();
+    assert_eq!(
+        stale["reason"],
+        "stale: missed its delivery window (due Tue 08 Sep 09:30 local)"
+    );
+    assert_eq!(t.dispatch().await.handled(), 0);
+}

@@ -280,7 +280,12 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
     let (sim_addr, _sim_task) = sim.serve("127.0.0.1:0".parse()?).await?;
     let client = crate::chat::slack::http_client(&format!("http://{sim_addr}/api"))
         .map_err(anyhow::Error::msg)?;
-    let slack = crate::chat::slack::SlackChat::connect(client, &sim.config.bot_token)
+    // The local workspace runs without Slack's limits here, so no pacing either.
+    let options = crate::chat::slack::SlackOptions {
+        limits: None,
+        ..Default::default()
+    };
+    let slack = crate::chat::slack::SlackChat::connect_with(client, &sim.config.bot_token, options)
         .await
         .map_err(|e| anyhow::anyhow!("the local workspace refused the bot token: {e}"))?;
     let mut chats = Chats::default();

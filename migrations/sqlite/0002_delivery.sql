@@ -1,5 +1,8 @@
--- Delivery: per-participant holiday calendars, a person's "stop", and the
--- DM channel used to confirm uncertain sends.
+-- Delivery: per-participant holiday calendars, a person's "stop", and jobs
+-- whose last send had an unknown outcome (check before sending again).
 ALTER TABLE participants ADD COLUMN holiday_calendar TEXT;
 ALTER TABLE people ADD COLUMN stopped_at INTEGER;
-ALTER TABLE people ADD COLUMN dm_channel TEXT;
+ALTER TABLE jobs ADD COLUMN verify_first INTEGER NOT NULL DEFAULT 0;
+-- When the job was meant to go out; retries move due_at, not its send window.
+ALTER TABLE jobs ADD COLUMN planned_due_at INTEGER NOT NULL DEFAULT 0;
+UPDATE jobs SET planned_due_at = due_at;

@@ -16,7 +16,9 @@ use crate::crypto::SecretKey;
 use crate::domain::plan::{jobs_for_completed_session, Recipient, Recipients};
 use crate::domain::program::ProgramFile;
 use crate::domain::time::{DeliveryCalendar, Zone};
-use crate::domain::{Answer, ChatIdentity, CheckinAnswer, ConfigErrors, JobPurpose, PersonRef};
+use crate::domain::{
+    Answer, ChatIdentity, CheckinAnswer, ConfigErrors, JobPurpose, PersonRef, Platform,
+};
 use crate::store::participants::{Participant, Person, PersonRecord, PAUSED_INDEFINITELY};
 use crate::store::programs::{ApplyOutcome, ProgramRow};
 use crate::store::reports::{NewTap, TapOutcome, TapTarget};

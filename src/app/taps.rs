@@ -150,6 +150,23 @@ impl App {
             > 0)
     }
 
+    /// Records that a job's message arrived (the platform said so), once.
+    pub async fn confirm_delivery(
+        &self,
+        platform: Platform,
+        workspace: &str,
+        job_id: i64,
+        at: &Delivered,
+    ) -> AppResult<bool> {
+        let Some(org) = self.store.org_for_workspace(platform, workspace).await? else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .confirm_job_sent(org, job_id, &at.channel, &at.ts, self.clock.now())
+            .await?)
+    }
+
     async fn person_for(&self, who: &ChatIdentity) -> AppResult<Option<(OrgId, Person)>> {
         let Some(org) = self
             .store

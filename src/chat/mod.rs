@@ -64,6 +64,13 @@ pub enum ChatError {
     /// Will not succeed by retrying: the reason HR sees (e.g. `user_not_found`).
     #[error("{0}")]
     Permanent(String),
+    /// A message may or may not have been delivered (the request left, no
+    /// answer came): check before sending it again.
+    #[error("outcome unknown: {0}")]
+    Uncertain(String),
+    /// The platform cannot tell whether a message arrived (no history for bots).
+    #[error("this platform cannot confirm delivery")]
+    Unverifiable,
 }
 
 #[async_trait]
@@ -82,6 +89,17 @@ pub trait ChatPort: Send + Sync + 'static {
     /// Finds the chat user with this work email, if any.
     async fn lookup_by_email(&self, email: &str) -> Result<Option<ChatUser>, ChatError>;
     async fn user_info(&self, who: &ChatIdentity) -> Result<ChatUser, ChatError>;
+    /// Finds a message sent for `job_id` to `to` since `since`, after a send
+    /// whose outcome was unknown. Platforms without a history say `Unverifiable`.
+    async fn find_sent(
+        &self,
+        to: &ChatIdentity,
+        job_id: i64,
+        since: jiff::Timestamp,
+    ) -> Result<Option<Delivered>, ChatError> {
+        let _ = (to, job_id, since);
+        Err(ChatError::Unverifiable)
+    }
 }
 
 /// The chat ports this process can use, by platform and workspace.

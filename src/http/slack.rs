@@ -5,8 +5,9 @@
 use super::AppState;
 use crate::app::{Tap, TapAnswer, TapResult};
 use crate::chat::slack::verify::verify;
+use crate::chat::slack::METADATA_EVENT_TYPE;
 use crate::chat::Delivered;
-use crate::domain::{Answer, ChatIdentity, CheckinAnswer};
+use crate::domain::{Answer, ChatIdentity, CheckinAnswer, Platform};
 use crate::templates;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -234,6 +235,41 @@ pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: B
     }
 }
 
+/// A message Momentum posted carried a job id in its metadata: the job's
+/// message certainly arrived, whatever its send returned.
+async fn metadata_posted(
+    state: &AppState,
+    envelope: &serde_json::Value,
+    event: &serde_json::Value,
+) {
+    let metadata = &event["metadata"];
+    if metadata["event_type"] != METADATA_EVENT_TYPE {
+        return;
+    }
+    let job_id = metadata["event_payload"]["job_id"]
+        .as_str()
+        .and_then(|j| j.parse::<i64>().ok());
+    let (Some(job_id), Some(team), Some(channel), Some(ts)) = (
+        job_id,
+        envelope["team_id"].as_str(),
+        event["channel_id"].as_str(),
+        event["message_ts"].as_str(),
+    ) else {
+        return;
+    };
+    let at = Delivered {
+        channel: channel.to_string(),
+        ts: ts.to_string(),
+    };
+    if let Err(e) = state
+        .app
+        .confirm_delivery(Platform::Slack, team, job_id, &at)
+        .await
+    {
+        tracing::warn!(error = %e, job = job_id, "could not record a confirmed delivery");
+    }
+}
+
 /// `POST /slack/events`: answers `url_verification`; other events are acknowledged.
 pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if let Some(refusal) = unverified(&state, &headers, &body) {
@@ -251,6 +287,13 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Byt
                 "url_verification without a challenge",
             ),
         },
+        Some("event_callback") => {
+            let inner = &event["event"];
+            if inner["type"] == "message_metadata_posted" {
+                metadata_posted(&state, &event, inner).await;
+            }
+            StatusCode::OK.into_response()
+        }
         Some(_) => StatusCode::OK.into_response(),
         None => refuse(StatusCode::BAD_REQUEST, "an event needs a type"),
     }

@@ -19,6 +19,8 @@ pub enum JobState {
     Sent,
     Skipped,
     Failed,
+    /// Sent with an unknown outcome on a platform that cannot confirm it.
+    Unknown,
 }
 
 impl JobState {
@@ -29,6 +31,7 @@ impl JobState {
             JobState::Sent => "sent",
             JobState::Skipped => "skipped",
             JobState::Failed => "failed",
+            JobState::Unknown => "unknown",
         }
     }
 
@@ -38,6 +41,7 @@ impl JobState {
             "sent" => JobState::Sent,
             "skipped" => JobState::Skipped,
             "failed" => JobState::Failed,
+            "unknown" => JobState::Unknown,
             _ => JobState::Pending,
         }
     }
@@ -83,10 +87,16 @@ pub struct Job {
     pub outcome: Option<String>,
     pub channel_id: Option<String>,
     pub message_ts: Option<String>,
+    /// The last send's outcome is unknown (a timeout, or a holder that died
+    /// mid-send): look for the message before sending it again.
+    pub verify_first: bool,
+    pub created_at: Timestamp,
+    /// When it was meant to go out; its send window follows from this.
+    pub planned_due_at: Timestamp,
 }
 
 const COLUMNS: &str = "id, org_id, program_id, participant_id, recipient_person_id, purpose, period, session_number, \
-                       due_at, state, attempts, outcome, channel_id, message_ts";
+                       due_at, state, attempts, outcome, channel_id, message_ts, verify_first, created_at, planned_due_at";
 
 fn job(row: &AnyRow) -> Result<Job> {
     let purpose: String = col(row, "purpose")?;
@@ -106,6 +116,9 @@ fn job(row: &AnyRow) -> Result<Job> {
         outcome: col(row, "outcome")?,
         channel_id: col(row, "channel_id")?,
         message_ts: col(row, "message_ts")?,
+        verify_first: col::<i64>(row, "verify_first")? != 0,
+        created_at: instant(col(row, "created_at")?),
+        planned_due_at: instant(col(row, "planned_due_at")?),
     })
 }
 
@@ -137,8 +150,8 @@ async fn insert_job(
 ) -> Result<u64> {
     Ok(sqlx::query(
         "INSERT INTO jobs (org_id, program_id, participant_id, recipient_person_id, purpose, period, unique_key, \
-         session_number, due_at, state, attempts, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10) \
+         session_number, due_at, planned_due_at, state, attempts, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 'pending', 0, $10, $10) \
          ON CONFLICT (org_id, unique_key) DO NOTHING",
     )
     .bind(org.0)
@@ -182,7 +195,8 @@ impl Store {
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "UPDATE jobs SET state = 'leased', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
+            "UPDATE jobs SET verify_first = CASE WHEN state = 'leased' THEN 1 ELSE verify_first END, \
+             state = 'leased', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
              WHERE id IN (SELECT id FROM jobs WHERE (state = 'pending' AND due_at <= $2) OR (state = 'leased' AND lease_until < $2) \
                           ORDER BY due_at LIMIT $3 {lock}) \
              RETURNING {COLUMNS}"
@@ -217,7 +231,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE jobs SET state = 'sent', channel_id = $1, message_ts = $2, sent_at = $3, lease_until = NULL, outcome = NULL, updated_at = $3 \
+            "UPDATE jobs SET state = 'sent', channel_id = $1, message_ts = $2, sent_at = $3, lease_until = NULL, outcome = NULL, \
+             verify_first = 0, updated_at = $3 \
              WHERE org_id = $4 AND id = $5",
         )
         .bind(channel)
@@ -255,19 +270,49 @@ impl Store {
         job: &Job,
         retry_at: Timestamp,
         reason: &str,
+        verify_first: bool,
         now: Timestamp,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE jobs SET state = 'pending', due_at = $1, outcome = $2, lease_until = NULL, updated_at = $3 WHERE org_id = $4 AND id = $5",
+            "UPDATE jobs SET state = 'pending', due_at = $1, outcome = $2, verify_first = $6, lease_until = NULL, updated_at = $3 \
+             WHERE org_id = $4 AND id = $5",
         )
         .bind(millis(retry_at))
         .bind(reason)
         .bind(millis(now))
         .bind(job.org_id.0)
         .bind(job.id)
+        .bind(i64::from(verify_first))
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Records that a job's message is known to have arrived (found in the
+    /// history, or announced by the platform's metadata event). Jobs already
+    /// ended are left as they are. Returns whether anything changed.
+    pub async fn confirm_job_sent(
+        &self,
+        org: OrgId,
+        job_id: i64,
+        channel: &str,
+        ts: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE jobs SET state = 'sent', channel_id = $1, message_ts = $2, sent_at = COALESCE(sent_at, $3), \
+             lease_until = NULL, verify_first = 0, updated_at = $3 \
+             WHERE org_id = $4 AND id = $5 AND state IN ('pending', 'leased')",
+        )
+        .bind(channel)
+        .bind(ts)
+        .bind(millis(now))
+        .bind(org.0)
+        .bind(job_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            > 0)
     }
 
     /// Makes a participant's future pending jobs match `planned` (all due after
@@ -297,7 +342,7 @@ impl Store {
             match pending.iter().find(|p| p.1 == key) {
                 Some((id, _, due, attempts, outcome)) => {
                     if *due != millis(job.due) && *attempts == 0 && outcome.is_none() {
-                        sqlx::query("UPDATE jobs SET due_at = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
+                        sqlx::query("UPDATE jobs SET due_at = $1, planned_due_at = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
                             .bind(millis(job.due))
                             .bind(millis(now))
                             .bind(org.0)

@@ -60,12 +60,10 @@ pub struct Person {
     pub unresolved_reason: Option<String>,
     /// When the person said stop: nothing is sent to them after that.
     pub stopped_at: Option<i64>,
-    /// Their DM channel with the bot, once known.
-    pub dm_channel: Option<String>,
 }
 
 const PERSON_COLUMNS: &str =
-    "id, org_id, email, display_name, platform, workspace_id, user_id, time_zone, locale, unresolved_reason, stopped_at, dm_channel";
+    "id, org_id, email, display_name, platform, workspace_id, user_id, time_zone, locale, unresolved_reason, stopped_at";
 
 fn person(row: &AnyRow) -> Result<Person> {
     let platform: Option<String> = col(row, "platform")?;
@@ -93,7 +91,6 @@ fn person(row: &AnyRow) -> Result<Person> {
         locale: col(row, "locale")?,
         unresolved_reason: col(row, "unresolved_reason")?,
         stopped_at: col(row, "stopped_at")?,
-        dm_channel: col(row, "dm_channel")?,
     })
 }
 

@@ -4,7 +4,7 @@
 
 use momentum::app::{App, Scope};
 use momentum::chat::sim::{SimConfig, SimWorkspace};
-use momentum::chat::slack::{http_client, SlackChat};
+use momentum::chat::slack::{http_client, SlackChat, SlackOptions};
 use momentum::chat::{ChatPort, Chats};
 use momentum::clock::{Clock, SharedClock, VirtualClock};
 use momentum::crypto::SecretKey;
@@ -61,11 +61,21 @@ fn uuid_like() -> String {
         .collect()
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_named("Acme").await
+/// The Slack client as most tests want it: no pacing (the local workspace
+/// has no limits unless a test switches them on) and a short timeout.
+pub fn fast_slack() -> SlackOptions {
+    SlackOptions {
+        limits: None,
+        timeout: std::time::Duration::from_secs(2),
+    }
 }
 
-pub async fn spawn_app_named(org_name: &str) -> TestApp {
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(fast_slack()).await
+}
+
+pub async fn spawn_app_with(slack_options: SlackOptions) -> TestApp {
+    let org_name = "Acme";
     let dir = tempfile::tempdir().unwrap();
     let url = test_database(dir.path()).await;
     let store = Store::connect(&url).await.unwrap();
@@ -76,7 +86,7 @@ pub async fn spawn_app_named(org_name: &str) -> TestApp {
     momentum::demo::seed_workspace(&sim);
     let (sim_addr, _) = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let client = http_client(&format!("http://{sim_addr}/api")).unwrap();
-    let slack = SlackChat::connect(client, &sim.config.bot_token)
+    let slack = SlackChat::connect_with(client, &sim.config.bot_token, slack_options)
         .await
         .unwrap();
     let team = slack.workspace().to_string();
@@ -175,10 +185,7 @@ impl TestApp {
             if s.handled() == 0 {
                 return total;
             }
-            total.sent += s.sent;
-            total.skipped += s.skipped;
-            total.failed += s.failed;
-            total.retried += s.retried;
+            total.add(s);
         }
     }
 

@@ -1,7 +1,9 @@
 //! The simulated Slack Web API (`/api/<method>`) and the `/_sim` control
 //! routes used by `momentum sim`, the demo and the tests.
 
-use super::{SimContent, SimMessage, SimUser, SimWorkspace, APP_ID, BOT_ID, BOT_USER_ID};
+use super::{
+    FaultKind, SimContent, SimMessage, SimUser, SimWorkspace, APP_ID, BOT_ID, BOT_USER_ID,
+};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -11,6 +13,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use slack_morphism::prelude::SlackBlock;
+use std::time::Duration;
 
 /// Slack's hard limits that the simulator enforces like Slack does.
 const MAX_BLOCKS: usize = 50;
@@ -94,17 +97,73 @@ async fn web_api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let result = match params(&headers, query.as_deref(), &body) {
-        Err(code) => err(code),
-        Ok(p) => match token(&headers, &p) {
-            None => err("not_authed"),
-            Some(t) if t != sim.config.bot_token => err("invalid_auth"),
-            Some(_) => call(&sim, &method, &p),
-        },
+    let p = match params(&headers, query.as_deref(), &body) {
+        Ok(p) => p,
+        Err(code) => return finish(&sim, method, err(code)),
     };
+    match token(&headers, &p) {
+        None => return finish(&sim, method, err("not_authed")),
+        Some(t) if t != sim.config.bot_token => return finish(&sim, method, err("invalid_auth")),
+        Some(_) => {}
+    }
+    // Slack's limits first, then injected faults, as a real outage would look.
+    let channel = arg(&p, "channel").map(|c| {
+        if c.starts_with('U') {
+            SimWorkspace::dm_channel(c)
+        } else {
+            c.to_string()
+        }
+    });
+    let limiter = sim.state().limiter.clone();
+    if let Some(wait) = limiter.and_then(|l| l.check(&method, channel.as_deref()).err()) {
+        return too_many(&sim, &method, wait);
+    }
+    let fault = sim.pick_fault(&method);
+    match fault {
+        Some(FaultKind::RateLimited { retry_after }) => {
+            return too_many(&sim, &method, retry_after)
+        }
+        Some(FaultKind::ServerError { after: false }) => return server_error(&sim, method),
+        Some(FaultKind::Hang {
+            seconds,
+            after: false,
+        }) => tokio::time::sleep(Duration::from_secs(seconds)).await,
+        Some(FaultKind::Slow { millis }) => tokio::time::sleep(Duration::from_millis(millis)).await,
+        _ => {}
+    }
+    let result = call(&sim, &method, &p);
+    match fault {
+        Some(FaultKind::ServerError { after: true }) => return server_error(&sim, method),
+        Some(FaultKind::Hang {
+            seconds,
+            after: true,
+        }) => tokio::time::sleep(Duration::from_secs(seconds)).await,
+        _ => {}
+    }
+    finish(&sim, method, result)
+}
+
+fn finish(sim: &SimWorkspace, method: String, result: Value) -> Response {
     let success = result["ok"] == json!(true);
     sim.state().calls.push((method, success));
     Json(result).into_response()
+}
+
+fn too_many(sim: &SimWorkspace, method: &str, retry_after: u64) -> Response {
+    let mut s = sim.state();
+    s.rate_limited += 1;
+    s.calls.push((method.to_string(), false));
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, retry_after.to_string())],
+        Json(err("ratelimited")),
+    )
+        .into_response()
+}
+
+fn server_error(sim: &SimWorkspace, method: String) -> Response {
+    sim.state().calls.push((method, false));
+    (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
 }
 
 fn call(sim: &SimWorkspace, method: &str, p: &Map<String, Value>) -> Value {
@@ -130,6 +189,7 @@ fn call(sim: &SimWorkspace, method: &str, p: &Map<String, Value>) -> Value {
             }
         }
         "chat.postMessage" => post_message(sim, p),
+        "conversations.history" => history(sim, p),
         "chat.update" => update_message(sim, p),
         "users.info" => match arg(p, "user").and_then(|id| sim.user(id)) {
             None => err("user_not_found"),
@@ -232,6 +292,20 @@ fn post_message(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
         Ok(c) => c,
         Err(code) => return err(code),
     };
+    let metadata = match p.get("metadata") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(v) => Some(v),
+            Err(_) => return err("invalid_metadata_format"),
+        },
+        Some(v) => Some(v.clone()),
+    };
+    if metadata
+        .as_ref()
+        .is_some_and(|m| !m["event_type"].is_string())
+    {
+        return err("invalid_metadata_schema");
+    }
     let ts = sim.next_ts();
     let message = SimMessage {
         channel: channel.clone(),
@@ -243,8 +317,13 @@ fn post_message(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
             blocks,
         },
         edits: Vec::new(),
+        metadata,
     };
     let body = message_json(sim, &message);
+    let announce = message.metadata.is_some() && sim.state().metadata_events;
+    if announce {
+        sim.announce_metadata(&message);
+    }
     sim.state().messages.push(message);
     ok(json!({ "channel": channel, "ts": ts, "message": body }))
 }
@@ -280,6 +359,44 @@ fn update_message(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
     m.edits.push(previous);
     let body = message_json(sim, m);
     ok(json!({ "channel": channel, "ts": ts, "text": text, "message": body }))
+}
+
+/// `conversations.history`, newest first, with metadata on request. Apps
+/// outside the Marketplace get at most 15 messages a call.
+fn history(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
+    let Some(channel) = arg(p, "channel") else {
+        return err("channel_not_found");
+    };
+    let oldest: f64 = arg(p, "oldest").and_then(|o| o.parse().ok()).unwrap_or(0.0);
+    let limit: usize = arg(p, "limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(15)
+        .clamp(1, 15);
+    let with_metadata = arg(p, "include_all_metadata") == Some("true");
+    let state = sim.state();
+    let mut found: Vec<&SimMessage> = state
+        .messages
+        .iter()
+        .filter(|m| m.channel == channel && m.ts.parse::<f64>().unwrap_or(0.0) >= oldest)
+        .collect();
+    found.reverse();
+    let has_more = found.len() > limit;
+    let messages: Vec<Value> = found
+        .into_iter()
+        .take(limit)
+        .map(|m| {
+            let mut v = message_json(sim, m);
+            if with_metadata {
+                if let Some(md) = &m.metadata {
+                    v["metadata"] = md.clone();
+                }
+            }
+            v
+        })
+        .collect();
+    ok(
+        json!({ "messages": messages, "has_more": has_more, "pin_count": 0, "response_metadata": { "next_cursor": "" } }),
+    )
 }
 
 pub(crate) fn message_json(sim: &SimWorkspace, m: &SimMessage) -> Value {

@@ -6,7 +6,10 @@
 //! Slack does: form-encoded, signed with `X-Slack-Signature` v0.
 
 mod api;
+mod faults;
 mod outbound;
+
+pub use faults::{Fault, FaultKind};
 
 pub use outbound::InboundReply;
 
@@ -46,6 +49,8 @@ pub struct SimMessage {
     /// The current content; earlier versions are in `edits`.
     pub content: SimContent,
     pub edits: Vec<SimContent>,
+    /// Slack message metadata (`event_type`, `event_payload`), if posted with any.
+    pub metadata: Option<Value>,
 }
 
 impl SimMessage {
@@ -97,6 +102,14 @@ pub(crate) struct SimState {
     /// Every Web API call: (method, ok).
     pub calls: Vec<(String, bool)>,
     pub service_url: Option<String>,
+    pub faults: Vec<Fault>,
+    /// Slack's rate limits, when switched on.
+    pub limiter: Option<Arc<crate::chat::slack::limits::Limiter>>,
+    /// Answers with HTTP 429 so far.
+    pub rate_limited: usize,
+    /// Send `message_metadata_posted` events for messages with metadata.
+    pub metadata_events: bool,
+    pub rng: rand::rngs::StdRng,
     last_ts: i64,
 }
 
@@ -121,6 +134,11 @@ impl SimWorkspace {
             messages: Vec::new(),
             calls: Vec::new(),
             service_url: config.service_url.clone(),
+            faults: Vec::new(),
+            limiter: None,
+            rate_limited: 0,
+            metadata_events: false,
+            rng: rand::SeedableRng::seed_from_u64(1),
             last_ts: 0,
         };
         Self {
@@ -173,6 +191,56 @@ impl SimWorkspace {
         let _ = name;
         s.channels.push(id.clone());
         id
+    }
+
+    /// Injects failures (replacing earlier ones); an empty list heals.
+    pub fn set_faults(&self, faults: Vec<Fault>) {
+        self.state().faults = faults;
+    }
+
+    /// Switches Slack's rate limits on (with a little burst tolerance) or off.
+    pub fn set_limits(&self, limits: Option<&crate::chat::slack::limits::SlackLimits>) {
+        self.state().limiter =
+            limits.map(|l| Arc::new(crate::chat::slack::limits::Limiter::new(l, 3)));
+    }
+
+    /// How many calls were answered with 429 (injected or rate limits).
+    pub fn rate_limited_count(&self) -> usize {
+        self.state().rate_limited
+    }
+
+    pub fn set_metadata_events(&self, on: bool) {
+        self.state().metadata_events = on;
+    }
+
+    /// Draws whether this call fails, and how.
+    pub(crate) fn pick_fault(&self, method: &str) -> Option<FaultKind> {
+        use rand::Rng;
+        let mut s = self.state();
+        let faults: Vec<Fault> = s
+            .faults
+            .iter()
+            .filter(|f| f.applies_to(method))
+            .cloned()
+            .collect();
+        faults
+            .into_iter()
+            .find(|f| s.rng.gen_bool(f.share.clamp(0.0, 1.0)))
+            .map(|f| f.kind)
+    }
+
+    /// Messages that carry this job id in their metadata (duplicates show here).
+    pub fn messages_for_job(&self, job_id: i64) -> Vec<SimMessage> {
+        self.state()
+            .messages
+            .iter()
+            .filter(|m| {
+                m.metadata.as_ref().is_some_and(|md| {
+                    md["event_payload"]["job_id"] == serde_json::json!(job_id.to_string())
+                })
+            })
+            .cloned()
+            .collect()
     }
 
     pub fn set_service_url(&self, url: &str) {

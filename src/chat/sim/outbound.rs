@@ -117,6 +117,16 @@ impl SimWorkspace {
 
     /// Posts a signed form body to the service at `path`.
     pub async fn deliver(&self, path: &str, body: String) -> Result<InboundReply, String> {
+        self.deliver_with_type(path, body, "application/x-www-form-urlencoded")
+            .await
+    }
+
+    async fn deliver_with_type(
+        &self,
+        path: &str,
+        body: String,
+        content_type: &str,
+    ) -> Result<InboundReply, String> {
         let base = self
             .state()
             .service_url
@@ -126,7 +136,7 @@ impl SimWorkspace {
         let resp = self
             .http
             .post(format!("{base}{path}"))
-            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Content-Type", content_type)
             .header("X-Slack-Request-Timestamp", ts)
             .header("X-Slack-Signature", sig)
             .body(body)
@@ -136,6 +146,44 @@ impl SimWorkspace {
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap_or_default();
         Ok(InboundReply { status, body })
+    }
+
+    /// Tells the service, as Slack's Events API does, that a message with
+    /// metadata was posted (`message_metadata_posted`). Sent in the background.
+    pub(crate) fn announce_metadata(&self, m: &super::SimMessage) {
+        let Some(metadata) = m.metadata.clone() else {
+            return;
+        };
+        let event = json!({
+            "token": "deprecated-verification-token",
+            "team_id": self.config.team_id,
+            "api_app_id": APP_ID,
+            "event": {
+                "type": "message_metadata_posted",
+                "app_id": APP_ID,
+                "bot_id": super::BOT_ID,
+                "user_id": super::BOT_USER_ID,
+                "team_id": self.config.team_id,
+                "channel_id": m.channel,
+                "metadata": metadata,
+                "message_ts": m.ts,
+                "event_ts": m.ts,
+            },
+            "type": "event_callback",
+            "event_id": format!("Ev{}", m.ts.replace('.', "")),
+            "event_time": self.now().as_second(),
+        });
+        let sim = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = sim.deliver_json("/slack/events", event.to_string()).await {
+                tracing::debug!(error = %e, "metadata event not delivered");
+            }
+        });
+    }
+
+    /// Posts a signed JSON body (Events API) to the service at `path`.
+    pub async fn deliver_json(&self, path: &str, body: String) -> Result<InboundReply, String> {
+        self.deliver_with_type(path, body, "application/json").await
     }
 
     /// `user` taps a button: delivered to `/slack/interactions` as Slack would.

@@ -2,6 +2,7 @@
 //! request verification, and Block Kit rendering from `templates/slack/`.
 
 pub mod blocks;
+pub mod limits;
 pub mod verify;
 
 use super::{ChatError, ChatPort, ChatUser, Delivered, Message};
@@ -9,9 +10,12 @@ use crate::domain::{ChatIdentity, Platform};
 use async_trait::async_trait;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
+use jiff::Timestamp;
+use limits::{Limiter, SlackLimits};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub type SlackHttpClient = SlackClient<SlackClientHyperConnector<HttpsConnector<HttpConnector>>>;
 
@@ -84,27 +88,87 @@ pub fn classify(err: SlackClientError) -> ChatError {
     }
 }
 
+/// How the adapter talks to Slack.
+#[derive(Debug, Clone)]
+pub struct SlackOptions {
+    /// Pace calls to Slack's published limits; `None` = no pacing (the
+    /// local workspace without limits, in the demo and most tests).
+    pub limits: Option<SlackLimits>,
+    /// A call without an answer by then is given up; for a message the
+    /// outcome is then unknown (it may have been posted).
+    pub timeout: Duration,
+}
+
+impl Default for SlackOptions {
+    fn default() -> Self {
+        Self {
+            limits: Some(SlackLimits::default()),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The metadata event type on every message Momentum sends; its payload
+/// carries the job id, so a message can be recognised after a timeout.
+pub const METADATA_EVENT_TYPE: &str = "momentum_job";
+
 /// One Slack workspace, reached with its bot token.
 pub struct SlackChat {
     client: Arc<SlackHttpClient>,
     token: SlackApiToken,
     team_id: String,
+    limiter: Option<Limiter>,
+    timeout: Duration,
 }
 
 impl SlackChat {
     /// Connects with a bot token and learns which workspace it belongs to (`auth.test`).
     pub async fn connect(client: Arc<SlackHttpClient>, bot_token: &str) -> Result<Self, ChatError> {
+        Self::connect_with(client, bot_token, SlackOptions::default()).await
+    }
+
+    pub async fn connect_with(
+        client: Arc<SlackHttpClient>,
+        bot_token: &str,
+        options: SlackOptions,
+    ) -> Result<Self, ChatError> {
         let token = SlackApiToken::new(SlackApiTokenValue::new(bot_token.to_string()));
-        let auth = client
-            .open_session(&token)
-            .auth_test()
-            .await
-            .map_err(classify)?;
-        Ok(Self {
+        let mut chat = Self {
             client,
             token,
-            team_id: auth.team_id.to_string(),
-        })
+            team_id: String::new(),
+            limiter: options.limits.as_ref().map(|l| Limiter::new(l, 1)),
+            timeout: options.timeout,
+        };
+        let auth = chat
+            .call("auth.test", None, |s| async move { s.auth_test().await })
+            .await
+            .map_err(|e| e.into_chat_error(false))?;
+        chat.team_id = auth.team_id.to_string();
+        Ok(chat)
+    }
+
+    /// One Web API call: paced to the limits, bounded by the timeout.
+    async fn call<'a, T, F, Fut>(
+        &'a self,
+        method: &str,
+        channel: Option<&str>,
+        f: F,
+    ) -> Result<T, CallError>
+    where
+        F: FnOnce(
+            SlackClientSession<'a, SlackClientHyperConnector<HttpsConnector<HttpConnector>>>,
+        ) -> Fut,
+        Fut: std::future::Future<Output = Result<T, SlackClientError>>,
+    {
+        if let Some(l) = &self.limiter {
+            l.until_ready(method, channel).await;
+        }
+        match tokio::time::timeout(self.timeout, f(self.client.open_session(&self.token))).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(CallError::Slack(e)),
+            Err(_) => Err(CallError::Timeout(self.timeout)),
+        }
     }
 
     fn to_chat_user(&self, u: SlackUser) -> ChatUser {
@@ -132,6 +196,47 @@ impl SlackChat {
     }
 }
 
+/// A failed call before classification.
+enum CallError {
+    Slack(SlackClientError),
+    Timeout(Duration),
+}
+
+impl CallError {
+    /// `posting`: the call would have created a message, so a timeout or a
+    /// server error leaves its outcome unknown rather than simply failed.
+    fn into_chat_error(self, posting: bool) -> ChatError {
+        match self {
+            CallError::Timeout(d) if posting => {
+                ChatError::Uncertain(format!("no answer within {} s", d.as_secs()))
+            }
+            CallError::Timeout(d) => {
+                ChatError::Transient(format!("no answer within {} s", d.as_secs()))
+            }
+            CallError::Slack(SlackClientError::HttpError(e))
+                if posting && e.status_code.is_server_error() =>
+            {
+                ChatError::Uncertain(format!("HTTP {}", e.status_code.as_u16()))
+            }
+            CallError::Slack(e) => classify(e),
+        }
+    }
+}
+
+fn job_metadata(message: &Message) -> SlackMessageMetadata {
+    let job_id = match message {
+        Message::Nudge { job_id, .. } | Message::Checkin { job_id, .. } => *job_id,
+    };
+    SlackMessageMetadata {
+        event_type: METADATA_EVENT_TYPE.to_string(),
+        event_payload: Some(
+            [("job_id".to_string(), job_id.to_string())]
+                .into_iter()
+                .collect(),
+        ),
+    }
+}
+
 #[async_trait]
 impl ChatPort for SlackChat {
     fn platform(&self) -> Platform {
@@ -147,16 +252,16 @@ impl ChatPort for SlackChat {
         to: &ChatIdentity,
         message: &Message,
     ) -> Result<Delivered, ChatError> {
-        let content = blocks::render(message)?;
+        let content = blocks::render(message)?.with_metadata(job_metadata(message));
         // Posting to a user id delivers to the app's DM with that person.
         let req =
             SlackApiChatPostMessageRequest::new(SlackChannelId::new(to.user.clone()), content);
         let resp = self
-            .client
-            .open_session(&self.token)
-            .chat_post_message(&req)
+            .call("chat.postMessage", Some(&to.user), |s| async move {
+                s.chat_post_message(&req).await
+            })
             .await
-            .map_err(classify)?;
+            .map_err(|e| e.into_chat_error(true))?;
         Ok(Delivered {
             channel: resp.channel.to_string(),
             ts: resp.ts.to_string(),
@@ -164,31 +269,33 @@ impl ChatPort for SlackChat {
     }
 
     async fn update(&self, at: &Delivered, message: &Message) -> Result<(), ChatError> {
-        let content = blocks::render(message)?;
+        let content = blocks::render(message)?.with_metadata(job_metadata(message));
         let req = SlackApiChatUpdateRequest::new(
             SlackChannelId::new(at.channel.clone()),
             content,
             SlackTs::new(at.ts.clone()),
         );
-        self.client
-            .open_session(&self.token)
-            .chat_update(&req)
-            .await
-            .map_err(classify)?;
+        self.call("chat.update", Some(&at.channel), |s| async move {
+            s.chat_update(&req).await
+        })
+        .await
+        .map_err(|e| e.into_chat_error(false))?;
         Ok(())
     }
 
     async fn lookup_by_email(&self, email: &str) -> Result<Option<ChatUser>, ChatError> {
         let req = SlackApiUsersLookupByEmailRequest::new(EmailAddress::new(email.to_string()));
         match self
-            .client
-            .open_session(&self.token)
-            .users_lookup_by_email(&req)
+            .call("users.lookupByEmail", None, |s| async move {
+                s.users_lookup_by_email(&req).await
+            })
             .await
         {
             Ok(resp) => Ok(Some(self.to_chat_user(resp.user))),
-            Err(SlackClientError::ApiError(e)) if e.code == "users_not_found" => Ok(None),
-            Err(e) => Err(classify(e)),
+            Err(CallError::Slack(SlackClientError::ApiError(e))) if e.code == "users_not_found" => {
+                Ok(None)
+            }
+            Err(e) => Err(e.into_chat_error(false)),
         }
     }
 
@@ -196,11 +303,57 @@ impl ChatPort for SlackChat {
         let req = SlackApiUsersInfoRequest::new(SlackUserId::new(who.user.clone()))
             .with_include_locale(true);
         let resp = self
-            .client
-            .open_session(&self.token)
-            .users_info(&req)
+            .call(
+                "users.info",
+                None,
+                |s| async move { s.users_info(&req).await },
+            )
             .await
-            .map_err(classify)?;
+            .map_err(|e| e.into_chat_error(false))?;
         Ok(self.to_chat_user(resp.user))
+    }
+
+    /// Looks for the job's message in the person's DM (history with metadata),
+    /// within the small history budget apps outside the Marketplace get.
+    async fn find_sent(
+        &self,
+        to: &ChatIdentity,
+        job_id: i64,
+        since: Timestamp,
+    ) -> Result<Option<Delivered>, ChatError> {
+        let open = SlackApiConversationsOpenRequest::new()
+            .with_users(vec![SlackUserId::new(to.user.clone())]);
+        let channel = self
+            .call("conversations.open", None, |s| async move {
+                s.conversations_open(&open).await
+            })
+            .await
+            .map_err(|e| e.into_chat_error(false))?
+            .channel
+            .id;
+        let oldest = format!("{}.000000", since.as_second());
+        let req = SlackApiConversationsHistoryRequest::new()
+            .with_channel(channel.clone())
+            .with_oldest(SlackTs::new(oldest))
+            .with_limit(15)
+            .with_include_all_metadata(true);
+        let history = self
+            .call(
+                "conversations.history",
+                Some(channel.as_ref()),
+                |s| async move { s.conversations_history(&req).await },
+            )
+            .await
+            .map_err(|e| e.into_chat_error(false))?;
+        let wanted = job_id.to_string();
+        Ok(history.messages.into_iter().find_map(|m| {
+            let md = m.content.metadata.as_ref()?;
+            let matches = md.event_type == METADATA_EVENT_TYPE
+                && md.event_payload.as_ref()?.get("job_id") == Some(&wanted);
+            matches.then(|| Delivered {
+                channel: channel.to_string(),
+                ts: m.origin.ts.to_string(),
+            })
+        }))
     }
 }

@@ -55,6 +55,25 @@ impl From<StoreError> for AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// Looks an email up, waiting out a 429 (up to three times, a minute at
+/// most each) rather than calling the person unresolved.
+async fn lookup_waiting_out_limits(
+    port: &dyn ChatPort,
+    email: &str,
+) -> Result<Option<crate::chat::ChatUser>, crate::chat::ChatError> {
+    let mut tries = 0;
+    loop {
+        match port.lookup_by_email(email).await {
+            Err(crate::chat::ChatError::RateLimited { retry_after }) if tries < 3 => {
+                tries += 1;
+                let wait = retry_after.unwrap_or(std::time::Duration::from_secs(5));
+                tokio::time::sleep(wait.min(std::time::Duration::from_secs(60))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -200,21 +219,26 @@ impl App {
                         }
                     }
                 }
-                (None, Some(email), Some(port)) => match port.lookup_by_email(email.as_str()).await
-                {
-                    Ok(Some(u)) if u.deleted => {
-                        rec.unresolved_reason = Some("the chat account is deactivated".into())
+                (None, Some(email), Some(port)) => {
+                    match lookup_waiting_out_limits(port.as_ref(), email.as_str()).await {
+                        Ok(Some(u)) if u.deleted => {
+                            rec.unresolved_reason = Some("the chat account is deactivated".into())
+                        }
+                        Ok(Some(u)) => {
+                            rec.chat = Some(u.identity);
+                            rec.display_name = rec.display_name.or(u.display_name);
+                            rec.time_zone = u.time_zone;
+                            rec.locale = u.locale;
+                            rec.unresolved_reason = None;
+                        }
+                        Ok(None) => {
+                            rec.unresolved_reason = Some("no chat user has this email".into())
+                        }
+                        Err(e) => {
+                            rec.unresolved_reason = Some(format!("email look-up failed: {e}"))
+                        }
                     }
-                    Ok(Some(u)) => {
-                        rec.chat = Some(u.identity);
-                        rec.display_name = rec.display_name.or(u.display_name);
-                        rec.time_zone = u.time_zone;
-                        rec.locale = u.locale;
-                        rec.unresolved_reason = None;
-                    }
-                    Ok(None) => rec.unresolved_reason = Some("no chat user has this email".into()),
-                    Err(e) => rec.unresolved_reason = Some(format!("email look-up failed: {e}")),
-                },
+                }
                 (None, Some(_), None) => {
                     rec.unresolved_reason =
                         Some("no chat workspace is connected to look the email up".into())

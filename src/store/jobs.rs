@@ -253,14 +253,17 @@ impl Store {
         reason: &str,
         now: Timestamp,
     ) -> Result<()> {
-        sqlx::query("UPDATE jobs SET state = $1, outcome = $2, lease_until = NULL, updated_at = $3 WHERE org_id = $4 AND id = $5")
-            .bind(state.as_str())
-            .bind(reason)
-            .bind(millis(now))
-            .bind(job.org_id.0)
-            .bind(job.id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE jobs SET state = $1, outcome = $2, lease_until = NULL, updated_at = $3 \
+             WHERE org_id = $4 AND id = $5 AND state = 'leased'",
+        )
+        .bind(state.as_str())
+        .bind(reason)
+        .bind(millis(now))
+        .bind(job.org_id.0)
+        .bind(job.id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -275,7 +278,7 @@ impl Store {
     ) -> Result<()> {
         sqlx::query(
             "UPDATE jobs SET state = 'pending', due_at = $1, outcome = $2, verify_first = $6, lease_until = NULL, updated_at = $3 \
-             WHERE org_id = $4 AND id = $5",
+             WHERE org_id = $4 AND id = $5 AND state = 'leased'",
         )
         .bind(millis(retry_at))
         .bind(reason)

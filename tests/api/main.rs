@@ -1,6 +1,7 @@
 //! Integration tests: the whole service against the local workspace.
 
 mod admin_api;
+mod delivery;
 mod flow;
 mod helpers;
 mod scheduling;

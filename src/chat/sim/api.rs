@@ -178,10 +178,22 @@ fn call(sim: &SimWorkspace, method: &str, p: &Map<String, Value>) -> Value {
             "is_enterprise_install": false,
         })),
         "conversations.open" => {
-            let Some(users) = arg(p, "users") else {
-                return err("users_list_not_supplied");
+            // A comma-separated string (form posts) or a JSON array (JSON bodies).
+            let first = match p.get("users") {
+                Some(Value::String(s)) => {
+                    s.split(',').next().unwrap_or_default().trim().to_string()
+                }
+                Some(Value::Array(a)) => a
+                    .first()
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                _ => String::new(),
             };
-            let first = users.split(',').next().unwrap_or_default();
+            if first.is_empty() {
+                return err("users_list_not_supplied");
+            }
+            let first = first.as_str();
             match sim.user(first) {
                 None => err("user_not_found"),
                 Some(u) if u.deleted => err("user_disabled"),

@@ -1,0 +1,263 @@
+//! Delivery under failure: 429s wait their Retry-After, 500s and hangs are
+//! retried without duplicates (the message is looked up first), a holder that
+//! died mid-send is taken over safely, and Slack's limits are kept.
+
+use crate::helpers::*;
+use jiff::SignedDuration;
+use momentum::chat::sim::{Fault, FaultKind, SimWorkspace};
+use momentum::chat::slack::limits::SlackLimits;
+use momentum::chat::slack::SlackOptions;
+use momentum::clock::Clock;
+use serde_json::json;
+
+async fn jana_nudge_due(t: &TestApp) -> String {
+    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    let resp = t
+        .post_session(
+            &t.admin_token,
+            "leaders-2026",
+            json!({"participant": {"email": "jana.novakova@acme.example"}, "session": 1, "completed_on": "2026-09-07"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    t.clock.set("2026-09-08T07:30:00Z".parse().unwrap());
+    SimWorkspace::dm_channel(&t.user_id("jana.novakova"))
+}
+
+async fn job_id(t: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT id FROM jobs WHERE org_id = $1 AND purpose = 'small_step'")
+        .bind(t.org.id.0)
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap()
+}
+
+async fn state(t: &TestApp, job: i64) -> String {
+    sqlx::query_scalar("SELECT state FROM jobs WHERE org_id = $1 AND id = $2")
+        .bind(t.org.id.0)
+        .bind(job)
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap()
+}
+
+fn later(t: &TestApp, secs: i64) {
+    t.clock.advance(SignedDuration::from_secs(secs));
+}
+
+#[tokio::test]
+async fn a_429_waits_its_retry_after_then_sends_once() {
+    let t = spawn_app().await;
+    let channel = jana_nudge_due(&t).await;
+    t.sim.set_faults(vec![Fault::new(
+        "chat.postMessage",
+        1.0,
+        FaultKind::RateLimited { retry_after: 7 },
+    )]);
+    let s = t.dispatch().await;
+    assert_eq!((s.sent, s.retried), (0, 1));
+    t.sim.set_faults(vec![]);
+    later(&t, 6);
+    assert_eq!(t.dispatch().await.handled(), 0, "not before Retry-After");
+    later(&t, 1);
+    assert_eq!(t.dispatch().await.sent, 1);
+    assert_eq!(t.sim.messages_in(&channel).len(), 1);
+}
+
+#[tokio::test]
+async fn a_500_before_posting_is_checked_then_sent_once() {
+    let t = spawn_app().await;
+    let channel = jana_nudge_due(&t).await;
+    let job = job_id(&t).await;
+    t.sim.set_faults(vec![Fault::new(
+        "chat.postMessage",
+        1.0,
+        FaultKind::ServerError { after: false },
+    )]);
+    assert_eq!(t.dispatch().await.retried, 1);
+    t.sim.set_faults(vec![]);
+    later(&t, 60);
+    let s = t.dispatch().await;
+    let why: Vec<(String, Option<String>)> = sqlx::query_as("SELECT state, outcome FROM jobs")
+        .fetch_all(t.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(s.sent, 1, "{s:?} {why:?}");
+    assert_eq!(
+        t.sim.call_count("conversations.history"),
+        1,
+        "looked before sending again"
+    );
+    assert_eq!(t.sim.messages_for_job(job).len(), 1);
+    assert_eq!(t.sim.messages_in(&channel).len(), 1);
+}
+
+#[tokio::test]
+async fn a_hang_after_posting_is_found_in_the_history_and_not_sent_twice() {
+    let t = spawn_app().await;
+    jana_nudge_due(&t).await;
+    let job = job_id(&t).await;
+    // Slack posts the message but the answer never comes (client timeout is 2 s).
+    t.sim.set_faults(vec![Fault::new(
+        "chat.postMessage",
+        1.0,
+        FaultKind::Hang {
+            seconds: 3,
+            after: true,
+        },
+    )]);
+    assert_eq!(t.dispatch().await.retried, 1);
+    assert_eq!(state(&t, job).await, "pending");
+    t.sim.set_faults(vec![]);
+    later(&t, 60);
+    let s = t.dispatch().await;
+    assert_eq!((s.sent, s.confirmed), (0, 1), "{s:?}");
+    assert_eq!(t.sim.messages_for_job(job).len(), 1);
+    assert_eq!(state(&t, job).await, "sent");
+}
+
+#[tokio::test]
+async fn the_metadata_event_confirms_an_unknown_send_before_any_retry() {
+    let t = spawn_app().await;
+    jana_nudge_due(&t).await;
+    let job = job_id(&t).await;
+    t.sim.set_metadata_events(true);
+    t.sim.set_faults(vec![Fault::new(
+        "chat.postMessage",
+        1.0,
+        FaultKind::Hang {
+            seconds: 3,
+            after: true,
+        },
+    )]);
+    t.dispatch().await;
+    t.sim.set_faults(vec![]);
+    // The event arrives while the job waits for its retry.
+    let mut confirmed = false;
+    for _ in 0..100 {
+        if state(&t, job).await == "sent" {
+            confirmed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(confirmed, "message_metadata_posted marks the job sent");
+    later(&t, 3600);
+    assert_eq!(t.dispatch().await.handled(), 0);
+    assert_eq!(t.sim.messages_for_job(job).len(), 1);
+    assert_eq!(t.sim.call_count("conversations.history"), 0);
+}
+
+#[tokio::test]
+async fn a_holder_that_died_mid_send_is_taken_over_without_a_duplicate() {
+    let t = spawn_app().await;
+    jana_nudge_due(&t).await;
+    // Another dispatcher leased two jobs, sent one of them, and died before recording anything.
+    let later_job = t
+        .post_session(
+            &t.admin_token,
+            "leaders-2026",
+            json!({"participant": {"email": "tomas.dvorak@acme.example"}, "session": 1, "completed_on": "2026-09-07"}),
+        )
+        .await;
+    assert_eq!(later_job.status(), 200);
+    let leased = t
+        .store
+        .lease_due_jobs(t.clock.now(), SignedDuration::from_secs(120), 10)
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 2);
+    let sent_before_dying = &leased[0];
+    let message = t
+        .app
+        .message_for_job(sent_before_dying, None)
+        .await
+        .unwrap();
+    let ctx = t.app.job_context(sent_before_dying).await.unwrap();
+    let who = ctx.recipient.unwrap().chat.unwrap();
+    t.app
+        .chats
+        .for_identity(&who)
+        .unwrap()
+        .send_direct(&who, &message)
+        .await
+        .unwrap();
+
+    // Until the lease expires nobody touches them.
+    assert_eq!(t.dispatch().await.handled(), 0);
+    later(&t, 121);
+    let s = t.dispatch().await;
+    assert_eq!((s.confirmed, s.sent), (1, 1), "{s:?}");
+    for job in &leased {
+        assert_eq!(
+            t.sim.messages_for_job(job.id).len(),
+            1,
+            "job {} delivered exactly once",
+            job.id
+        );
+    }
+}
+
+/// Slack's table with faster tiers (so applying a program takes no minutes)
+/// and a message pace of 5 per second per channel, 10 per second overall.
+fn limits() -> SlackLimits {
+    SlackLimits {
+        post_per_channel_per_second: 5,
+        post_per_workspace_per_minute: 600,
+        per_minute: SlackLimits::default().scaled(20).per_minute,
+    }
+}
+
+#[tokio::test]
+async fn pacing_keeps_within_slacks_limits_and_the_workspace_enforces_them() {
+    // Paced: every participant's nudge at once, no 429.
+    let t = spawn_app_with(SlackOptions {
+        limits: Some(limits()),
+        ..fast_slack()
+    })
+    .await;
+    t.sim.set_limits(Some(&limits()));
+    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    for p in momentum::demo::ROSTER.iter().take(18) {
+        let r = t
+            .post_session(
+                &t.admin_token,
+                "leaders-2026",
+                json!({"participant": {"email": momentum::demo::email(p.handle)}, "session": 1, "completed_on": "2026-09-07"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    t.clock.set("2026-09-08T14:00:00Z".parse().unwrap());
+    let s = t.dispatch().await;
+    assert_eq!(s.sent, 18, "{s:?}");
+    assert_eq!(t.sim.rate_limited_count(), 0);
+
+    // Unpaced against the same limits: the workspace answers 429 and the jobs wait.
+    let u = spawn_app().await;
+    u.apply_yaml(&u.admin_token, PROGRAM).await;
+    u.sim.set_limits(Some(&SlackLimits {
+        post_per_workspace_per_minute: 60,
+        ..limits()
+    }));
+    for p in momentum::demo::ROSTER.iter().take(18) {
+        u.post_session(
+            &u.admin_token,
+            "leaders-2026",
+            json!({"participant": {"email": momentum::demo::email(p.handle)}, "session": 1, "completed_on": "2026-09-07"}),
+        )
+        .await;
+    }
+    u.clock.set("2026-09-08T14:00:00Z".parse().unwrap());
+    let s = u.dispatch().await;
+    let why: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT state, outcome FROM jobs WHERE state <> 'sent'")
+            .fetch_all(u.store.pool())
+            .await
+            .unwrap();
+    assert!(
+        s.retried > 0 && u.sim.rate_limited_count() > 0,
+        "{s:?} {why:?}"
+    );
+    assert_eq!(s.sent + s.retried, 18);
+}

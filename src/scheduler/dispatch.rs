@@ -1,15 +1,18 @@
-//! The dispatcher: lease due jobs (with an expiry, no transaction open while
-//! sending), send through the chat port, record the outcome. Temporary
-//! failures retry with exponential backoff and jitter; a 429 waits the
-//! `Retry-After` it was given; permanent failures end the job with the
+//! The dispatcher: lease due jobs (with an expiry; no transaction open while
+//! sending), send through the chat port, record the outcomes. Per batch: one
+//! write marks the jobs being sent, the sends run concurrently (each paced by
+//! the platform's rate limits), one transaction records every outcome.
+//! Temporary failures retry with exponential backoff and jitter; a 429 waits
+//! the `Retry-After` it was given; permanent failures end the job with the
 //! platform's reason, which HR sees. A send whose outcome is unknown (a
 //! timeout, or a holder that died mid-send) is looked up before it is sent
 //! again, so nobody gets the same nudge twice.
 
 use crate::app::{App, AppError, JobContext};
-use crate::chat::{ChatError, ChatPort};
+use crate::chat::{ChatError, ChatPort, Message};
 use crate::domain::ChatIdentity;
-use crate::store::{Job, JobState};
+use crate::store::{Job, JobOutcome, JobState};
+use futures_util::stream::{self, StreamExt};
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
 use std::sync::Arc;
@@ -17,9 +20,12 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// How long a lease lasts before another dispatcher may take the job over.
+/// It must outlast a batch's sends (each bounded by the client timeout).
 pub const DEFAULT_LEASE: SignedDuration = SignedDuration::from_secs(120);
 /// Jobs taken per round.
-const BATCH: i64 = 50;
+const BATCH: i64 = 64;
+/// Sends in flight at once within a batch.
+const CONCURRENCY: usize = 16;
 /// After this many attempts a temporarily failing job is given up.
 const MAX_ATTEMPTS: i64 = 8;
 
@@ -48,25 +54,38 @@ impl DispatchStats {
         self.confirmed += o.confirmed;
         self.unknown += o.unknown;
     }
+
+    fn count(&mut self, o: &JobOutcome, confirmed: bool) {
+        match o {
+            JobOutcome::Sent { .. } if confirmed => self.confirmed += 1,
+            JobOutcome::Sent { .. } => self.sent += 1,
+            JobOutcome::Ended {
+                state: JobState::Skipped,
+                ..
+            } => self.skipped += 1,
+            JobOutcome::Ended {
+                state: JobState::Unknown,
+                ..
+            } => self.unknown += 1,
+            JobOutcome::Ended { .. } => self.failed += 1,
+            JobOutcome::Retry { .. } => self.retried += 1,
+        }
+    }
 }
 
-enum Outcome {
-    Sent,
-    /// A send with an unknown outcome turned out to have arrived.
-    Confirmed,
-    Skipped(String),
-    Failed(String),
-    Unknown(String),
-    Retry {
-        at: Timestamp,
-        reason: String,
-        verify_first: bool,
-    },
+/// A job ready to go out.
+struct Ready {
+    job: Job,
+    port: Arc<dyn ChatPort>,
+    who: ChatIdentity,
+    message: Message,
 }
 
 pub struct Dispatcher {
     app: Arc<App>,
     lease: SignedDuration,
+    /// Identifies this dispatcher's leases.
+    owner: String,
 }
 
 impl Dispatcher {
@@ -75,20 +94,39 @@ impl Dispatcher {
     }
 
     pub fn with_lease(app: Arc<App>, lease: SignedDuration) -> Self {
-        Self { app, lease }
+        let owner = format!(
+            "{}-{:08x}",
+            std::process::id(),
+            rand::thread_rng().gen::<u32>()
+        );
+        Self { app, lease, owner }
     }
 
-    /// Sends everything due now; returns what happened. Call until it handles
-    /// nothing to drain a backlog.
+    /// Sends everything due now (one batch); returns what happened. Call until
+    /// it handles nothing to drain a backlog.
     pub async fn run_once(&self) -> crate::store::Result<DispatchStats> {
-        let now = self.app.clock.now();
-        let jobs = self
-            .app
-            .store
-            .lease_due_jobs(now, self.lease, BATCH)
+        let store = &self.app.store;
+        let jobs = store
+            .lease_due_jobs(self.app.clock.now(), self.lease, BATCH, &self.owner)
             .await?;
-        let mut stats = DispatchStats::default();
+        let mut outcomes: Vec<(Job, JobOutcome, bool)> = Vec::new();
+        let mut ready = Vec::new();
         for job in jobs {
+            match self.prepare(job).await {
+                Ok(r) => ready.push(r),
+                Err((job, outcome)) => outcomes.push((job, outcome, false)),
+            }
+        }
+        let ids: Vec<i64> = ready.iter().map(|r| r.job.id).collect();
+        store.mark_sending(&self.owner, &ids).await?;
+        let sent: Vec<(Job, JobOutcome, bool)> = stream::iter(ready)
+            .map(|r| self.send(r))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        outcomes.extend(sent);
+        let mut stats = DispatchStats::default();
+        for (job, outcome, confirmed) in &outcomes {
             let span = tracing::info_span!(
                 "job",
                 org = job.org_id.0,
@@ -96,140 +134,120 @@ impl Dispatcher {
                 job = job.id
             );
             let _enter = span.enter();
-            let outcome = self.deliver(&job).await;
-            let now = self.app.clock.now();
-            let store = &self.app.store;
             match outcome {
-                Outcome::Sent => stats.sent += 1,
-                Outcome::Confirmed => stats.confirmed += 1,
-                Outcome::Skipped(reason) => {
-                    tracing::info!(%reason, "job skipped");
-                    store
-                        .finish_job(&job, JobState::Skipped, &reason, now)
-                        .await?;
-                    stats.skipped += 1;
+                JobOutcome::Sent { .. } => tracing::debug!(confirmed, "sent"),
+                JobOutcome::Ended { state, reason } => {
+                    tracing::info!(state = state.as_str(), %reason, "job ended")
                 }
-                Outcome::Failed(reason) => {
-                    tracing::warn!(%reason, "job failed");
-                    store
-                        .finish_job(&job, JobState::Failed, &reason, now)
-                        .await?;
-                    stats.failed += 1;
-                }
-                Outcome::Unknown(reason) => {
-                    tracing::warn!(%reason, "job outcome unknown");
-                    store
-                        .finish_job(&job, JobState::Unknown, &reason, now)
-                        .await?;
-                    stats.unknown += 1;
-                }
-                Outcome::Retry {
-                    at,
-                    reason,
-                    verify_first,
-                } => {
-                    tracing::info!(%reason, retry_at = %at, verify_first, "job will be retried");
-                    store
-                        .retry_job(&job, at, &reason, verify_first, now)
-                        .await?;
-                    stats.retried += 1;
+                JobOutcome::Retry { at, reason, .. } => {
+                    tracing::info!(%reason, retry_at = %at, "job will be retried")
                 }
             }
+            stats.count(outcome, *confirmed);
         }
+        let records: Vec<(Job, JobOutcome)> =
+            outcomes.into_iter().map(|(j, o, _)| (j, o)).collect();
+        store
+            .record_outcomes(&self.owner, &records, self.app.clock.now())
+            .await?;
         Ok(stats)
     }
 
-    async fn deliver(&self, job: &Job) -> Outcome {
+    /// Decides whether a job goes out, and to whom, without sending anything.
+    async fn prepare(&self, job: Job) -> Result<Ready, (Job, JobOutcome)> {
         let now = self.app.clock.now();
-        let ctx = match self.app.job_context(job).await {
+        let ctx = match self.app.job_context(&job).await {
             Ok(c) => c,
             Err(AppError::Store(e)) => {
-                return self.retry(job, format!("database: {e}"), job.verify_first)
+                let o = self.retry(&job, format!("database: {e}"), job.verify_first);
+                return Err((job, o));
             }
-            Err(e) => return Outcome::Skipped(e.to_string()),
+            Err(e) => return Err((job, ended(JobState::Skipped, e.to_string()))),
         };
-        if let Some(reason) = skip_reason(&ctx, job, now) {
-            return Outcome::Skipped(reason);
+        if let Some(reason) = skip_reason(&ctx, &job, now) {
+            return Err((job, ended(JobState::Skipped, reason)));
         }
-        let recipient = ctx.recipient.as_ref().and_then(|r| r.chat.as_ref());
-        let Some(who) = recipient else {
+        let Some(who) = ctx.recipient.as_ref().and_then(|r| r.chat.clone()) else {
             let why = ctx
                 .recipient
                 .as_ref()
                 .and_then(|r| r.unresolved_reason.clone());
-            return Outcome::Failed(format!(
+            let reason = format!(
                 "unresolved: {}",
                 why.as_deref().unwrap_or("no chat identity")
-            ));
+            );
+            return Err((job, ended(JobState::Failed, reason)));
         };
-        let Some(port) = self.app.chats.for_identity(who) else {
-            return Outcome::Failed(format!(
+        let Some(port) = self.app.chats.for_identity(&who) else {
+            let reason = format!(
                 "no connection to {} workspace {}",
                 who.platform.as_str(),
                 who.workspace
-            ));
+            );
+            return Err((job, ended(JobState::Failed, reason)));
         };
+        let message = self.app.message_for(&ctx, &job, None);
+        Ok(Ready {
+            job,
+            port,
+            who,
+            message,
+        })
+    }
+
+    /// Sends one job (after looking for an earlier send when its outcome was
+    /// unknown). The flag says whether an earlier send was found instead.
+    async fn send(&self, r: Ready) -> (Job, JobOutcome, bool) {
+        let Ready {
+            job,
+            port,
+            who,
+            message,
+        } = r;
         if job.verify_first {
-            match self.find_earlier_send(port.as_ref(), who, job).await {
-                Ok(true) => return Outcome::Confirmed,
-                Ok(false) => {}
-                Err(outcome) => return outcome,
-            }
-        }
-        let message = self.app.message_for(&ctx, job, None);
-        match port.send_direct(who, &message).await {
-            Ok(at) => match self
-                .app
-                .store
-                .mark_job_sent(job, &at.channel, &at.ts, self.app.clock.now())
-                .await
-            {
-                Ok(()) => Outcome::Sent,
-                // Sent but not recorded: when the lease expires the next holder
-                // finds the message in the history instead of sending it again.
+            match port.find_sent(&who, job.id, job.created_at).await {
+                Ok(Some(at)) => {
+                    let o = JobOutcome::Sent {
+                        channel: at.channel,
+                        ts: at.ts,
+                    };
+                    return (job, o, true);
+                }
+                Ok(None) => {}
+                Err(ChatError::Unverifiable) => {
+                    let reason = "sent without an answer; this platform cannot confirm delivery, so it is not sent again";
+                    return (job, ended(JobState::Unknown, reason.into()), false);
+                }
+                Err(ChatError::RateLimited { retry_after }) => {
+                    let o = self.rate_limited(retry_after, true);
+                    return (job, o, false);
+                }
                 Err(e) => {
-                    tracing::error!(error = %e, "sent but could not record it");
-                    Outcome::Sent
+                    let o = self.retry(&job, format!("checking an earlier send: {e}"), true);
+                    return (job, o, false);
                 }
+            }
+        }
+        let outcome = match port.send_direct(&who, &message).await {
+            Ok(at) => JobOutcome::Sent {
+                channel: at.channel,
+                ts: at.ts,
             },
-            Err(ChatError::Permanent(reason)) => Outcome::Failed(reason),
-            Err(ChatError::RateLimited { retry_after }) => {
-                self.rate_limited(retry_after, job.verify_first)
+            Err(ChatError::Permanent(reason)) => ended(JobState::Failed, reason),
+            // A 429 or a transient error means nothing was posted.
+            Err(ChatError::RateLimited { retry_after }) => self.rate_limited(retry_after, false),
+            Err(ChatError::Transient(reason)) => self.retry(&job, reason, false),
+            Err(ChatError::Uncertain(reason)) => self.retry(&job, reason, true),
+            Err(ChatError::Unverifiable) => {
+                ended(JobState::Unknown, "the platform gave no answer".into())
             }
-            Err(ChatError::Uncertain(reason)) => self.retry(job, reason, true),
-            Err(ChatError::Transient(reason)) => self.retry(job, reason, job.verify_first),
-            Err(ChatError::Unverifiable) => Outcome::Unknown("the platform gave no answer".into()),
-        }
+        };
+        (job, outcome, false)
     }
 
-    /// After a send with an unknown outcome: did the message arrive? `Ok(true)`
-    /// when it did (and is now recorded as sent).
-    async fn find_earlier_send(
-        &self,
-        port: &dyn ChatPort,
-        who: &ChatIdentity,
-        job: &Job,
-    ) -> Result<bool, Outcome> {
-        match port.find_sent(who, job.id, job.created_at).await {
-            Ok(Some(at)) => {
-                let now = self.app.clock.now();
-                match self.app.store.confirm_job_sent(job.org_id, job.id, &at.channel, &at.ts, now).await {
-                    Ok(_) => Ok(true),
-                    Err(e) => Err(self.retry(job, format!("database: {e}"), true)),
-                }
-            }
-            Ok(None) => Ok(false),
-            Err(ChatError::Unverifiable) => Err(Outcome::Unknown(
-                "sent without an answer; this platform cannot confirm delivery, so it is not sent again".into(),
-            )),
-            Err(ChatError::RateLimited { retry_after }) => Err(self.rate_limited(retry_after, true)),
-            Err(e) => Err(self.retry(job, format!("checking an earlier send: {e}"), true)),
-        }
-    }
-
-    fn rate_limited(&self, retry_after: Option<Duration>, verify_first: bool) -> Outcome {
+    fn rate_limited(&self, retry_after: Option<Duration>, verify_first: bool) -> JobOutcome {
         let wait = retry_after.unwrap_or(Duration::from_secs(30));
-        Outcome::Retry {
+        JobOutcome::Retry {
             at: self.app.clock.now()
                 + SignedDuration::try_from(wait).unwrap_or(SignedDuration::from_secs(30)),
             reason: "rate limited".into(),
@@ -238,20 +256,24 @@ impl Dispatcher {
     }
 
     /// Exponential backoff with jitter: 30 s, 1 min, 2 min, … capped at 1 h.
-    fn retry(&self, job: &Job, reason: String, verify_first: bool) -> Outcome {
+    fn retry(&self, job: &Job, reason: String, verify_first: bool) -> JobOutcome {
         if job.attempts >= MAX_ATTEMPTS {
-            return Outcome::Failed(format!("gave up after {} attempts: {reason}", job.attempts));
+            return ended(
+                JobState::Failed,
+                format!("gave up after {} attempts: {reason}", job.attempts),
+            );
         }
         let secs = (30i64 << (job.attempts.clamp(1, 8) - 1)).min(3600);
         let jitter = rand::thread_rng().gen_range(0..=secs / 4);
-        Outcome::Retry {
+        JobOutcome::Retry {
             at: self.app.clock.now() + SignedDuration::from_secs(secs + jitter),
             reason,
             verify_first,
         }
     }
 
-    /// Runs until `shutdown` turns true, polling every `interval`.
+    /// Runs until `shutdown` turns true, polling every `interval`. A batch in
+    /// flight is finished and recorded before it stops.
     pub async fn run(self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
         loop {
             if *shutdown.borrow() {
@@ -278,6 +300,10 @@ impl Dispatcher {
             }
         }
     }
+}
+
+fn ended(state: JobState, reason: String) -> JobOutcome {
+    JobOutcome::Ended { state, reason }
 }
 
 /// Why a job is not sent at all, if it is not.

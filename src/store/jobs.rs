@@ -122,6 +122,25 @@ fn job(row: &AnyRow) -> Result<Job> {
     })
 }
 
+/// How a leased job ended, or when it is tried again.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobOutcome {
+    Sent {
+        channel: String,
+        ts: String,
+    },
+    /// Skipped, failed, or unknown, with the reason HR sees.
+    Ended {
+        state: JobState,
+        reason: String,
+    },
+    Retry {
+        at: Timestamp,
+        reason: String,
+        verify_first: bool,
+    },
+}
+
 /// What re-planning changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReplanCounts {
@@ -181,22 +200,24 @@ impl Store {
         Ok(inserted)
     }
 
-    /// Leases up to `limit` due jobs across all organisations (the dispatcher
-    /// serves them all; every later query is scoped by the job's org id). A
-    /// lease that expired — its holder died mid-send — is taken over.
+    /// Leases up to `limit` due jobs for dispatcher `owner`, across all
+    /// organisations (the dispatcher serves them all; it records outcomes by
+    /// job id with the job's org id). A lease that expired — its holder died
+    /// mid-batch — is taken over; jobs whose send had started then carry
+    /// `verify_first`.
     pub async fn lease_due_jobs(
         &self,
         now: Timestamp,
         lease_for: SignedDuration,
         limit: i64,
+        owner: &str,
     ) -> Result<Vec<Job>> {
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "UPDATE jobs SET verify_first = CASE WHEN state = 'leased' THEN 1 ELSE verify_first END, \
-             state = 'leased', lease_until = $1, attempts = attempts + 1, updated_at = $2 \
+            "UPDATE jobs SET state = 'leased', lease_until = $1, lease_owner = $4, attempts = attempts + 1, updated_at = $2 \
              WHERE id IN (SELECT id FROM jobs WHERE (state = 'pending' AND due_at <= $2) OR (state = 'leased' AND lease_until < $2) \
                           ORDER BY due_at LIMIT $3 {lock}) \
              RETURNING {COLUMNS}"
@@ -205,11 +226,77 @@ impl Store {
             .bind(millis(now + lease_for))
             .bind(millis(now))
             .bind(limit)
+            .bind(owner)
             .fetch_all(&self.pool)
             .await?;
         let mut jobs = rows.iter().map(job).collect::<Result<Vec<_>>>()?;
         jobs.sort_by_key(|j| (j.due_at, j.id));
         Ok(jobs)
+    }
+
+    /// Notes that these leased jobs are being sent now: should the holder die
+    /// before recording the outcome, the next holder looks before re-sending.
+    pub async fn mark_sending(&self, owner: &str, ids: &[i64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        sqlx::query(&format!(
+            "UPDATE jobs SET verify_first = 1 WHERE lease_owner = $1 AND state = 'leased' AND id IN ({list})"
+        ))
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records what happened to a batch of leased jobs, in one transaction.
+    /// Only the lease holder's records count: a job taken over by another
+    /// dispatcher is left to it.
+    pub async fn record_outcomes(
+        &self,
+        owner: &str,
+        outcomes: &[(Job, JobOutcome)],
+        now: Timestamp,
+    ) -> Result<()> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for (job, outcome) in outcomes {
+            let q = match outcome {
+                JobOutcome::Sent { channel, ts } => sqlx::query(
+                    "UPDATE jobs SET state = 'sent', channel_id = $1, message_ts = $2, sent_at = $3, lease_until = NULL, \
+                     outcome = NULL, verify_first = 0, updated_at = $3 \
+                     WHERE org_id = $4 AND id = $5 AND state = 'leased' AND lease_owner = $6",
+                )
+                .bind(channel.clone())
+                .bind(ts.clone())
+                .bind(millis(now)),
+                JobOutcome::Ended { state, reason } => sqlx::query(
+                    "UPDATE jobs SET state = $1, outcome = $2, lease_until = NULL, updated_at = $3 \
+                     WHERE org_id = $4 AND id = $5 AND state = 'leased' AND lease_owner = $6",
+                )
+                .bind(state.as_str())
+                .bind(reason.clone())
+                .bind(millis(now)),
+                JobOutcome::Retry { at, reason, verify_first: _ } => sqlx::query(
+                    "UPDATE jobs SET state = 'pending', due_at = $1, outcome = $2, verify_first = $7, lease_until = NULL, updated_at = $3 \
+                     WHERE org_id = $4 AND id = $5 AND state = 'leased' AND lease_owner = $6",
+                )
+                .bind(millis(*at))
+                .bind(reason.clone())
+                .bind(millis(now)),
+            };
+            let q = q.bind(job.org_id.0).bind(job.id).bind(owner);
+            let q = match outcome {
+                JobOutcome::Retry { verify_first, .. } => q.bind(i64::from(*verify_first)),
+                _ => q,
+            };
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn job(&self, org: OrgId, id: i64) -> Result<Option<Job>> {
@@ -221,74 +308,6 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(job).transpose()
-    }
-
-    pub async fn mark_job_sent(
-        &self,
-        job: &Job,
-        channel: &str,
-        ts: &str,
-        now: Timestamp,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET state = 'sent', channel_id = $1, message_ts = $2, sent_at = $3, lease_until = NULL, outcome = NULL, \
-             verify_first = 0, updated_at = $3 \
-             WHERE org_id = $4 AND id = $5",
-        )
-        .bind(channel)
-        .bind(ts)
-        .bind(millis(now))
-        .bind(job.org_id.0)
-        .bind(job.id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Ends a job without sending it (`skipped`) or after giving up (`failed`).
-    pub async fn finish_job(
-        &self,
-        job: &Job,
-        state: JobState,
-        reason: &str,
-        now: Timestamp,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET state = $1, outcome = $2, lease_until = NULL, updated_at = $3 \
-             WHERE org_id = $4 AND id = $5 AND state = 'leased'",
-        )
-        .bind(state.as_str())
-        .bind(reason)
-        .bind(millis(now))
-        .bind(job.org_id.0)
-        .bind(job.id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Puts a job back for another attempt at `retry_at`.
-    pub async fn retry_job(
-        &self,
-        job: &Job,
-        retry_at: Timestamp,
-        reason: &str,
-        verify_first: bool,
-        now: Timestamp,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET state = 'pending', due_at = $1, outcome = $2, verify_first = $6, lease_until = NULL, updated_at = $3 \
-             WHERE org_id = $4 AND id = $5 AND state = 'leased'",
-        )
-        .bind(millis(retry_at))
-        .bind(reason)
-        .bind(millis(now))
-        .bind(job.org_id.0)
-        .bind(job.id)
-        .bind(i64::from(verify_first))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     /// Records that a job's message is known to have arrived (found in the

@@ -19,7 +19,7 @@ use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use jobs::{Job, JobState, NewJob};
+pub use jobs::{Job, JobOutcome, JobState, NewJob};
 pub use orgs::Org;
 
 #[derive(Debug, thiserror::Error)]

@@ -163,11 +163,20 @@ async fn a_holder_that_died_mid_send_is_taken_over_without_a_duplicate() {
     assert_eq!(later_job.status(), 200);
     let leased = t
         .store
-        .lease_due_jobs(t.clock.now(), SignedDuration::from_secs(120), 10)
+        .lease_due_jobs(
+            t.clock.now(),
+            SignedDuration::from_secs(120),
+            10,
+            "the-dead-one",
+        )
         .await
         .unwrap();
     assert_eq!(leased.len(), 2);
     let sent_before_dying = &leased[0];
+    t.store
+        .mark_sending("the-dead-one", &[sent_before_dying.id])
+        .await
+        .unwrap();
     let message = t
         .app
         .message_for_job(sent_before_dying, None)
@@ -188,6 +197,8 @@ async fn a_holder_that_died_mid_send_is_taken_over_without_a_duplicate() {
     later(&t, 121);
     let s = t.dispatch().await;
     assert_eq!((s.confirmed, s.sent), (1, 1), "{s:?}");
+    // Only the job whose send had started was looked up.
+    assert_eq!(t.sim.call_count("conversations.history"), 1);
     for job in &leased {
         assert_eq!(
             t.sim.messages_for_job(job.id).len(),

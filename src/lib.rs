@@ -7,6 +7,7 @@
 //! local simulator, `http` the thin inbound handlers, `app` the use cases.
 
 pub mod app;
+pub mod bench;
 pub mod chat;
 pub mod clock;
 pub mod config;

@@ -46,6 +46,20 @@ enum Command {
         #[arg(long)]
         summary_only: bool,
     },
+    /// Print performance figures: planning N participants × 36 rules, and
+    /// dispatching to the local workspace with Slack's limits off and on.
+    Bench {
+        #[arg(long, default_value_t = 10_000)]
+        participants: usize,
+        #[arg(long, default_value_t = 4_000)]
+        dispatch_jobs: usize,
+        /// How long to measure sending under Slack's limits.
+        #[arg(long, default_value_t = 20)]
+        limited_seconds: u64,
+        /// Also measure on PostgreSQL (a scratch schema is created there).
+        #[arg(long, env = "MOMENTUM_BENCH_DATABASE_URL")]
+        postgres: Option<String>,
+    },
     /// Validate program files; prints every mistake with its field path.
     CheckConfig {
         #[arg(required = true)]
@@ -142,7 +156,7 @@ enum TokenCommand {
 async fn main() {
     let cli = Cli::parse();
     momentum::telemetry::init(match cli.command {
-        Command::Demo { .. } | Command::CheckConfig { .. } => "warn",
+        Command::Demo { .. } | Command::CheckConfig { .. } | Command::Bench { .. } => "warn",
         _ => "info",
     });
     let code = match run(cli).await {
@@ -163,6 +177,21 @@ async fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::CheckConfig { files } => Ok(check_config(&files)),
+        Command::Bench {
+            participants,
+            dispatch_jobs,
+            limited_seconds,
+            postgres,
+        } => {
+            momentum::bench::run(momentum::bench::BenchOptions {
+                participants,
+                dispatch_jobs,
+                limited_seconds,
+                postgres,
+            })
+            .await?;
+            Ok(0)
+        }
         Command::Migrate => {
             let s = settings()?;
             let store = open_store(&s).await?;

@@ -94,12 +94,15 @@ CREATE TABLE sessions (
 CREATE UNIQUE INDEX sessions_external ON sessions (org_id, external_id) WHERE external_id IS NOT NULL;
 
 -- Everything the service will send, one row per (recipient, purpose, period).
+-- Jobs are planned in bulk (hundreds of thousands in one transaction), so
+-- they carry no foreign-key constraints: planning reads the rows they point
+-- to in the same transaction, and erasure removes a participant's jobs.
 CREATE TABLE jobs (
     id INTEGER PRIMARY KEY,
-    org_id INTEGER NOT NULL REFERENCES orgs(id),
-    program_id INTEGER NOT NULL REFERENCES programs(id),
-    participant_id INTEGER REFERENCES participants(id),
-    recipient_person_id INTEGER REFERENCES people(id),
+    org_id INTEGER NOT NULL,
+    program_id INTEGER NOT NULL,
+    participant_id INTEGER,
+    recipient_person_id INTEGER,
     purpose TEXT NOT NULL,
     period TEXT NOT NULL,
     unique_key TEXT NOT NULL,

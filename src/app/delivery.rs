@@ -6,8 +6,8 @@ use crate::store::Job;
 /// Everything needed to deliver one job.
 pub struct JobContext {
     pub participant: Participant,
-    pub program: ProgramRow,
-    pub org: Org,
+    pub program: Arc<ProgramRow>,
+    pub org: Arc<Org>,
     /// Who receives it; `None` when the job's recipient is no longer this
     /// participant's manager (the manager changed after planning).
     pub recipient: Option<Person>,
@@ -17,38 +17,74 @@ pub struct JobContext {
 
 impl App {
     pub async fn job_context(&self, job: &Job) -> AppResult<JobContext> {
-        let participant_id = job
-            .participant_id
-            .ok_or_else(|| AppError::NotFound("job has no participant".into()))?;
-        let participant = self.store.participant(job.org_id, participant_id).await?;
-        let program = self
-            .store
-            .program(job.org_id, participant.program_id)
-            .await?;
-        let org = self.store.org(job.org_id).await?;
-        let (recipient, calendar) = if job.recipient_person_id == Some(participant.person.id) {
-            (
-                Some(participant.person.clone()),
-                participant_calendar(&org, &program, &participant),
-            )
-        } else {
-            let manager = participant
-                .manager
-                .clone()
-                .filter(|m| job.recipient_person_id == Some(m.id));
-            let calendar = match &manager {
-                Some(m) => manager_calendar(&org, &program, m),
-                None => participant_calendar(&org, &program, &participant),
+        self.job_contexts(std::slice::from_ref(job))
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(AppError::NotFound("no job".into())))
+    }
+
+    /// Contexts for a batch of jobs with a few queries per organisation (the
+    /// participants in one query; each program and organisation once).
+    pub async fn job_contexts(&self, jobs: &[Job]) -> Vec<AppResult<JobContext>> {
+        let mut participants: HashMap<(OrgId, i64), Participant> = HashMap::new();
+        let mut failed: HashMap<OrgId, String> = HashMap::new();
+        let mut by_org: HashMap<OrgId, Vec<i64>> = HashMap::new();
+        for job in jobs {
+            if let Some(p) = job.participant_id {
+                by_org.entry(job.org_id).or_default().push(p);
+            }
+        }
+        for (org, ids) in by_org {
+            match self.store.participants_by_ids(org, &ids).await {
+                Ok(list) => participants.extend(list.into_iter().map(|p| ((org, p.id), p))),
+                Err(e) => {
+                    failed.insert(org, e.to_string());
+                }
+            }
+        }
+        let mut orgs: HashMap<OrgId, Arc<Org>> = HashMap::new();
+        let mut programs: HashMap<(OrgId, i64), Arc<ProgramRow>> = HashMap::new();
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            if let Some(e) = failed.get(&job.org_id) {
+                out.push(Err(AppError::Store(crate::store::StoreError::Conflict(
+                    e.clone(),
+                ))));
+                continue;
+            }
+            let Some(participant) = job
+                .participant_id
+                .and_then(|p| participants.get(&(job.org_id, p)))
+            else {
+                out.push(Err(AppError::NotFound(
+                    "the job's participant no longer exists".into(),
+                )));
+                continue;
             };
-            (manager, calendar)
-        };
-        Ok(JobContext {
-            participant,
-            program,
-            org,
-            recipient,
-            calendar,
-        })
+            let org = match orgs.get(&job.org_id) {
+                Some(o) => o.clone(),
+                None => match self.store.org(job.org_id).await {
+                    Ok(o) => orgs.entry(job.org_id).or_insert(Arc::new(o)).clone(),
+                    Err(e) => {
+                        out.push(Err(e.into()));
+                        continue;
+                    }
+                },
+            };
+            let key = (job.org_id, participant.program_id);
+            let program = match programs.get(&key) {
+                Some(p) => p.clone(),
+                None => match self.store.program(job.org_id, participant.program_id).await {
+                    Ok(p) => programs.entry(key).or_insert(Arc::new(p)).clone(),
+                    Err(e) => {
+                        out.push(Err(e.into()));
+                        continue;
+                    }
+                },
+            };
+            out.push(Ok(context(job, participant.clone(), program, org)));
+        }
+        out
     }
 
     /// The message a job delivers, showing `recorded` when there is an answer.
@@ -97,6 +133,35 @@ impl App {
     ) -> AppResult<Message> {
         let ctx = self.job_context(job).await?;
         Ok(self.message_for(&ctx, job, recorded))
+    }
+}
+
+fn context(
+    job: &Job,
+    participant: Participant,
+    program: Arc<ProgramRow>,
+    org: Arc<Org>,
+) -> JobContext {
+    let (recipient, calendar) = if job.recipient_person_id == Some(participant.person.id) {
+        let calendar = participant_calendar(&org, &program, &participant);
+        (Some(participant.person.clone()), calendar)
+    } else {
+        let manager = participant
+            .manager
+            .clone()
+            .filter(|m| job.recipient_person_id == Some(m.id));
+        let calendar = match &manager {
+            Some(m) => manager_calendar(&org, &program, m),
+            None => participant_calendar(&org, &program, &participant),
+        };
+        (manager, calendar)
+    };
+    JobContext {
+        participant,
+        program,
+        org,
+        recipient,
+        calendar,
     }
 }
 

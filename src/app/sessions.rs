@@ -163,24 +163,23 @@ impl App {
     pub async fn replan_program(&self, org: OrgId, program_id: i64) -> AppResult<ReplanCounts> {
         let org_row = self.store.org(org).await?;
         let program = self.store.program(org, program_id).await?;
+        let participants = self.store.program_participants(org, program_id).await?;
+        let completed = self
+            .store
+            .program_completed_sessions(org, program_id)
+            .await?;
         let now = self.clock.now();
-        let mut total = ReplanCounts::default();
-        for participant_id in self.store.active_participant_ids(org, program_id).await? {
-            let participant = self.store.participant(org, participant_id).await?;
-            let mut jobs = Vec::new();
-            for (number, on) in self.store.completed_sessions(org, participant_id).await? {
-                jobs.extend(session_jobs(&org_row, &program, &participant, number, on));
+        let mut jobs = Vec::new();
+        for participant in &participants {
+            for (number, on) in completed.get(&participant.id).into_iter().flatten() {
+                jobs.extend(session_jobs(&org_row, &program, participant, *number, *on));
             }
-            jobs.retain(|j| j.due > now);
-            let c = self
-                .store
-                .sync_future_jobs(org, participant_id, &jobs, now)
-                .await?;
-            total.added += c.added;
-            total.moved += c.moved;
-            total.dropped += c.dropped;
         }
-        Ok(total)
+        jobs.retain(|j| j.due > now);
+        Ok(self
+            .store
+            .sync_future_jobs(org, program_id, &jobs, now)
+            .await?)
     }
 }
 

@@ -75,7 +75,6 @@ impl DispatchStats {
 
 /// A job ready to go out.
 struct Ready {
-    job: Job,
     port: Arc<dyn ChatPort>,
     who: ChatIdentity,
     message: Message,
@@ -111,16 +110,17 @@ impl Dispatcher {
             .await?;
         let mut outcomes: Vec<(Job, JobOutcome, bool)> = Vec::new();
         let mut ready = Vec::new();
-        for job in jobs {
-            match self.prepare(job).await {
-                Ok(r) => ready.push(r),
-                Err((job, outcome)) => outcomes.push((job, outcome, false)),
+        let contexts = self.app.job_contexts(&jobs).await;
+        for (job, ctx) in jobs.into_iter().zip(contexts) {
+            match self.prepare(&job, ctx) {
+                Ok(r) => ready.push((job, r)),
+                Err(outcome) => outcomes.push((job, outcome, false)),
             }
         }
-        let ids: Vec<i64> = ready.iter().map(|r| r.job.id).collect();
+        let ids: Vec<i64> = ready.iter().map(|(job, _)| job.id).collect();
         store.mark_sending(&self.owner, &ids).await?;
         let sent: Vec<(Job, JobOutcome, bool)> = stream::iter(ready)
-            .map(|r| self.send(r))
+            .map(|(job, r)| self.send(job, r))
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
@@ -154,18 +154,21 @@ impl Dispatcher {
     }
 
     /// Decides whether a job goes out, and to whom, without sending anything.
-    async fn prepare(&self, job: Job) -> Result<Ready, (Job, JobOutcome)> {
+    fn prepare(
+        &self,
+        job: &Job,
+        ctx: crate::app::AppResult<JobContext>,
+    ) -> Result<Ready, JobOutcome> {
         let now = self.app.clock.now();
-        let ctx = match self.app.job_context(&job).await {
+        let ctx = match ctx {
             Ok(c) => c,
             Err(AppError::Store(e)) => {
-                let o = self.retry(&job, format!("database: {e}"), job.verify_first);
-                return Err((job, o));
+                return Err(self.retry(job, format!("database: {e}"), job.verify_first))
             }
-            Err(e) => return Err((job, ended(JobState::Skipped, e.to_string()))),
+            Err(e) => return Err(ended(JobState::Skipped, e.to_string())),
         };
-        if let Some(reason) = skip_reason(&ctx, &job, now) {
-            return Err((job, ended(JobState::Skipped, reason)));
+        if let Some(reason) = skip_reason(&ctx, job, now) {
+            return Err(ended(JobState::Skipped, reason));
         }
         let Some(who) = ctx.recipient.as_ref().and_then(|r| r.chat.clone()) else {
             let why = ctx
@@ -176,7 +179,7 @@ impl Dispatcher {
                 "unresolved: {}",
                 why.as_deref().unwrap_or("no chat identity")
             );
-            return Err((job, ended(JobState::Failed, reason)));
+            return Err(ended(JobState::Failed, reason));
         };
         let Some(port) = self.app.chats.for_identity(&who) else {
             let reason = format!(
@@ -184,26 +187,16 @@ impl Dispatcher {
                 who.platform.as_str(),
                 who.workspace
             );
-            return Err((job, ended(JobState::Failed, reason)));
+            return Err(ended(JobState::Failed, reason));
         };
-        let message = self.app.message_for(&ctx, &job, None);
-        Ok(Ready {
-            job,
-            port,
-            who,
-            message,
-        })
+        let message = self.app.message_for(&ctx, job, None);
+        Ok(Ready { port, who, message })
     }
 
     /// Sends one job (after looking for an earlier send when its outcome was
     /// unknown). The flag says whether an earlier send was found instead.
-    async fn send(&self, r: Ready) -> (Job, JobOutcome, bool) {
-        let Ready {
-            job,
-            port,
-            who,
-            message,
-        } = r;
+    async fn send(&self, job: Job, r: Ready) -> (Job, JobOutcome, bool) {
+        let Ready { port, who, message } = r;
         if job.verify_first {
             match port.find_sent(&who, job.id, job.created_at).await {
                 Ok(Some(at)) => {

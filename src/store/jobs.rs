@@ -160,42 +160,58 @@ pub struct DeliveryCount {
     pub count: i64,
 }
 
-/// Inserts one job unless its unique key exists; returns 1 if it was new.
-async fn insert_job(
+/// Rows per INSERT: 400 rows × 12 parameters stays under both backends' limits.
+const INSERT_BATCH: usize = 400;
+
+/// Inserts jobs whose unique key does not exist yet, in multi-row batches;
+/// returns how many were new.
+async fn insert_jobs_in(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     org: OrgId,
-    j: &NewJob,
+    jobs: &[&NewJob],
     now: Timestamp,
 ) -> Result<u64> {
-    Ok(sqlx::query(
-        "INSERT INTO jobs (org_id, program_id, participant_id, recipient_person_id, purpose, period, unique_key, \
-         session_number, due_at, planned_due_at, state, attempts, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 'pending', 0, $10, $10) \
-         ON CONFLICT (org_id, unique_key) DO NOTHING",
-    )
-    .bind(org.0)
-    .bind(j.program_id)
-    .bind(j.participant_id)
-    .bind(j.recipient_person_id)
-    .bind(j.purpose.as_str())
-    .bind(&j.period)
-    .bind(j.unique_key())
-    .bind(j.session_number.map(i64::from))
-    .bind(millis(j.due))
-    .bind(millis(now))
-    .execute(&mut **tx)
-    .await?
-    .rows_affected())
+    let mut inserted = 0;
+    for chunk in jobs.chunks(INSERT_BATCH) {
+        let mut p = super::Placeholders::new(backend);
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|_| p.row(12).replace(')', ", 'pending', 0)"))
+            .collect();
+        let sql = format!(
+            "INSERT INTO jobs (org_id, program_id, participant_id, recipient_person_id, purpose, period, unique_key, \
+             session_number, due_at, planned_due_at, created_at, updated_at, state, attempts) VALUES {} \
+             ON CONFLICT (org_id, unique_key) DO NOTHING",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for j in chunk {
+            q = q
+                .bind(org.0)
+                .bind(j.program_id)
+                .bind(j.participant_id)
+                .bind(j.recipient_person_id)
+                .bind(j.purpose.as_str())
+                .bind(j.period.clone())
+                .bind(j.unique_key())
+                .bind(j.session_number.map(i64::from))
+                .bind(millis(j.due))
+                .bind(millis(j.due))
+                .bind(millis(now))
+                .bind(millis(now));
+        }
+        inserted += q.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(inserted)
 }
 
 impl Store {
     /// Stores jobs that do not exist yet; returns how many were new.
     pub async fn insert_jobs(&self, org: OrgId, jobs: &[NewJob], now: Timestamp) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
-        let mut inserted = 0;
-        for j in jobs {
-            inserted += insert_job(&mut tx, org, j, now).await?;
-        }
+        let refs: Vec<&NewJob> = jobs.iter().collect();
+        let inserted = insert_jobs_in(&mut tx, self.backend, org, &refs, now).await?;
         tx.commit().await?;
         Ok(inserted)
     }
@@ -337,62 +353,71 @@ impl Store {
             > 0)
     }
 
-    /// Makes a participant's future pending jobs match `planned` (all due after
+    /// Makes a program's future pending jobs match `planned` (all due after
     /// `now`): new ones are added, moved ones get their new due time, ones no
-    /// longer planned end as skipped. Jobs that were sent, retried, snoozed or
-    /// are already due are left alone.
+    /// longer planned end as skipped. Jobs that were sent, retried or are
+    /// already due are left alone. One transaction; inserts go in batches.
     pub async fn sync_future_jobs(
         &self,
         org: OrgId,
-        participant_id: i64,
+        program_id: i64,
         planned: &[NewJob],
         now: Timestamp,
     ) -> Result<ReplanCounts> {
         let mut tx = self.pool.begin().await?;
         let pending: Vec<(i64, String, i64, i64, Option<String>)> = sqlx::query_as(
             "SELECT id, unique_key, due_at, attempts, outcome FROM jobs \
-             WHERE org_id = $1 AND participant_id = $2 AND state = 'pending' AND due_at > $3",
+             WHERE org_id = $1 AND program_id = $2 AND state = 'pending' AND due_at > $3",
         )
         .bind(org.0)
-        .bind(participant_id)
+        .bind(program_id)
         .bind(millis(now))
         .fetch_all(&mut *tx)
         .await?;
+        let by_key: std::collections::HashMap<&str, &(i64, String, i64, i64, Option<String>)> =
+            pending.iter().map(|p| (p.1.as_str(), p)).collect();
         let mut counts = ReplanCounts::default();
+        let mut new_jobs = Vec::new();
+        let mut planned_keys = std::collections::HashSet::new();
         for job in planned {
             let key = job.unique_key();
-            match pending.iter().find(|p| p.1 == key) {
+            match by_key.get(key.as_str()) {
                 Some((id, _, due, attempts, outcome)) => {
+                    // Untouched jobs follow the plan; retried ones keep their retry time.
                     if *due != millis(job.due) && *attempts == 0 && outcome.is_none() {
-                        sqlx::query("UPDATE jobs SET due_at = $1, planned_due_at = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
-                            .bind(millis(job.due))
-                            .bind(millis(now))
-                            .bind(org.0)
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
+                        sqlx::query(
+                            "UPDATE jobs SET due_at = $1, planned_due_at = $1, updated_at = $2 WHERE org_id = $3 AND id = $4",
+                        )
+                        .bind(millis(job.due))
+                        .bind(millis(now))
+                        .bind(org.0)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
                         counts.moved += 1;
                     }
                 }
-                None => {
-                    counts.added += insert_job(&mut tx, org, job, now).await?;
-                }
+                None => new_jobs.push(job),
             }
+            planned_keys.insert(key);
         }
-        let keys: Vec<String> = planned.iter().map(NewJob::unique_key).collect();
-        for (id, key, ..) in &pending {
-            if !keys.contains(key) {
-                sqlx::query(
-                    "UPDATE jobs SET state = 'skipped', outcome = 'no longer planned (the program changed)', updated_at = $1 \
-                     WHERE org_id = $2 AND id = $3",
-                )
-                .bind(millis(now))
-                .bind(org.0)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                counts.dropped += 1;
-            }
+        counts.added = insert_jobs_in(&mut tx, self.backend, org, &new_jobs, now).await?;
+        let dropped: Vec<String> = pending
+            .iter()
+            .filter(|p| !planned_keys.contains(&p.1))
+            .map(|p| p.0.to_string())
+            .collect();
+        for chunk in dropped.chunks(500) {
+            counts.dropped += sqlx::query(&format!(
+                "UPDATE jobs SET state = 'skipped', outcome = 'no longer planned (the program changed)', updated_at = $1 \
+                 WHERE org_id = $2 AND state = 'pending' AND id IN ({})",
+                chunk.join(",")
+            ))
+            .bind(millis(now))
+            .bind(org.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         }
         tx.commit().await?;
         Ok(counts)

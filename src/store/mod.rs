@@ -92,7 +92,7 @@ impl Store {
                         Box::pin(async move {
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;",
                             )
                             .await?;
                             Ok(())
@@ -130,6 +130,34 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Placeholders for bulk statements. SQLite gets anonymous `?`: its lookup
+/// of a named parameter is linear, which makes a statement with thousands of
+/// `$n` parameters quadratic. PostgreSQL gets `$n`. Bind in the same order.
+pub(crate) struct Placeholders {
+    backend: Backend,
+    n: usize,
+}
+
+impl Placeholders {
+    pub(crate) fn new(backend: Backend) -> Self {
+        Self { backend, n: 0 }
+    }
+
+    /// `(p, p, …)` with `count` fresh placeholders.
+    pub(crate) fn row(&mut self, count: usize) -> String {
+        let items: Vec<String> = (0..count)
+            .map(|_| {
+                self.n += 1;
+                match self.backend {
+                    Backend::Sqlite => "?".to_string(),
+                    Backend::Postgres => format!("${}", self.n),
+                }
+            })
+            .collect();
+        format!("({})", items.join(", "))
     }
 }
 

@@ -66,9 +66,23 @@ const PERSON_COLUMNS: &str =
     "id, org_id, email, display_name, platform, workspace_id, user_id, time_zone, locale, unresolved_reason, stopped_at";
 
 fn person(row: &AnyRow) -> Result<Person> {
-    let platform: Option<String> = col(row, "platform")?;
-    let workspace: Option<String> = col(row, "workspace_id")?;
-    let user: Option<String> = col(row, "user_id")?;
+    person_prefixed(row, "")
+}
+
+/// The person columns of `alias`, renamed with `prefix` (for joins).
+fn person_select(alias: &str, prefix: &str) -> String {
+    PERSON_COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c} AS {prefix}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn person_prefixed(row: &AnyRow, prefix: &str) -> Result<Person> {
+    let c = |name: &str| format!("{prefix}{name}");
+    let platform: Option<String> = col(row, &c("platform"))?;
+    let workspace: Option<String> = col(row, &c("workspace_id"))?;
+    let user: Option<String> = col(row, &c("user_id"))?;
     let chat = match (
         platform.as_deref().and_then(Platform::parse),
         workspace,
@@ -82,15 +96,49 @@ fn person(row: &AnyRow) -> Result<Person> {
         _ => None,
     };
     Ok(Person {
+        id: col(row, &c("id"))?,
+        org_id: OrgId(col(row, &c("org_id"))?),
+        email: col(row, &c("email"))?,
+        display_name: col(row, &c("display_name"))?,
+        chat,
+        time_zone: col(row, &c("time_zone"))?,
+        locale: col(row, &c("locale"))?,
+        unresolved_reason: col(row, &c("unresolved_reason"))?,
+        stopped_at: col(row, &c("stopped_at"))?,
+    })
+}
+
+/// Participants with their person and manager, in one query.
+fn participant_query(filter: &str) -> String {
+    format!(
+        "SELECT pa.id, pa.org_id, pa.program_id, pa.cohort, pa.focus, pa.time_zone AS pa_time_zone, pa.share_focus, \
+                pa.holiday_calendar, pa.paused_until, pa.deactivated_at, pa.manager_person_id, {}, {} \
+         FROM participants pa JOIN people pe ON pe.id = pa.person_id AND pe.org_id = pa.org_id \
+         LEFT JOIN people m ON m.id = pa.manager_person_id AND m.org_id = pa.org_id \
+         WHERE pa.org_id = $1 AND {filter} ORDER BY pa.id",
+        person_select("pe", "p_"),
+        person_select("m", "m_")
+    )
+}
+
+fn participant_row(row: &AnyRow) -> Result<Participant> {
+    let manager = match col::<Option<i64>>(row, "manager_person_id")? {
+        Some(_) => Some(person_prefixed(row, "m_")?),
+        None => None,
+    };
+    Ok(Participant {
         id: col(row, "id")?,
         org_id: OrgId(col(row, "org_id")?),
-        email: col(row, "email")?,
-        display_name: col(row, "display_name")?,
-        chat,
-        time_zone: col(row, "time_zone")?,
-        locale: col(row, "locale")?,
-        unresolved_reason: col(row, "unresolved_reason")?,
-        stopped_at: col(row, "stopped_at")?,
+        program_id: col(row, "program_id")?,
+        person: person_prefixed(row, "p_")?,
+        manager,
+        cohort: col(row, "cohort")?,
+        focus: col(row, "focus")?,
+        time_zone: col(row, "pa_time_zone")?,
+        share_focus: col::<i64>(row, "share_focus")? != 0,
+        holiday_calendar: col(row, "holiday_calendar")?,
+        paused_until: col(row, "paused_until")?,
+        deactivated: col::<Option<i64>>(row, "deactivated_at")?.is_some(),
     })
 }
 
@@ -221,20 +269,6 @@ pub struct ParticipantStatus {
 }
 
 impl Store {
-    async fn person_by_id(&self, org: OrgId, id: i64) -> Result<Person> {
-        let row = sqlx::query(&format!(
-            "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND id = $2"
-        ))
-        .bind(org.0)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref()
-            .map(person)
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound(format!("no person {id}")))
-    }
-
     pub async fn person_by_chat(&self, org: OrgId, who: &ChatIdentity) -> Result<Option<Person>> {
         let row = sqlx::query(&format!(
             "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND platform = $2 AND workspace_id = $3 AND user_id = $4"
@@ -260,34 +294,42 @@ impl Store {
     }
 
     pub async fn participant(&self, org: OrgId, id: i64) -> Result<Participant> {
-        let row = sqlx::query(
-            "SELECT id, org_id, program_id, person_id, manager_person_id, cohort, focus, time_zone, share_focus, holiday_calendar, paused_until, deactivated_at \
-             FROM participants WHERE org_id = $1 AND id = $2",
-        )
+        let row = sqlx::query(&participant_query("pa.id = $2"))
+            .bind(org.0)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no participant {id}")))?;
+        participant_row(&row)
+    }
+
+    /// Participants by id (any program of the organisation).
+    pub async fn participants_by_ids(&self, org: OrgId, ids: &[i64]) -> Result<Vec<Participant>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let rows = sqlx::query(&participant_query(&format!("pa.id IN ({list})")))
+            .bind(org.0)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(participant_row).collect()
+    }
+
+    /// Every active participant of a program, with person and manager.
+    pub async fn program_participants(
+        &self,
+        org: OrgId,
+        program_id: i64,
+    ) -> Result<Vec<Participant>> {
+        let rows = sqlx::query(&participant_query(
+            "pa.program_id = $2 AND pa.deactivated_at IS NULL",
+        ))
         .bind(org.0)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("no participant {id}")))?;
-        let person = self.person_by_id(org, col(&row, "person_id")?).await?;
-        let manager = match col::<Option<i64>>(&row, "manager_person_id")? {
-            Some(m) => Some(self.person_by_id(org, m).await?),
-            None => None,
-        };
-        Ok(Participant {
-            id: col(&row, "id")?,
-            org_id: org,
-            program_id: col(&row, "program_id")?,
-            person,
-            manager,
-            cohort: col(&row, "cohort")?,
-            focus: col(&row, "focus")?,
-            time_zone: col(&row, "time_zone")?,
-            share_focus: col::<i64>(&row, "share_focus")? != 0,
-            holiday_calendar: col(&row, "holiday_calendar")?,
-            paused_until: col(&row, "paused_until")?,
-            deactivated: col::<Option<i64>>(&row, "deactivated_at")?.is_some(),
-        })
+        .bind(program_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(participant_row).collect()
     }
 
     /// The active participant of a program who is this person, if any.

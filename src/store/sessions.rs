@@ -122,4 +122,64 @@ impl Store {
             .map(|(n, d)| Ok((n as u32, super::parse_date(&d)?)))
             .collect()
     }
+
+    /// Every completed session of a program's participants, by participant.
+    pub async fn program_completed_sessions(
+        &self,
+        org: OrgId,
+        program_id: i64,
+    ) -> Result<std::collections::HashMap<i64, Vec<(u32, Date)>>> {
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT s.participant_id, s.number, s.completed_on FROM sessions s \
+             JOIN participants pa ON pa.id = s.participant_id AND pa.org_id = s.org_id \
+             WHERE s.org_id = $1 AND pa.program_id = $2 AND s.completed_on IS NOT NULL ORDER BY s.participant_id, s.number",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: std::collections::HashMap<i64, Vec<(u32, Date)>> =
+            std::collections::HashMap::new();
+        for (participant, number, on) in rows {
+            out.entry(participant)
+                .or_default()
+                .push((number as u32, super::parse_date(&on)?));
+        }
+        Ok(out)
+    }
+
+    /// Imports completed sessions (an imported schedule); ones already known
+    /// are left as they are. Returns how many were new.
+    pub async fn import_completed_sessions(
+        &self,
+        org: OrgId,
+        rows: &[(i64, u32, Date)],
+        source: &str,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut added = 0;
+        for chunk in rows.chunks(500) {
+            let mut p = super::Placeholders::new(self.backend);
+            let values: Vec<String> = chunk.iter().map(|_| p.row(6)).collect();
+            let sql = format!(
+                "INSERT INTO sessions (org_id, participant_id, number, completed_on, completed_at, source) VALUES {} \
+                 ON CONFLICT (participant_id, number) DO NOTHING",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (participant, number, on) in chunk {
+                q = q
+                    .bind(org.0)
+                    .bind(*participant)
+                    .bind(i64::from(*number))
+                    .bind(on.to_string())
+                    .bind(millis(now))
+                    .bind(source);
+            }
+            added += q.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
 }

@@ -48,6 +48,11 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub secret_key: Option<SecretKey>,
     pub slack: SlackSettings,
+    /// How long a dispatcher's lease on a job lasts (`MOMENTUM_LEASE_SECONDS`);
+    /// another replica takes a job over after this.
+    pub lease_seconds: u32,
+    /// The first retry's wait (`MOMENTUM_RETRY_BASE_SECONDS`, default 30).
+    pub retry_base_seconds: u32,
 }
 
 #[derive(Clone, Default)]
@@ -55,6 +60,9 @@ pub struct SlackSettings {
     pub signing_secret: Option<String>,
     pub bot_token: Option<String>,
     pub api_url: String,
+    /// Pace calls to Slack's published limits (`SLACK_RATE_LIMITS=off` only
+    /// against a local workspace without limits).
+    pub rate_limits: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -134,6 +142,26 @@ impl Settings {
                 message: format!("{api_url:?} is not a URL"),
             });
         }
+        let lease_seconds =
+            match env("MOMENTUM_LEASE_SECONDS") {
+                None => 120,
+                Some(v) => v.parse().ok().filter(|n| (2..=3600).contains(n)).ok_or(
+                    SettingsError::Invalid {
+                        name: "MOMENTUM_LEASE_SECONDS",
+                        message: format!("{v:?} is not a number of seconds from 2 to 3600"),
+                    },
+                )?,
+            };
+        let retry_base_seconds =
+            match env("MOMENTUM_RETRY_BASE_SECONDS") {
+                None => 30,
+                Some(v) => v.parse().ok().filter(|n| (1..=3600).contains(n)).ok_or(
+                    SettingsError::Invalid {
+                        name: "MOMENTUM_RETRY_BASE_SECONDS",
+                        message: format!("{v:?} is not a number of seconds from 1 to 3600"),
+                    },
+                )?,
+            };
         Ok(Self {
             database_url: env("MOMENTUM_DATABASE_URL")
                 .or(parsed.database_url)
@@ -144,7 +172,10 @@ impl Settings {
                 signing_secret: env("SLACK_SIGNING_SECRET").or(slack.signing_secret),
                 bot_token: env("SLACK_BOT_TOKEN").or(slack.bot_token),
                 api_url: api_url.trim_end_matches('/').to_string(),
+                rate_limits: !matches!(env("SLACK_RATE_LIMITS").as_deref(), Some("off")),
             },
+            lease_seconds,
+            retry_base_seconds,
         })
     }
 }

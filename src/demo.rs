@@ -306,6 +306,8 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
             listen: "127.0.0.1:0".parse()?,
             slack_signing_secret: Some(sim.config.signing_secret.clone()),
             dispatcher_interval: None,
+            lease: crate::scheduler::dispatch::DEFAULT_LEASE,
+            retry_base_seconds: 30,
         },
     )
     .await?;

@@ -99,6 +99,23 @@ enum Command {
         /// The bot token the workspace accepts (use the same as SLACK_BOT_TOKEN).
         #[arg(long, env = "SLACK_BOT_TOKEN", default_value = "xoxb-sim-local-token")]
         bot_token: String,
+        /// Enforce Slack's published rate limits (answer 429 with Retry-After).
+        #[arg(long)]
+        slack_limits: bool,
+        /// Add this many extra people (`Person N`, pN@bench.example) for load tests.
+        #[arg(long, default_value_t = 0)]
+        extra_users: usize,
+        /// Answer every chat.postMessage this many milliseconds late.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Send message_metadata_posted events to the service.
+        #[arg(long)]
+        metadata_events: bool,
+        /// Inject failures, as JSON: [{"method": "chat.postMessage", "share": 0.1,
+        /// "kind": "rate_limited", "retry_after": 2}, {"method": "*", "share": 0.05,
+        /// "kind": "server_error", "after": false}, {"kind": "hang", "seconds": 12, "after": true, …}]
+        #[arg(long)]
+        faults_json: Option<String>,
     },
 }
 
@@ -317,6 +334,11 @@ async fn run(cli: Cli) -> Result<i32> {
             service_url,
             signing_secret,
             bot_token,
+            slack_limits,
+            extra_users,
+            latency_ms,
+            metadata_events,
+            faults_json,
         } => {
             let sim = SimWorkspace::new(
                 SimConfig {
@@ -328,6 +350,33 @@ async fn run(cli: Cli) -> Result<i32> {
                 clock(),
             );
             momentum::demo::seed_workspace(&sim);
+            for i in 0..extra_users {
+                sim.add_user(
+                    &format!("p{i}"),
+                    &format!("Person {i}"),
+                    &format!("p{i}@bench.example"),
+                    "Europe/Prague",
+                );
+            }
+            if slack_limits {
+                sim.set_limits(Some(&momentum::chat::slack::limits::SlackLimits::default()));
+            }
+            use momentum::chat::sim::{Fault, FaultKind};
+            let mut faults: Vec<Fault> = match &faults_json {
+                Some(j) => {
+                    serde_json::from_str(j).context("--faults-json is not a list of faults")?
+                }
+                None => Vec::new(),
+            };
+            if latency_ms > 0 {
+                faults.push(Fault::new(
+                    "chat.postMessage",
+                    1.0,
+                    FaultKind::Slow { millis: latency_ms },
+                ));
+            }
+            sim.set_faults(faults);
+            sim.set_metadata_events(metadata_events);
             let (addr, handle) = sim.serve(listen).await?;
             println!(
                 "local Slack workspace {} on http://{addr}/api (sends taps to {service_url})",
@@ -438,6 +487,8 @@ async fn serve(s: Settings) -> Result<()> {
             listen: s.listen,
             slack_signing_secret: s.slack.signing_secret.clone(),
             dispatcher_interval: Some(Duration::from_secs(1)),
+            lease: jiff::SignedDuration::from_secs(i64::from(s.lease_seconds)),
+            retry_base_seconds: i64::from(s.retry_base_seconds),
         },
     )
     .await

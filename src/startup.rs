@@ -29,12 +29,18 @@ pub async fn connect_slack(
         return Ok(chats);
     };
     let client = http_client(&settings.slack.api_url).map_err(anyhow::Error::msg)?;
-    let slack = SlackChat::connect(client, token).await.map_err(|e| {
-        anyhow::anyhow!(
-            "SLACK_BOT_TOKEN was refused by {}: {e}",
-            settings.slack.api_url
-        )
-    })?;
+    let options = crate::chat::slack::SlackOptions {
+        limits: settings.slack.rate_limits.then(Default::default),
+        ..Default::default()
+    };
+    let slack = SlackChat::connect_with(client, token, options)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "SLACK_BOT_TOKEN was refused by {}: {e}",
+                settings.slack.api_url
+            )
+        })?;
     let team = slack.workspace().to_string();
     if store
         .org_for_workspace(Platform::Slack, &team)
@@ -91,6 +97,10 @@ pub struct ServiceOptions {
     /// Run the dispatcher loop in the background (off when a test or the demo
     /// drives it by hand with a virtual clock).
     pub dispatcher_interval: Option<Duration>,
+    /// How long a lease lasts before another replica may take a job over.
+    pub lease: jiff::SignedDuration,
+    /// The first retry's wait, in seconds.
+    pub retry_base_seconds: i64,
 }
 
 pub fn build_app(
@@ -115,7 +125,8 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
         let _ = server_rx.wait_for(|stop| *stop).await;
     }));
     let dispatcher = options.dispatcher_interval.map(|interval| {
-        let d = Dispatcher::new(app.clone());
+        let d = Dispatcher::with_lease(app.clone(), options.lease)
+            .with_retry_base(options.retry_base_seconds);
         tokio::spawn(d.run(interval, rx))
     });
     Ok(Running {

@@ -85,6 +85,8 @@ pub struct Dispatcher {
     lease: SignedDuration,
     /// Identifies this dispatcher's leases.
     owner: String,
+    /// The first retry waits this long; each further one twice as long.
+    retry_base: i64,
 }
 
 impl Dispatcher {
@@ -98,7 +100,18 @@ impl Dispatcher {
             std::process::id(),
             rand::thread_rng().gen::<u32>()
         );
-        Self { app, lease, owner }
+        Self {
+            app,
+            lease,
+            owner,
+            retry_base: 30,
+        }
+    }
+
+    /// Changes the first retry's wait (30 s by default).
+    pub fn with_retry_base(mut self, seconds: i64) -> Self {
+        self.retry_base = seconds.max(1);
+        self
     }
 
     /// Sends everything due now (one batch); returns what happened. Call until
@@ -248,7 +261,8 @@ impl Dispatcher {
         }
     }
 
-    /// Exponential backoff with jitter: 30 s, 1 min, 2 min, … capped at 1 h.
+    /// Exponential backoff with jitter: 30 s, 1 min, 2 min, … capped at 1 h
+    /// (from the retry base, 30 s by default).
     fn retry(&self, job: &Job, reason: String, verify_first: bool) -> JobOutcome {
         if job.attempts >= MAX_ATTEMPTS {
             return ended(
@@ -256,7 +270,7 @@ impl Dispatcher {
                 format!("gave up after {} attempts: {reason}", job.attempts),
             );
         }
-        let secs = (30i64 << (job.attempts.clamp(1, 8) - 1)).min(3600);
+        let secs = (self.retry_base << (job.attempts.clamp(1, 8) - 1)).min(3600);
         let jitter = rand::thread_rng().gen_range(0..=secs / 4);
         JobOutcome::Retry {
             at: self.app.clock.now() + SignedDuration::from_secs(secs + jitter),

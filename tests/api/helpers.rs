@@ -111,6 +111,8 @@ pub async fn spawn_app_with(slack_options: SlackOptions) -> TestApp {
             listen: "127.0.0.1:0".parse().unwrap(),
             slack_signing_secret: Some(sim.config.signing_secret.clone()),
             dispatcher_interval: None,
+            lease: momentum::scheduler::dispatch::DEFAULT_LEASE,
+            retry_base_seconds: 30,
         },
     )
     .await

@@ -23,6 +23,7 @@ pub fn router(sim: SimWorkspace) -> Router {
     Router::new()
         .route("/api/{method}", get(web_api).post(web_api))
         .route("/_sim/messages", get(list_messages))
+        .route("/_sim/stats", get(stats))
         .route("/_sim/users", get(list_users).post(create_user))
         .route("/_sim/tap", post(tap))
         .route("/_sim/command", post(command))
@@ -426,6 +427,32 @@ pub(crate) fn message_json(sim: &SimWorkspace, m: &SimMessage) -> Value {
 
 async fn list_messages(State(sim): State<SimWorkspace>) -> Json<Value> {
     Json(json!(sim.messages()))
+}
+
+/// Counts for load tests: messages posted, messages per job id, 429s.
+async fn stats(State(sim): State<SimWorkspace>) -> Json<Value> {
+    let state = sim.state();
+    let mut per_job: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for m in &state.messages {
+        if let Some(id) = m
+            .metadata
+            .as_ref()
+            .and_then(|md| md["event_payload"]["job_id"].as_str())
+        {
+            *per_job.entry(id.to_string()).or_default() += 1;
+        }
+    }
+    let duplicated: Vec<&String> = per_job
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(id, _)| id)
+        .collect();
+    Json(json!({
+        "messages": state.messages.len(),
+        "jobs": per_job.len(),
+        "duplicated_jobs": duplicated,
+        "rate_limited": state.rate_limited,
+    }))
 }
 
 async fn list_users(State(sim): State<SimWorkspace>) -> Json<Value> {

@@ -279,16 +279,39 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
+        // Sent jobs, the common case, in one statement per chunk.
+        let sent: Vec<(&Job, &String, &String)> = outcomes
+            .iter()
+            .filter_map(|(job, o)| match o {
+                JobOutcome::Sent { channel, ts } => Some((job, channel, ts)),
+                _ => None,
+            })
+            .collect();
+        for chunk in sent.chunks(INSERT_BATCH) {
+            let mut p = super::Placeholders::new(self.backend);
+            let (sent_at, updated_at) = (p.one(), p.one());
+            let rows: Vec<String> = chunk.iter().map(|_| p.row(4)).collect();
+            let owner_param = p.one();
+            let sql = format!(
+                "UPDATE jobs SET state = 'sent', channel_id = v.column2, message_ts = v.column3, sent_at = {sent_at}, \
+                 lease_until = NULL, outcome = NULL, verify_first = 0, updated_at = {updated_at} \
+                 FROM (VALUES {}) AS v \
+                 WHERE jobs.id = v.column1 AND jobs.org_id = v.column4 AND jobs.state = 'leased' AND jobs.lease_owner = {owner_param}",
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(millis(now)).bind(millis(now));
+            for (job, channel, ts) in chunk {
+                q = q
+                    .bind(job.id)
+                    .bind((*channel).clone())
+                    .bind((*ts).clone())
+                    .bind(job.org_id.0);
+            }
+            q.bind(owner).execute(&mut *tx).await?;
+        }
         for (job, outcome) in outcomes {
             let q = match outcome {
-                JobOutcome::Sent { channel, ts } => sqlx::query(
-                    "UPDATE jobs SET state = 'sent', channel_id = $1, message_ts = $2, sent_at = $3, lease_until = NULL, \
-                     outcome = NULL, verify_first = 0, updated_at = $3 \
-                     WHERE org_id = $4 AND id = $5 AND state = 'leased' AND lease_owner = $6",
-                )
-                .bind(channel.clone())
-                .bind(ts.clone())
-                .bind(millis(now)),
+                JobOutcome::Sent { .. } => continue,
                 JobOutcome::Ended { state, reason } => sqlx::query(
                     "UPDATE jobs SET state = $1, outcome = $2, lease_until = NULL, updated_at = $3 \
                      WHERE org_id = $4 AND id = $5 AND state = 'leased' AND lease_owner = $6",

@@ -146,17 +146,18 @@ impl Placeholders {
         Self { backend, n: 0 }
     }
 
+    /// One fresh placeholder.
+    pub(crate) fn one(&mut self) -> String {
+        self.n += 1;
+        match self.backend {
+            Backend::Sqlite => "?".to_string(),
+            Backend::Postgres => format!("${}", self.n),
+        }
+    }
+
     /// `(p, p, …)` with `count` fresh placeholders.
     pub(crate) fn row(&mut self, count: usize) -> String {
-        let items: Vec<String> = (0..count)
-            .map(|_| {
-                self.n += 1;
-                match self.backend {
-                    Backend::Sqlite => "?".to_string(),
-                    Backend::Postgres => format!("${}", self.n),
-                }
-            })
-            .collect();
+        let items: Vec<String> = (0..count).map(|_| self.one()).collect();
         format!("({})", items.join(", "))
     }
 }

@@ -13,6 +13,8 @@ pub struct JobContext {
     pub recipient: Option<Person>,
     /// The recipient's zone, working days, quiet hours and holidays.
     pub calendar: DeliveryCalendar,
+    /// Messages the recipient received in the last 7 days, all programs.
+    pub sent_last_week: i64,
 }
 
 impl App {
@@ -37,6 +39,24 @@ impl App {
         for (org, ids) in by_org {
             match self.store.participants_by_ids(org, &ids).await {
                 Ok(list) => participants.extend(list.into_iter().map(|p| ((org, p.id), p))),
+                Err(e) => {
+                    failed.insert(org, e.to_string());
+                }
+            }
+        }
+        let mut recent: HashMap<OrgId, HashMap<i64, i64>> = HashMap::new();
+        let week_ago = self.clock.now() - jiff::SignedDuration::from_hours(24 * 7);
+        let mut recipients: HashMap<OrgId, Vec<i64>> = HashMap::new();
+        for job in jobs {
+            if let Some(r) = job.recipient_person_id {
+                recipients.entry(job.org_id).or_default().push(r);
+            }
+        }
+        for (org, people) in recipients {
+            match self.store.sent_since(org, &people, week_ago).await {
+                Ok(counts) => {
+                    recent.insert(org, counts);
+                }
                 Err(e) => {
                     failed.insert(org, e.to_string());
                 }
@@ -82,7 +102,17 @@ impl App {
                     }
                 },
             };
-            out.push(Ok(context(job, participant.clone(), program, org)));
+            let sent_last_week = job
+                .recipient_person_id
+                .and_then(|r| recent.get(&job.org_id)?.get(&r).copied())
+                .unwrap_or(0);
+            out.push(Ok(context(
+                job,
+                participant.clone(),
+                program,
+                org,
+                sent_last_week,
+            )));
         }
         out
     }
@@ -141,6 +171,7 @@ fn context(
     participant: Participant,
     program: Arc<ProgramRow>,
     org: Arc<Org>,
+    sent_last_week: i64,
 ) -> JobContext {
     let (recipient, calendar) = if job.recipient_person_id == Some(participant.person.id) {
         let calendar = participant_calendar(&org, &program, &participant);
@@ -162,6 +193,7 @@ fn context(
         org,
         recipient,
         calendar,
+        sent_last_week,
     }
 }
 

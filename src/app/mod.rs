@@ -221,6 +221,10 @@ impl App {
                 }
                 (None, Some(email), Some(port)) => {
                     match lookup_waiting_out_limits(port.as_ref(), email.as_str()).await {
+                        Ok(Some(u)) if u.is_bot => {
+                            rec.unresolved_reason =
+                                Some("the email belongs to a bot, not a person".into())
+                        }
                         Ok(Some(u)) if u.deleted => {
                             rec.unresolved_reason = Some("the chat account is deactivated".into())
                         }

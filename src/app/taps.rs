@@ -150,6 +150,17 @@ impl App {
             > 0)
     }
 
+    /// The person behind a chat identity says stop: nothing more is sent to
+    /// them, in any program, until they say start. `Ok(false)` when unknown.
+    pub async fn stop(&self, who: &ChatIdentity, stop: bool) -> AppResult<bool> {
+        let Some((org, person)) = self.person_for(who).await? else {
+            return Ok(false);
+        };
+        let at = stop.then(|| self.clock.now());
+        self.store.set_stopped(org, person.id, at).await?;
+        Ok(true)
+    }
+
     /// Records that a job's message arrived (the platform said so), once.
     pub async fn confirm_delivery(
         &self,

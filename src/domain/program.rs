@@ -14,6 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 
 pub const FILE_VERSION: i64 = 1;
 pub const DEFAULT_ANONYMITY_THRESHOLD: u32 = 5;
+pub const DEFAULT_WEEKLY_CAP: u32 = 10;
 /// Languages that templates exist for.
 pub const LOCALES: [&str; 2] = ["en", "cs"];
 
@@ -49,6 +50,9 @@ pub struct ProgramSpec {
     /// Send a late job only this many hours after it fell due; `None` = until
     /// the end of the recipient's working day.
     pub send_window_hours: Option<u32>,
+    /// At most this many messages reach one person in 7 days, across all the
+    /// programs they are in; more are skipped with that reason.
+    pub weekly_cap: u32,
     /// The validated source, kept so the program can be stored and downloaded.
     pub source: Value,
 }
@@ -256,6 +260,7 @@ fn stub_program() -> ProgramSpec {
         holidays: vec![],
         holiday_calendars: vec![],
         send_window_hours: None,
+        weekly_cap: DEFAULT_WEEKLY_CAP,
         source: Value::Null,
     }
 }
@@ -336,7 +341,7 @@ fn parse_cohorts(f: &Field, errs: &mut ConfigErrors) -> Vec<Cohort> {
     out
 }
 
-const PROGRAM_FIELDS: [&str; 17] = [
+const PROGRAM_FIELDS: [&str; 18] = [
     "key",
     "name",
     "time_zone",
@@ -354,6 +359,7 @@ const PROGRAM_FIELDS: [&str; 17] = [
     "holidays",
     "holiday_calendars",
     "send_window_hours",
+    "weekly_cap",
 ];
 
 fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Option<ProgramSpec> {
@@ -476,6 +482,18 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
         .get("send_window_hours")
         .and_then(|h| int_in(&h, 1, 72, "the send window is 1 to 72 hours", errs))
         .map(|h| h as u32);
+    let weekly_cap = o
+        .get("weekly_cap")
+        .and_then(|c| {
+            int_in(
+                &c,
+                1,
+                100,
+                "the weekly cap is 1 to 100 messages per person",
+                errs,
+            )
+        })
+        .map_or(DEFAULT_WEEKLY_CAP, |c| c as u32);
     if errs.len() > before {
         return None;
     }
@@ -504,6 +522,7 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
         holidays,
         holiday_calendars,
         send_window_hours,
+        weekly_cap,
         source,
     })
 }

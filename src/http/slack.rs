@@ -216,6 +216,16 @@ pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: B
             }),
             Err(_) => Ok(reply("bad_date", None, date)),
         },
+        ["stop"] => state
+            .app
+            .stop(&who, true)
+            .await
+            .map(|ok| reply(if ok { "stopped" } else { "not_enrolled" }, None, "")),
+        ["start"] => state
+            .app
+            .stop(&who, false)
+            .await
+            .map(|ok| reply(if ok { "started" } else { "not_enrolled" }, None, "")),
         ["resume"] => state
             .app
             .resume(&who)

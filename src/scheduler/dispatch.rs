@@ -124,8 +124,23 @@ impl Dispatcher {
         let mut outcomes: Vec<(Job, JobOutcome, bool)> = Vec::new();
         let mut ready = Vec::new();
         let contexts = self.app.job_contexts(&jobs).await;
+        // Messages this batch already gives each person, for the weekly cap.
+        let mut in_batch: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
         for (job, ctx) in jobs.into_iter().zip(contexts) {
-            match self.prepare(&job, ctx) {
+            let ctx = ctx.map(|c| {
+                let extra = job
+                    .recipient_person_id
+                    .map_or(0, |r| in_batch.get(&r).copied().unwrap_or(0));
+                JobContext {
+                    sent_last_week: c.sent_last_week + extra,
+                    ..c
+                }
+            });
+            let prepared = self.prepare(&job, ctx);
+            if let (Ok(_), Some(r)) = (&prepared, job.recipient_person_id) {
+                *in_batch.entry(r).or_default() += 1;
+            }
+            match prepared {
                 Ok(r) => ready.push((job, r)),
                 Err(outcome) => outcomes.push((job, outcome, false)),
             }
@@ -326,6 +341,10 @@ fn skip_reason(ctx: &JobContext, job: &Job, now: Timestamp) -> Option<String> {
     };
     if recipient.stopped_at.is_some() {
         return Some("recipient said stop".into());
+    }
+    let cap = i64::from(ctx.program.spec.weekly_cap);
+    if ctx.sent_last_week >= cap {
+        return Some(format!("weekly cap reached ({cap} messages in 7 days)"));
     }
     // Never a "good morning" at night: past the recipient's working day (or
     // the program's send window) the job is skipped, not sent late.

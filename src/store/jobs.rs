@@ -446,6 +446,33 @@ impl Store {
         Ok(counts)
     }
 
+    /// How many messages each of these people received since `since`, in
+    /// every program of the organisation.
+    pub async fn sent_since(
+        &self,
+        org: OrgId,
+        people: &[i64],
+        since: Timestamp,
+    ) -> Result<std::collections::HashMap<i64, i64>> {
+        if people.is_empty() {
+            return Ok(Default::default());
+        }
+        let list = people
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let rows: Vec<(i64, i64)> = sqlx::query_as(&format!(
+            "SELECT recipient_person_id, COUNT(*) FROM jobs WHERE org_id = $1 AND state = 'sent' AND sent_at > $2 \
+             AND recipient_person_id IN ({list}) GROUP BY recipient_person_id"
+        ))
+        .bind(org.0)
+        .bind(millis(since))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// When the next pending job falls due (any organisation).
     pub async fn next_due_at(&self) -> Result<Option<Timestamp>> {
         let ms: Option<i64> =

@@ -359,6 +359,22 @@ impl Store {
         .await?)
     }
 
+    /// Records that a person said stop (or, with `None`, that they came back).
+    pub async fn set_stopped(
+        &self,
+        org: OrgId,
+        person_id: i64,
+        at: Option<Timestamp>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE people SET stopped_at = $1, updated_at = COALESCE($1, updated_at) WHERE org_id = $2 AND id = $3")
+            .bind(at.map(millis))
+            .bind(org.0)
+            .bind(person_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Pauses (or, with `None`, resumes) every participation of a person.
     /// Returns how many participations changed.
     pub async fn set_paused(

@@ -169,3 +169,74 @@ async fn after_downtime_in_window_jobs_go_out_once_and_stale_ones_are_skipped_wi
     );
     assert_eq!(t.dispatch().await.handled(), 0);
 }
+
+#[tokio::test]
+async fn after_stop_nothing_is_sent_until_start() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    complete(&t, "jana.novakova", 1, "2026-09-07").await;
+    let user = t.user_id("jana.novakova");
+    let reply = t
+        .sim
+        .slash_command(&user, "/momentum", "stop")
+        .await
+        .unwrap();
+    assert!(reply.body.contains("nothing more"), "{}", reply.body);
+    let s = t.advance_to("2026-09-08T07:30:00Z").await;
+    assert_eq!((s.sent, s.skipped), (0, 1));
+    let reply = t
+        .sim
+        .slash_command(&user, "/momentum", "start")
+        .await
+        .unwrap();
+    assert!(reply.body.contains("Welcome back"), "{}", reply.body);
+    assert_eq!(t.advance_to("2026-09-11T14:00:00Z").await.sent, 1);
+    let delivery: Value = t
+        .get(&t.admin_token, "/api/v1/programs/leaders-2026/delivery")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(delivery
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["reason"] == "recipient said stop"));
+}
+
+#[tokio::test]
+async fn the_weekly_cap_holds_across_a_batch() {
+    let t = spawn_app().await;
+    let capped = PROGRAM.replace(
+        "  anonymity_threshold: 5",
+        "  anonymity_threshold: 5\n  weekly_cap: 2",
+    );
+    assert_eq!(t.apply_yaml(&t.admin_token, &capped).await.status(), 200);
+    // Pavel manages four of them: four check-ins fall due on Thursday at 10:00.
+    for handle in [
+        "jana.novakova",
+        "tomas.dvorak",
+        "eva.cerna",
+        "martin.prochazka",
+    ] {
+        complete(&t, handle, 1, "2026-09-07").await;
+    }
+    t.advance_to("2026-09-10T08:00:00Z").await;
+    let pavel = t
+        .sim
+        .messages_in(&SimWorkspace::dm_channel(&t.user_id("pavel.svoboda")));
+    assert_eq!(pavel.len(), 2);
+    let delivery: Value = t
+        .get(&t.admin_token, "/api/v1/programs/leaders-2026/delivery")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let capped = delivery
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["reason"] == "weekly cap reached (2 messages in 7 days)")
+        .unwrap();
+    assert_eq!(capped["count"], 2);
+}

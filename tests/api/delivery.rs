@@ -8,18 +8,10 @@ use momentum::chat::sim::{Fault, FaultKind, SimWorkspace};
 use momentum::chat::slack::limits::SlackLimits;
 use momentum::chat::slack::SlackOptions;
 use momentum::clock::Clock;
-use serde_json::json;
 
 async fn jana_nudge_due(t: &TestApp) -> String {
     t.apply_yaml(&t.admin_token, PROGRAM).await;
-    let resp = t
-        .post_session(
-            &t.admin_token,
-            "leaders-2026",
-            json!({"participant": {"email": "jana.novakova@acme.example"}, "session": 1, "completed_on": "2026-09-07"}),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
     t.clock.set("2026-09-08T07:30:00Z".parse().unwrap());
     SimWorkspace::dm_channel(&t.user_id("jana.novakova"))
 }
@@ -153,14 +145,7 @@ async fn a_holder_that_died_mid_send_is_taken_over_without_a_duplicate() {
     let t = spawn_app().await;
     jana_nudge_due(&t).await;
     // Another dispatcher leased two jobs, sent one of them, and died before recording anything.
-    let later_job = t
-        .post_session(
-            &t.admin_token,
-            "leaders-2026",
-            json!({"participant": {"email": "tomas.dvorak@acme.example"}, "session": 1, "completed_on": "2026-09-07"}),
-        )
-        .await;
-    assert_eq!(later_job.status(), 200);
+    t.complete_session("tomas.dvorak", 1, "2026-09-07").await;
     let leased = t
         .store
         .lease_due_jobs(
@@ -230,14 +215,7 @@ async fn pacing_keeps_within_slacks_limits_and_the_workspace_enforces_them() {
     t.sim.set_limits(Some(&limits()));
     t.apply_yaml(&t.admin_token, PROGRAM).await;
     for p in momentum::demo::ROSTER.iter().take(18) {
-        let r = t
-            .post_session(
-                &t.admin_token,
-                "leaders-2026",
-                json!({"participant": {"email": momentum::demo::email(p.handle)}, "session": 1, "completed_on": "2026-09-07"}),
-            )
-            .await;
-        assert_eq!(r.status(), 200);
+        t.complete_session(p.handle, 1, "2026-09-07").await;
     }
     t.clock.set("2026-09-08T14:00:00Z".parse().unwrap());
     let s = t.dispatch().await;
@@ -252,12 +230,7 @@ async fn pacing_keeps_within_slacks_limits_and_the_workspace_enforces_them() {
         ..limits()
     }));
     for p in momentum::demo::ROSTER.iter().take(18) {
-        u.post_session(
-            &u.admin_token,
-            "leaders-2026",
-            json!({"participant": {"email": momentum::demo::email(p.handle)}, "session": 1, "completed_on": "2026-09-07"}),
-        )
-        .await;
+        u.complete_session(p.handle, 1, "2026-09-07").await;
     }
     u.clock.set("2026-09-08T14:00:00Z".parse().unwrap());
     let s = u.dispatch().await;

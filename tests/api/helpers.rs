@@ -167,6 +167,20 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Reports, as the coaching platform would, that a participant of the
+    /// sample program (by handle) completed a session on a date.
+    pub async fn complete_session(&self, handle: &str, session: u32, on: &str) {
+        let body = serde_json::json!({
+            "participant": {"email": format!("{handle}@acme.example")},
+            "session": session,
+            "completed_on": on,
+        });
+        let resp = self
+            .post_session(&self.admin_token, "leaders-2026", body)
+            .await;
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    }
+
     pub async fn token(&self, scope: Scope) -> String {
         self.app
             .create_token(self.org.id, "test", scope)

@@ -5,17 +5,6 @@ use crate::helpers::*;
 use momentum::chat::sim::SimWorkspace;
 use serde_json::{json, Value};
 
-async fn complete(t: &TestApp, handle: &str, session: u32, on: &str) {
-    let resp = t
-        .post_session(
-            &t.admin_token,
-            "leaders-2026",
-            json!({"participant": {"email": format!("{handle}@acme.example")}, "session": session, "completed_on": on}),
-        )
-        .await;
-    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
-}
-
 async fn due_times(t: &TestApp, purpose: &str) -> Vec<(String, i64)> {
     sqlx::query_as(
         "SELECT state, due_at FROM jobs WHERE org_id = $1 AND purpose = $2 ORDER BY due_at",
@@ -31,7 +20,7 @@ async fn due_times(t: &TestApp, purpose: &str) -> Vec<(String, i64)> {
 async fn changing_the_rules_moves_future_jobs_and_never_touches_sent_ones() {
     let t = spawn_app().await;
     t.apply_yaml(&t.admin_token, PROGRAM).await;
-    complete(&t, "jana.novakova", 1, "2026-09-07").await;
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
     // The small step went out on Tuesday 09:30; the check-in and the check are still ahead.
     assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 1);
 
@@ -115,8 +104,8 @@ async fn a_participants_holiday_calendar_moves_their_nudges() {
         .replace("time_zone: Europe/London, share_focus_with_manager: true", "time_zone: Europe/London, holidays: uk, share_focus_with_manager: true");
     let resp = t.apply_yaml(&t.admin_token, &file).await;
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
-    complete(&t, "sarah.mitchell", 1, "2026-09-07").await;
-    complete(&t, "jana.novakova", 1, "2026-09-07").await;
+    t.complete_session("sarah.mitchell", 1, "2026-09-07").await;
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
     // Jana (no calendar) gets hers on Tuesday; Sarah's Tuesday is a holiday: Wednesday 09:30 London.
     t.advance_to("2026-09-08T12:00:00Z").await;
     assert_eq!(
@@ -135,8 +124,8 @@ async fn a_participants_holiday_calendar_moves_their_nudges() {
 async fn after_downtime_in_window_jobs_go_out_once_and_stale_ones_are_skipped_with_the_reason() {
     let t = spawn_app().await;
     t.apply_yaml(&t.admin_token, PROGRAM).await;
-    complete(&t, "jana.novakova", 1, "2026-09-07").await;
-    complete(&t, "james.carter", 1, "2026-09-07").await;
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
+    t.complete_session("james.carter", 1, "2026-09-07").await;
     // The service is down from Tuesday 06:00Z until 19:30Z. Jana's 09:30 Prague nudge
     // is past her working day (quiet hours from 19:00); James's 09:30 New York is not.
     let s = t.advance_to("2026-09-08T19:30:00Z").await;
@@ -174,7 +163,7 @@ async fn after_downtime_in_window_jobs_go_out_once_and_stale_ones_are_skipped_wi
 async fn after_stop_nothing_is_sent_until_start() {
     let t = spawn_app().await;
     t.apply_yaml(&t.admin_token, PROGRAM).await;
-    complete(&t, "jana.novakova", 1, "2026-09-07").await;
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
     let user = t.user_id("jana.novakova");
     let reply = t
         .sim
@@ -219,7 +208,7 @@ async fn the_weekly_cap_holds_across_a_batch() {
         "eva.cerna",
         "martin.prochazka",
     ] {
-        complete(&t, handle, 1, "2026-09-07").await;
+        t.complete_session(handle, 1, "2026-09-07").await;
     }
     t.advance_to("2026-09-10T08:00:00Z").await;
     let pavel = t

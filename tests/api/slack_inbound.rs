@@ -15,14 +15,7 @@ struct Tapped {
 /// Jana's first nudge, delivered and ready to tap.
 async fn delivered_nudge(t: &TestApp) -> Tapped {
     t.apply_yaml(&t.admin_token, PROGRAM).await;
-    let resp = t
-        .post_session(
-            &t.admin_token,
-            "leaders-2026",
-            json!({"participant": {"email": "jana.novakova@acme.example"}, "session": 1, "completed_on": "2026-09-07"}),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
     t.advance_to("2026-09-08T07:30:00Z").await;
     let user = t.user_id("jana.novakova");
     let channel = SimWorkspace::dm_channel(&user);

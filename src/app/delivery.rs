@@ -151,6 +151,7 @@ impl App {
                     Some(TapAnswer::Report(a)) => Some(a),
                     _ => None,
                 },
+                snoozed_until: None,
                 locale: locale_for(Some(&participant.person), program),
             },
         }

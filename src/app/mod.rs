@@ -15,7 +15,7 @@ use crate::clock::SharedClock;
 use crate::crypto::SecretKey;
 use crate::domain::plan::{jobs_for_completed_session, Recipient, Recipients};
 use crate::domain::program::ProgramFile;
-use crate::domain::time::{DeliveryCalendar, Zone};
+use crate::domain::time::{DeliveryCalendar, Snooze, Zone};
 use crate::domain::{
     Answer, ChatIdentity, CheckinAnswer, ConfigErrors, JobPurpose, PersonRef, Platform,
 };

@@ -161,6 +161,52 @@ impl App {
         Ok(true)
     }
 
+    /// The participant put a nudge off: it comes back at the snoozed time (in
+    /// allowed hours), and the message now says when. Returns the update to
+    /// make, or `None` when the snooze does not apply (not theirs, answered).
+    pub async fn snooze(
+        &self,
+        who: &ChatIdentity,
+        job_id: i64,
+        snooze: Snooze,
+        message: &Delivered,
+    ) -> AppResult<Option<(Arc<dyn ChatPort>, Delivered, Message)>> {
+        let Some((org, person)) = self.person_for(who).await? else {
+            return Ok(None);
+        };
+        let Some(job) = self.store.job(org, job_id).await? else {
+            return Ok(None);
+        };
+        if job.recipient_person_id != Some(person.id) || !job.purpose.is_participant_nudge() {
+            return Ok(None);
+        }
+        let ctx = self.job_context(&job).await?;
+        let now = self.clock.now();
+        let morning = crate::domain::time::TimeOfDay { hour: 9, minute: 0 };
+        let Some(due) = ctx.calendar.snoozed_until(now, snooze, morning) else {
+            return Ok(None);
+        };
+        if !self.store.snooze_job(org, job.id, due, now).await? {
+            return Ok(None);
+        }
+        let when = due
+            .to_zoned(ctx.calendar.zone.tz().clone())
+            .strftime("%a %d %b %H:%M")
+            .to_string();
+        let mut update = self.message_for(&ctx, &job, None);
+        if let Message::Nudge { snoozed_until, .. } = &mut update {
+            *snoozed_until = Some(when);
+        }
+        let at = match (&job.channel_id, &job.message_ts) {
+            (Some(c), Some(t)) => Delivered {
+                channel: c.clone(),
+                ts: t.clone(),
+            },
+            _ => message.clone(),
+        };
+        Ok(self.chats.for_identity(who).map(|port| (port, at, update)))
+    }
+
     /// Records that a job's message arrived (the platform said so), once.
     pub async fn confirm_delivery(
         &self,

@@ -21,6 +21,8 @@ pub enum Message {
         program: String,
         session: u32,
         recorded: Option<Answer>,
+        /// When a snoozed nudge comes back, in the participant's words of time.
+        snoozed_until: Option<String>,
         locale: String,
     },
     /// A manager's check-in: the focus theme only with the participant's consent.

@@ -7,6 +7,7 @@ use crate::app::{Tap, TapAnswer, TapResult};
 use crate::chat::slack::verify::verify;
 use crate::chat::slack::METADATA_EVENT_TYPE;
 use crate::chat::Delivered;
+use crate::domain::time::Snooze;
 use crate::domain::{Answer, ChatIdentity, CheckinAnswer, Platform};
 use crate::templates;
 use axum::body::Bytes;
@@ -95,6 +96,16 @@ pub async fn interactions(
         return StatusCode::OK.into_response();
     };
     let action_id = action.action_id.to_string();
+    if action_id == "snooze" {
+        return snooze(
+            &state,
+            &ev.team.id.to_string(),
+            user.id.as_ref(),
+            action,
+            container,
+        )
+        .await;
+    }
     let answer = match action_id.split_once(':') {
         Some(("report", a)) => Answer::parse(a).map(TapAnswer::Report),
         Some(("checkin", a)) => CheckinAnswer::parse(a).map(TapAnswer::Checkin),
@@ -157,6 +168,57 @@ pub async fn interactions(
             refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not saved, please tap again",
+            )
+        }
+    }
+}
+
+/// The "Later…" menu on a nudge: `1h:JOB`, `tomorrow:JOB` or `monday:JOB`.
+async fn snooze(
+    state: &AppState,
+    team: &str,
+    user: &str,
+    action: &slack_morphism::prelude::SlackInteractionActionInfo,
+    container: &slack_morphism::prelude::SlackInteractionActionMessageContainer,
+) -> Response {
+    let value = action
+        .selected_option
+        .as_ref()
+        .map(|o| o.value.clone())
+        .unwrap_or_default();
+    let parsed = value
+        .split_once(':')
+        .and_then(|(s, j)| Some((Snooze::parse(s)?, j.parse::<i64>().ok()?)));
+    let Some((snooze, job_id)) = parsed else {
+        return refuse(StatusCode::BAD_REQUEST, "not a Momentum snooze option");
+    };
+    let at = Delivered {
+        channel: container
+            .channel_id
+            .as_ref()
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
+        ts: container.message_ts.to_string(),
+    };
+    match state
+        .app
+        .snooze(&ChatIdentity::slack(team, user), job_id, snooze, &at)
+        .await
+    {
+        Ok(Some((port, at, message))) => {
+            tokio::spawn(async move {
+                if let Err(e) = port.update(&at, &message).await {
+                    tracing::warn!(error = %e, "could not update the snoozed message");
+                }
+            });
+            StatusCode::OK.into_response()
+        }
+        Ok(None) => StatusCode::OK.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "snooze could not be stored");
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not saved, please try again",
             )
         }
     }

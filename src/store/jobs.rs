@@ -446,6 +446,31 @@ impl Store {
         Ok(counts)
     }
 
+    /// Puts a sent, unanswered nudge back to be sent again at `due` (the
+    /// participant snoozed it). Returns false when it was answered or ended.
+    pub async fn snooze_job(
+        &self,
+        org: OrgId,
+        job_id: i64,
+        due: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE jobs SET state = 'pending', due_at = $1, planned_due_at = $1, outcome = 'snoozed', verify_first = 0, \
+             lease_until = NULL, updated_at = $2 \
+             WHERE org_id = $3 AND id = $4 AND state IN ('sent', 'pending') \
+             AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.org_id = jobs.org_id AND r.job_id = jobs.id)",
+        )
+        .bind(millis(due))
+        .bind(millis(now))
+        .bind(org.0)
+        .bind(job_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            > 0)
+    }
+
     /// How many messages each of these people received since `since`, in
     /// every program of the organisation.
     pub async fn sent_since(

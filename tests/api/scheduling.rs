@@ -229,3 +229,55 @@ async fn the_weekly_cap_holds_across_a_batch() {
         .unwrap();
     assert_eq!(capped["count"], 2);
 }
+
+#[tokio::test]
+async fn a_snoozed_nudge_comes_back_the_next_morning_and_its_answer_counts_once() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
+    t.advance_to("2026-09-08T07:30:00Z").await;
+    let user = t.user_id("jana.novakova");
+    let channel = SimWorkspace::dm_channel(&user);
+    let first = t.sim.messages_in(&channel).remove(0);
+    // Tuesday 11:00 in Prague: "tomorrow morning".
+    t.clock.set("2026-09-08T09:00:00Z".parse().unwrap());
+    let reply = t
+        .sim
+        .choose(&user, &channel, &first.ts, "snooze", "tomorrow")
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    let says_when = || {
+        t.sim
+            .message(&channel, &first.ts)
+            .unwrap()
+            .content
+            .blocks
+            .to_string()
+            .contains("I will remind you Wed 09 Sep 09:00")
+    };
+    assert!(
+        t.eventually(says_when).await,
+        "the message says when it comes back"
+    );
+    assert_eq!(t.advance_to("2026-09-09T06:59:00Z").await.sent, 0);
+    assert_eq!(t.advance_to("2026-09-09T07:00:00Z").await.sent, 1);
+    let messages = t.sim.messages_in(&channel);
+    assert_eq!(messages.len(), 2);
+    // Answering the reminder or the first message is one report for the one nudge.
+    t.sim
+        .tap(&user, &channel, &messages[1].ts, "report:done")
+        .await
+        .unwrap();
+    t.sim
+        .tap(&user, &channel, &first.ts, "report:partly")
+        .await
+        .unwrap();
+    assert_eq!(t.count("reports").await, 1);
+    // Once answered, a snooze does nothing.
+    t.sim
+        .choose(&user, &channel, &messages[1].ts, "snooze", "1h")
+        .await
+        .ok();
+    assert_eq!(t.advance_to("2026-09-09T09:00:00Z").await.sent, 0);
+}

@@ -23,9 +23,6 @@ impl SimWorkspace {
         ts: &str,
         action_id: &str,
     ) -> Result<String, String> {
-        let u = self
-            .user(user)
-            .ok_or_else(|| format!("no user {user} in the workspace"))?;
         let m = self
             .message(channel, ts)
             .ok_or_else(|| format!("no message {ts} in {channel}"))?;
@@ -34,6 +31,59 @@ impl SimWorkspace {
             .into_iter()
             .find(|(id, ..)| id == action_id)
             .ok_or_else(|| format!("the message has no button {action_id}"))?;
+        let action = json!({
+            "action_id": action_id,
+            "text": { "type": "plain_text", "text": label, "emoji": true },
+            "value": value,
+            "type": "button",
+        });
+        self.block_actions_body(user, &m, action)
+    }
+
+    /// The form body Slack posts when `user` picks the option whose value
+    /// starts with `prefix` from the overflow menu `action_id`.
+    pub fn choose_body(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        action_id: &str,
+        prefix: &str,
+    ) -> Result<String, String> {
+        let m = self
+            .message(channel, ts)
+            .ok_or_else(|| format!("no message {ts} in {channel}"))?;
+        let option = m
+            .content
+            .blocks
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+            .find(|e| e["action_id"] == action_id)
+            .and_then(|e| {
+                e["options"]
+                    .as_array()?
+                    .iter()
+                    .find(|o| o["value"].as_str().is_some_and(|v| v.starts_with(prefix)))
+                    .cloned()
+            })
+            .ok_or_else(|| format!("the message has no {action_id} option {prefix}"))?;
+        let action =
+            json!({ "action_id": action_id, "selected_option": option, "type": "overflow" });
+        self.block_actions_body(user, &m, action)
+    }
+
+    fn block_actions_body(
+        &self,
+        user: &str,
+        m: &super::SimMessage,
+        mut action: serde_json::Value,
+    ) -> Result<String, String> {
+        let u = self
+            .user(user)
+            .ok_or_else(|| format!("no user {user} in the workspace"))?;
+        let action_id = action["action_id"].clone();
         let block_id = m
             .content
             .blocks
@@ -51,7 +101,10 @@ impl SimWorkspace {
             .unwrap_or_default()
             .to_string();
         let action_ts = self.next_ts();
+        action["block_id"] = json!(block_id);
+        action["action_ts"] = json!(action_ts);
         let team = &self.config.team_id;
+        let (channel, ts) = (&m.channel, &m.ts);
         let payload = json!({
             "type": "block_actions",
             "user": { "id": u.id, "username": u.name, "name": u.name, "team_id": team },
@@ -63,17 +116,10 @@ impl SimWorkspace {
             "enterprise": null,
             "is_enterprise_install": false,
             "channel": { "id": channel, "name": "directmessage" },
-            "message": message_json(self, &m),
+            "message": message_json(self, m),
             "state": { "values": {} },
             "response_url": format!("https://hooks.slack.com/actions/{team}/1/sim"),
-            "actions": [{
-                "action_id": action_id,
-                "block_id": block_id,
-                "text": { "type": "plain_text", "text": label, "emoji": true },
-                "value": value,
-                "type": "button",
-                "action_ts": action_ts,
-            }],
+            "actions": [action],
         });
         Ok(url::form_urlencoded::Serializer::new(String::new())
             .append_pair("payload", &payload.to_string())
@@ -195,6 +241,19 @@ impl SimWorkspace {
         action_id: &str,
     ) -> Result<InboundReply, String> {
         let body = self.tap_body(user, channel, ts, action_id)?;
+        self.deliver("/slack/interactions", body).await
+    }
+
+    /// `user` picks an option from a message's overflow menu.
+    pub async fn choose(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        action_id: &str,
+        prefix: &str,
+    ) -> Result<InboundReply, String> {
+        let body = self.choose_body(user, channel, ts, action_id, prefix)?;
         self.deliver("/slack/interactions", body).await
     }
 

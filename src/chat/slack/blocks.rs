@@ -20,6 +20,7 @@ pub fn render_json(message: &Message) -> Result<serde_json::Value, ChatError> {
             program,
             session,
             recorded,
+            snoozed_until,
             locale,
         } => templates::render_json(
             "slack",
@@ -27,7 +28,7 @@ pub fn render_json(message: &Message) -> Result<serde_json::Value, ChatError> {
             "nudge.json",
             context! {
                 job_id, purpose => purpose.as_str(), program, session,
-                recorded => recorded.map(|a| a.as_str()),
+                recorded => recorded.map(|a| a.as_str()), snoozed_until,
             },
         ),
         Message::Checkin {
@@ -76,6 +77,7 @@ mod tests {
             program: "Leaders".into(),
             session: 1,
             recorded: Some(Answer::Partly),
+            snoozed_until: None,
             locale: "en".into(),
         };
         let c = render(&m).unwrap();

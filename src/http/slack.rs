@@ -99,7 +99,7 @@ pub async fn interactions(
     if action_id == "snooze" {
         return snooze(
             &state,
-            &ev.team.id.to_string(),
+            ev.team.id.as_ref(),
             user.id.as_ref(),
             action,
             container,

@@ -132,6 +132,13 @@ enum ProgramCommand {
         #[arg(long)]
         org: Option<String>,
     },
+    /// Archive a program after its last session and follow-up: nothing more
+    /// is sent for it (pending jobs end as skipped); its data stays.
+    Archive {
+        key: String,
+        #[arg(long)]
+        org: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -294,6 +301,20 @@ async fn run(cli: Cli) -> Result<i32> {
             );
             println!("{token}");
             Ok(0)
+        }
+        Command::Program {
+            command: ProgramCommand::Archive { key, org },
+        } => {
+            let s = settings()?;
+            let store = open_store(&s).await?;
+            store.migrate().await?;
+            let org = pick_org(&store, org.as_deref()).await?;
+            if store.archive_program(org.id, &key, clock().now()).await? {
+                println!("program {key:?} archived: nothing more will be sent for it");
+                Ok(0)
+            } else {
+                bail!("no program {key:?} in {}", org.name)
+            }
         }
         Command::Program {
             command: ProgramCommand::Apply { file, prune, org },

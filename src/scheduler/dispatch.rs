@@ -330,6 +330,9 @@ fn ended(state: JobState, reason: String) -> JobOutcome {
 
 /// Why a job is not sent at all, if it is not.
 fn skip_reason(ctx: &JobContext, job: &Job, now: Timestamp) -> Option<String> {
+    if ctx.program.archived {
+        return Some("program archived".into());
+    }
     if ctx.participant.deactivated {
         return Some("participant deactivated".into());
     }

@@ -16,6 +16,8 @@ pub struct ProgramRow {
     pub key: String,
     pub name: String,
     pub spec: ProgramSpec,
+    /// An archived program sends nothing more.
+    pub archived: bool,
 }
 
 /// What applying a program file changed.
@@ -49,13 +51,14 @@ fn program_row(row: &AnyRow) -> Result<ProgramRow> {
         key: col(row, "key")?,
         name: col(row, "name")?,
         spec,
+        archived: col::<Option<i64>>(row, "archived_at")?.is_some(),
     })
 }
 
 impl Store {
     pub async fn programs(&self, org: OrgId) -> Result<Vec<ProgramRow>> {
         let rows = sqlx::query(
-            "SELECT id, org_id, key, name, spec FROM programs WHERE org_id = $1 ORDER BY key",
+            "SELECT id, org_id, key, name, spec, archived_at FROM programs WHERE org_id = $1 ORDER BY key",
         )
         .bind(org.0)
         .fetch_all(&self.pool)
@@ -65,7 +68,7 @@ impl Store {
 
     pub async fn program_by_key(&self, org: OrgId, key: &str) -> Result<Option<ProgramRow>> {
         let row = sqlx::query(
-            "SELECT id, org_id, key, name, spec FROM programs WHERE org_id = $1 AND key = $2",
+            "SELECT id, org_id, key, name, spec, archived_at FROM programs WHERE org_id = $1 AND key = $2",
         )
         .bind(org.0)
         .bind(key)
@@ -76,7 +79,7 @@ impl Store {
 
     pub async fn program(&self, org: OrgId, id: i64) -> Result<ProgramRow> {
         let row = sqlx::query(
-            "SELECT id, org_id, key, name, spec FROM programs WHERE org_id = $1 AND id = $2",
+            "SELECT id, org_id, key, name, spec, archived_at FROM programs WHERE org_id = $1 AND id = $2",
         )
         .bind(org.0)
         .bind(id)
@@ -86,6 +89,32 @@ impl Store {
             .map(program_row)
             .transpose()?
             .ok_or_else(|| StoreError::NotFound(format!("no program {id}")))
+    }
+
+    /// Archives a program: nothing more is sent for it, its data stays.
+    /// Returns false when there is no such program.
+    pub async fn archive_program(&self, org: OrgId, key: &str, now: Timestamp) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE programs SET archived_at = COALESCE(archived_at, $1), updated_at = $1 WHERE org_id = $2 AND key = $3 RETURNING id",
+        )
+        .bind(millis(now))
+        .bind(org.0)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else { return Ok(false) };
+        sqlx::query(
+            "UPDATE jobs SET state = 'skipped', outcome = 'program archived', updated_at = $1 \
+             WHERE org_id = $2 AND program_id = $3 AND state = 'pending'",
+        )
+        .bind(millis(now))
+        .bind(org.0)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Applies a validated program file atomically: the program, its people and

@@ -3,6 +3,7 @@
 
 use crate::helpers::*;
 use momentum::chat::sim::SimWorkspace;
+use momentum::clock::Clock;
 use serde_json::{json, Value};
 
 async fn due_times(t: &TestApp, purpose: &str) -> Vec<(String, i64)> {
@@ -280,4 +281,37 @@ async fn a_snoozed_nudge_comes_back_the_next_morning_and_its_answer_counts_once(
         .await
         .ok();
     assert_eq!(t.advance_to("2026-09-09T09:00:00Z").await.sent, 0);
+}
+
+#[tokio::test]
+async fn an_archived_program_sends_nothing_more() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
+    let now = t.clock.now();
+    assert!(t
+        .store
+        .archive_program(t.org.id, "leaders-2026", now)
+        .await
+        .unwrap());
+    assert!(!t
+        .store
+        .archive_program(t.org.id, "no-such-program", now)
+        .await
+        .unwrap());
+    let s = t.advance_to("2026-09-11T14:00:00Z").await;
+    assert_eq!(s.sent, 0);
+    let delivery: Value = t
+        .get(&t.admin_token, "/api/v1/programs/leaders-2026/delivery")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let archived = delivery
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["reason"] == "program archived")
+        .unwrap();
+    assert_eq!(archived["count"], 3);
 }

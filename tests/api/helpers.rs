@@ -181,6 +181,24 @@ impl TestApp {
         assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
     }
 
+    /// How many of the sample program's jobs were skipped for `reason`, as
+    /// HR's delivery view (the admin API) reports it.
+    pub async fn skipped(&self, reason: &str) -> i64 {
+        let counts: Value = self
+            .get(&self.admin_token, "/api/v1/programs/leaders-2026/delivery")
+            .await
+            .json()
+            .await
+            .unwrap();
+        counts
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["state"] == "skipped" && c["reason"] == reason)
+            .map(|c| c["count"].as_i64().unwrap())
+            .sum()
+    }
+
     pub async fn token(&self, scope: Scope) -> String {
         self.app
             .create_token(self.org.id, "test", scope)

@@ -26,6 +26,33 @@ pub struct AppState {
     pub slack_signing_secret: Option<Arc<str>>,
 }
 
+/// `/readyz`: 200 when the database answers, every migration is applied and
+/// a chat workspace is connected; 503 naming what is missing otherwise.
+async fn ready(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (axum::http::StatusCode, String) {
+    use axum::http::StatusCode;
+    let mut problems = Vec::new();
+    if !state.app.store.ping().await {
+        problems.push("database unreachable".to_string());
+    } else if let Ok(p) = state.app.store.pending_migrations().await {
+        if !p.is_empty() {
+            problems.push(format!("migrations not applied: {}", p.join(", ")));
+        }
+    }
+    if state.app.chats.is_empty() {
+        problems.push("no chat workspace connected".to_string());
+    }
+    if problems.is_empty() {
+        (StatusCode::OK, "ready".into())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}", problems.join("; ")),
+        )
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route(
@@ -43,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(SLACK_BODY_LIMIT));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
         .route("/openapi.json", get(openapi::document))
         .nest("/api/v1", api)
         .nest("/slack", slack)

@@ -128,6 +128,11 @@ impl Store {
         migrations::pending(&self.pool, self.backend).await
     }
 
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

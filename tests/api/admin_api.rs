@@ -350,6 +350,14 @@ async fn openapi_document_and_health_are_served() {
             .status(),
         200
     );
+    let ready = t
+        .http
+        .get(format!("{}/readyz", t.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.text().await.unwrap(), "ready");
     let doc: Value = t
         .http
         .get(format!("{}/openapi.json", t.url))
@@ -370,4 +378,40 @@ async fn openapi_document_and_health_are_served() {
         );
     }
     assert!(doc["components"]["schemas"].get("ApplyOutcome").is_some());
+}
+
+#[tokio::test]
+async fn readyz_names_what_is_missing() {
+    let t = spawn_app().await;
+    // The same database, but no chat workspace connected.
+    let app = momentum::startup::build_app(
+        t.store.clone(),
+        std::sync::Arc::new(momentum::clock::SystemClock),
+        Default::default(),
+        momentum::crypto::SecretKey::generate(),
+    );
+    let running = momentum::startup::start(
+        app,
+        momentum::startup::ServiceOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            slack_signing_secret: None,
+            dispatcher_interval: None,
+            lease: momentum::scheduler::dispatch::DEFAULT_LEASE,
+            retry_base_seconds: 30,
+        },
+    )
+    .await
+    .unwrap();
+    let resp = t
+        .http
+        .get(format!("{}/readyz", running.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(
+        resp.text().await.unwrap(),
+        "not ready: no chat workspace connected"
+    );
+    running.stop().await;
 }

@@ -166,18 +166,7 @@ async fn unresolved_people_are_reported_not_dropped() {
         vec!["jana.n@elsewhere.example: no chat user has this email".to_string()]
     );
     assert_eq!(out["participants_added"], 18);
-    let list: Value = t
-        .get(&t.admin_token, "/api/v1/programs/leaders-2026/participants")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let jana = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["email"] == "jana.n@elsewhere.example")
-        .unwrap();
+    let jana = t.participant_status("jana.n@elsewhere.example").await;
     assert_eq!(jana["delivery"], "unresolved");
     assert_eq!(jana["delivery_problem"], "no chat user has this email");
 }

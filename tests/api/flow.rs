@@ -196,18 +196,7 @@ async fn deactivated_chat_accounts_fail_with_the_platforms_reason() {
     t.sim.deactivate_user(&t.user_id("jana.novakova"));
     let s = t.advance_to("2026-09-08T07:30:00Z").await;
     assert_eq!(s.failed, 1);
-    let list: Value = t
-        .get(&t.admin_token, "/api/v1/programs/leaders-2026/participants")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let jana = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["email"] == "jana.novakova@acme.example")
-        .unwrap();
+    let jana = t.participant_status("jana.novakova@acme.example").await;
     assert_eq!(jana["delivery"], "failing");
     assert_eq!(jana["delivery_problem"], "account_inactive");
 }

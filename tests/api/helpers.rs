@@ -181,6 +181,25 @@ impl TestApp {
         assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
     }
 
+    /// One person's row in the sample program's participant list (admin API).
+    pub async fn participant_status(&self, email: &str) -> Value {
+        let list: Value = self
+            .get(
+                &self.admin_token,
+                "/api/v1/programs/leaders-2026/participants",
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["email"] == email)
+            .cloned()
+            .unwrap_or_else(|| panic!("{email} is not in the participant list"))
+    }
+
     /// How many of the sample program's jobs were skipped for `reason`, as
     /// HR's delivery view (the admin API) reports it.
     pub async fn skipped(&self, reason: &str) -> i64 {

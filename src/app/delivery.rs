@@ -15,6 +15,8 @@ pub struct JobContext {
     pub calendar: DeliveryCalendar,
     /// Messages the recipient received in the last 7 days, all programs.
     pub sent_last_week: i64,
+    /// For a reminder: the job it reminds of, and whether that was answered.
+    pub reminds: Option<(Job, bool)>,
 }
 
 impl App {
@@ -56,6 +58,23 @@ impl App {
             match self.store.sent_since(org, &people, week_ago).await {
                 Ok(counts) => {
                     recent.insert(org, counts);
+                }
+                Err(e) => {
+                    failed.insert(org, e.to_string());
+                }
+            }
+        }
+        let mut reminded: HashMap<OrgId, HashMap<i64, (Job, bool)>> = HashMap::new();
+        let mut reminded_ids: HashMap<OrgId, Vec<i64>> = HashMap::new();
+        for job in jobs {
+            if let Some(r) = job.reminds_job_id {
+                reminded_ids.entry(job.org_id).or_default().push(r);
+            }
+        }
+        for (org, ids) in reminded_ids {
+            match self.store.reminded_jobs(org, &ids).await {
+                Ok(found) => {
+                    reminded.insert(org, found);
                 }
                 Err(e) => {
                     failed.insert(org, e.to_string());
@@ -106,20 +125,24 @@ impl App {
                 .recipient_person_id
                 .and_then(|r| recent.get(&job.org_id)?.get(&r).copied())
                 .unwrap_or(0);
-            out.push(Ok(context(
-                job,
-                participant.clone(),
-                program,
-                org,
-                sent_last_week,
-            )));
+            let mut ctx = context(job, participant.clone(), program, org, sent_last_week);
+            ctx.reminds = job
+                .reminds_job_id
+                .and_then(|r| reminded.get(&job.org_id)?.get(&r).cloned());
+            out.push(Ok(ctx));
         }
         out
     }
 
     /// The message a job delivers, showing `recorded` when there is an answer.
+    /// A reminder repeats the message of the job it reminds of, whose
+    /// answer its buttons record.
     pub fn message_for(&self, ctx: &JobContext, job: &Job, recorded: Option<TapAnswer>) -> Message {
         let (participant, program) = (&ctx.participant, &ctx.program);
+        let (job, reminder_job) = match (job.purpose, &ctx.reminds) {
+            (JobPurpose::Reminder, Some((reminded, _))) => (reminded, Some(job.id)),
+            _ => (job, None),
+        };
         match job.purpose {
             JobPurpose::ManagerCheckin => Message::Checkin {
                 job_id: job.id,
@@ -140,6 +163,7 @@ impl App {
                     Some(TapAnswer::Checkin(a)) => Some(a),
                     _ => None,
                 },
+                reminder_job,
                 locale: locale_for(ctx.recipient.as_ref(), program),
             },
             purpose => Message::Nudge {
@@ -152,6 +176,7 @@ impl App {
                     _ => None,
                 },
                 snoozed_until: None,
+                reminder_job,
                 locale: locale_for(Some(&participant.person), program),
             },
         }
@@ -195,6 +220,7 @@ fn context(
         recipient,
         calendar,
         sent_last_week,
+        reminds: None,
     }
 }
 

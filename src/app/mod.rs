@@ -10,7 +10,7 @@ pub use delivery::JobContext;
 pub use sessions::{CompletedSession, ParticipantLookup, SessionOutcome};
 pub use taps::{Tap, TapAnswer, TapRefusal, TapResult};
 
-use crate::chat::{ChatPort, Chats, Delivered, Message};
+use crate::chat::{ChatPort, ChatStatus, Chats, Delivered, Message};
 use crate::clock::SharedClock;
 use crate::crypto::SecretKey;
 use crate::domain::plan::{jobs_for_completed_session, Recipient, Recipients};
@@ -216,6 +216,7 @@ impl App {
                             rec.display_name = rec.display_name.or(u.display_name);
                             rec.time_zone = u.time_zone;
                             rec.locale = u.locale;
+                            rec.away_until = Some(u.status.away_until(self.clock.now()));
                         }
                     }
                 }
@@ -233,6 +234,7 @@ impl App {
                             rec.display_name = rec.display_name.or(u.display_name);
                             rec.time_zone = u.time_zone;
                             rec.locale = u.locale;
+                            rec.away_until = Some(u.status.away_until(self.clock.now()));
                             rec.unresolved_reason = None;
                         }
                         Ok(None) => {

@@ -223,6 +223,7 @@ fn session_jobs(
                 period: j.period,
                 session_number: Some(j.session),
                 due: j.due,
+                reminds_job_id: None,
             })
         })
         .collect()

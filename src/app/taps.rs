@@ -1,6 +1,7 @@
 //! Taps on message buttons, and pause / resume.
 
 use super::*;
+use crate::store::Job;
 
 /// A one-tap answer as it arrives from any platform.
 #[derive(Debug, Clone)]
@@ -37,10 +38,14 @@ pub enum TapRefusal {
     UnknownMessage,
 }
 
+/// A message to update, where it lives, and the port that reaches it.
+pub type MessageUpdate = (Arc<dyn ChatPort>, Delivered, Message);
+
 pub enum TapResult {
-    /// Stored; the message should now be updated to show it.
+    /// Stored; these messages (the tapped one, and the job's own message
+    /// when a reminder was tapped) should now be updated to show it.
     Recorded {
-        update: Option<(Arc<dyn ChatPort>, Delivered, Message)>,
+        updates: Vec<MessageUpdate>,
     },
     /// The same delivery was already stored: nothing changed.
     Duplicate,
@@ -95,18 +100,17 @@ impl App {
         if outcome == TapOutcome::Duplicate {
             return Ok(TapResult::Duplicate);
         }
-        let at = match (&job.channel_id, &job.message_ts) {
-            (Some(c), Some(t)) => Delivered {
-                channel: c.clone(),
-                ts: t.clone(),
-            },
-            _ => tap.message.clone(),
+        let updates = match (
+            self.message_for_job(&job, Some(tap.answer)).await,
+            self.chats.for_identity(&tap.who),
+        ) {
+            (Ok(m), Some(port)) => places_to_update(&job, &tap.message)
+                .into_iter()
+                .map(|at| (port.clone(), at, m.clone()))
+                .collect(),
+            _ => vec![],
         };
-        let update = match self.message_for_job(&job, Some(tap.answer)).await {
-            Ok(m) => self.chats.for_identity(&tap.who).map(|port| (port, at, m)),
-            Err(_) => None,
-        };
-        Ok(TapResult::Recorded { update })
+        Ok(TapResult::Recorded { updates })
     }
 
     /// The message a job delivers, showing `recorded` when there is an answer.
@@ -170,7 +174,7 @@ impl App {
         job_id: i64,
         snooze: Snooze,
         message: &Delivered,
-    ) -> AppResult<Option<(Arc<dyn ChatPort>, Delivered, Message)>> {
+    ) -> AppResult<Option<MessageUpdate>> {
         let Some((org, person)) = self.person_for(who).await? else {
             return Ok(None);
         };
@@ -197,14 +201,56 @@ impl App {
         if let Message::Nudge { snoozed_until, .. } = &mut update {
             *snoozed_until = Some(when);
         }
-        let at = match (&job.channel_id, &job.message_ts) {
-            (Some(c), Some(t)) => Delivered {
-                channel: c.clone(),
-                ts: t.clone(),
-            },
-            _ => message.clone(),
-        };
+        let at = places_to_update(&job, message).swap_remove(0);
         Ok(self.chats.for_identity(who).map(|port| (port, at, update)))
+    }
+
+    /// The person's chat status changed: out of office (until its expiry) or
+    /// back. `Ok(false)` when the person is not known here.
+    pub async fn status_changed(&self, who: &ChatIdentity, status: &ChatStatus) -> AppResult<bool> {
+        let Some(org) = self
+            .store
+            .org_for_workspace(who.platform, &who.workspace)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .set_away(org, who, status.away_until(now), now)
+            .await?)
+    }
+
+    /// `/momentum snooze`: puts off the person's latest unanswered nudge.
+    /// Returns when it comes back (their local time), or `None` when there
+    /// is nothing to snooze.
+    pub async fn snooze_latest(
+        &self,
+        who: &ChatIdentity,
+        snooze: Snooze,
+    ) -> AppResult<Option<(String, MessageUpdate)>> {
+        let Some((org, person)) = self.person_for(who).await? else {
+            return Ok(None);
+        };
+        let Some(job) = self.store.latest_unanswered_nudge(org, person.id).await? else {
+            return Ok(None);
+        };
+        let at = Delivered {
+            channel: job.channel_id.clone().unwrap_or_default(),
+            ts: job.message_ts.clone().unwrap_or_default(),
+        };
+        let Some((port, at, message)) = self.snooze(who, job.id, snooze, &at).await? else {
+            return Ok(None);
+        };
+        let when = match &message {
+            Message::Nudge {
+                snoozed_until: Some(w),
+                ..
+            } => w.clone(),
+            _ => String::new(),
+        };
+        Ok(Some((when, (port, at, message))))
     }
 
     /// Records that a job's message arrived (the platform said so), once.
@@ -234,4 +280,26 @@ impl App {
         };
         Ok(self.store.person_by_chat(org, who).await?.map(|p| (org, p)))
     }
+}
+
+/// Where a job's answer shows: the message that was tapped (the nudge, or its
+/// reminder), then the job's own message when that is another one. Never empty.
+fn places_to_update(job: &Job, tapped: &Delivered) -> Vec<Delivered> {
+    let own = match (&job.channel_id, &job.message_ts) {
+        (Some(c), Some(t)) => Some(Delivered {
+            channel: c.clone(),
+            ts: t.clone(),
+        }),
+        _ => None,
+    };
+    let mut places = Vec::with_capacity(2);
+    if !tapped.channel.is_empty() && !tapped.ts.is_empty() {
+        places.push(tapped.clone());
+    }
+    match own {
+        Some(own) if !places.contains(&own) => places.push(own),
+        _ if places.is_empty() => places.push(tapped.clone()),
+        _ => {}
+    }
+    places
 }

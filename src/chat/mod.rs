@@ -23,6 +23,9 @@ pub enum Message {
         recorded: Option<Answer>,
         /// When a snoozed nudge comes back, in the participant's words of time.
         snoozed_until: Option<String>,
+        /// Set when this is the reminder (that job's id): the buttons still
+        /// answer `job_id`.
+        reminder_job: Option<i64>,
         locale: String,
     },
     /// A manager's check-in: the focus theme only with the participant's consent.
@@ -32,8 +35,28 @@ pub enum Message {
         program: String,
         theme: Option<String>,
         recorded: Option<CheckinAnswer>,
+        reminder_job: Option<i64>,
         locale: String,
     },
+}
+
+impl Message {
+    /// The job that delivers this message (the reminder's own job for a
+    /// reminder), which the platform's metadata carries.
+    pub fn delivery_job_id(&self) -> i64 {
+        match self {
+            Message::Nudge {
+                job_id,
+                reminder_job,
+                ..
+            }
+            | Message::Checkin {
+                job_id,
+                reminder_job,
+                ..
+            } => reminder_job.unwrap_or(*job_id),
+        }
+    }
 }
 
 /// Where a sent message lives, so it can be updated after a tap.
@@ -53,6 +76,23 @@ pub struct ChatUser {
     pub locale: Option<String>,
     pub deleted: bool,
     pub is_bot: bool,
+    /// What the person's status says, for out of office.
+    pub status: ChatStatus,
+}
+
+/// A person's chat status ("Vacationing", ":palm_tree:", until Friday).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatStatus {
+    pub text: String,
+    pub emoji: String,
+    pub expires: Option<jiff::Timestamp>,
+}
+
+impl ChatStatus {
+    /// Until when it says the person is away, if it does.
+    pub fn away_until(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        crate::domain::away::away_until(&self.text, &self.emoji, self.expires, now)
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]

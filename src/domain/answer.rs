@@ -68,6 +68,9 @@ pub enum JobPurpose {
     OneTapCheck,
     /// A manager check-in about a direct report's focus theme.
     ManagerCheckin,
+    /// The one reminder of a nudge or check-in left unanswered; it carries
+    /// the same buttons, answering the job it reminds of.
+    Reminder,
 }
 
 impl JobPurpose {
@@ -76,6 +79,7 @@ impl JobPurpose {
             JobPurpose::SmallStep => "small_step",
             JobPurpose::OneTapCheck => "one_tap_check",
             JobPurpose::ManagerCheckin => "manager_checkin",
+            JobPurpose::Reminder => "reminder",
         }
     }
 
@@ -84,13 +88,22 @@ impl JobPurpose {
             JobPurpose::SmallStep,
             JobPurpose::OneTapCheck,
             JobPurpose::ManagerCheckin,
+            JobPurpose::Reminder,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)
     }
 
     pub fn is_participant_nudge(self) -> bool {
-        !matches!(self, JobPurpose::ManagerCheckin)
+        matches!(self, JobPurpose::SmallStep | JobPurpose::OneTapCheck)
+    }
+
+    /// Asks for an answer, so an unanswered one earns a reminder.
+    pub fn is_remindable(self) -> bool {
+        matches!(
+            self,
+            JobPurpose::SmallStep | JobPurpose::OneTapCheck | JobPurpose::ManagerCheckin
+        )
     }
 }
 

@@ -2,6 +2,7 @@
 //! async, no clock reads — everything here is a function of its inputs.
 
 pub mod answer;
+pub mod away;
 pub mod cron;
 pub mod errors;
 pub mod ics;

@@ -15,6 +15,8 @@ use std::collections::{BTreeSet, HashMap};
 pub const FILE_VERSION: i64 = 1;
 pub const DEFAULT_ANONYMITY_THRESHOLD: u32 = 5;
 pub const DEFAULT_WEEKLY_CAP: u32 = 10;
+/// An unanswered nudge is reminded once, two days later.
+pub const DEFAULT_REMINDER_AFTER_DAYS: u32 = 2;
 /// Languages that templates exist for.
 pub const LOCALES: [&str; 2] = ["en", "cs"];
 
@@ -53,6 +55,9 @@ pub struct ProgramSpec {
     /// At most this many messages reach one person in 7 days, across all the
     /// programs they are in; more are skipped with that reason.
     pub weekly_cap: u32,
+    /// An unanswered nudge or check-in is reminded once, this many days after
+    /// it went out, at its local time; 0 = no reminders.
+    pub reminder_after_days: u32,
     /// The validated source, kept so the program can be stored and downloaded.
     pub source: Value,
 }
@@ -261,6 +266,7 @@ fn stub_program() -> ProgramSpec {
         holiday_calendars: vec![],
         send_window_hours: None,
         weekly_cap: DEFAULT_WEEKLY_CAP,
+        reminder_after_days: DEFAULT_REMINDER_AFTER_DAYS,
         source: Value::Null,
     }
 }
@@ -341,7 +347,7 @@ fn parse_cohorts(f: &Field, errs: &mut ConfigErrors) -> Vec<Cohort> {
     out
 }
 
-const PROGRAM_FIELDS: [&str; 18] = [
+const PROGRAM_FIELDS: [&str; 19] = [
     "key",
     "name",
     "time_zone",
@@ -360,6 +366,7 @@ const PROGRAM_FIELDS: [&str; 18] = [
     "holiday_calendars",
     "send_window_hours",
     "weekly_cap",
+    "reminder_after_days",
 ];
 
 fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Option<ProgramSpec> {
@@ -494,6 +501,18 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
             )
         })
         .map_or(DEFAULT_WEEKLY_CAP, |c| c as u32);
+    let reminder_after_days = o
+        .get("reminder_after_days")
+        .and_then(|d| {
+            int_in(
+                &d,
+                0,
+                7,
+                "a reminder goes 1 to 7 days after the nudge (0: no reminders)",
+                errs,
+            )
+        })
+        .map_or(DEFAULT_REMINDER_AFTER_DAYS, |d| d as u32);
     if errs.len() > before {
         return None;
     }
@@ -523,6 +542,7 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
         holiday_calendars,
         send_window_hours,
         weekly_cap,
+        reminder_after_days,
         source,
     })
 }

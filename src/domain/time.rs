@@ -241,6 +241,23 @@ impl DeliveryCalendar {
         self.first_allowed(day, at.to_time())
     }
 
+    /// When the one reminder of a message sent at `sent` goes: `days` later,
+    /// at the local time the message was planned for, moved like any nudge.
+    pub fn reminder_due(
+        &self,
+        sent: Timestamp,
+        planned: Timestamp,
+        days: u32,
+    ) -> Option<Timestamp> {
+        let tz = self.zone.tz().clone();
+        let day = sent
+            .to_zoned(tz.clone())
+            .date()
+            .checked_add(i64::from(days).days())
+            .ok()?;
+        self.first_allowed(day, planned.to_zoned(tz).time())
+    }
+
     /// The first allowed instant at or after local `time` on `day`.
     pub fn first_allowed(&self, mut day: Date, mut time: Time) -> Option<Timestamp> {
         if self.working_days.is_empty() {

@@ -5,7 +5,7 @@
 use super::AppState;
 use crate::app::{Tap, TapAnswer, TapResult};
 use crate::chat::slack::verify::verify;
-use crate::chat::slack::METADATA_EVENT_TYPE;
+use crate::chat::slack::{slack_status, METADATA_EVENT_TYPE};
 use crate::chat::Delivered;
 use crate::domain::time::Snooze;
 use crate::domain::{Answer, ChatIdentity, CheckinAnswer, Platform};
@@ -19,7 +19,9 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use slack_morphism::prelude::{SlackInteractionActionContainer, SlackInteractionEvent};
+use slack_morphism::prelude::{
+    SlackInteractionActionContainer, SlackInteractionEvent, SlackUserProfile,
+};
 
 fn refuse(status: StatusCode, why: &str) -> Response {
     (status, Json(json!({ "error": why }))).into_response()
@@ -147,9 +149,9 @@ pub async fn interactions(
         },
     };
     match state.app.take_tap(&tap).await {
-        Ok(TapResult::Recorded { update }) => {
-            if let Some((port, at, message)) = update {
-                // Slow work after the answer: Slack wants it within 3 seconds.
+        Ok(TapResult::Recorded { updates }) => {
+            // Slow work after the answer: Slack wants it within 3 seconds.
+            for (port, at, message) in updates {
                 tokio::spawn(async move {
                     if let Err(e) = port.update(&at, &message).await {
                         tracing::warn!(error = %e, "could not update the tapped message");
@@ -236,7 +238,8 @@ fn ephemeral(text: String) -> Response {
     Json(json!({ "response_type": "ephemeral", "text": text })).into_response()
 }
 
-/// `POST /slack/commands`: `/momentum help | pause [until DATE] | resume`.
+/// `POST /slack/commands`: `/momentum help | pause [until DATE] | resume |
+/// snooze [1h|tomorrow|monday] | stop | start`.
 pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if let Some(refusal) = unverified(&state, &headers, &body) {
         return refusal;
@@ -278,6 +281,24 @@ pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: B
             }),
             Err(_) => Ok(reply("bad_date", None, date)),
         },
+        ["snooze"] | ["snooze", _] => {
+            let when = words.get(1).copied().unwrap_or("tomorrow");
+            match Snooze::parse(when) {
+                Some(snooze) => match state.app.snooze_latest(&who, snooze).await {
+                    Ok(Some((until, (port, at, message)))) => {
+                        tokio::spawn(async move {
+                            if let Err(e) = port.update(&at, &message).await {
+                                tracing::warn!(error = %e, "could not update the snoozed message");
+                            }
+                        });
+                        Ok(reply("snoozed", Some(until), ""))
+                    }
+                    Ok(None) => Ok(reply("nothing_to_snooze", None, "")),
+                    Err(e) => Err(e),
+                },
+                None => Ok(reply("bad_snooze", None, when)),
+            }
+        }
         ["stop"] => state
             .app
             .stop(&who, true)
@@ -342,6 +363,31 @@ async fn metadata_posted(
     }
 }
 
+/// A person's profile changed (`user_change`): their status may now say, or
+/// no longer say, that they are out of office.
+async fn user_changed(state: &AppState, envelope: &serde_json::Value, event: &serde_json::Value) {
+    let user = &event["user"];
+    let (Some(id), Some(team)) = (
+        user["id"].as_str(),
+        user["team_id"]
+            .as_str()
+            .or_else(|| envelope["team_id"].as_str()),
+    ) else {
+        return;
+    };
+    let Ok(profile) = serde_json::from_value::<SlackUserProfile>(user["profile"].clone()) else {
+        return;
+    };
+    let who = ChatIdentity::slack(team, id);
+    if let Err(e) = state
+        .app
+        .status_changed(&who, &slack_status(&profile))
+        .await
+    {
+        tracing::warn!(error = %e, "could not record a status change");
+    }
+}
+
 /// `POST /slack/events`: answers `url_verification`; other events are acknowledged.
 pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if let Some(refusal) = unverified(&state, &headers, &body) {
@@ -361,8 +407,10 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Byt
         },
         Some("event_callback") => {
             let inner = &event["event"];
-            if inner["type"] == "message_metadata_posted" {
-                metadata_posted(&state, &event, inner).await;
+            match inner["type"].as_str() {
+                Some("message_metadata_posted") => metadata_posted(&state, &event, inner).await,
+                Some("user_change") => user_changed(&state, &event, inner).await,
+                _ => {}
             }
             StatusCode::OK.into_response()
         }

@@ -11,7 +11,8 @@
 use crate::app::{App, AppError, JobContext};
 use crate::chat::{ChatError, ChatPort, Message};
 use crate::domain::ChatIdentity;
-use crate::store::{Job, JobOutcome, JobState};
+use crate::domain::JobPurpose;
+use crate::store::{Job, JobOutcome, JobState, NewJob};
 use futures_util::stream::{self, StreamExt};
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
@@ -78,6 +79,8 @@ struct Ready {
     port: Arc<dyn ChatPort>,
     who: ChatIdentity,
     message: Message,
+    /// The reminder its send plans, if it stays unanswered.
+    reminder: Option<NewJob>,
 }
 
 pub struct Dispatcher {
@@ -146,6 +149,10 @@ impl Dispatcher {
             }
         }
         let ids: Vec<i64> = ready.iter().map(|(job, _)| job.id).collect();
+        let follow_ups: Vec<NewJob> = ready
+            .iter_mut()
+            .filter_map(|(_, r): &mut (Job, Ready)| r.reminder.take())
+            .collect();
         store.mark_sending(&self.owner, &ids).await?;
         let sent: Vec<(Job, JobOutcome, bool)> = stream::iter(ready)
             .map(|(job, r)| self.send(job, r))
@@ -176,7 +183,7 @@ impl Dispatcher {
         let records: Vec<(Job, JobOutcome)> =
             outcomes.into_iter().map(|(j, o, _)| (j, o)).collect();
         store
-            .record_outcomes(&self.owner, &records, self.app.clock.now())
+            .record_outcomes(&self.owner, &records, &follow_ups, self.app.clock.now())
             .await?;
         Ok(stats)
     }
@@ -218,13 +225,21 @@ impl Dispatcher {
             return Err(ended(JobState::Failed, reason));
         };
         let message = self.app.message_for(&ctx, job, None);
-        Ok(Ready { port, who, message })
+        let reminder = reminder_for(&ctx, job, now);
+        Ok(Ready {
+            port,
+            who,
+            message,
+            reminder,
+        })
     }
 
     /// Sends one job (after looking for an earlier send when its outcome was
     /// unknown). The flag says whether an earlier send was found instead.
     async fn send(&self, job: Job, r: Ready) -> (Job, JobOutcome, bool) {
-        let Ready { port, who, message } = r;
+        let Ready {
+            port, who, message, ..
+        } = r;
         if job.verify_first {
             match port.find_sent(&who, job.id, job.created_at).await {
                 Ok(Some(at)) => {
@@ -345,6 +360,19 @@ fn skip_reason(ctx: &JobContext, job: &Job, now: Timestamp) -> Option<String> {
     if recipient.stopped_at.is_some() {
         return Some("recipient said stop".into());
     }
+    if recipient.is_away_at(now) {
+        return Some("recipient out of office".into());
+    }
+    if job.purpose == JobPurpose::Reminder {
+        match &ctx.reminds {
+            None => return Some("the reminded message no longer exists".into()),
+            Some((_, true)) => return Some("answered before the reminder".into()),
+            Some((reminded, _)) if reminded.state != JobState::Sent => {
+                return Some("the reminded message was not delivered".into())
+            }
+            Some(_) => {}
+        }
+    }
     let cap = i64::from(ctx.program.spec.weekly_cap);
     if ctx.sent_last_week >= cap {
         return Some(format!("weekly cap reached ({cap} messages in 7 days)"));
@@ -363,4 +391,23 @@ fn skip_reason(ctx: &JobContext, job: &Job, now: Timestamp) -> Option<String> {
         ));
     }
     None
+}
+
+/// The one reminder a nudge or check-in earns if it stays unanswered (same
+/// recipient, its unique key derived from the job's, so it is planned once).
+fn reminder_for(ctx: &JobContext, job: &Job, now: Timestamp) -> Option<NewJob> {
+    let days = ctx.program.spec.reminder_after_days;
+    if days == 0 || !job.purpose.is_remindable() {
+        return None;
+    }
+    Some(NewJob {
+        program_id: job.program_id,
+        participant_id: job.participant_id,
+        recipient_person_id: job.recipient_person_id?,
+        purpose: JobPurpose::Reminder,
+        period: format!("{}:{}", job.purpose, job.period),
+        session_number: job.session_number,
+        due: ctx.calendar.reminder_due(now, job.planned_due_at, days)?,
+        reminds_job_id: Some(job.id),
+    })
 }

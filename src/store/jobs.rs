@@ -56,6 +56,8 @@ pub struct NewJob {
     pub period: String,
     pub session_number: Option<u32>,
     pub due: Timestamp,
+    /// For a reminder: the job it reminds of.
+    pub reminds_job_id: Option<i64>,
 }
 
 impl NewJob {
@@ -93,10 +95,12 @@ pub struct Job {
     pub created_at: Timestamp,
     /// When it was meant to go out; its send window follows from this.
     pub planned_due_at: Timestamp,
+    /// For a reminder: the job it reminds of.
+    pub reminds_job_id: Option<i64>,
 }
 
 const COLUMNS: &str = "id, org_id, program_id, participant_id, recipient_person_id, purpose, period, session_number, \
-                       due_at, state, attempts, outcome, channel_id, message_ts, verify_first, created_at, planned_due_at";
+                       due_at, state, attempts, outcome, channel_id, message_ts, verify_first, created_at, planned_due_at, reminds_job_id";
 
 fn job(row: &AnyRow) -> Result<Job> {
     let purpose: String = col(row, "purpose")?;
@@ -119,6 +123,7 @@ fn job(row: &AnyRow) -> Result<Job> {
         verify_first: col::<i64>(row, "verify_first")? != 0,
         created_at: instant(col(row, "created_at")?),
         planned_due_at: instant(col(row, "planned_due_at")?),
+        reminds_job_id: col(row, "reminds_job_id")?,
     })
 }
 
@@ -160,7 +165,7 @@ pub struct DeliveryCount {
     pub count: i64,
 }
 
-/// Rows per INSERT: 400 rows × 12 parameters stays under both backends' limits.
+/// Rows per INSERT: 400 rows × 13 parameters stays under both backends' limits.
 const INSERT_BATCH: usize = 400;
 
 /// Inserts jobs whose unique key does not exist yet, in multi-row batches;
@@ -177,11 +182,11 @@ async fn insert_jobs_in(
         let mut p = super::Placeholders::new(backend);
         let values: Vec<String> = chunk
             .iter()
-            .map(|_| p.row(12).replace(')', ", 'pending', 0)"))
+            .map(|_| p.row(13).replace(')', ", 'pending', 0)"))
             .collect();
         let sql = format!(
             "INSERT INTO jobs (org_id, program_id, participant_id, recipient_person_id, purpose, period, unique_key, \
-             session_number, due_at, planned_due_at, created_at, updated_at, state, attempts) VALUES {} \
+             session_number, due_at, planned_due_at, created_at, updated_at, reminds_job_id, state, attempts) VALUES {} \
              ON CONFLICT (org_id, unique_key) DO NOTHING",
             values.join(", ")
         );
@@ -199,7 +204,8 @@ async fn insert_jobs_in(
                 .bind(millis(j.due))
                 .bind(millis(j.due))
                 .bind(millis(now))
-                .bind(millis(now));
+                .bind(millis(now))
+                .bind(j.reminds_job_id);
         }
         inserted += q.execute(&mut **tx).await?.rows_affected();
     }
@@ -266,19 +272,36 @@ impl Store {
         Ok(())
     }
 
-    /// Records what happened to a batch of leased jobs, in one transaction.
-    /// Only the lease holder's records count: a job taken over by another
-    /// dispatcher is left to it.
+    /// Records what happened to a batch of leased jobs, and plans the jobs
+    /// their sends cause (reminders), in one transaction. Only the lease
+    /// holder's records count: a job taken over by another dispatcher is left
+    /// to it (its follow-ups have the same unique keys, so they are stored once).
     pub async fn record_outcomes(
         &self,
         owner: &str,
         outcomes: &[(Job, JobOutcome)],
+        follow_ups: &[NewJob],
         now: Timestamp,
     ) -> Result<()> {
         if outcomes.is_empty() {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
+        // Per organisation, as the unique keys are.
+        let mut by_org: std::collections::BTreeMap<i64, Vec<&NewJob>> = Default::default();
+        for (job, o) in outcomes {
+            if let JobOutcome::Sent { .. } = o {
+                for f in follow_ups
+                    .iter()
+                    .filter(|f| f.reminds_job_id == Some(job.id))
+                {
+                    by_org.entry(job.org_id.0).or_default().push(f);
+                }
+            }
+        }
+        for (org, jobs) in by_org {
+            insert_jobs_in(&mut tx, self.backend, OrgId(org), &jobs, now).await?;
+        }
         // Sent jobs, the common case, in one statement per chunk.
         let sent: Vec<(&Job, &String, &String)> = outcomes
             .iter()
@@ -379,7 +402,8 @@ impl Store {
     /// Makes a program's future pending jobs match `planned` (all due after
     /// `now`): new ones are added, moved ones get their new due time, ones no
     /// longer planned end as skipped. Jobs that were sent, retried or are
-    /// already due are left alone. One transaction; inserts go in batches.
+    /// already due are left alone, and so are reminders (a send plans them).
+    /// One transaction; inserts go in batches.
     pub async fn sync_future_jobs(
         &self,
         org: OrgId,
@@ -390,7 +414,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let pending: Vec<(i64, String, i64, i64, Option<String>)> = sqlx::query_as(
             "SELECT id, unique_key, due_at, attempts, outcome FROM jobs \
-             WHERE org_id = $1 AND program_id = $2 AND state = 'pending' AND due_at > $3",
+             WHERE org_id = $1 AND program_id = $2 AND state = 'pending' AND due_at > $3 AND reminds_job_id IS NULL",
         )
         .bind(org.0)
         .bind(program_id)
@@ -447,7 +471,9 @@ impl Store {
     }
 
     /// Puts a sent, unanswered nudge back to be sent again at `due` (the
-    /// participant snoozed it). Returns false when it was answered or ended.
+    /// participant snoozed it). Its reminder, if not sent yet, is dropped: the
+    /// nudge plans it again when it goes out. Returns false when it was
+    /// answered or ended.
     pub async fn snooze_job(
         &self,
         org: OrgId,
@@ -455,7 +481,8 @@ impl Store {
         due: Timestamp,
         now: Timestamp,
     ) -> Result<bool> {
-        Ok(sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let snoozed = sqlx::query(
             "UPDATE jobs SET state = 'pending', due_at = $1, planned_due_at = $1, outcome = 'snoozed', verify_first = 0, \
              lease_until = NULL, updated_at = $2 \
              WHERE org_id = $3 AND id = $4 AND state IN ('sent', 'pending') \
@@ -465,10 +492,64 @@ impl Store {
         .bind(millis(now))
         .bind(org.0)
         .bind(job_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected()
-            > 0)
+            > 0;
+        if snoozed {
+            sqlx::query(
+                "DELETE FROM jobs WHERE org_id = $1 AND reminds_job_id = $2 AND state = 'pending'",
+            )
+            .bind(org.0)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(snoozed)
+    }
+
+    /// The nudge most recently sent to this person that has no answer yet.
+    pub async fn latest_unanswered_nudge(&self, org: OrgId, person_id: i64) -> Result<Option<Job>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE org_id = $1 AND recipient_person_id = $2 AND state = 'sent' \
+             AND purpose IN ('small_step', 'one_tap_check') \
+             AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.org_id = jobs.org_id AND r.job_id = jobs.id) \
+             ORDER BY sent_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(org.0)
+        .bind(person_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(job).transpose()
+    }
+
+    /// The jobs these reminders remind of, with whether each was answered.
+    pub async fn reminded_jobs(
+        &self,
+        org: OrgId,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, (Job, bool)>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS}, CAST(CASE WHEN \
+             EXISTS (SELECT 1 FROM reports r WHERE r.org_id = jobs.org_id AND r.job_id = jobs.id) \
+             OR EXISTS (SELECT 1 FROM checkins c WHERE c.org_id = jobs.org_id AND c.job_id = jobs.id) \
+             THEN 1 ELSE 0 END AS BIGINT) AS answered \
+             FROM jobs WHERE org_id = $1 AND id IN ({list})"
+        ))
+        .bind(org.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let answered = col::<i64>(row, "answered")? != 0;
+                job(row).map(|j| (j.id, (j, answered)))
+            })
+            .collect()
     }
 
     /// How many messages each of these people received since `since`, in

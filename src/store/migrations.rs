@@ -20,6 +20,11 @@ const SQLITE: Embedded = &[
         "delivery",
         include_str!("../../migrations/sqlite/0002_delivery.sql"),
     ),
+    (
+        3,
+        "reminders",
+        include_str!("../../migrations/sqlite/0003_reminders.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -32,6 +37,11 @@ const POSTGRES: Embedded = &[
         2,
         "delivery",
         include_str!("../../migrations/postgres/0002_delivery.sql"),
+    ),
+    (
+        3,
+        "reminders",
+        include_str!("../../migrations/postgres/0003_reminders.sql"),
     ),
 ];
 

@@ -20,6 +20,9 @@ pub struct PersonRecord {
     pub locale: Option<String>,
     /// Why no chat identity could be found (e.g. no Slack user with this email).
     pub unresolved_reason: Option<String>,
+    /// Out of office until then, when the chat platform was asked
+    /// (`Some(None)`: asked, not away); `None` keeps what is stored.
+    pub away_until: Option<Option<Timestamp>>,
 }
 
 impl PersonRecord {
@@ -60,10 +63,19 @@ pub struct Person {
     pub unresolved_reason: Option<String>,
     /// When the person said stop: nothing is sent to them after that.
     pub stopped_at: Option<i64>,
+    /// Out of office until then (ms), as the chat platform reported it.
+    pub away_until: Option<i64>,
+}
+
+impl Person {
+    /// Out of office at `now`.
+    pub fn is_away_at(&self, now: Timestamp) -> bool {
+        self.away_until.is_some_and(|t| t > now.as_millisecond())
+    }
 }
 
 const PERSON_COLUMNS: &str =
-    "id, org_id, email, display_name, platform, workspace_id, user_id, time_zone, locale, unresolved_reason, stopped_at";
+    "id, org_id, email, display_name, platform, workspace_id, user_id, time_zone, locale, unresolved_reason, stopped_at, away_until";
 
 fn person(row: &AnyRow) -> Result<Person> {
     person_prefixed(row, "")
@@ -105,6 +117,7 @@ fn person_prefixed(row: &AnyRow, prefix: &str) -> Result<Person> {
         locale: col(row, &c("locale"))?,
         unresolved_reason: col(row, &c("unresolved_reason"))?,
         stopped_at: col(row, &c("stopped_at"))?,
+        away_until: col(row, &c("away_until"))?,
     })
 }
 
@@ -182,8 +195,8 @@ pub(crate) async fn upsert_person(
         (Some(a), _) | (None, Some(a)) => a,
         (None, None) => {
             return Ok(sqlx::query_scalar(
-                "INSERT INTO people (org_id, email, display_name, platform, workspace_id, user_id, time_zone, locale, unresolved_reason, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+                "INSERT INTO people (org_id, email, display_name, platform, workspace_id, user_id, time_zone, locale, unresolved_reason, created_at, updated_at, away_until) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id",
             )
             .bind(org.0)
             .bind(rec.email.clone())
@@ -195,6 +208,7 @@ pub(crate) async fn upsert_person(
             .bind(rec.locale.clone())
             .bind(rec.unresolved_reason.clone())
             .bind(millis(now))
+            .bind(rec.away_until.flatten().map(millis))
             .fetch_one(&mut **tx)
             .await?)
         }
@@ -204,7 +218,8 @@ pub(crate) async fn upsert_person(
         "UPDATE people SET email = COALESCE($1, email), display_name = COALESCE($2, display_name), \
          platform = COALESCE($3, platform), workspace_id = COALESCE($4, workspace_id), user_id = COALESCE($5, user_id), \
          time_zone = COALESCE($6, time_zone), locale = COALESCE($7, locale), \
-         unresolved_reason = CASE WHEN COALESCE($5, user_id) IS NULL THEN $8 ELSE NULL END, updated_at = $9 \
+         unresolved_reason = CASE WHEN COALESCE($5, user_id) IS NULL THEN $8 ELSE NULL END, updated_at = $9, \
+         away_until = CASE WHEN $12 = 1 THEN $13 ELSE away_until END \
          WHERE org_id = $10 AND id = $11",
     )
     .bind(rec.email.clone())
@@ -218,6 +233,8 @@ pub(crate) async fn upsert_person(
     .bind(millis(now))
     .bind(org.0)
     .bind(id)
+    .bind(i64::from(rec.away_until.is_some()))
+    .bind(rec.away_until.flatten().map(millis))
     .execute(&mut **tx)
     .await?;
     Ok(id)
@@ -373,6 +390,31 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Records that the person with this chat identity is out of office
+    /// until `until` (or, with `None`, back). Returns whether they are known.
+    pub async fn set_away(
+        &self,
+        org: OrgId,
+        who: &ChatIdentity,
+        until: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE people SET away_until = $1, updated_at = $2 \
+             WHERE org_id = $3 AND platform = $4 AND workspace_id = $5 AND user_id = $6",
+        )
+        .bind(until.map(millis))
+        .bind(millis(now))
+        .bind(org.0)
+        .bind(who.platform.as_str())
+        .bind(who.workspace.as_str())
+        .bind(who.user.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            > 0)
     }
 
     /// Pauses (or, with `None`, resumes) every participation of a person.

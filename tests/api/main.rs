@@ -4,5 +4,6 @@ mod admin_api;
 mod delivery;
 mod flow;
 mod helpers;
+mod reminders;
 mod scheduling;
 mod slack_inbound;

@@ -26,6 +26,7 @@ pub fn router(sim: SimWorkspace) -> Router {
         .route("/_sim/stats", get(stats))
         .route("/_sim/users", get(list_users).post(create_user))
         .route("/_sim/tap", post(tap))
+        .route("/_sim/status", post(set_status))
         .route("/_sim/command", post(command))
         .with_state(sim)
 }
@@ -247,6 +248,9 @@ pub(crate) fn user_json(sim: &SimWorkspace, u: &SimUser, include_locale: bool) -
             "real_name": u.real_name,
             "display_name": u.name,
             "email": u.email,
+            "status_text": u.status_text,
+            "status_emoji": u.status_emoji,
+            "status_expiration": u.status_expiration,
         },
     });
     if include_locale {
@@ -475,6 +479,31 @@ async fn create_user(State(sim): State<SimWorkspace>, Json(u): Json<NewUser>) ->
         u.tz.as_deref().unwrap_or("UTC"),
     );
     Json(json!({ "id": id }))
+}
+
+#[derive(Deserialize)]
+struct StatusRequest {
+    user: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    emoji: String,
+    /// Unix seconds; 0 or absent: no expiry.
+    #[serde(default)]
+    expiration: i64,
+}
+
+/// A person sets their Slack status; the service hears of it (`user_change`).
+async fn set_status(State(sim): State<SimWorkspace>, Json(r): Json<StatusRequest>) -> Response {
+    if sim.set_status(&r.user, &r.text, &r.emoji, r.expiration) {
+        Json(json!({ "ok": true })).into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "user_not_found" })),
+        )
+            .into_response()
+    }
 }
 
 #[derive(Deserialize)]

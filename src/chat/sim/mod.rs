@@ -30,6 +30,10 @@ pub struct SimUser {
     pub locale: String,
     pub deleted: bool,
     pub is_bot: bool,
+    /// The profile status ("Vacationing", ":palm_tree:", expiry in Unix seconds or 0).
+    pub status_text: String,
+    pub status_emoji: String,
+    pub status_expiration: i64,
 }
 
 /// One version of a message's content.
@@ -174,8 +178,28 @@ impl SimWorkspace {
             locale: "en-US".into(),
             deleted: false,
             is_bot: false,
+            status_text: String::new(),
+            status_emoji: String::new(),
+            status_expiration: 0,
         });
         id
+    }
+
+    /// Sets a person's status, as they would in Slack, and tells the service
+    /// with a `user_change` event. Returns false for an unknown user.
+    pub fn set_status(&self, id: &str, text: &str, emoji: &str, expiration: i64) -> bool {
+        let user = {
+            let mut s = self.state();
+            let Some(u) = s.users.iter_mut().find(|u| u.id == id) else {
+                return false;
+            };
+            u.status_text = text.into();
+            u.status_emoji = emoji.into();
+            u.status_expiration = expiration;
+            u.clone()
+        };
+        self.announce_user_change(&user);
+        true
     }
 
     pub fn deactivate_user(&self, id: &str) {

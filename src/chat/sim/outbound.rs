@@ -227,6 +227,31 @@ impl SimWorkspace {
         });
     }
 
+    /// Tells the service, as Slack's Events API does, that a person's
+    /// profile changed (`user_change`, which carries the whole user object).
+    pub(crate) fn announce_user_change(&self, user: &super::SimUser) {
+        let event = json!({
+            "token": "deprecated-verification-token",
+            "team_id": self.config.team_id,
+            "api_app_id": APP_ID,
+            "event": {
+                "type": "user_change",
+                "user": super::api::user_json(self, user, true),
+                "cache_ts": self.now().as_second(),
+                "event_ts": format!("{}.000100", self.now().as_second()),
+            },
+            "type": "event_callback",
+            "event_id": format!("EvU{}{}", user.id, self.now().as_millisecond()),
+            "event_time": self.now().as_second(),
+        });
+        let sim = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = sim.deliver_json("/slack/events", event.to_string()).await {
+                tracing::debug!(error = %e, "user_change event not delivered");
+            }
+        });
+    }
+
     /// Posts a signed JSON body (Events API) to the service at `path`.
     pub async fn deliver_json(&self, path: &str, body: String) -> Result<InboundReply, String> {
         self.deliver_with_type(path, body, "application/json").await

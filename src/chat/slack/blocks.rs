@@ -21,6 +21,7 @@ pub fn render_json(message: &Message) -> Result<serde_json::Value, ChatError> {
             session,
             recorded,
             snoozed_until,
+            reminder_job,
             locale,
         } => templates::render_json(
             "slack",
@@ -29,6 +30,7 @@ pub fn render_json(message: &Message) -> Result<serde_json::Value, ChatError> {
             context! {
                 job_id, purpose => purpose.as_str(), program, session,
                 recorded => recorded.map(|a| a.as_str()), snoozed_until,
+                reminder => reminder_job.is_some(),
             },
         ),
         Message::Checkin {
@@ -37,12 +39,16 @@ pub fn render_json(message: &Message) -> Result<serde_json::Value, ChatError> {
             program,
             theme,
             recorded,
+            reminder_job,
             locale,
         } => templates::render_json(
             "slack",
             locale,
             "checkin.json",
-            context! { job_id, participant, program, theme, recorded => recorded.map(|a| a.as_str()) },
+            context! {
+                job_id, participant, program, theme, recorded => recorded.map(|a| a.as_str()),
+                reminder => reminder_job.is_some(),
+            },
         ),
     };
     rendered.map_err(|e| ChatError::Permanent(format!("message could not be rendered: {e}")))
@@ -78,6 +84,7 @@ mod tests {
             session: 1,
             recorded: Some(Answer::Partly),
             snoozed_until: None,
+            reminder_job: None,
             locale: "en".into(),
         };
         let c = render(&m).unwrap();

@@ -5,7 +5,7 @@ pub mod blocks;
 pub mod limits;
 pub mod verify;
 
-use super::{ChatError, ChatPort, ChatUser, Delivered, Message};
+use super::{ChatError, ChatPort, ChatStatus, ChatUser, Delivered, Message};
 use crate::domain::{ChatIdentity, Platform};
 use async_trait::async_trait;
 use hyper_rustls::HttpsConnector;
@@ -192,7 +192,25 @@ impl SlackChat {
             locale: u.locale.as_ref().map(|l| l.to_string()),
             deleted: u.deleted.unwrap_or(false),
             is_bot: u.flags.is_bot.unwrap_or(false),
+            status: profile.map(slack_status).unwrap_or_default(),
         }
+    }
+}
+
+/// The status part of a Slack profile (an expiration of 0 means none).
+pub fn slack_status(p: &SlackUserProfile) -> ChatStatus {
+    ChatStatus {
+        text: p.status_text.clone().unwrap_or_default(),
+        emoji: p
+            .status_emoji
+            .as_ref()
+            .map(|e| e.to_string())
+            .unwrap_or_default(),
+        expires: p
+            .status_expiration
+            .as_ref()
+            .map(|t| t.0)
+            .filter(|t| t.as_second() > 0),
     }
 }
 
@@ -224,9 +242,7 @@ impl CallError {
 }
 
 fn job_metadata(message: &Message) -> SlackMessageMetadata {
-    let job_id = match message {
-        Message::Nudge { job_id, .. } | Message::Checkin { job_id, .. } => *job_id,
-    };
+    let job_id = message.delivery_job_id();
     SlackMessageMetadata {
         event_type: METADATA_EVENT_TYPE.to_string(),
         event_payload: Some(

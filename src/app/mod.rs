@@ -3,10 +3,12 @@
 //! the CLI and the demo all come through here.
 
 mod delivery;
+mod lifecycle;
 mod sessions;
 mod taps;
 
 pub use delivery::JobContext;
+pub use lifecycle::{ProgramState, ProgramStatus};
 pub use sessions::{CompletedSession, ParticipantLookup, SessionOutcome};
 pub use taps::{Tap, TapAnswer, TapRefusal, TapResult};
 

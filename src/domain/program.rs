@@ -234,6 +234,27 @@ impl ProgramSpec {
             .map(|s| s.planned)
     }
 
+    /// The date after which nothing more follows from sessions up to
+    /// `latest_completed`: the last session (planned, or completed later)
+    /// plus the longest follow-up and its reminder.
+    pub fn ends_on(&self, latest_completed: Option<Date>) -> Option<Date> {
+        let last = self
+            .sessions
+            .iter()
+            .map(|s| s.planned)
+            .chain(latest_completed)
+            .max()?;
+        let follow_up = self
+            .nudges
+            .iter()
+            .map(|n| n.days_after_session)
+            .max()
+            .unwrap_or(0)
+            + self.reminder_after_days;
+        last.checked_add(jiff::Span::new().days(i64::from(follow_up)))
+            .ok()
+    }
+
     /// The program's holidays plus those of a participant's calendar.
     pub fn holidays_for(&self, calendar: Option<&str>) -> Vec<Date> {
         let mut out = self.holidays.clone();

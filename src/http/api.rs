@@ -53,6 +53,9 @@ pub struct ProgramSummary {
     pub name: String,
     pub sessions: u32,
     pub time_zone: Option<String>,
+    /// Running, ended (nothing left to send; it can be archived) or archived.
+    #[serde(flatten)]
+    pub state: crate::app::ProgramState,
 }
 
 /// Lists the organisation's programs.
@@ -64,24 +67,24 @@ pub async fn list_programs(
     headers: HeaderMap,
 ) -> Result<Json<Vec<ProgramSummary>>, ApiError> {
     let org = authorize(&state, &headers, Scope::Admin).await?;
-    let programs = state
-        .app
-        .store
+    let store = &state.app.store;
+    let programs = store
         .programs(org)
         .await
         .map_err(crate::app::AppError::from)?;
-    Ok(Json(
-        programs
-            .into_iter()
-            .map(|p| ProgramSummary {
-                id: p.id,
-                sessions: p.spec.session_count(),
-                time_zone: p.spec.time_zone.as_ref().map(|z| z.name().to_string()),
-                key: p.key,
-                name: p.name,
-            })
-            .collect(),
-    ))
+    let org_row = store.org(org).await.map_err(crate::app::AppError::from)?;
+    let mut out = Vec::with_capacity(programs.len());
+    for p in programs {
+        out.push(ProgramSummary {
+            id: p.id,
+            sessions: p.spec.session_count(),
+            time_zone: p.spec.time_zone.as_ref().map(|z| z.name().to_string()),
+            state: state.app.program_state(&org_row, &p).await?,
+            key: p.key,
+            name: p.name,
+        });
+    }
+    Ok(Json(out))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

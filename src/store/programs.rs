@@ -3,6 +3,7 @@
 use super::participants::{upsert_person, PersonRecord};
 use super::{col, millis, OrgId, Result, Store, StoreError};
 use crate::domain::program::{ProgramFile, ProgramSpec};
+use jiff::civil::Date;
 use jiff::Timestamp;
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -93,6 +94,27 @@ impl Store {
 
     /// Archives a program: nothing more is sent for it, its data stays.
     /// Returns false when there is no such program.
+    /// The latest completed session date and how many jobs are still to
+    /// go out: what decides whether a program has ended.
+    pub async fn program_activity(&self, org: OrgId, program_id: i64) -> Result<(Option<Date>, i64)> {
+        let latest: Option<String> = sqlx::query_scalar(
+            "SELECT MAX(s.completed_on) FROM sessions s JOIN participants pa ON pa.id = s.participant_id AND pa.org_id = s.org_id \
+             WHERE s.org_id = $1 AND pa.program_id = $2",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let to_go: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM jobs WHERE org_id = $1 AND program_id = $2 AND state IN ('pending', 'leased')",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((latest.and_then(|d| d.parse().ok()), to_go))
+    }
+
     pub async fn archive_program(&self, org: OrgId, key: &str, now: Timestamp) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let id: Option<i64> = sqlx::query_scalar(

@@ -270,3 +270,45 @@ async fn an_archived_program_sends_nothing_more() {
     assert_eq!(s.sent, 0);
     assert_eq!(t.skipped("program archived").await, 3);
 }
+
+#[tokio::test]
+async fn a_program_ends_after_its_last_session_and_follow_up_and_can_then_be_archived() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    let state = || async {
+        let list: Value = t
+            .get(&t.admin_token, "/api/v1/programs")
+            .await
+            .json()
+            .await
+            .unwrap();
+        list[0].clone()
+    };
+    // Last planned session 2 November, longest follow-up 4 days, reminder 2 more.
+    assert_eq!(state().await["status"], "running");
+    assert_eq!(state().await["ends_on"], "2026-11-08");
+    // A session done late moves the end, and its follow-ups still go out.
+    t.complete_session("jana.novakova", 5, "2026-11-06").await;
+    assert_eq!(state().await["ends_on"], "2026-11-12");
+    let mut at: jiff::Timestamp = "2026-11-06T12:00:00Z".parse().unwrap();
+    while at < "2026-11-13T12:00:00Z".parse().unwrap() {
+        at += jiff::SignedDuration::from_hours(1);
+        t.clock.set(at);
+        t.dispatch().await;
+    }
+    let s = state().await;
+    assert_eq!(s["jobs_to_go"], 0, "{s}");
+    assert_eq!(s["status"], "ended", "{s}");
+    // Small step and one-tap check (no check-in after session 5), each reminded.
+    assert_eq!(t.sim.call_count("chat.postMessage"), 4);
+    // Nothing more is sent, however long the service keeps running.
+    let before = t.sim.call_count("chat.postMessage");
+    t.advance_to("2027-01-31T12:00:00Z").await;
+    assert_eq!(t.sim.call_count("chat.postMessage"), before);
+    let now = t.clock.now();
+    t.store
+        .archive_program(t.org.id, "leaders-2026", now)
+        .await
+        .unwrap();
+    assert_eq!(state().await["status"], "archived");
+}

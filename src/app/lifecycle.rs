@@ -1,0 +1,52 @@
+//! A program's life: running while sessions and their follow-ups are ahead,
+//! ended once the last session and its last follow-up are past and nothing
+//! is left to send, archived when HR says so.
+
+use super::*;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgramStatus {
+    Running,
+    /// Past its last session and follow-up, nothing left to send: it can be archived.
+    Ended,
+    /// Sends nothing more.
+    Archived,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProgramState {
+    pub status: ProgramStatus,
+    /// The last day a follow-up can fall on (program time zone), as planned now.
+    #[schema(value_type = Option<String>, example = "2026-11-08")]
+    pub ends_on: Option<String>,
+    /// Messages still to go out.
+    pub jobs_to_go: i64,
+}
+
+impl App {
+    pub async fn program_state(&self, org: &Org, program: &ProgramRow) -> AppResult<ProgramState> {
+        let (latest, jobs_to_go) = self.store.program_activity(org.id, program.id).await?;
+        let ends_on = program.spec.ends_on(latest);
+        let zone = program
+            .spec
+            .time_zone
+            .clone()
+            .or_else(|| Zone::parse(&org.time_zone).ok())
+            .unwrap_or_else(Zone::utc);
+        let today = zone.date_of(self.clock.now());
+        let status = if program.archived {
+            ProgramStatus::Archived
+        } else if jobs_to_go == 0 && ends_on.is_some_and(|end| today > end) {
+            ProgramStatus::Ended
+        } else {
+            ProgramStatus::Running
+        };
+        Ok(ProgramState {
+            status,
+            ends_on: ends_on.map(|d| d.to_string()),
+            jobs_to_go,
+        })
+    }
+}

@@ -96,7 +96,11 @@ impl Store {
     /// Returns false when there is no such program.
     /// The latest completed session date and how many jobs are still to
     /// go out: what decides whether a program has ended.
-    pub async fn program_activity(&self, org: OrgId, program_id: i64) -> Result<(Option<Date>, i64)> {
+    pub async fn program_activity(
+        &self,
+        org: OrgId,
+        program_id: i64,
+    ) -> Result<(Option<Date>, i64)> {
         let latest: Option<String> = sqlx::query_scalar(
             "SELECT MAX(s.completed_on) FROM sessions s JOIN participants pa ON pa.id = s.participant_id AND pa.org_id = s.org_id \
              WHERE s.org_id = $1 AND pa.program_id = $2",

@@ -7,6 +7,7 @@ pub mod cron;
 pub mod errors;
 pub mod ics;
 pub mod identity;
+pub mod metrics;
 pub mod plan;
 pub mod program;
 pub mod reader;

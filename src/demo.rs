@@ -509,6 +509,12 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
             c.reason.unwrap_or_default()
         );
     }
+    // The sponsors' view: the digest of the last complete week.
+    let digest = app.digest(org.id, &program.key, None).await?;
+    println!(
+        "\n══ Weekly digest for the sponsors ══\n{}",
+        crate::app::digest_text(&program.name, &digest)?
+    );
     println!(
         "virtual time {} → {}; wall time {:.1} s",
         start,

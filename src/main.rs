@@ -7,6 +7,7 @@ use momentum::chat::sim::{SimConfig, SimWorkspace};
 use momentum::clock::{SharedClock, SystemClock};
 use momentum::config::Settings;
 use momentum::crypto::SecretKey;
+use momentum::domain::metrics::ProgramWeek;
 use momentum::domain::program::ProgramFile;
 use momentum::domain::Platform;
 use momentum::startup::{self, ServiceOptions};
@@ -80,6 +81,20 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The weekly momentum digest.
+    Digest {
+        #[command(subcommand)]
+        command: DigestCommand,
+    },
+    /// Weekly aggregates of a program (published figures only), to stdout.
+    Export {
+        #[arg(long)]
+        program: String,
+        #[arg(long, value_enum, default_value = "json")]
+        format: ExportFormat,
+        #[arg(long)]
+        org: Option<String>,
+    },
     /// Run the local chat workspace (a simulated Slack) as a server, so that
     /// `momentum serve` with SLACK_API_URL pointing at it works like a real deployment.
     Sim {
@@ -139,6 +154,27 @@ enum ProgramCommand {
         #[arg(long)]
         org: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum DigestCommand {
+    /// Print a program's digest for a week (default: the last complete one),
+    /// exactly as sponsors would read it.
+    Preview {
+        #[arg(long)]
+        program: String,
+        /// An ISO week such as 2026-W48.
+        #[arg(long)]
+        week: Option<String>,
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Json,
+    Csv,
 }
 
 #[derive(Subcommand)]
@@ -350,6 +386,35 @@ async fn run(cli: Cli) -> Result<i32> {
                 Err(e) => bail!("{e}"),
             }
         }
+        Command::Digest {
+            command: DigestCommand::Preview { program, week, org },
+        } => {
+            let week = match week.as_deref().map(ProgramWeek::parse_iso) {
+                Some(None) => bail!("--week: use an ISO week such as 2026-W48"),
+                Some(w) => w,
+                None => None,
+            };
+            let (app, org) = local_app(&settings()?, org.as_deref()).await?;
+            let digest = app.digest(org.id, &program, week).await?;
+            println!(
+                "{}",
+                momentum::app::digest_text(&program_name(&app, org.id, &program).await?, &digest)?
+            );
+            Ok(0)
+        }
+        Command::Export {
+            program,
+            format,
+            org,
+        } => {
+            let (app, org) = local_app(&settings()?, org.as_deref()).await?;
+            let digests = app.aggregates(org.id, &program).await?;
+            match format {
+                ExportFormat::Json => println!("{}", serde_json::to_string_pretty(&digests)?),
+                ExportFormat::Csv => print!("{}", momentum::app::aggregates_csv(&digests)),
+            }
+            Ok(0)
+        }
         Command::Sim {
             listen,
             service_url,
@@ -415,6 +480,29 @@ async fn run(cli: Cli) -> Result<i32> {
 
 fn clock() -> SharedClock {
     Arc::new(SystemClock)
+}
+
+/// An app on the configured database with no chat connections (for
+/// commands that only read), and the organisation to act for.
+async fn local_app(s: &Settings, org: Option<&str>) -> Result<(Arc<momentum::app::App>, Org)> {
+    let store = open_store(s).await?;
+    store.migrate().await?;
+    let org = pick_org(&store, org).await?;
+    let app = startup::build_app(store, clock(), Default::default(), secret_key(s)?);
+    Ok((app, org))
+}
+
+async fn program_name(
+    app: &momentum::app::App,
+    org: momentum::store::OrgId,
+    key: &str,
+) -> Result<String> {
+    Ok(app
+        .store
+        .program_by_key(org, key)
+        .await?
+        .map(|p| p.name)
+        .unwrap_or_else(|| key.to_string()))
 }
 
 fn secret_key(s: &Settings) -> Result<SecretKey> {

@@ -21,6 +21,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/cs/checkin.json",
     "slack/cs/help.txt",
     "slack/cs/command_reply.txt",
+    "digest/en/digest.txt",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -127,5 +128,19 @@ mod tests {
     fn unknown_locale_falls_back_to_english() {
         let t = render_text("slack", "de", "help.txt", context! {}).unwrap();
         assert!(t.contains("/momentum pause"));
+    }
+}
+
+#[cfg(test)]
+mod compile_check {
+    #[test]
+    fn every_template_compiles() {
+        let mut env = minijinja::Environment::new();
+        env.set_trim_blocks(true);
+        for (name, source) in super::TEMPLATES {
+            if let Err(e) = env.add_template(name, source) {
+                panic!("{name}: {e:#}");
+            }
+        }
     }
 }

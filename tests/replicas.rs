@@ -220,7 +220,7 @@ async fn scenario(faults: Option<&str>) {
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let open: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'leased')")
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'leased') AND purpose <> 'reminder'")
                 .fetch_one(store.pool())
                 .await
                 .unwrap();
@@ -232,12 +232,26 @@ async fn scenario(faults: Option<&str>) {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let s = stats(http.clone()).await.unwrap();
-    let states: Vec<(String, i64)> =
-        sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
+    let states: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT state, COUNT(*) FROM jobs WHERE purpose <> 'reminder' GROUP BY state",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
     assert_eq!(states, vec![("sent".to_string(), PEOPLE as i64)], "{s}");
+    // A send plans one reminder (two days later), whichever replica sent it:
+    // never two for the same nudge.
+    let (reminders, reminded): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(DISTINCT reminds_job_id) FROM jobs WHERE purpose = 'reminder' AND state = 'pending'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(reminders, reminded);
+    assert!(
+        reminders > (PEOPLE as i64) * 9 / 10,
+        "{reminders} reminders planned"
+    );
     assert_eq!(s["jobs"], PEOPLE, "every nudge delivered: {s}");
     assert_eq!(s["messages"], PEOPLE, "no message twice: {s}");
     assert_eq!(s["duplicated_jobs"], json!([]), "{s}");

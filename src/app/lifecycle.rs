@@ -29,12 +29,7 @@ impl App {
     pub async fn program_state(&self, org: &Org, program: &ProgramRow) -> AppResult<ProgramState> {
         let (latest, jobs_to_go) = self.store.program_activity(org.id, program.id).await?;
         let ends_on = program.spec.ends_on(latest);
-        let zone = program
-            .spec
-            .time_zone
-            .clone()
-            .or_else(|| Zone::parse(&org.time_zone).ok())
-            .unwrap_or_else(Zone::utc);
+        let zone = super::digest::program_zone(org, program);
         let today = zone.date_of(self.clock.now());
         let status = if program.archived {
             ProgramStatus::Archived

@@ -3,11 +3,13 @@
 //! the CLI and the demo all come through here.
 
 mod delivery;
+mod digest;
 mod lifecycle;
 mod sessions;
 mod taps;
 
 pub use delivery::JobContext;
+pub use digest::{aggregates_csv, digest_text};
 pub use lifecycle::{ProgramState, ProgramStatus};
 pub use sessions::{CompletedSession, ParticipantLookup, SessionOutcome};
 pub use taps::{Tap, TapAnswer, TapRefusal, TapResult};

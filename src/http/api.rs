@@ -199,6 +199,24 @@ pub async fn delivery(
     Ok(Json(counts))
 }
 
+/// Weekly aggregates: every complete week's digest, oldest first, with the
+/// same suppression as the digest (a figure about fewer than k people is
+/// absent) and no free text.
+#[utoipa::path(get, path = "/api/v1/programs/{key}/aggregates", tag = "programs",
+    params(("key" = String, Path, description = "The program's key")),
+    responses((status = 200, description = "One published digest per complete week", body = [Object]),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn aggregates(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Result<Json<Vec<crate::domain::metrics::digest::Digest>>, ApiError> {
+    let org = authorize(&state, &headers, Scope::Admin).await?;
+    program_id(&state, org, &key).await?;
+    Ok(Json(state.app.aggregates(org, &key).await?))
+}
+
 /// A completed session, as a coaching platform reports it.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -24,6 +24,7 @@ impl Modify for BearerAuth {
         super::api::apply_program,
         super::api::list_participants,
         super::api::delivery,
+        super::api::aggregates,
         super::api::record_session,
     ),
     modifiers(&BearerAuth)

@@ -25,6 +25,11 @@ const SQLITE: Embedded = &[
         "reminders",
         include_str!("../../migrations/sqlite/0003_reminders.sql"),
     ),
+    (
+        4,
+        "metrics",
+        include_str!("../../migrations/sqlite/0004_metrics.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -42,6 +47,11 @@ const POSTGRES: Embedded = &[
         3,
         "reminders",
         include_str!("../../migrations/postgres/0003_reminders.sql"),
+    ),
+    (
+        4,
+        "metrics",
+        include_str!("../../migrations/postgres/0004_metrics.sql"),
     ),
 ];
 

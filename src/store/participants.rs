@@ -426,16 +426,40 @@ impl Store {
         until: Option<i64>,
         now: Timestamp,
     ) -> Result<u64> {
-        Ok(sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        // The pause history: end the current pause now, start the new one.
+        let mine = "SELECT id FROM participants WHERE org_id = $2 AND person_id = $3 AND deactivated_at IS NULL";
+        sqlx::query(&format!(
+            "UPDATE pauses SET until_at = $1 WHERE org_id = $2 AND until_at > $1 AND participant_id IN ({mine})"
+        ))
+        .bind(millis(now))
+        .bind(org.0)
+        .bind(person_id)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(until) = until {
+            sqlx::query(&format!(
+                "INSERT INTO pauses (org_id, participant_id, from_at, until_at) SELECT $2, id, $1, $4 FROM ({mine}) AS mine"
+            ))
+            .bind(millis(now))
+            .bind(org.0)
+            .bind(person_id)
+            .bind(until)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let changed = sqlx::query(
             "UPDATE participants SET paused_until = $1, updated_at = $2 WHERE org_id = $3 AND person_id = $4 AND deactivated_at IS NULL",
         )
         .bind(until)
         .bind(millis(now))
         .bind(org.0)
         .bind(person_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
-        .rows_affected())
+        .rows_affected();
+        tx.commit().await?;
+        Ok(changed)
     }
 
     pub async fn participant_statuses(

@@ -2,6 +2,7 @@
 
 mod admin_api;
 mod delivery;
+mod digest;
 mod flow;
 mod helpers;
 mod reminders;

@@ -7,7 +7,7 @@ use super::*;
 use std::collections::HashMap;
 
 /// A breakdown the digest shows per group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Dimension {
     Cohort,
@@ -43,7 +43,7 @@ pub fn trend_key(group: Option<(Dimension, &str)>) -> String {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupFigures {
     pub dimension: Dimension,
     /// The cohort's or theme's name, or "<manager>'s team".
@@ -55,7 +55,7 @@ pub struct GroupFigures {
     pub dropping: Option<Dropping>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThemeCount {
     pub theme: String,
     pub participants: u64,
@@ -63,7 +63,7 @@ pub struct ThemeCount {
 
 /// One program week as published. `None` marks a figure that is not shown
 /// (nothing to measure, or too few people behind it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Digest {
     /// ISO week, e.g. `2026-W48`.
     pub week: String,
@@ -161,7 +161,7 @@ pub fn compose(
                     dimension: d,
                     name,
                     people: t.people,
-                    engagement: t.engagement().and_then(|e| percent_f(e)),
+                    engagement: t.engagement().and_then(percent_f),
                     momentum: t.momentum.and_then(percent_f),
                     momentum_change: t.change(prev(&key)),
                     dropping: t.dropping(prev(&key), s),

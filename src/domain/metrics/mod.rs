@@ -173,7 +173,7 @@ impl Trend {
 }
 
 /// Why momentum is dropping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Dropping {
     /// Momentum fell by this many points against last week.

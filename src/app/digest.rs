@@ -1,0 +1,231 @@
+//! The weekly digest of a program: its facts gathered per week, composed
+//! with suppression, stored with the week's trends (momentum continues from
+//! them), and read back for previews, exports and the API.
+
+use super::*;
+use crate::domain::metrics::digest::{compose, Digest};
+use crate::domain::metrics::{MetricSettings, ProgramWeek};
+use crate::store::metrics::WeekWindow;
+
+impl App {
+    /// Every complete week's digest of a program so far (computing the
+    /// missing ones), oldest first: the export and the API's aggregates.
+    pub async fn aggregates(&self, org: OrgId, program_key: &str) -> AppResult<Vec<Digest>> {
+        let program = self
+            .store
+            .program_by_key(org, program_key)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no program {program_key:?}")))?;
+        let org_row = self.store.org(org).await?;
+        let zone = program_zone(&org_row, &program);
+        let last = ProgramWeek::last_complete(self.clock.now(), &zone);
+        let started = program
+            .spec
+            .sessions
+            .iter()
+            .any(|s| ProgramWeek::of(s.planned) <= last);
+        if started {
+            self.digest(org, program_key, Some(last)).await?;
+        }
+        self.store
+            .digests(org, program.id)
+            .await?
+            .into_iter()
+            .map(|(week, body)| {
+                serde_json::from_str(&body).map_err(|e| {
+                    AppError::NotFound(format!(
+                        "the stored digest of the week of {week} is unreadable: {e}"
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// The digest of `week` (default: the last complete week). Weeks from the
+    /// program's first session up to it that were never computed are computed
+    /// and stored on the way, so momentum has its history; a week already
+    /// stored is read back as it was published.
+    pub async fn digest(
+        &self,
+        org: OrgId,
+        program_key: &str,
+        week: Option<ProgramWeek>,
+    ) -> AppResult<Digest> {
+        let program = self
+            .store
+            .program_by_key(org, program_key)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no program {program_key:?}")))?;
+        let org_row = self.store.org(org).await?;
+        let zone = program_zone(&org_row, &program);
+        let now = self.clock.now();
+        let target = week.unwrap_or_else(|| ProgramWeek::last_complete(now, &zone));
+        if target >= ProgramWeek::of(zone.date_of(now)) {
+            return Err(AppError::Invalid(ConfigErrors::single(
+                "week",
+                format!(
+                    "{} is not over yet: a digest reports a complete week",
+                    target.iso()
+                ),
+            )));
+        }
+        let first = program
+            .spec
+            .sessions
+            .iter()
+            .map(|s| ProgramWeek::of(s.planned))
+            .min()
+            .unwrap_or_else(|| target.clone())
+            .min(target.clone());
+        let settings = MetricSettings {
+            anonymity_threshold: program.spec.anonymity_threshold,
+            ..MetricSettings::default()
+        };
+        let mut previous = HashMap::new();
+        let mut week = first;
+        loop {
+            let stored = self
+                .store
+                .weekly_trends(org, program.id, week.monday)
+                .await?;
+            let digest = if stored.is_empty() {
+                let window = self.window(&program, &zone, &week)?;
+                let (facts, mut labels) = self.store.week_facts(org, program.id, &window).await?;
+                for c in &program.spec.cohorts {
+                    labels.insert(format!("cohort:{}", c.key), c.name.clone());
+                }
+                let (digest, trends) = compose(&week, &facts, &previous, &settings, &labels);
+                let json = serde_json::to_string(&digest).map_err(|e| {
+                    AppError::Invalid(ConfigErrors::single("digest", e.to_string()))
+                })?;
+                self.store
+                    .store_week(org, program.id, week.monday, &trends, &json, now)
+                    .await?;
+                previous = trends.into_iter().collect();
+                Some(digest)
+            } else {
+                previous = stored;
+                None
+            };
+            if week == target {
+                return match digest {
+                    Some(d) => Ok(d),
+                    None => self.stored_digest(org, program.id, &week).await,
+                };
+            }
+            week = week.next();
+        }
+    }
+
+    async fn stored_digest(
+        &self,
+        org: OrgId,
+        program_id: i64,
+        week: &ProgramWeek,
+    ) -> AppResult<Digest> {
+        let monday = week.monday.to_string();
+        let body = self
+            .store
+            .digests(org, program_id)
+            .await?
+            .into_iter()
+            .find(|(w, _)| *w == monday)
+            .map(|(_, b)| b)
+            .ok_or_else(|| AppError::NotFound(format!("no digest for {}", week.iso())))?;
+        serde_json::from_str(&body).map_err(|e| {
+            AppError::NotFound(format!(
+                "the stored digest of {} is unreadable: {e}",
+                week.iso()
+            ))
+        })
+    }
+
+    fn window(
+        &self,
+        program: &ProgramRow,
+        zone: &Zone,
+        week: &ProgramWeek,
+    ) -> AppResult<WeekWindow> {
+        let (start, end) = week.bounds(zone).ok_or_else(|| {
+            AppError::Invalid(ConfigErrors::single(
+                "week",
+                "outside the supported calendar",
+            ))
+        })?;
+        let (previous_start, _) = week.previous().bounds(zone).unwrap_or((start, end));
+        let last_day = week.sunday();
+        let planned: Vec<Date> = program.spec.sessions.iter().map(|s| s.planned).collect();
+        Ok(WeekWindow {
+            start,
+            end,
+            previous_start,
+            last_day,
+            sessions_due: planned.iter().filter(|d| **d <= last_day).count() as u32,
+            program_over: planned.iter().all(|d| *d <= last_day),
+        })
+    }
+}
+
+/// The program's time zone, else the organisation's.
+pub(super) fn program_zone(org: &Org, program: &ProgramRow) -> Zone {
+    program
+        .spec
+        .time_zone
+        .clone()
+        .or_else(|| Zone::parse(&org.time_zone).ok())
+        .unwrap_or_else(Zone::utc)
+}
+
+/// The digest as plain text, from `templates/digest/`.
+pub fn digest_text(
+    program: &str,
+    digest: &Digest,
+) -> Result<String, crate::templates::TemplateError> {
+    crate::templates::render_text(
+        "digest",
+        "en",
+        "digest.txt",
+        minijinja::context! { d => digest, program },
+    )
+}
+
+/// Weekly headline figures as CSV, one row per week; a figure not published
+/// is an empty cell. Numbers and ISO weeks only: no free text can appear.
+pub fn aggregates_csv(digests: &[Digest]) -> String {
+    fn cell<T: ToString>(v: Option<T>) -> String {
+        v.map(|x| x.to_string()).unwrap_or_default()
+    }
+    let mut out = String::from(
+        "week,published,enrolled,started,start_rate,completion_rate,completion_to_date,eligible,active,engagement,\
+         actions_done,actions_partly,actions_not_yet,checkins_sent,manager_support_rate,session_usage,momentum,momentum_change,dropping\n",
+    );
+    for d in digests {
+        let row = [
+            d.week.clone(),
+            d.published.to_string(),
+            cell(d.enrolled),
+            cell(d.started),
+            cell(d.start_rate),
+            cell(d.completion_rate),
+            d.completion_to_date.to_string(),
+            cell(d.eligible),
+            cell(d.active),
+            cell(d.engagement),
+            cell(d.actions.map(|a| a.done)),
+            cell(d.actions.map(|a| a.partly)),
+            cell(d.actions.map(|a| a.not_yet)),
+            cell(d.checkins_sent),
+            cell(d.manager_support_rate),
+            cell(d.session_usage),
+            cell(d.momentum),
+            cell(d.momentum_change),
+            cell(d.dropping.map(|r| match r {
+                crate::domain::metrics::Dropping::EngagementFell { .. } => "engagement_fell",
+                crate::domain::metrics::Dropping::Inactive { .. } => "inactive",
+            })),
+        ];
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
+}

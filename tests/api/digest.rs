@@ -1,0 +1,142 @@
+//! The weekly digest from real activity: sessions, nudges, taps and
+//! check-ins through the chat wire, counted per PRODUCT.md, with no person
+//! named or quoted.
+
+use crate::helpers::*;
+use momentum::chat::sim::SimWorkspace;
+use serde_json::Value;
+
+/// The handles of the sample program's participants (the part before @).
+fn participants() -> Vec<String> {
+    PROGRAM
+        .lines()
+        .filter_map(|l| l.split("email: ").nth(1))
+        .filter_map(|rest| rest.split('@').next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_weeks_digest_counts_what_happened_and_names_nobody() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    let people = participants();
+    assert_eq!(people.len(), 18);
+    for p in &people {
+        t.complete_session(p, 1, "2026-09-07").await;
+    }
+    // Small steps go out on Tuesday (09:30 local: Prague, London, New York).
+    for at in [
+        "2026-09-08T07:30:00Z",
+        "2026-09-08T08:30:00Z",
+        "2026-09-08T13:30:00Z",
+    ] {
+        t.advance_to(at).await;
+    }
+    // Twelve answer on Wednesday: 6 done, 4 partly, 2 not yet.
+    t.clock.set("2026-09-09T10:00:00Z".parse().unwrap());
+    let answers = [
+        "done", "done", "done", "done", "done", "done", "partly", "partly", "partly", "partly",
+        "not_yet", "not_yet",
+    ];
+    for (p, answer) in people.iter().zip(answers) {
+        let user = t.user_id(p);
+        let channel = SimWorkspace::dm_channel(&user);
+        let nudge = t.sim.messages_in(&channel).remove(0);
+        let reply = t
+            .sim
+            .tap(&user, &channel, &nudge.ts, &format!("report:{answer}"))
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 200);
+    }
+    // One changes her answer within the week: it counts once, with its latest value.
+    let first = t.user_id(&people[0]);
+    let channel = SimWorkspace::dm_channel(&first);
+    let nudge = t.sim.messages_in(&channel).remove(0);
+    t.sim
+        .tap(&first, &channel, &nudge.ts, "report:partly")
+        .await
+        .unwrap();
+    // Thursday 10:00: the managers' check-ins (18); the managers answer 10 of them.
+    t.advance_to("2026-09-10T08:00:00Z").await;
+    t.advance_to("2026-09-10T09:00:00Z").await;
+    let mut answered = 0;
+    for manager in ["pavel.svoboda", "hana.stastna", "richard.dolezal"] {
+        let user = t.user_id(manager);
+        let channel = SimWorkspace::dm_channel(&user);
+        for (i, m) in t.sim.messages_in(&channel).iter().enumerate() {
+            let answer = if i % 2 == 0 {
+                "supported"
+            } else {
+                "not_this_time"
+            };
+            t.sim
+                .tap(&user, &channel, &m.ts, &format!("checkin:{answer}"))
+                .await
+                .unwrap();
+            answered += 1;
+        }
+    }
+    assert_eq!(answered, 14);
+
+    // Monday: the week of 7 September is complete.
+    t.clock.set("2026-09-14T08:00:00Z".parse().unwrap());
+    let resp = t
+        .get(&t.admin_token, "/api/v1/programs/leaders-2026/aggregates")
+        .await;
+    assert_eq!(resp.status(), 200);
+    let weeks: Vec<Value> = resp.json().await.unwrap();
+    let d = weeks.last().unwrap();
+    assert_eq!(d["week"], "2026-W37");
+    assert_eq!(d["published"], true);
+    assert_eq!(
+        (d["enrolled"].as_u64(), d["started"].as_u64()),
+        (Some(18), Some(18))
+    );
+    assert_eq!(d["start_rate"], 100);
+    assert_eq!(d["engagement"], 67, "12 of 18 active");
+    assert_eq!(d["actions"]["done"], 5);
+    assert_eq!(d["actions"]["partly"], 5);
+    assert_eq!(d["actions"]["not_yet"], 2);
+    assert_eq!(d["checkins_sent"], 18);
+    // Pavel 5 (3 supported), Hana 5 (3), Richard 4 (2): 8 of 18.
+    assert_eq!(d["manager_support_rate"], 44);
+    assert_eq!(d["session_usage"], 100, "18 of 18 sessions due");
+    assert_eq!(d["completion_to_date"], true);
+    // Four themes of 4–5 people: with k = 5 the small ones merge into "other".
+    let text = d.to_string();
+    for p in &people {
+        let name = p.split('.').next().unwrap();
+        assert!(
+            !text.to_lowercase().contains(name),
+            "{name} appears in {text}"
+        );
+    }
+    // Stored: asking again gives the same digest, without recomputing.
+    let again: Vec<Value> = t
+        .get(&t.admin_token, "/api/v1/programs/leaders-2026/aggregates")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(&again, &weeks);
+    let digest = t.app.digest(t.org.id, "leaders-2026", None).await.unwrap();
+    let text = momentum::app::digest_text("Leadership Academy 2026", &digest).unwrap();
+    assert!(text.contains("Engagement 67% (12 of 18 active)"), "{text}");
+    assert!(text.contains("5 done, 5 partly, 2 not yet"), "{text}");
+}
+
+#[tokio::test]
+async fn a_week_not_over_yet_has_no_digest() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.clock.set("2026-09-09T10:00:00Z".parse().unwrap());
+    let week = momentum::domain::metrics::ProgramWeek::parse_iso("2026-W37");
+    let err = t
+        .app
+        .digest(t.org.id, "leaders-2026", week)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not over yet"), "{err}");
+}

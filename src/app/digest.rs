@@ -11,11 +11,7 @@ impl App {
     /// Every complete week's digest of a program so far (computing the
     /// missing ones), oldest first: the export and the API's aggregates.
     pub async fn aggregates(&self, org: OrgId, program_key: &str) -> AppResult<Vec<Digest>> {
-        let program = self
-            .store
-            .program_by_key(org, program_key)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("no program {program_key:?}")))?;
+        let program = self.program_named(org, program_key).await?;
         let org_row = self.store.org(org).await?;
         let zone = program_zone(&org_row, &program);
         let last = ProgramWeek::last_complete(self.clock.now(), &zone);
@@ -51,11 +47,7 @@ impl App {
         program_key: &str,
         week: Option<ProgramWeek>,
     ) -> AppResult<Digest> {
-        let program = self
-            .store
-            .program_by_key(org, program_key)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("no program {program_key:?}")))?;
+        let program = self.program_named(org, program_key).await?;
         let org_row = self.store.org(org).await?;
         let zone = program_zone(&org_row, &program);
         let now = self.clock.now();

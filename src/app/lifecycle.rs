@@ -26,6 +26,14 @@ pub struct ProgramState {
 }
 
 impl App {
+    /// The organisation's program with this key, or "no program" (404).
+    pub async fn program_named(&self, org: OrgId, key: &str) -> AppResult<ProgramRow> {
+        self.store
+            .program_by_key(org, key)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no program {key:?}")))
+    }
+
     pub async fn program_state(&self, org: &Org, program: &ProgramRow) -> AppResult<ProgramState> {
         let (latest, jobs_to_go) = self.store.program_activity(org.id, program.id).await?;
         let ends_on = program.spec.ends_on(latest);

@@ -90,11 +90,7 @@ impl App {
             source,
             external_id,
         } = *report;
-        let program = self
-            .store
-            .program_by_key(org, program_key)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("no program {program_key:?}")))?;
+        let program = self.program_named(org, program_key).await?;
         if number == 0 || number > program.spec.session_count() {
             return Err(AppError::Invalid(ConfigErrors::single(
                 "session",

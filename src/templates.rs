@@ -17,6 +17,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/en/checkin.json",
     "slack/en/help.txt",
     "slack/en/command_reply.txt",
+    "slack/en/digest.json",
     "slack/cs/nudge.json",
     "slack/cs/checkin.json",
     "slack/cs/help.txt",

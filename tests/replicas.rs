@@ -220,7 +220,7 @@ async fn scenario(faults: Option<&str>) {
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let open: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'leased') AND purpose <> 'reminder'")
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'leased') AND purpose NOT IN ('reminder', 'digest')")
                 .fetch_one(store.pool())
                 .await
                 .unwrap();
@@ -233,7 +233,7 @@ async fn scenario(faults: Option<&str>) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let s = stats(http.clone()).await.unwrap();
     let states: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT state, COUNT(*) FROM jobs WHERE purpose <> 'reminder' GROUP BY state",
+        "SELECT state, COUNT(*) FROM jobs WHERE purpose NOT IN ('reminder', 'digest') GROUP BY state",
     )
     .fetch_all(store.pool())
     .await

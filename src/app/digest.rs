@@ -5,7 +5,10 @@
 use super::*;
 use crate::domain::metrics::digest::{compose, Digest};
 use crate::domain::metrics::{MetricSettings, ProgramWeek};
+use crate::domain::plan::next_digest;
 use crate::store::metrics::WeekWindow;
+use crate::store::NewJob;
+use jiff::Timestamp;
 
 impl App {
     /// Every complete week's digest of a program so far (computing the
@@ -130,6 +133,40 @@ impl App {
                 week.iso()
             ))
         })
+    }
+
+    /// The next digest job after `after` (none without a digest rule, or
+    /// past the program's end).
+    pub async fn next_digest_job(
+        &self,
+        org: &Org,
+        program: &ProgramRow,
+        after: Timestamp,
+    ) -> AppResult<Option<NewJob>> {
+        let (latest, _) = self.store.program_activity(org.id, program.id).await?;
+        let zone = program_zone(org, program);
+        let next = next_digest(&program.spec, &zone, after, program.spec.ends_on(latest));
+        Ok(next.map(|(due, week)| NewJob {
+            program_id: program.id,
+            participant_id: None,
+            recipient_person_id: None,
+            purpose: JobPurpose::Digest,
+            period: week.iso(),
+            session_number: None,
+            due,
+            reminds_job_id: None,
+        }))
+    }
+
+    /// The program's own calendar (its zone, working days, quiet hours):
+    /// when a job to its channel may still go out.
+    pub fn program_calendar(&self, org: &Org, program: &ProgramRow) -> DeliveryCalendar {
+        DeliveryCalendar {
+            zone: program_zone(org, program),
+            working_days: program.spec.working_days,
+            quiet_hours: program.spec.quiet_hours,
+            holidays: program.spec.holidays_for(None),
+        }
     }
 
     fn window(

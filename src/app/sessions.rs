@@ -172,6 +172,7 @@ impl App {
             }
         }
         jobs.retain(|j| j.due > now);
+        jobs.extend(self.next_digest_job(&org_row, &program, now).await?);
         Ok(self
             .store
             .sync_future_jobs(org, program_id, &jobs, now)
@@ -214,7 +215,7 @@ fn session_jobs(
             Some(NewJob {
                 program_id: program.id,
                 participant_id: Some(participant.id),
-                recipient_person_id: recipient,
+                recipient_person_id: Some(recipient),
                 purpose: j.purpose,
                 period: j.period,
                 session_number: Some(j.session),

@@ -38,6 +38,15 @@ pub enum Message {
         reminder_job: Option<i64>,
         locale: String,
     },
+    /// The weekly digest for the sponsors' channel: aggregates only.
+    Digest {
+        job_id: i64,
+        program: String,
+        digest: Box<crate::domain::metrics::digest::Digest>,
+        /// Where the week's chart image is, once uploaded.
+        chart_url: Option<String>,
+        locale: String,
+    },
 }
 
 impl Message {
@@ -55,6 +64,7 @@ impl Message {
                 reminder_job,
                 ..
             } => reminder_job.unwrap_or(*job_id),
+            Message::Digest { job_id, .. } => *job_id,
         }
     }
 }
@@ -126,6 +136,12 @@ pub trait ChatPort: Send + Sync + 'static {
         to: &ChatIdentity,
         message: &Message,
     ) -> Result<Delivered, ChatError>;
+    /// Posts to a channel (the sponsors' channel, for the digest).
+    async fn post_to_channel(
+        &self,
+        channel: &str,
+        message: &Message,
+    ) -> Result<Delivered, ChatError>;
     /// Replaces a sent message, e.g. to show what was recorded.
     async fn update(&self, at: &Delivered, message: &Message) -> Result<(), ChatError>;
     /// Finds the chat user with this work email, if any.
@@ -140,6 +156,16 @@ pub trait ChatPort: Send + Sync + 'static {
         since: jiff::Timestamp,
     ) -> Result<Option<Delivered>, ChatError> {
         let _ = (to, job_id, since);
+        Err(ChatError::Unverifiable)
+    }
+    /// The same look-up in a channel.
+    async fn find_sent_in_channel(
+        &self,
+        channel: &str,
+        job_id: i64,
+        since: jiff::Timestamp,
+    ) -> Result<Option<Delivered>, ChatError> {
+        let _ = (channel, job_id, since);
         Err(ChatError::Unverifiable)
     }
 }

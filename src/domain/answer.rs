@@ -71,6 +71,8 @@ pub enum JobPurpose {
     /// The one reminder of a nudge or check-in left unanswered; it carries
     /// the same buttons, answering the job it reminds of.
     Reminder,
+    /// The weekly momentum digest to the sponsors' channel.
+    Digest,
 }
 
 impl JobPurpose {
@@ -80,6 +82,7 @@ impl JobPurpose {
             JobPurpose::OneTapCheck => "one_tap_check",
             JobPurpose::ManagerCheckin => "manager_checkin",
             JobPurpose::Reminder => "reminder",
+            JobPurpose::Digest => "digest",
         }
     }
 
@@ -89,6 +92,7 @@ impl JobPurpose {
             JobPurpose::OneTapCheck,
             JobPurpose::ManagerCheckin,
             JobPurpose::Reminder,
+            JobPurpose::Digest,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)

@@ -2,8 +2,10 @@
 //! applies to the session becomes one job for one recipient, due at the
 //! recipient's local time.
 
-use super::program::{NudgeKind, ProgramSpec};
+use super::metrics::ProgramWeek;
+use super::program::{NudgeKind, ProgramSpec, RecurringPurpose};
 use super::time::DeliveryCalendar;
+use super::time::Zone;
 use super::JobPurpose;
 use jiff::civil::Date;
 use jiff::Timestamp;
@@ -57,6 +59,42 @@ pub fn jobs_for_completed_session(
             })
         })
         .collect()
+}
+
+/// The next weekly digest after `after`: at the program's digest time (its
+/// cron rule, program time zone), reporting the last complete week before
+/// it. Occurrences that would report a week before the program's first
+/// session are passed over; none is planned for a week after `ends_on`. Two
+/// occurrences in one week report the same week, so they are one job.
+pub fn next_digest(
+    program: &ProgramSpec,
+    zone: &Zone,
+    after: Timestamp,
+    ends_on: Option<Date>,
+) -> Option<(Timestamp, ProgramWeek)> {
+    let rule = program
+        .recurring
+        .iter()
+        .find(|r| r.purpose == RecurringPurpose::Digest)?;
+    let first = program
+        .sessions
+        .iter()
+        .map(|s| ProgramWeek::of(s.planned))
+        .min()?;
+    let mut at = after;
+    // A weekly rule finds a reportable week within a few occurrences; a
+    // program a year away is not planned yet.
+    for _ in 0..400 {
+        at = rule.cron.next_after(at, zone)?;
+        let week = ProgramWeek::last_complete(at, zone);
+        if ends_on.is_some_and(|end| week.monday > end) {
+            return None;
+        }
+        if week >= first {
+            return Some((at, week));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -134,5 +172,28 @@ program:
             jobs_for_completed_session(&p, 1, date(2026, 9, 7), &r),
             jobs_for_completed_session(&p, 1, date(2026, 9, 7), &r)
         );
+    }
+
+    #[test]
+    fn the_digest_reports_the_week_before_it_and_stops_after_the_end() {
+        let mut p = ProgramFile::parse_yaml(FILE).unwrap().program;
+        p.recurring = ProgramFile::parse_yaml(&FILE.replace(
+            "  nudges:",
+            "  recurring:\n    - {purpose: digest, cron: \"30 9 * * 1\"}\n  nudges:",
+        ))
+        .unwrap()
+        .program
+        .recurring;
+        let zone = Zone::parse("Europe/Prague").unwrap();
+        // Before the program: the first digest is Monday 14 September, for the week of the 7th.
+        let (at, week) =
+            next_digest(&p, &zone, "2026-09-01T00:00:00Z".parse().unwrap(), None).unwrap();
+        assert_eq!(at, "2026-09-14T07:30:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(week.iso(), "2026-W37");
+        // Right after it: the next Monday, for the following week.
+        let (_, week) = next_digest(&p, &zone, at, None).unwrap();
+        assert_eq!(week.iso(), "2026-W38");
+        // Nothing for weeks past the program's end.
+        assert_eq!(next_digest(&p, &zone, at, Some(date(2026, 9, 13))), None);
     }
 }

@@ -10,12 +10,14 @@
 
 use crate::app::{App, AppError, JobContext};
 use crate::chat::{ChatError, ChatPort, Message};
+use crate::domain::metrics::ProgramWeek;
 use crate::domain::ChatIdentity;
 use crate::domain::JobPurpose;
-use crate::store::{Job, JobOutcome, JobState, NewJob};
+use crate::store::{Job, JobOutcome, JobState, NewJob, OrgId};
 use futures_util::stream::{self, StreamExt};
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -74,13 +76,43 @@ impl DispatchStats {
     }
 }
 
+/// Where a job goes.
+enum To {
+    Person(ChatIdentity),
+    /// A channel id (the sponsors' channel, for the digest).
+    Channel(String),
+}
+
 /// A job ready to go out.
 struct Ready {
     port: Arc<dyn ChatPort>,
-    who: ChatIdentity,
+    to: To,
     message: Message,
-    /// The reminder its send plans, if it stays unanswered.
-    reminder: Option<NewJob>,
+}
+
+/// Jobs that follow a job: planned in the transaction that records it.
+#[derive(Default)]
+struct FollowUps {
+    /// If it is sent (a reminder, in case it stays unanswered).
+    on_sent: HashMap<i64, NewJob>,
+    /// Once it has ended, however (the next digest).
+    on_end: HashMap<i64, NewJob>,
+}
+
+impl FollowUps {
+    fn for_outcomes(mut self, outcomes: &[(Job, JobOutcome, bool)]) -> Vec<(OrgId, NewJob)> {
+        let mut out = Vec::new();
+        for (job, outcome, _) in outcomes {
+            if matches!(outcome, JobOutcome::Retry { .. }) {
+                continue;
+            }
+            if matches!(outcome, JobOutcome::Sent { .. }) {
+                out.extend(self.on_sent.remove(&job.id).map(|f| (job.org_id, f)));
+            }
+            out.extend(self.on_end.remove(&job.id).map(|f| (job.org_id, f)));
+        }
+        out
+    }
 }
 
 pub struct Dispatcher {
@@ -121,14 +153,28 @@ impl Dispatcher {
     /// it handles nothing to drain a backlog.
     pub async fn run_once(&self) -> crate::store::Result<DispatchStats> {
         let store = &self.app.store;
-        let jobs = store
+        let leased = store
             .lease_due_jobs(self.app.clock.now(), self.lease, BATCH, &self.owner)
             .await?;
         let mut outcomes: Vec<(Job, JobOutcome, bool)> = Vec::new();
         let mut ready = Vec::new();
+        let mut follow_ups = FollowUps::default();
+        let (digests, jobs): (Vec<Job>, Vec<Job>) = leased
+            .into_iter()
+            .partition(|j| j.purpose == JobPurpose::Digest);
+        for job in digests {
+            let (prepared, next) = self.prepare_digest(&job).await;
+            if let Some(next) = next {
+                follow_ups.on_end.insert(job.id, next);
+            }
+            match prepared {
+                Ok(r) => ready.push((job, r)),
+                Err(outcome) => outcomes.push((job, outcome, false)),
+            }
+        }
         let contexts = self.app.job_contexts(&jobs).await;
         // Messages this batch already gives each person, for the weekly cap.
-        let mut in_batch: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+        let mut in_batch: HashMap<i64, i64> = HashMap::new();
         for (job, ctx) in jobs.into_iter().zip(contexts) {
             let ctx = ctx.map(|c| {
                 let extra = job
@@ -144,15 +190,16 @@ impl Dispatcher {
                 *in_batch.entry(r).or_default() += 1;
             }
             match prepared {
-                Ok(r) => ready.push((job, r)),
+                Ok((r, reminder)) => {
+                    if let Some(reminder) = reminder {
+                        follow_ups.on_sent.insert(job.id, reminder);
+                    }
+                    ready.push((job, r))
+                }
                 Err(outcome) => outcomes.push((job, outcome, false)),
             }
         }
         let ids: Vec<i64> = ready.iter().map(|(job, _)| job.id).collect();
-        let follow_ups: Vec<NewJob> = ready
-            .iter_mut()
-            .filter_map(|(_, r): &mut (Job, Ready)| r.reminder.take())
-            .collect();
         store.mark_sending(&self.owner, &ids).await?;
         let sent: Vec<(Job, JobOutcome, bool)> = stream::iter(ready)
             .map(|(job, r)| self.send(job, r))
@@ -180,6 +227,7 @@ impl Dispatcher {
             }
             stats.count(outcome, *confirmed);
         }
+        let follow_ups = follow_ups.for_outcomes(&outcomes);
         let records: Vec<(Job, JobOutcome)> =
             outcomes.into_iter().map(|(j, o, _)| (j, o)).collect();
         store
@@ -193,7 +241,7 @@ impl Dispatcher {
         &self,
         job: &Job,
         ctx: crate::app::AppResult<JobContext>,
-    ) -> Result<Ready, JobOutcome> {
+    ) -> Result<(Ready, Option<NewJob>), JobOutcome> {
         let now = self.app.clock.now();
         let ctx = match ctx {
             Ok(c) => c,
@@ -225,23 +273,118 @@ impl Dispatcher {
             return Err(ended(JobState::Failed, reason));
         };
         let message = self.app.message_for(&ctx, job, None);
-        let reminder = reminder_for(&ctx, job, now);
+        let ready = Ready {
+            port,
+            to: To::Person(who),
+            message,
+        };
+        Ok((ready, reminder_for(&ctx, job, now)))
+    }
+
+    /// The weekly digest: computed for the week it reports, to the program's
+    /// sponsor channel. Also returns the next digest, planned once this one
+    /// has ended, whatever its outcome.
+    async fn prepare_digest(&self, job: &Job) -> (Result<Ready, JobOutcome>, Option<NewJob>) {
+        let app = &self.app;
+        let loaded = async {
+            let program = app.store.program(job.org_id, job.program_id).await?;
+            let org = app.store.org(job.org_id).await?;
+            Ok::<_, crate::store::StoreError>((program, org))
+        };
+        let (program, org) = match loaded.await {
+            Ok(x) => x,
+            Err(e) => {
+                return (
+                    Err(self.retry(job, format!("database: {e}"), job.verify_first)),
+                    None,
+                )
+            }
+        };
+        let next = app
+            .next_digest_job(&org, &program, job.planned_due_at)
+            .await
+            .ok()
+            .flatten();
+        (self.digest_ready(job, &org, &program).await, next)
+    }
+
+    async fn digest_ready(
+        &self,
+        job: &Job,
+        org: &crate::store::Org,
+        program: &crate::store::programs::ProgramRow,
+    ) -> Result<Ready, JobOutcome> {
+        let now = self.app.clock.now();
+        if program.archived {
+            return Err(ended(JobState::Skipped, "program archived".into()));
+        }
+        let window_end = match program.spec.send_window_hours {
+            Some(h) => job.planned_due_at + SignedDuration::from_hours(i64::from(h)),
+            None => self
+                .app
+                .program_calendar(org, program)
+                .send_window_end(job.planned_due_at),
+        };
+        if now > window_end {
+            return Err(ended(
+                JobState::Skipped,
+                "stale: missed its delivery window".into(),
+            ));
+        }
+        let Some(channel) = &program.spec.sponsor_channel else {
+            return Err(ended(
+                JobState::Failed,
+                "the program has no sponsor_channel to post the digest to".into(),
+            ));
+        };
+        let Some(port) = self
+            .app
+            .chats
+            .for_workspace(channel.platform, &channel.workspace)
+        else {
+            let reason = format!(
+                "no connection to {} workspace {}",
+                channel.platform.as_str(),
+                channel.workspace
+            );
+            return Err(ended(JobState::Failed, reason));
+        };
+        let Some(week) = ProgramWeek::parse_iso(&job.period) else {
+            return Err(ended(
+                JobState::Failed,
+                format!("not a week: {:?}", job.period),
+            ));
+        };
+        let digest = match self.app.digest(job.org_id, &program.key, Some(week)).await {
+            Ok(d) => d,
+            Err(AppError::Store(e)) => {
+                return Err(self.retry(job, format!("database: {e}"), job.verify_first))
+            }
+            Err(e) => return Err(ended(JobState::Failed, e.to_string())),
+        };
         Ok(Ready {
             port,
-            who,
-            message,
-            reminder,
+            to: To::Channel(channel.channel.clone()),
+            message: Message::Digest {
+                job_id: job.id,
+                program: program.name.clone(),
+                digest: Box::new(digest),
+                chart_url: None,
+                locale: program.spec.locale.clone(),
+            },
         })
     }
 
     /// Sends one job (after looking for an earlier send when its outcome was
     /// unknown). The flag says whether an earlier send was found instead.
     async fn send(&self, job: Job, r: Ready) -> (Job, JobOutcome, bool) {
-        let Ready {
-            port, who, message, ..
-        } = r;
+        let Ready { port, to, message } = r;
         if job.verify_first {
-            match port.find_sent(&who, job.id, job.created_at).await {
+            let found = match &to {
+                To::Person(who) => port.find_sent(who, job.id, job.created_at).await,
+                To::Channel(c) => port.find_sent_in_channel(c, job.id, job.created_at).await,
+            };
+            match found {
                 Ok(Some(at)) => {
                     let o = JobOutcome::Sent {
                         channel: at.channel,
@@ -264,7 +407,11 @@ impl Dispatcher {
                 }
             }
         }
-        let outcome = match port.send_direct(&who, &message).await {
+        let sent = match &to {
+            To::Person(who) => port.send_direct(who, &message).await,
+            To::Channel(c) => port.post_to_channel(c, &message).await,
+        };
+        let outcome = match sent {
             Ok(at) => JobOutcome::Sent {
                 channel: at.channel,
                 ts: at.ts,
@@ -403,7 +550,7 @@ fn reminder_for(ctx: &JobContext, job: &Job, now: Timestamp) -> Option<NewJob> {
     Some(NewJob {
         program_id: job.program_id,
         participant_id: job.participant_id,
-        recipient_person_id: job.recipient_person_id?,
+        recipient_person_id: Some(job.recipient_person_id?),
         purpose: JobPurpose::Reminder,
         period: format!("{}:{}", job.purpose, job.period),
         session_number: job.session_number,

@@ -51,7 +51,8 @@ impl JobState {
 pub struct NewJob {
     pub program_id: i64,
     pub participant_id: Option<i64>,
-    pub recipient_person_id: i64,
+    /// `None` for a job to a channel (the digest).
+    pub recipient_person_id: Option<i64>,
     pub purpose: JobPurpose,
     pub period: String,
     pub session_number: Option<u32>,
@@ -67,7 +68,7 @@ impl NewJob {
             "{}:{}:{}:{}",
             self.purpose,
             self.participant_id.unwrap_or(0),
-            self.recipient_person_id,
+            self.recipient_person_id.unwrap_or(0),
             self.period
         )
     }
@@ -273,14 +274,14 @@ impl Store {
     }
 
     /// Records what happened to a batch of leased jobs, and plans the jobs
-    /// their sends cause (reminders), in one transaction. Only the lease
-    /// holder's records count: a job taken over by another dispatcher is left
-    /// to it (its follow-ups have the same unique keys, so they are stored once).
+    /// that follow them (a reminder, the next digest), in one transaction.
+    /// Only the lease holder's records count: a job taken over by another
+    /// dispatcher is left to it (follow-ups have unique keys: stored once).
     pub async fn record_outcomes(
         &self,
         owner: &str,
         outcomes: &[(Job, JobOutcome)],
-        follow_ups: &[NewJob],
+        follow_ups: &[(OrgId, NewJob)],
         now: Timestamp,
     ) -> Result<()> {
         if outcomes.is_empty() {
@@ -289,15 +290,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Per organisation, as the unique keys are.
         let mut by_org: std::collections::BTreeMap<i64, Vec<&NewJob>> = Default::default();
-        for (job, o) in outcomes {
-            if let JobOutcome::Sent { .. } = o {
-                for f in follow_ups
-                    .iter()
-                    .filter(|f| f.reminds_job_id == Some(job.id))
-                {
-                    by_org.entry(job.org_id.0).or_default().push(f);
-                }
-            }
+        for (org, job) in follow_ups {
+            by_org.entry(org.0).or_default().push(job);
         }
         for (org, jobs) in by_org {
             insert_jobs_in(&mut tx, self.backend, OrgId(org), &jobs, now).await?;

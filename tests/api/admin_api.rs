@@ -244,7 +244,15 @@ async fn one_organisations_token_sees_nothing_of_another() {
         .await;
     assert_eq!(resp.status(), 404);
     assert_eq!(t.count("sessions").await, 0);
-    assert_eq!(t.count("jobs").await, 0);
+    // Only the program's own weekly digest is planned; nothing for anyone.
+    let person_jobs: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE org_id = $1 AND recipient_person_id IS NOT NULL",
+    )
+    .bind(t.org.id.0)
+    .fetch_one(t.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(person_jobs, 0);
 }
 
 #[tokio::test]

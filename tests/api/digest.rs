@@ -140,3 +140,51 @@ async fn a_week_not_over_yet_has_no_digest() {
         .unwrap_err();
     assert!(err.to_string().contains("not over yet"), "{err}");
 }
+
+#[tokio::test]
+async fn the_digest_goes_to_the_sponsors_channel_once_a_week_at_the_set_time() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    for p in participants() {
+        t.complete_session(&p, 1, "2026-09-07").await;
+    }
+    t.advance_to("2026-09-08T07:30:00Z").await;
+    let sponsors = "C00000001";
+    // Mondays 09:30 in Prague: 07:30Z in September.
+    t.advance_to("2026-09-14T07:29:00Z").await;
+    assert!(t.sim.messages_in(sponsors).is_empty());
+    t.advance_to("2026-09-14T07:30:00Z").await;
+    let posted = t.sim.messages_in(sponsors);
+    assert_eq!(posted.len(), 1);
+    let m = &posted[0];
+    assert!(
+        m.content
+            .text
+            .starts_with("Momentum digest for Leadership Academy 2026, week 2026-W37"),
+        "{}",
+        m.content.text
+    );
+    let blocks = m.content.blocks.to_string();
+    assert!(blocks.contains("Momentum digest · 2026-W37"), "{blocks}");
+    assert!(blocks.contains("*Started*\\n18 of 18 (100%)"), "{blocks}");
+    // Once: the dispatcher running again, or the program re-applied, sends nothing more.
+    assert_eq!(t.dispatch().await.handled(), 0);
+    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.advance_to("2026-09-14T12:00:00Z").await;
+    assert_eq!(t.sim.messages_in(sponsors).len(), 1);
+    // The next one is planned for the following Monday, about the following week.
+    let next: Vec<(String, String)> = sqlx::query_as(
+        "SELECT period, state FROM jobs WHERE org_id = $1 AND purpose = 'digest' ORDER BY period",
+    )
+    .bind(t.org.id.0)
+    .fetch_all(t.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        next,
+        vec![
+            ("2026-W37".to_string(), "sent".to_string()),
+            ("2026-W38".to_string(), "pending".to_string())
+        ]
+    );
+}

@@ -268,7 +268,8 @@ async fn an_archived_program_sends_nothing_more() {
         .unwrap());
     let s = t.advance_to("2026-09-11T14:00:00Z").await;
     assert_eq!(s.sent, 0);
-    assert_eq!(t.skipped("program archived").await, 3);
+    // Small step, check-in, one-tap check, and the weekly digest.
+    assert_eq!(t.skipped("program archived").await, 4);
 }
 
 #[tokio::test]
@@ -291,7 +292,8 @@ async fn a_program_ends_after_its_last_session_and_follow_up_and_can_then_be_arc
     t.complete_session("jana.novakova", 5, "2026-11-06").await;
     assert_eq!(state().await["ends_on"], "2026-11-12");
     let mut at: jiff::Timestamp = "2026-11-06T12:00:00Z".parse().unwrap();
-    while at < "2026-11-13T12:00:00Z".parse().unwrap() {
+    // Through Monday 16 November, when the digest of the last week goes out.
+    while at < "2026-11-17T12:00:00Z".parse().unwrap() {
         at += jiff::SignedDuration::from_hours(1);
         t.clock.set(at);
         t.dispatch().await;
@@ -300,7 +302,18 @@ async fn a_program_ends_after_its_last_session_and_follow_up_and_can_then_be_arc
     assert_eq!(s["jobs_to_go"], 0, "{s}");
     assert_eq!(s["status"], "ended", "{s}");
     // Small step and one-tap check (no check-in after session 5), each reminded.
-    assert_eq!(t.sim.call_count("chat.postMessage"), 4);
+    let jana = SimWorkspace::dm_channel(&t.user_id("jana.novakova"));
+    assert_eq!(t.sim.messages_in(&jana).len(), 4);
+    // The sponsors had the digests of the weeks of 2 and 9 November (the
+    // earlier ones were missed while the clock jumped, and skipped as stale).
+    let digests: Vec<String> = sqlx::query_scalar(
+        "SELECT period FROM jobs WHERE org_id = $1 AND purpose = 'digest' AND state = 'sent' ORDER BY period",
+    )
+    .bind(t.org.id.0)
+    .fetch_all(t.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(digests, vec!["2026-W45", "2026-W46"]);
     // Nothing more is sent, however long the service keeps running.
     let before = t.sim.call_count("chat.postMessage");
     t.advance_to("2027-01-31T12:00:00Z").await;

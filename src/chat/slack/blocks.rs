@@ -50,6 +50,18 @@ pub fn render_json(message: &Message) -> Result<serde_json::Value, ChatError> {
                 reminder => reminder_job.is_some(),
             },
         ),
+        Message::Digest {
+            program,
+            digest,
+            chart_url,
+            locale,
+            ..
+        } => templates::render_json(
+            "slack",
+            locale,
+            "digest.json",
+            context! { d => digest, program, chart_url },
+        ),
     };
     rendered.map_err(|e| ChatError::Permanent(format!("message could not be rendered: {e}")))
 }

@@ -253,6 +253,57 @@ fn job_metadata(message: &Message) -> SlackMessageMetadata {
     }
 }
 
+impl SlackChat {
+    /// `chat.postMessage` to a channel (or a user id: their DM with the app),
+    /// with the job id in the message's metadata.
+    async fn post(&self, channel: &str, message: &Message) -> Result<Delivered, ChatError> {
+        let content = blocks::render(message)?.with_metadata(job_metadata(message));
+        let req =
+            SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.to_string()), content);
+        let resp = self
+            .call("chat.postMessage", Some(channel), |s| async move {
+                s.chat_post_message(&req).await
+            })
+            .await
+            .map_err(|e| e.into_chat_error(true))?;
+        Ok(Delivered {
+            channel: resp.channel.to_string(),
+            ts: resp.ts.to_string(),
+        })
+    }
+
+    /// The message carrying `job_id` in a channel's recent history, if any.
+    async fn find_in_history(
+        &self,
+        channel: &str,
+        job_id: i64,
+        since: Timestamp,
+    ) -> Result<Option<Delivered>, ChatError> {
+        let oldest = format!("{}.000000", since.as_second());
+        let req = SlackApiConversationsHistoryRequest::new()
+            .with_channel(SlackChannelId::new(channel.to_string()))
+            .with_oldest(SlackTs::new(oldest))
+            .with_limit(15)
+            .with_include_all_metadata(true);
+        let history = self
+            .call("conversations.history", Some(channel), |s| async move {
+                s.conversations_history(&req).await
+            })
+            .await
+            .map_err(|e| e.into_chat_error(false))?;
+        let wanted = job_id.to_string();
+        Ok(history.messages.into_iter().find_map(|m| {
+            let md = m.content.metadata.as_ref()?;
+            let matches = md.event_type == METADATA_EVENT_TYPE
+                && md.event_payload.as_ref()?.get("job_id") == Some(&wanted);
+            matches.then(|| Delivered {
+                channel: channel.to_string(),
+                ts: m.origin.ts.to_string(),
+            })
+        }))
+    }
+}
+
 #[async_trait]
 impl ChatPort for SlackChat {
     fn platform(&self) -> Platform {
@@ -268,20 +319,16 @@ impl ChatPort for SlackChat {
         to: &ChatIdentity,
         message: &Message,
     ) -> Result<Delivered, ChatError> {
-        let content = blocks::render(message)?.with_metadata(job_metadata(message));
         // Posting to a user id delivers to the app's DM with that person.
-        let req =
-            SlackApiChatPostMessageRequest::new(SlackChannelId::new(to.user.clone()), content);
-        let resp = self
-            .call("chat.postMessage", Some(&to.user), |s| async move {
-                s.chat_post_message(&req).await
-            })
-            .await
-            .map_err(|e| e.into_chat_error(true))?;
-        Ok(Delivered {
-            channel: resp.channel.to_string(),
-            ts: resp.ts.to_string(),
-        })
+        self.post(&to.user, message).await
+    }
+
+    async fn post_to_channel(
+        &self,
+        channel: &str,
+        message: &Message,
+    ) -> Result<Delivered, ChatError> {
+        self.post(channel, message).await
     }
 
     async fn update(&self, at: &Delivered, message: &Message) -> Result<(), ChatError> {
@@ -331,6 +378,15 @@ impl ChatPort for SlackChat {
 
     /// Looks for the job's message in the person's DM (history with metadata),
     /// within the small history budget apps outside the Marketplace get.
+    async fn find_sent_in_channel(
+        &self,
+        channel: &str,
+        job_id: i64,
+        since: Timestamp,
+    ) -> Result<Option<Delivered>, ChatError> {
+        self.find_in_history(channel, job_id, since).await
+    }
+
     async fn find_sent(
         &self,
         to: &ChatIdentity,
@@ -347,29 +403,6 @@ impl ChatPort for SlackChat {
             .map_err(|e| e.into_chat_error(false))?
             .channel
             .id;
-        let oldest = format!("{}.000000", since.as_second());
-        let req = SlackApiConversationsHistoryRequest::new()
-            .with_channel(channel.clone())
-            .with_oldest(SlackTs::new(oldest))
-            .with_limit(15)
-            .with_include_all_metadata(true);
-        let history = self
-            .call(
-                "conversations.history",
-                Some(channel.as_ref()),
-                |s| async move { s.conversations_history(&req).await },
-            )
-            .await
-            .map_err(|e| e.into_chat_error(false))?;
-        let wanted = job_id.to_string();
-        Ok(history.messages.into_iter().find_map(|m| {
-            let md = m.content.metadata.as_ref()?;
-            let matches = md.event_type == METADATA_EVENT_TYPE
-                && md.event_payload.as_ref()?.get("job_id") == Some(&wanted);
-            matches.then(|| Delivered {
-                channel: channel.to_string(),
-                ts: m.origin.ts.to_string(),
-            })
-        }))
+        self.find_in_history(channel.as_ref(), job_id, since).await
     }
 }

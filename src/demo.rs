@@ -515,6 +515,12 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
         "\n══ Weekly digest for the sponsors ══\n{}",
         crate::app::digest_text(&program.name, &digest)?
     );
+    if let Some(week) = crate::domain::metrics::ProgramWeek::parse_iso(&digest.week) {
+        let png = app.digest_chart(org.id, &program.key, &week).await?;
+        let path = std::env::temp_dir().join("momentum-demo-digest.png");
+        std::fs::write(&path, png)?;
+        println!("chart: {}", path.display());
+    }
     println!(
         "virtual time {} → {}; wall time {:.1} s",
         start,

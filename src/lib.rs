@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod chart;
 pub mod chat;
 pub mod clock;
 pub mod config;

@@ -166,6 +166,9 @@ enum DigestCommand {
         /// An ISO week such as 2026-W48.
         #[arg(long)]
         week: Option<String>,
+        /// Where to write the chart (default: digest-PROGRAM-WEEK.png here).
+        #[arg(long)]
+        chart: Option<PathBuf>,
         #[arg(long)]
         org: Option<String>,
     },
@@ -387,7 +390,13 @@ async fn run(cli: Cli) -> Result<i32> {
             }
         }
         Command::Digest {
-            command: DigestCommand::Preview { program, week, org },
+            command:
+                DigestCommand::Preview {
+                    program,
+                    week,
+                    chart,
+                    org,
+                },
         } => {
             let week = match week.as_deref().map(ProgramWeek::parse_iso) {
                 Some(None) => bail!("--week: use an ISO week such as 2026-W48"),
@@ -400,6 +409,12 @@ async fn run(cli: Cli) -> Result<i32> {
                 "{}",
                 momentum::app::digest_text(&program_name(&app, org.id, &program).await?, &digest)?
             );
+            let week = ProgramWeek::parse_iso(&digest.week).context("the digest's week")?;
+            let png = app.digest_chart(org.id, &program, &week).await?;
+            let path = chart
+                .unwrap_or_else(|| PathBuf::from(format!("digest-{program}-{}.png", digest.week)));
+            std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
+            println!("\nchart: {}", path.display());
             Ok(0)
         }
         Command::Export {

@@ -135,6 +135,30 @@ impl App {
         })
     }
 
+    /// The chart of the weeks up to `week` (the last twelve), as a PNG.
+    pub async fn digest_chart(
+        &self,
+        org: OrgId,
+        program_key: &str,
+        week: &ProgramWeek,
+    ) -> AppResult<Vec<u8>> {
+        let program = self.program_named(org, program_key).await?;
+        let upto = week.iso();
+        let mut weeks: Vec<Digest> = self
+            .store
+            .digests(org, program.id)
+            .await?
+            .into_iter()
+            .filter_map(|(_, body)| serde_json::from_str::<Digest>(&body).ok())
+            .filter(|d| d.week <= upto)
+            .collect();
+        let skip = weeks.len().saturating_sub(12);
+        weeks.drain(..skip);
+        let title = format!("{}: engagement and small actions by week", program.name);
+        crate::chart::render_png(&title, &weeks)
+            .map_err(|e| AppError::Invalid(ConfigErrors::single("chart", e.to_string())))
+    }
+
     /// The next digest job after `after` (none without a digest rule, or
     /// past the program's end).
     pub async fn next_digest_job(

@@ -43,8 +43,8 @@ pub enum Message {
         job_id: i64,
         program: String,
         digest: Box<crate::domain::metrics::digest::Digest>,
-        /// Where the week's chart image is, once uploaded.
-        chart_url: Option<String>,
+        /// The week's chart, uploaded to the platform (its file id).
+        chart_file: Option<String>,
         locale: String,
     },
 }
@@ -142,6 +142,19 @@ pub trait ChatPort: Send + Sync + 'static {
         channel: &str,
         message: &Message,
     ) -> Result<Delivered, ChatError>;
+    /// Uploads an image without sharing it anywhere; returns its id, for a
+    /// message to show it (the digest's chart).
+    async fn upload_image(
+        &self,
+        filename: &str,
+        title: &str,
+        png: Vec<u8>,
+    ) -> Result<String, ChatError> {
+        let _ = (filename, title, png);
+        Err(ChatError::Permanent(
+            "this platform takes no uploaded images".into(),
+        ))
+    }
     /// Replaces a sent message, e.g. to show what was recorded.
     async fn update(&self, at: &Delivered, message: &Message) -> Result<(), ChatError>;
     /// Finds the chat user with this work email, if any.

@@ -355,12 +355,26 @@ impl Dispatcher {
                 format!("not a week: {:?}", job.period),
             ));
         };
-        let digest = match self.app.digest(job.org_id, &program.key, Some(week)).await {
+        let digest = match self
+            .app
+            .digest(job.org_id, &program.key, Some(week.clone()))
+            .await
+        {
             Ok(d) => d,
             Err(AppError::Store(e)) => {
                 return Err(self.retry(job, format!("database: {e}"), job.verify_first))
             }
             Err(e) => return Err(ended(JobState::Failed, e.to_string())),
+        };
+        // The chart goes up first; a message that may already have been
+        // posted (unknown outcome) is looked up instead, chart or not.
+        let chart_file = if job.verify_first || !digest.published {
+            None
+        } else {
+            match self.upload_chart(&port, job, program, &week).await {
+                Ok(f) => f,
+                Err(o) => return Err(o),
+            }
         };
         Ok(Ready {
             port,
@@ -369,10 +383,47 @@ impl Dispatcher {
                 job_id: job.id,
                 program: program.name.clone(),
                 digest: Box::new(digest),
-                chart_url: None,
+                chart_file,
                 locale: program.spec.locale.clone(),
             },
         })
+    }
+
+    /// Draws and uploads the week's chart. A temporary failure retries the
+    /// digest; a permanent one sends it without the chart.
+    async fn upload_chart(
+        &self,
+        port: &Arc<dyn ChatPort>,
+        job: &Job,
+        program: &crate::store::programs::ProgramRow,
+        week: &ProgramWeek,
+    ) -> Result<Option<String>, JobOutcome> {
+        let png = match self.app.digest_chart(job.org_id, &program.key, week).await {
+            Ok(png) => png,
+            Err(e) => {
+                tracing::warn!(error = %e, job = job.id, "digest chart not drawn");
+                return Ok(None);
+            }
+        };
+        let name = format!("momentum-{}-{}.png", program.key, week.iso());
+        let title = format!(
+            "{}: engagement and small actions, {}",
+            program.name,
+            week.iso()
+        );
+        match port.upload_image(&name, &title, png).await {
+            Ok(id) => Ok(Some(id)),
+            Err(ChatError::RateLimited { retry_after }) => {
+                Err(self.rate_limited(retry_after, false))
+            }
+            Err(ChatError::Transient(reason) | ChatError::Uncertain(reason)) => {
+                Err(self.retry(job, format!("chart upload: {reason}"), false))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, job = job.id, "digest sent without its chart");
+                Ok(None)
+            }
+        }
     }
 
     /// Sends one job (after looking for an earlier send when its outcome was

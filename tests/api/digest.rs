@@ -167,6 +167,27 @@ async fn the_digest_goes_to_the_sponsors_channel_once_a_week_at_the_set_time() {
     let blocks = m.content.blocks.to_string();
     assert!(blocks.contains("Momentum digest · 2026-W37"), "{blocks}");
     assert!(blocks.contains("*Started*\\n18 of 18 (100%)"), "{blocks}");
+    // The chart went up the way Slack requires and shows in the message.
+    let image = m
+        .content
+        .blocks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "image")
+        .cloned()
+        .unwrap();
+    let file = t
+        .sim
+        .file(image["slack_file"]["id"].as_str().unwrap())
+        .unwrap();
+    assert!(file.title.unwrap().contains("2026-W37"));
+    let png = png::Decoder::new(std::io::Cursor::new(file.bytes))
+        .read_info()
+        .unwrap();
+    assert_eq!((png.info().width, png.info().height), (880, 440));
+    assert_eq!(t.sim.call_count("files.getUploadURLExternal"), 1);
+    assert_eq!(t.sim.call_count("files.completeUploadExternal"), 1);
     // Once: the dispatcher running again, or the program re-applied, sends nothing more.
     assert_eq!(t.dispatch().await.handled(), 0);
     t.apply_yaml(&t.admin_token, PROGRAM).await;

@@ -28,6 +28,7 @@ pub fn router(sim: SimWorkspace) -> Router {
         .route("/_sim/tap", post(tap))
         .route("/_sim/status", post(set_status))
         .route("/_sim/command", post(command))
+        .route("/_sim/upload/{file}", post(upload))
         .with_state(sim)
 }
 
@@ -203,6 +204,8 @@ fn call(sim: &SimWorkspace, method: &str, p: &Map<String, Value>) -> Value {
             }
         }
         "chat.postMessage" => post_message(sim, p),
+        "files.getUploadURLExternal" => upload_url(sim, p),
+        "files.completeUploadExternal" => complete_upload(sim, p),
         "conversations.history" => history(sim, p),
         "chat.update" => update_message(sim, p),
         "users.info" => match arg(p, "user").and_then(|id| sim.user(id)) {
@@ -260,7 +263,7 @@ pub(crate) fn user_json(sim: &SimWorkspace, u: &SimUser, include_locale: bool) -
 }
 
 /// Checks content the way Slack does: text or blocks, valid blocks, limits.
-fn content(p: &Map<String, Value>) -> Result<(String, Value), &'static str> {
+fn content(sim: &SimWorkspace, p: &Map<String, Value>) -> Result<(String, Value), &'static str> {
     let text = arg(p, "text").unwrap_or_default().to_string();
     let blocks = p.get("blocks").cloned().unwrap_or(Value::Null);
     if text.is_empty() && blocks.is_null() {
@@ -279,8 +282,89 @@ fn content(p: &Map<String, Value>) -> Result<(String, Value), &'static str> {
         if serde_json::from_value::<Vec<SlackBlock>>(blocks.clone()).is_err() {
             return Err("invalid_blocks");
         }
+        for b in list.iter().filter(|b| b["type"] == "image") {
+            let by_file = b["slack_file"]["id"].as_str();
+            if b["alt_text"].as_str().is_none_or(str::is_empty) {
+                return Err("invalid_blocks");
+            }
+            if let Some(id) = by_file {
+                if sim.file(id).is_none() {
+                    return Err("invalid_blocks");
+                }
+            }
+        }
     }
     Ok((text, if blocks.is_null() { json!([]) } else { blocks }))
+}
+
+/// `files.getUploadURLExternal`: a file id and where to post its bytes.
+fn upload_url(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
+    let (Some(filename), Some(length)) = (
+        arg(p, "filename").filter(|f| !f.is_empty()),
+        arg(p, "length").and_then(|l| l.parse::<usize>().ok()),
+    ) else {
+        return err("invalid_arguments");
+    };
+    if length == 0 || length > 1_000_000_000 {
+        return err("invalid_length");
+    }
+    let mut s = sim.state();
+    let id = format!("F{:08}", s.files.len() + 1);
+    let base = s.own_url.clone().unwrap_or_default();
+    s.files.push(super::SimFile {
+        id: id.clone(),
+        filename: filename.to_string(),
+        length,
+        bytes: Vec::new(),
+        title: None,
+        completed: false,
+    });
+    ok(json!({ "upload_url": format!("{base}/_sim/upload/{id}"), "file_id": id }))
+}
+
+/// The bytes of an upload, posted to its upload URL (not a Web API method:
+/// Slack answers `OK - <length>` as plain text).
+async fn upload(
+    State(sim): State<SimWorkspace>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let mut s = sim.state();
+    let Some(f) = s.files.iter_mut().find(|f| f.id == file && !f.completed) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    // Form uploads wrap the bytes; the declared length is what Slack checks.
+    f.bytes = body.to_vec();
+    (StatusCode::OK, format!("OK - {}", f.bytes.len())).into_response()
+}
+
+/// `files.completeUploadExternal`: finishes uploads (shared to `channel_id`
+/// only when one is given; the digest shows its chart in an image block).
+fn complete_upload(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
+    let files: Vec<Value> = match p.get("files") {
+        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or_default(),
+        Some(Value::Array(a)) => a.clone(),
+        _ => vec![],
+    };
+    if files.is_empty() {
+        return err("invalid_arguments");
+    }
+    let mut s = sim.state();
+    let mut done = Vec::new();
+    for f in &files {
+        let Some(id) = f["id"].as_str() else {
+            return err("invalid_arguments");
+        };
+        match s.files.iter_mut().find(|x| x.id == id) {
+            Some(x) if !x.bytes.is_empty() => {
+                x.completed = true;
+                x.title = f["title"].as_str().map(str::to_string);
+                done.push(json!({ "id": x.id, "title": x.title, "name": x.filename, "size": x.bytes.len() }));
+            }
+            _ => return err("file_not_found"),
+        }
+    }
+    ok(json!({ "files": done }))
 }
 
 fn post_message(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
@@ -305,7 +389,7 @@ fn post_message(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
     } else {
         return err("channel_not_found");
     };
-    let (text, blocks) = match content(p) {
+    let (text, blocks) = match content(sim, p) {
         Ok(c) => c,
         Err(code) => return err(code),
     };
@@ -349,7 +433,7 @@ fn update_message(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
     let (Some(channel), Some(ts)) = (arg(p, "channel"), arg(p, "ts")) else {
         return err("message_not_found");
     };
-    let (text, blocks) = match content(p) {
+    let (text, blocks) = match content(sim, p) {
         Ok(c) => c,
         Err(code) => return err(code),
     };

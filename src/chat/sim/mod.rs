@@ -115,6 +115,23 @@ pub(crate) struct SimState {
     pub metadata_events: bool,
     pub rng: rand::rngs::StdRng,
     last_ts: i64,
+    /// Where this workspace is served (for upload URLs).
+    pub own_url: Option<String>,
+    /// Files uploaded with `files.getUploadURLExternal`, by id.
+    pub files: Vec<SimFile>,
+}
+
+/// A file uploaded the way Slack requires since 2025: an upload URL, the
+/// bytes posted to it, then `files.completeUploadExternal`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimFile {
+    pub id: String,
+    pub filename: String,
+    pub length: usize,
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+    pub title: Option<String>,
+    pub completed: bool,
 }
 
 pub const BOT_USER_ID: &str = "U0MOMENTUM";
@@ -144,6 +161,8 @@ impl SimWorkspace {
             metadata_events: false,
             rng: rand::SeedableRng::seed_from_u64(1),
             last_ts: 0,
+            own_url: None,
+            files: Vec::new(),
         };
         Self {
             config,
@@ -253,6 +272,15 @@ impl SimWorkspace {
             .map(|f| f.kind)
     }
 
+    /// A file uploaded and completed, with its bytes.
+    pub fn file(&self, id: &str) -> Option<SimFile> {
+        self.state()
+            .files
+            .iter()
+            .find(|f| f.id == id && f.completed)
+            .cloned()
+    }
+
     /// Messages that carry this job id in their metadata (duplicates show here).
     pub fn messages_for_job(&self, job_id: i64) -> Vec<SimMessage> {
         self.state()
@@ -330,6 +358,7 @@ impl SimWorkspace {
     ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let bound = listener.local_addr()?;
+        self.state().own_url = Some(format!("http://{bound}"));
         let router = api::router(self.clone());
         let handle = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {

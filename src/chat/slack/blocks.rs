@@ -53,14 +53,14 @@ pub fn render_json(message: &Message) -> Result<serde_json::Value, ChatError> {
         Message::Digest {
             program,
             digest,
-            chart_url,
+            chart_file,
             locale,
             ..
         } => templates::render_json(
             "slack",
             locale,
             "digest.json",
-            context! { d => digest, program, chart_url },
+            context! { d => digest, program, chart_file },
         ),
     };
     rendered.map_err(|e| ChatError::Permanent(format!("message could not be rendered: {e}")))

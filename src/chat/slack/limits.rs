@@ -37,6 +37,8 @@ impl Default for SlackLimits {
                 ("users.lookupByEmail", TIER_3),
                 ("users.info", TIER_4),
                 ("auth.test", TIER_4),
+                ("files.getUploadURLExternal", TIER_4),
+                ("files.completeUploadExternal", TIER_4),
                 // Apps outside the Slack Marketplace: one history call a minute.
                 ("conversations.history", 1),
             ],

@@ -378,6 +378,42 @@ impl ChatPort for SlackChat {
 
     /// Looks for the job's message in the person's DM (history with metadata),
     /// within the small history budget apps outside the Marketplace get.
+    async fn upload_image(
+        &self,
+        filename: &str,
+        title: &str,
+        png: Vec<u8>,
+    ) -> Result<String, ChatError> {
+        // Slack's upload flow: an upload URL, the bytes, then completion
+        // (no channel: the digest message shows it in an image block).
+        let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), png.len())
+            .with_alt_txt(title.to_string());
+        let target = self
+            .call("files.getUploadURLExternal", None, |s| async move {
+                s.get_upload_url_external(&req).await
+            })
+            .await
+            .map_err(|e| e.into_chat_error(false))?;
+        let upload =
+            SlackApiFilesUploadViaUrlRequest::new(target.upload_url, png, "image/png".into());
+        self.call("files.upload", None, |s| async move {
+            s.files_upload_via_url(&upload).await
+        })
+        .await
+        .map_err(|e| e.into_chat_error(false))?;
+        let complete =
+            SlackApiFilesCompleteUploadExternalRequest::new(vec![SlackApiFilesComplete::new(
+                target.file_id.clone(),
+            )
+            .with_title(title.to_string())]);
+        self.call("files.completeUploadExternal", None, |s| async move {
+            s.files_complete_upload_external(&complete).await
+        })
+        .await
+        .map_err(|e| e.into_chat_error(false))?;
+        Ok(target.file_id.to_string())
+    }
+
     async fn find_sent_in_channel(
         &self,
         channel: &str,

@@ -513,7 +513,7 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
     let digest = app.digest(org.id, &program.key, None).await?;
     println!(
         "\n══ Weekly digest for the sponsors ══\n{}",
-        crate::app::digest_text(&program.name, &digest)?
+        crate::app::digest_text(&program.name, &program.locale, &digest)?
     );
     if let Some(week) = crate::domain::metrics::ProgramWeek::parse_iso(&digest.week) {
         let png = app.digest_chart(org.id, &program.key, &week).await?;

@@ -60,6 +60,12 @@ enum Command {
         /// Also measure on PostgreSQL (a scratch schema is created there).
         #[arg(long, env = "MOMENTUM_BENCH_DATABASE_URL")]
         postgres: Option<String>,
+        /// Participants in the digest's program.
+        #[arg(long, default_value_t = 10_000)]
+        digest_participants: usize,
+        /// One-tap reports in it, spread over 40 weeks.
+        #[arg(long, default_value_t = 1_000_000)]
+        digest_reports: i64,
     },
     /// Validate program files; prints every mistake with its field path.
     CheckConfig {
@@ -245,12 +251,16 @@ async fn run(cli: Cli) -> Result<i32> {
             dispatch_jobs,
             limited_seconds,
             postgres,
+            digest_participants,
+            digest_reports,
         } => {
             momentum::bench::run(momentum::bench::BenchOptions {
                 participants,
                 dispatch_jobs,
                 limited_seconds,
                 postgres,
+                digest_participants,
+                digest_reports,
             })
             .await?;
             Ok(0)
@@ -405,10 +415,10 @@ async fn run(cli: Cli) -> Result<i32> {
             };
             let (app, org) = local_app(&settings()?, org.as_deref()).await?;
             let digest = app.digest(org.id, &program, week).await?;
-            println!(
-                "{}",
-                momentum::app::digest_text(&program_name(&app, org.id, &program).await?, &digest)?
-            );
+            println!("{}", {
+                let p = app.program_named(org.id, &program).await?;
+                momentum::app::digest_text(&p.name, &p.spec.locale, &digest)?
+            });
             let week = ProgramWeek::parse_iso(&digest.week).context("the digest's week")?;
             let png = app.digest_chart(org.id, &program, &week).await?;
             let path = chart
@@ -505,19 +515,6 @@ async fn local_app(s: &Settings, org: Option<&str>) -> Result<(Arc<momentum::app
     let org = pick_org(&store, org).await?;
     let app = startup::build_app(store, clock(), Default::default(), secret_key(s)?);
     Ok((app, org))
-}
-
-async fn program_name(
-    app: &momentum::app::App,
-    org: momentum::store::OrgId,
-    key: &str,
-) -> Result<String> {
-    Ok(app
-        .store
-        .program_by_key(org, key)
-        .await?
-        .map(|p| p.name)
-        .unwrap_or_else(|| key.to_string()))
 }
 
 fn secret_key(s: &Settings) -> Result<SecretKey> {

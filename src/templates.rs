@@ -22,7 +22,9 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/cs/checkin.json",
     "slack/cs/help.txt",
     "slack/cs/command_reply.txt",
+    "slack/cs/digest.json",
     "digest/en/digest.txt",
+    "digest/cs/digest.txt",
 ];
 
 #[derive(Debug, thiserror::Error)]

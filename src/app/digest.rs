@@ -229,14 +229,15 @@ pub(super) fn program_zone(org: &Org, program: &ProgramRow) -> Zone {
         .unwrap_or_else(Zone::utc)
 }
 
-/// The digest as plain text, from `templates/digest/`.
+/// The digest as plain text in `locale`, from `templates/digest/`.
 pub fn digest_text(
     program: &str,
+    locale: &str,
     digest: &Digest,
 ) -> Result<String, crate::templates::TemplateError> {
     crate::templates::render_text(
         "digest",
-        "en",
+        locale,
         "digest.txt",
         minijinja::context! { d => digest, program },
     )

@@ -122,7 +122,7 @@ async fn a_weeks_digest_counts_what_happened_and_names_nobody() {
         .unwrap();
     assert_eq!(&again, &weeks);
     let digest = t.app.digest(t.org.id, "leaders-2026", None).await.unwrap();
-    let text = momentum::app::digest_text("Leadership Academy 2026", &digest).unwrap();
+    let text = momentum::app::digest_text("Leadership Academy 2026", "en", &digest).unwrap();
     assert!(text.contains("Engagement 67% (12 of 18 active)"), "{text}");
     assert!(text.contains("5 done, 5 partly, 2 not yet"), "{text}");
 }

@@ -106,4 +106,98 @@ mod tests {
         assert_eq!(actions["elements"].as_array().unwrap().len(), 3);
         assert_eq!(actions["elements"][1]["style"], "primary");
     }
+
+    fn digest(people: usize) -> crate::domain::metrics::digest::Digest {
+        use crate::domain::metrics::*;
+        let facts = WeekFacts {
+            participants: (0..people)
+                .map(|i| ParticipantWeek {
+                    enrolled: true,
+                    started: true,
+                    active: i % 2 == 0,
+                    groups: Groups {
+                        theme: Some(["feedback", "delegation"][i % 2].into()),
+                        manager: Some((i % 3).to_string()),
+                        cohort: None,
+                    },
+                    ..Default::default()
+                })
+                .collect(),
+            actions: Actions {
+                done: 4,
+                partly: 2,
+                not_yet: 1,
+            },
+            checkins_sent: 6,
+            checkins_supported: 4,
+            sessions_due: 1,
+            program_over: false,
+        };
+        let labels = [("manager:0".to_string(), "Pavel Svoboda".to_string())].into();
+        let week = ProgramWeek::of(jiff::civil::date(2026, 9, 14));
+        let previous = [(
+            "program".to_string(),
+            Trend {
+                momentum: Some(0.9),
+                ..Default::default()
+            },
+        )]
+        .into();
+        digest::compose(
+            &week,
+            &facts,
+            &previous,
+            &MetricSettings::default(),
+            &labels,
+        )
+        .0
+    }
+
+    #[test]
+    fn digests_render_as_valid_block_kit_in_both_languages() {
+        for locale in ["en", "cs"] {
+            for (people, chart) in [(30, Some("F00000001")), (3, None)] {
+                let m = Message::Digest {
+                    job_id: 1,
+                    program: "Leaders".into(),
+                    digest: Box::new(digest(people)),
+                    chart_file: chart.map(String::from),
+                    locale: locale.into(),
+                };
+                let content = render(&m).unwrap_or_else(|e| panic!("{locale} {people}: {e}"));
+                let json = render_json(&m).unwrap();
+                let text = json.to_string();
+                assert!(!content.text.unwrap().is_empty());
+                if people == 30 {
+                    assert!(text.contains("slack_file"), "{text}");
+                    // Dropping from 90 to 70: shown, in the reader's language.
+                    assert!(
+                        text.contains(if locale == "en" {
+                            "fell by 20 points"
+                        } else {
+                            "kleslo o 20 bodů"
+                        }),
+                        "{text}"
+                    );
+                    assert!(
+                        text.contains(if locale == "en" {
+                            "Pavel Svoboda's team"
+                        } else {
+                            "tým Pavel Svoboda"
+                        }),
+                        "{text}"
+                    );
+                } else {
+                    assert!(
+                        text.contains(if locale == "en" {
+                            "Not published"
+                        } else {
+                            "nezveřejněno"
+                        }),
+                        "{text}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -46,7 +46,7 @@ pub fn trend_key(group: Option<(Dimension, &str)>) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupFigures {
     pub dimension: Dimension,
-    /// The cohort's or theme's name, or "<manager>'s team".
+    /// The cohort's or theme's name, or the manager's (for their team).
     pub name: String,
     pub people: u64,
     pub engagement: Option<u32>,
@@ -150,13 +150,8 @@ pub fn compose(
         for (i, (g, t)) in keys.iter().zip(&group_trends).enumerate() {
             let key = trend_key(Some((d, g)));
             if shown[i] {
-                let name = match d {
-                    Dimension::Manager => format!(
-                        "{}'s team",
-                        labels.get(&key).map(String::as_str).unwrap_or("a manager")
-                    ),
-                    _ => labels.get(&key).cloned().unwrap_or_else(|| g.to_string()),
-                };
+                // A manager's team is named after the manager (templates say "team").
+                let name = labels.get(&key).cloned().unwrap_or_else(|| g.to_string());
                 groups.push(GroupFigures {
                     dimension: d,
                     name,
@@ -348,10 +343,9 @@ mod tests {
         // so the smallest named theme joins it.
         assert_eq!(d.themes.len(), 2);
         assert_eq!(d.other_themes, Some(6));
-        assert!(d
-            .groups
-            .iter()
-            .any(|g| g.name == "Pavel Svoboda's team" && g.people == 9));
+        assert!(d.groups.iter().any(|g| g.name == "Pavel Svoboda"
+            && g.dimension == Dimension::Manager
+            && g.people == 9));
         assert!(trends.iter().any(|(k, _)| k == "program"));
         // Next week, momentum continues from the stored trends.
         let previous: HashMap<String, Trend> = trends.into_iter().collect();

@@ -3,6 +3,9 @@
 //! with `--postgres URL`, PostgreSQL. Dispatching: jobs sent to the local
 //! workspace over loopback, with Slack's limits off (the dispatcher's own
 //! overhead) and on (how close to the allowed rate it sends, and any 429).
+//! Digest: see `digest`.
+
+mod digest;
 
 use crate::chat::sim::{SimConfig, SimWorkspace};
 use crate::chat::slack::limits::SlackLimits;
@@ -26,6 +29,9 @@ pub struct BenchOptions {
     pub dispatch_jobs: usize,
     pub limited_seconds: u64,
     pub postgres: Option<String>,
+    /// The digest's program: participants and one-tap reports.
+    pub digest_participants: usize,
+    pub digest_reports: i64,
 }
 
 const RULES: [(&str, u32, &str); 6] = [
@@ -70,7 +76,11 @@ fn program(participants: usize, team: &str, first_user: usize, working_days_only
     p
 }
 
-async fn fresh_store(postgres: Option<&str>, dir: &std::path::Path, name: &str) -> Result<Store> {
+pub(super) async fn fresh_store(
+    postgres: Option<&str>,
+    dir: &std::path::Path,
+    name: &str,
+) -> Result<Store> {
     let url = match postgres {
         None => format!("sqlite://{}", dir.join(format!("{name}.db")).display()),
         Some(base) => {
@@ -269,6 +279,15 @@ pub async fn run(o: BenchOptions) -> Result<()> {
         println!(
             "dispatch  {name:<10} limits off: {sent} messages in {secs:.2} s = {:.0} messages/s ({limited} answered 429)",
             sent as f64 / secs
+        );
+    }
+    for (name, url) in &backends {
+        let (generate_s, all_s, week_ms) =
+            digest::digest(*url, dir.path(), o.digest_participants, o.digest_reports).await?;
+        println!(
+            "digest    {name:<10} {} participants, {} reports over 40 weeks (generated in {generate_s:.1} s): \
+             the last week's digest in {week_ms:.0} ms (earlier weeks stored); all 40 weeks from scratch in {all_s:.2} s",
+            o.digest_participants, o.digest_reports
         );
     }
     let limits = SlackLimits::default();

@@ -18,11 +18,13 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/en/help.txt",
     "slack/en/command_reply.txt",
     "slack/en/digest.json",
+    "slack/en/pulse.json",
     "slack/cs/nudge.json",
     "slack/cs/checkin.json",
     "slack/cs/help.txt",
     "slack/cs/command_reply.txt",
     "slack/cs/digest.json",
+    "slack/cs/pulse.json",
     "digest/en/digest.txt",
     "digest/cs/digest.txt",
 ];

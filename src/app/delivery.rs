@@ -166,6 +166,40 @@ impl App {
                 reminder_job,
                 locale: locale_for(ctx.recipient.as_ref(), program),
             },
+            JobPurpose::SelfAssessment | JobPurpose::ManagerObservation => {
+                let sa = program.spec.self_assessment.as_ref();
+                let own = job.purpose == JobPurpose::SelfAssessment;
+                Message::Pulse {
+                    job_id: job.id,
+                    own,
+                    program: program.name.clone(),
+                    question: sa
+                        .map(|s| {
+                            if own {
+                                s.question.clone()
+                            } else {
+                                s.manager_question.clone()
+                            }
+                        })
+                        .unwrap_or_default(),
+                    about: (!own).then(|| {
+                        participant
+                            .person
+                            .display_name
+                            .clone()
+                            .or(participant.person.email.clone())
+                            .unwrap_or_else(|| "your report".into())
+                    }),
+                    min: sa.map_or(1, |s| s.scale_min),
+                    max: sa.map_or(5, |s| s.scale_max),
+                    recorded: match recorded {
+                        Some(TapAnswer::Pulse(v)) => Some(v),
+                        _ => None,
+                    },
+                    reminder_job,
+                    locale: locale_for(ctx.recipient.as_ref(), program),
+                }
+            }
             purpose => Message::Nudge {
                 job_id: job.id,
                 purpose,

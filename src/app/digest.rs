@@ -85,7 +85,15 @@ impl App {
                 .await?;
             let digest = if stored.is_empty() {
                 let window = self.window(&program, &zone, &week)?;
-                let (facts, mut labels) = self.store.week_facts(org, program.id, &window).await?;
+                let comparison = program
+                    .spec
+                    .self_assessment
+                    .as_ref()
+                    .and_then(|sa| sa.comparison_cohort.as_deref());
+                let (facts, mut labels) = self
+                    .store
+                    .week_facts(org, program.id, &window, comparison)
+                    .await?;
                 for c in &program.spec.cohorts {
                     labels.insert(format!("cohort:{}", c.key), c.name.clone());
                 }

@@ -17,7 +17,9 @@ pub use taps::{Tap, TapAnswer, TapRefusal, TapResult};
 use crate::chat::{ChatPort, ChatStatus, Chats, Delivered, Message};
 use crate::clock::SharedClock;
 use crate::crypto::SecretKey;
-use crate::domain::plan::{jobs_for_completed_session, Recipient, Recipients};
+use crate::domain::plan::{
+    jobs_for_completed_session, pulse_jobs, PlannedJob, Recipient, Recipients,
+};
 use crate::domain::program::ProgramFile;
 use crate::domain::time::{DeliveryCalendar, Snooze, Zone};
 use crate::domain::{

@@ -146,11 +146,33 @@ impl App {
         session: u32,
         on: Date,
     ) -> AppResult<u64> {
+        let now = self.clock.now();
         let jobs = session_jobs(org, program, participant, session, on);
-        Ok(self
+        let planned = self.store.insert_jobs(org.id, &jobs, now).await?;
+        // The pulses count from the first completed session; a baseline
+        // whose time has passed goes out at the next allowed moment.
+        let completed = self
             .store
-            .insert_jobs(org.id, &jobs, self.clock.now())
-            .await?)
+            .completed_sessions(org.id, participant.id)
+            .await?;
+        if let Some(first) = completed.iter().map(|(_, d)| *d).min() {
+            let calendar = participant_calendar(org, program, participant);
+            let soon = calendar
+                .first_allowed(
+                    calendar.zone.date_of(now),
+                    now.to_zoned(calendar.zone.tz().clone()).time(),
+                )
+                .unwrap_or(now);
+            let mut pulses = pulse_jobs_for(org, program, participant, first);
+            for p in pulses
+                .iter_mut()
+                .filter(|p| p.period == "sa+0d" && p.due < now)
+            {
+                p.due = soon;
+            }
+            self.store.insert_jobs(org.id, &pulses, now).await?;
+        }
+        Ok(planned)
     }
 
     /// Re-plans the future, unsent jobs of every active participant of a
@@ -167,8 +189,12 @@ impl App {
         let now = self.clock.now();
         let mut jobs = Vec::new();
         for participant in &participants {
-            for (number, on) in completed.get(&participant.id).into_iter().flatten() {
+            let mine = completed.get(&participant.id).into_iter().flatten();
+            for (number, on) in mine.clone() {
                 jobs.extend(session_jobs(&org_row, &program, participant, *number, *on));
+            }
+            if let Some(first) = mine.map(|(_, on)| *on).min() {
+                jobs.extend(pulse_jobs_for(&org_row, &program, participant, first));
             }
         }
         jobs.retain(|j| j.due > now);
@@ -182,6 +208,29 @@ impl App {
 
 /// What re-planning changed.
 pub use crate::store::jobs::ReplanCounts;
+
+/// A participant's pulses, counted from their first completed session.
+fn pulse_jobs_for(
+    org: &Org,
+    program: &ProgramRow,
+    participant: &Participant,
+    first: Date,
+) -> Vec<NewJob> {
+    let participant_cal = participant_calendar(org, program, participant);
+    let manager_cal = participant
+        .manager
+        .as_ref()
+        .map(|m| manager_calendar(org, program, m));
+    let planned = pulse_jobs(
+        &program.spec,
+        first,
+        &Recipients {
+            participant: &participant_cal,
+            manager: manager_cal.as_ref(),
+        },
+    );
+    stored_jobs(program, participant, planned)
+}
 
 /// The jobs one completed session causes for one participant.
 fn session_jobs(
@@ -205,6 +254,15 @@ fn session_jobs(
             manager: manager_cal.as_ref(),
         },
     );
+    stored_jobs(program, participant, planned)
+}
+
+/// Planned jobs as rows for this participant (or their manager).
+fn stored_jobs(
+    program: &ProgramRow,
+    participant: &Participant,
+    planned: Vec<PlannedJob>,
+) -> Vec<NewJob> {
     planned
         .into_iter()
         .filter_map(|j| {
@@ -218,7 +276,7 @@ fn session_jobs(
                 recipient_person_id: Some(recipient),
                 purpose: j.purpose,
                 period: j.period,
-                session_number: Some(j.session),
+                session_number: (j.session > 0).then_some(j.session),
                 due: j.due,
                 reminds_job_id: None,
             })

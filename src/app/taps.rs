@@ -19,13 +19,16 @@ pub struct Tap {
 pub enum TapAnswer {
     Report(Answer),
     Checkin(CheckinAnswer),
+    /// A value on the program's self-assessment scale.
+    Pulse(i64),
 }
 
-impl TapAnswer {
-    fn as_str(self) -> &'static str {
+impl std::fmt::Display for TapAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TapAnswer::Report(a) => a.as_str(),
-            TapAnswer::Checkin(a) => a.as_str(),
+            TapAnswer::Report(a) => f.write_str(a.as_str()),
+            TapAnswer::Checkin(a) => f.write_str(a.as_str()),
+            TapAnswer::Pulse(v) => write!(f, "{v}"),
         }
     }
 }
@@ -81,6 +84,23 @@ impl App {
                 participant_id,
                 manager_person_id: person.id,
             },
+            (TapAnswer::Pulse(value), p) if p.is_pulse() => {
+                let program = self.store.program(org, job.program_id).await?;
+                let on_scale = program
+                    .spec
+                    .self_assessment
+                    .as_ref()
+                    .is_some_and(|sa| (sa.scale_min..=sa.scale_max).contains(&value));
+                let day = crate::domain::plan::pulse_day(&job.period);
+                let (true, Some(day)) = (on_scale, day) else {
+                    return Ok(TapResult::Refused(TapRefusal::UnknownMessage));
+                };
+                TapTarget::Pulse {
+                    participant_id,
+                    own: p == JobPurpose::SelfAssessment,
+                    day,
+                }
+            }
             _ => return Ok(TapResult::Refused(TapRefusal::UnknownMessage)),
         };
         let outcome = self
@@ -91,7 +111,7 @@ impl App {
                     job_id: job.id,
                     person_id: person.id,
                     target,
-                    answer: tap.answer.as_str(),
+                    answer: &tap.answer.to_string(),
                     delivery_key: &tap.delivery_key,
                     at: self.clock.now(),
                 },

@@ -66,6 +66,8 @@ fn program(participants: usize, team: &str, first_user: usize, working_days_only
         "program": {
             "key": "bench", "name": "Bench", "time_zone": "Europe/Prague",
             "sessions": sessions, "nudges": nudges,
+            // Measures the sends themselves: no reminders planned after them.
+            "reminder_after_days": 0,
         },
         "participants": people,
     });

@@ -38,6 +38,22 @@ pub enum Message {
         reminder_job: Option<i64>,
         locale: String,
     },
+    /// A pulse on the program's scale: the participant's self-assessment, or
+    /// the manager's observation of a participant.
+    Pulse {
+        job_id: i64,
+        /// True for the participant's own; false for the manager's observation.
+        own: bool,
+        program: String,
+        question: String,
+        /// Whom the manager is asked about.
+        about: Option<String>,
+        min: i64,
+        max: i64,
+        recorded: Option<i64>,
+        reminder_job: Option<i64>,
+        locale: String,
+    },
     /// The weekly digest for the sponsors' channel: aggregates only.
     Digest {
         job_id: i64,
@@ -60,6 +76,11 @@ impl Message {
                 ..
             }
             | Message::Checkin {
+                job_id,
+                reminder_job,
+                ..
+            }
+            | Message::Pulse {
                 job_id,
                 reminder_job,
                 ..

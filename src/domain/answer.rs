@@ -73,6 +73,10 @@ pub enum JobPurpose {
     Reminder,
     /// The weekly momentum digest to the sponsors' channel.
     Digest,
+    /// A self-assessment pulse: baseline, then +30, +60, +90 days.
+    SelfAssessment,
+    /// A manager's observation pulse about a participant (+60, +90 days).
+    ManagerObservation,
 }
 
 impl JobPurpose {
@@ -83,6 +87,8 @@ impl JobPurpose {
             JobPurpose::ManagerCheckin => "manager_checkin",
             JobPurpose::Reminder => "reminder",
             JobPurpose::Digest => "digest",
+            JobPurpose::SelfAssessment => "self_assessment",
+            JobPurpose::ManagerObservation => "manager_observation",
         }
     }
 
@@ -93,6 +99,8 @@ impl JobPurpose {
             JobPurpose::ManagerCheckin,
             JobPurpose::Reminder,
             JobPurpose::Digest,
+            JobPurpose::SelfAssessment,
+            JobPurpose::ManagerObservation,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)
@@ -106,7 +114,19 @@ impl JobPurpose {
     pub fn is_remindable(self) -> bool {
         matches!(
             self,
-            JobPurpose::SmallStep | JobPurpose::OneTapCheck | JobPurpose::ManagerCheckin
+            JobPurpose::SmallStep
+                | JobPurpose::OneTapCheck
+                | JobPurpose::ManagerCheckin
+                | JobPurpose::SelfAssessment
+                | JobPurpose::ManagerObservation
+        )
+    }
+
+    /// A pulse answered on the program's scale.
+    pub fn is_pulse(self) -> bool {
+        matches!(
+            self,
+            JobPurpose::SelfAssessment | JobPurpose::ManagerObservation
         )
     }
 }

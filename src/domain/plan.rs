@@ -61,6 +61,43 @@ pub fn jobs_for_completed_session(
         .collect()
 }
 
+/// The pulses that follow a participant's first completed session: the
+/// self-assessment on each of its days (0 = baseline) and the manager's
+/// observation on each of its days, at the program's pulse time.
+pub fn pulse_jobs(
+    program: &ProgramSpec,
+    first_completed: Date,
+    to: &Recipients,
+) -> Vec<PlannedJob> {
+    let Some(sa) = &program.self_assessment else {
+        return vec![];
+    };
+    let own = sa.days.iter().filter_map(|d| {
+        Some(PlannedJob {
+            purpose: JobPurpose::SelfAssessment,
+            recipient: Recipient::Participant,
+            period: format!("sa+{d}d"),
+            session: 0,
+            due: to.participant.due(first_completed, i64::from(*d), sa.at)?,
+        })
+    });
+    let manager = sa.manager_days.iter().filter_map(|d| {
+        Some(PlannedJob {
+            purpose: JobPurpose::ManagerObservation,
+            recipient: Recipient::Manager,
+            period: format!("mo+{d}d"),
+            session: 0,
+            due: to.manager?.due(first_completed, i64::from(*d), sa.at)?,
+        })
+    });
+    own.chain(manager).collect()
+}
+
+/// The day of a pulse from its period (`sa+30d` → 30).
+pub fn pulse_day(period: &str) -> Option<i64> {
+    period.get(3..)?.strip_suffix('d')?.parse().ok()
+}
+
 /// The next weekly digest after `after`: at the program's digest time (its
 /// cron rule, program time zone), reporting the last complete week before
 /// it. Occurrences that would report a week before the program's first

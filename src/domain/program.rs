@@ -131,6 +131,14 @@ pub struct SelfAssessment {
     pub scale_max: i64,
     /// Days after the participant's first completed session: 0 = baseline.
     pub days: Vec<u32>,
+    /// Local time the pulses go out.
+    pub at: TimeOfDay,
+    /// The manager's observation pulse (same scale), and when.
+    pub manager_question: String,
+    pub manager_days: Vec<u32>,
+    /// A cohort that serves as the comparison group (a waitlist, say): the
+    /// digest shows the difference in differences when both sides reach k.
+    pub comparison_cohort: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -497,7 +505,7 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
         .unwrap_or_default();
     let self_assessment = o
         .get("self_assessment")
-        .and_then(|s| parse_self_assessment(&s, errs));
+        .and_then(|s| parse_self_assessment(&s, &cohorts, errs));
     let holidays = o
         .get("holidays")
         .map(|h| parse_dates(&h, errs))
@@ -760,8 +768,23 @@ fn parse_recurring(f: &Field, errs: &mut ConfigErrors) -> Vec<RecurringRule> {
     out
 }
 
-fn parse_self_assessment(f: &Field, errs: &mut ConfigErrors) -> Option<SelfAssessment> {
-    let o = f.obj(&["question", "scale", "days"], errs)?;
+fn parse_self_assessment(
+    f: &Field,
+    cohorts: &[Cohort],
+    errs: &mut ConfigErrors,
+) -> Option<SelfAssessment> {
+    let o = f.obj(
+        &[
+            "question",
+            "scale",
+            "days",
+            "at",
+            "manager_question",
+            "manager_days",
+            "comparison_cohort",
+        ],
+        errs,
+    )?;
     let question = o.req("question", errs).and_then(|q| q.non_empty_str(errs));
     let scale = o.req("scale", errs).and_then(|s| {
         let so = s.obj(&["min", "max"], errs)?;
@@ -777,28 +800,70 @@ fn parse_self_assessment(f: &Field, errs: &mut ConfigErrors) -> Option<SelfAsses
         }
         Some((min, max))
     });
-    let days = match o.get("days") {
-        None => Some(vec![0, 30, 60, 90]),
-        Some(d) => {
-            let mut out: Vec<u32> = Vec::new();
-            for item in d.list(errs).unwrap_or_default() {
-                if let Some(n) = int_in(&item, 0, 730, "days must be 0 (baseline) to 730", errs) {
-                    if out.last().is_some_and(|last| *last >= n as u32) {
-                        errs.push(&item.path, "days must be listed in increasing order");
-                    }
-                    out.push(n as u32);
-                }
-            }
-            Some(out)
+    let days = o
+        .get("days")
+        .map_or(Some(vec![0, 30, 60, 90]), |d| pulse_days(&d, errs));
+    if let (Some(d), Some(f)) = (&days, o.get("days")) {
+        if d.first() != Some(&0) {
+            errs.push(
+                &f.path,
+                "the first day must be 0: the baseline the shift is measured from",
+            );
         }
+    }
+    let manager_days = o
+        .get("manager_days")
+        .map_or(Some(vec![60, 90]), |d| pulse_days(&d, errs));
+    let at = o.get("at").map_or(
+        Some(TimeOfDay {
+            hour: 10,
+            minute: 0,
+        }),
+        |t| time_field(&t, errs),
+    );
+    let manager_question = match o.get("manager_question") {
+        None => Some(
+            "How much change have you observed in their leadership since the program began?"
+                .to_string(),
+        ),
+        Some(q) => q.non_empty_str(errs),
     };
+    let comparison_cohort = o.get("comparison_cohort").and_then(|c| {
+        let key = c.non_empty_str(errs)?;
+        if !cohorts.iter().any(|x| x.key == key) {
+            errs.push(
+                &c.path,
+                format!("{key:?} is not one of the program's cohorts"),
+            );
+            return None;
+        }
+        Some(key)
+    });
     let (min, max) = scale?;
     Some(SelfAssessment {
         question: question?,
         scale_min: min,
         scale_max: max,
         days: days?,
+        at: at?,
+        manager_question: manager_question?,
+        manager_days: manager_days?,
+        comparison_cohort,
     })
+}
+
+/// Days after the first completed session, in increasing order.
+fn pulse_days(d: &Field, errs: &mut ConfigErrors) -> Option<Vec<u32>> {
+    let mut out: Vec<u32> = Vec::new();
+    for item in d.list(errs).unwrap_or_default() {
+        if let Some(n) = int_in(&item, 0, 730, "days must be 0 (baseline) to 730", errs) {
+            if out.last().is_some_and(|last| *last >= n as u32) {
+                errs.push(&item.path, "days must be listed in increasing order");
+            }
+            out.push(n as u32);
+        }
+    }
+    Some(out)
 }
 
 const PARTICIPANT_FIELDS: [&str; 9] = [

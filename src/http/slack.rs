@@ -108,12 +108,26 @@ pub async fn interactions(
         )
         .await;
     }
-    let answer = match action_id.split_once(':') {
-        Some(("report", a)) => Answer::parse(a).map(TapAnswer::Report),
-        Some(("checkin", a)) => CheckinAnswer::parse(a).map(TapAnswer::Checkin),
-        _ => None,
+    // Buttons carry the answer in their action id and the job in their
+    // value; the pulse's menu (long scales) carries both in its option.
+    let selected = action.selected_option.as_ref().map(|o| o.value.clone());
+    let (answer, job_id) = match (action_id.split_once(':'), action_id.as_str()) {
+        (Some(("report", a)), _) => (
+            Answer::parse(a).map(TapAnswer::Report),
+            action.value.clone(),
+        ),
+        (Some(("checkin", a)), _) => (
+            CheckinAnswer::parse(a).map(TapAnswer::Checkin),
+            action.value.clone(),
+        ),
+        (Some(("pulse", v)), _) => (v.parse().ok().map(TapAnswer::Pulse), action.value.clone()),
+        (None, "pulse") => match selected.as_deref().and_then(|o| o.split_once(':')) {
+            Some((v, job)) => (v.parse().ok().map(TapAnswer::Pulse), Some(job.to_string())),
+            None => (None, None),
+        },
+        _ => (None, None),
     };
-    let job_id = action.value.as_deref().and_then(|v| v.parse::<i64>().ok());
+    let job_id = job_id.as_deref().and_then(|v| v.parse::<i64>().ok());
     let (Some(answer), Some(job_id)) = (answer, job_id) else {
         return refuse(StatusCode::BAD_REQUEST, "not a Momentum button");
     };

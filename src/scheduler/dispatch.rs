@@ -561,6 +561,9 @@ fn skip_reason(ctx: &JobContext, job: &Job, now: Timestamp) -> Option<String> {
     if recipient.is_away_at(now) {
         return Some("recipient out of office".into());
     }
+    if job.purpose.is_pulse() && ctx.program.spec.self_assessment.is_none() {
+        return Some("the program no longer has self-assessments".into());
+    }
     if job.purpose == JobPurpose::Reminder {
         match &ctx.reminds {
             None => return Some("the reminded message no longer exists".into()),

@@ -532,6 +532,7 @@ impl Store {
             "SELECT {COLUMNS}, CAST(CASE WHEN \
              EXISTS (SELECT 1 FROM reports r WHERE r.org_id = jobs.org_id AND r.job_id = jobs.id) \
              OR EXISTS (SELECT 1 FROM checkins c WHERE c.org_id = jobs.org_id AND c.job_id = jobs.id) \
+             OR EXISTS (SELECT 1 FROM pulses u WHERE u.org_id = jobs.org_id AND u.job_id = jobs.id) \
              THEN 1 ELSE 0 END AS BIGINT) AS answered \
              FROM jobs WHERE org_id = $1 AND id IN ({list})"
         ))

@@ -22,6 +22,17 @@ pub struct WeekWindow {
     pub program_over: bool,
 }
 
+/// One participant's pulses as of the week's end.
+#[derive(Debug, Clone, Copy, Default)]
+struct PulsesOf {
+    /// The self-assessment baseline (day 0).
+    baseline: Option<i64>,
+    /// The latest self-assessment follow-up: (day, value).
+    follow_up: Option<(i64, i64)>,
+    /// The manager's latest observation: (day, value).
+    observed: Option<(i64, i64)>,
+}
+
 impl Store {
     /// One week's facts about a program's participants.
     pub async fn week_facts(
@@ -29,8 +40,35 @@ impl Store {
         org: OrgId,
         program_id: i64,
         w: &WeekWindow,
+        comparison_cohort: Option<&str>,
     ) -> Result<(WeekFacts, Labels)> {
         let end = millis(w.end);
+        // Pulses answered by the week's end: (self baseline, self latest
+        // follow-up (day, value), manager's latest (day, value)).
+        type PulseRow = (i64, String, i64, i64);
+        let pulse_rows: Vec<PulseRow> = sqlx::query_as(
+            "SELECT u.participant_id, u.kind, u.day, u.value FROM pulses u \
+             JOIN participants pa ON pa.id = u.participant_id AND pa.org_id = u.org_id \
+             WHERE u.org_id = $1 AND pa.program_id = $2 AND u.first_answered_at < $3",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut pulses: HashMap<i64, PulsesOf> = HashMap::new();
+        for (participant, kind, day, value) in pulse_rows {
+            let e = pulses.entry(participant).or_default();
+            let latest = |cur: Option<(i64, i64)>| match cur {
+                Some((d, _)) if d >= day => cur,
+                _ => Some((day, value)),
+            };
+            match (kind.as_str(), day) {
+                ("self", 0) => e.baseline = Some(value),
+                ("self", _) => e.follow_up = latest(e.follow_up),
+                _ => e.observed = latest(e.observed),
+            }
+        }
         let rows = sqlx::query(
             "SELECT pa.id, pa.created_at, pa.deactivated_at, pa.cohort, pa.focus, pa.manager_person_id, \
                     COALESCE(m.display_name, m.email) AS manager_name, \
@@ -66,7 +104,7 @@ impl Store {
                     CAST(MAX(CASE WHEN t.tapped_at < $3 THEN 1 ELSE 0 END) AS BIGINT) \
              FROM taps t JOIN jobs j ON j.id = t.job_id AND j.org_id = t.org_id \
              WHERE t.org_id = $1 AND t.tapped_at >= $4 AND t.tapped_at < $5 AND j.program_id = $2 \
-               AND j.purpose IN ('small_step', 'one_tap_check') AND j.participant_id IS NOT NULL \
+               AND j.purpose IN ('small_step', 'one_tap_check', 'self_assessment') AND j.participant_id IS NOT NULL \
              GROUP BY j.participant_id",
         )
         .bind(org.0)
@@ -101,6 +139,12 @@ impl Store {
             }
             let (completed, completed_due) = sessions.get(&id).copied().unwrap_or((0, 0));
             let (active, active_last_week) = activity.get(&id).copied().unwrap_or_default();
+            let PulsesOf {
+                baseline,
+                follow_up,
+                observed,
+            } = pulses.get(&id).copied().unwrap_or_default();
+            let cohort: Option<String> = col(row, "cohort")?;
             participants.push(ParticipantWeek {
                 enrolled: created < end && left.is_none_or(|l| l >= end),
                 started: completed > 0 || col::<i64>(row, "reported")? != 0,
@@ -109,8 +153,11 @@ impl Store {
                 paused_all_week: paused.contains(&id),
                 active,
                 active_last_week,
+                self_shift: baseline.zip(follow_up).map(|(b, (_, f))| f - b),
+                observation: observed.map(|(_, v)| v),
+                comparison: comparison_cohort.is_some() && cohort.as_deref() == comparison_cohort,
                 groups: Groups {
-                    cohort: col(row, "cohort")?,
+                    cohort,
                     theme: col(row, "focus")?,
                     manager: manager.map(|m| m.to_string()),
                 },
@@ -159,6 +206,7 @@ impl Store {
                 checkins_supported: checkins_supported.unwrap_or(0) as u64,
                 sessions_due: w.sessions_due,
                 program_over: w.program_over,
+                has_comparison: comparison_cohort.is_some(),
             },
             labels,
         ))

@@ -30,6 +30,11 @@ const SQLITE: Embedded = &[
         "metrics",
         include_str!("../../migrations/sqlite/0004_metrics.sql"),
     ),
+    (
+        5,
+        "pulses",
+        include_str!("../../migrations/sqlite/0005_pulses.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -52,6 +57,11 @@ const POSTGRES: Embedded = &[
         4,
         "metrics",
         include_str!("../../migrations/postgres/0004_metrics.sql"),
+    ),
+    (
+        5,
+        "pulses",
+        include_str!("../../migrations/postgres/0005_pulses.sql"),
     ),
 ];
 

@@ -21,6 +21,13 @@ pub enum TapTarget {
         participant_id: i64,
         manager_person_id: i64,
     },
+    /// A pulse: the participant's own (`own`) or their manager's observation,
+    /// `day` days after the first completed session.
+    Pulse {
+        participant_id: i64,
+        own: bool,
+        day: i64,
+    },
 }
 
 /// One tap, ready to store.
@@ -96,6 +103,29 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            TapTarget::Pulse {
+                participant_id,
+                own,
+                day,
+            } => {
+                let value: i64 = answer.parse().map_err(|_| {
+                    super::StoreError::Conflict(format!("{answer:?} is not a pulse value"))
+                })?;
+                sqlx::query(
+                    "INSERT INTO pulses (org_id, participant_id, job_id, kind, day, value, first_answered_at, answered_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                     ON CONFLICT (job_id) DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at",
+                )
+                .bind(org.0)
+                .bind(participant_id)
+                .bind(job_id)
+                .bind(if own { "self" } else { "manager" })
+                .bind(day)
+                .bind(value)
+                .bind(millis(at))
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(TapOutcome::Recorded)
@@ -105,7 +135,8 @@ impl Store {
     pub async fn current_answer(&self, org: OrgId, job_id: i64) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(
             "SELECT answer FROM reports WHERE org_id = $1 AND job_id = $2 \
-             UNION ALL SELECT answer FROM checkins WHERE org_id = $1 AND job_id = $2",
+             UNION ALL SELECT answer FROM checkins WHERE org_id = $1 AND job_id = $2 \
+             UNION ALL SELECT CAST(value AS TEXT) FROM pulses WHERE org_id = $1 AND job_id = $2",
         )
         .bind(org.0)
         .bind(job_id)

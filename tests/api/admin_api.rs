@@ -52,7 +52,7 @@ async fn an_invalid_file_is_refused_with_every_mistake_and_changes_nothing() {
 async fn applying_twice_is_idempotent_and_prune_is_explicit() {
     let t = spawn_app().await;
     let first: Value = t
-        .apply_yaml(&t.admin_token, PROGRAM)
+        .apply_yaml(&t.admin_token, &PROGRAM)
         .await
         .json()
         .await
@@ -61,7 +61,7 @@ async fn applying_twice_is_idempotent_and_prune_is_explicit() {
     assert_eq!(first["participants_added"], 18);
     assert_eq!(first["unresolved"], json!([]));
     let again: Value = t
-        .apply_yaml(&t.admin_token, PROGRAM)
+        .apply_yaml(&t.admin_token, &PROGRAM)
         .await
         .json()
         .await
@@ -175,11 +175,14 @@ async fn unresolved_people_are_reported_not_dropped() {
 async fn a_sessions_token_cannot_apply_programs_and_no_token_sees_nothing() {
     let t = spawn_app().await;
     let sessions = t.token(Scope::SessionsWrite).await;
-    let resp = t.apply_yaml(&sessions, PROGRAM).await;
+    let resp = t.apply_yaml(&sessions, &PROGRAM).await;
     assert_eq!(resp.status(), 403);
     assert_eq!(t.count("programs").await, 0);
     assert_eq!(t.get(&sessions, "/api/v1/programs").await.status(), 403);
-    assert_eq!(t.apply_yaml("mtm_not-a-token", PROGRAM).await.status(), 401);
+    assert_eq!(
+        t.apply_yaml("mtm_not-a-token", &PROGRAM).await.status(),
+        401
+    );
     let resp = t
         .http
         .get(format!("{}/api/v1/programs", t.url))
@@ -189,7 +192,7 @@ async fn a_sessions_token_cannot_apply_programs_and_no_token_sees_nothing() {
     assert_eq!(resp.status(), 401);
 
     // The sessions token can do its one job.
-    assert_eq!(t.apply_yaml(&t.admin_token, PROGRAM).await.status(), 200);
+    assert_eq!(t.apply_yaml(&t.admin_token, &PROGRAM).await.status(), 200);
     let resp = t
         .post_session(
             &sessions,
@@ -203,7 +206,7 @@ async fn a_sessions_token_cannot_apply_programs_and_no_token_sees_nothing() {
 #[tokio::test]
 async fn one_organisations_token_sees_nothing_of_another() {
     let t = spawn_app().await;
-    assert_eq!(t.apply_yaml(&t.admin_token, PROGRAM).await.status(), 200);
+    assert_eq!(t.apply_yaml(&t.admin_token, &PROGRAM).await.status(), 200);
     let other = t.app.create_org("Other Corp", "UTC", "en").await.unwrap();
     let other_admin = t
         .app
@@ -258,7 +261,7 @@ async fn one_organisations_token_sees_nothing_of_another() {
 #[tokio::test]
 async fn participants_list_shows_delivery_status_and_never_answers() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     let list: Value = t
         .get(&t.admin_token, "/api/v1/programs/leaders-2026/participants")
         .await
@@ -287,7 +290,7 @@ async fn participants_list_shows_delivery_status_and_never_answers() {
 #[tokio::test]
 async fn bad_session_reports_get_clear_errors() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     let cases = [
         (
             json!({"participant": {"email": "eva.cerna@acme.example"}, "session": 9}),

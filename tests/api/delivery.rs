@@ -10,7 +10,7 @@ use momentum::chat::slack::SlackOptions;
 use momentum::clock::Clock;
 
 async fn jana_nudge_due(t: &TestApp) -> String {
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     t.complete_session("jana.novakova", 1, "2026-09-07").await;
     t.clock.set("2026-09-08T07:30:00Z".parse().unwrap());
     SimWorkspace::dm_channel(&t.user_id("jana.novakova"))
@@ -213,7 +213,7 @@ async fn pacing_keeps_within_slacks_limits_and_the_workspace_enforces_them() {
     })
     .await;
     t.sim.set_limits(Some(&limits()));
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     for p in momentum::demo::ROSTER.iter().take(18) {
         t.complete_session(p.handle, 1, "2026-09-07").await;
     }
@@ -224,7 +224,7 @@ async fn pacing_keeps_within_slacks_limits_and_the_workspace_enforces_them() {
 
     // Unpaced against the same limits: the workspace answers 429 and the jobs wait.
     let u = spawn_app().await;
-    u.apply_yaml(&u.admin_token, PROGRAM).await;
+    u.apply_yaml(&u.admin_token, &PROGRAM).await;
     u.sim.set_limits(Some(&SlackLimits {
         post_per_workspace_per_minute: 60,
         ..limits()

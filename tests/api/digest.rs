@@ -19,7 +19,7 @@ fn participants() -> Vec<String> {
 #[tokio::test]
 async fn a_weeks_digest_counts_what_happened_and_names_nobody() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     let people = participants();
     assert_eq!(people.len(), 18);
     for p in &people {
@@ -130,7 +130,7 @@ async fn a_weeks_digest_counts_what_happened_and_names_nobody() {
 #[tokio::test]
 async fn a_week_not_over_yet_has_no_digest() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     t.clock.set("2026-09-09T10:00:00Z".parse().unwrap());
     let week = momentum::domain::metrics::ProgramWeek::parse_iso("2026-W37");
     let err = t
@@ -144,7 +144,7 @@ async fn a_week_not_over_yet_has_no_digest() {
 #[tokio::test]
 async fn the_digest_goes_to_the_sponsors_channel_once_a_week_at_the_set_time() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     for p in participants() {
         t.complete_session(&p, 1, "2026-09-07").await;
     }
@@ -190,7 +190,7 @@ async fn the_digest_goes_to_the_sponsors_channel_once_a_week_at_the_set_time() {
     assert_eq!(t.sim.call_count("files.completeUploadExternal"), 1);
     // Once: the dispatcher running again, or the program re-applied, sends nothing more.
     assert_eq!(t.dispatch().await.handled(), 0);
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     t.advance_to("2026-09-14T12:00:00Z").await;
     assert_eq!(t.sim.messages_in(sponsors).len(), 1);
     // The next one is planned for the following Monday, about the following week.

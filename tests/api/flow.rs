@@ -22,7 +22,7 @@ async fn complete(t: &TestApp, handle: &str, session: u32, external_id: Option<&
 #[tokio::test]
 async fn nudges_arrive_at_each_recipients_local_time_exactly_once() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     for handle in ["jana.novakova", "sarah.mitchell", "james.carter"] {
         let out = complete(&t, handle, 1, Some(&format!("evt-{handle}"))).await;
         // small step + manager check-in + one-tap check.
@@ -83,7 +83,7 @@ async fn nudges_arrive_at_each_recipients_local_time_exactly_once() {
 #[tokio::test]
 async fn a_check_in_names_the_theme_only_with_consent() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     // Eva does not share her theme (prioritisation) with Pavel.
     complete(&t, "eva.cerna", 1, None).await;
     t.advance_to("2026-09-10T09:00:00Z").await;
@@ -99,7 +99,7 @@ async fn a_check_in_names_the_theme_only_with_consent() {
 #[tokio::test]
 async fn a_tap_is_stored_the_message_updated_and_the_answer_changeable() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     complete(&t, "jana.novakova", 1, None).await;
     t.advance_to("2026-09-08T07:30:00Z").await;
     let user = t.user_id("jana.novakova");
@@ -143,7 +143,7 @@ async fn a_tap_is_stored_the_message_updated_and_the_answer_changeable() {
 #[tokio::test]
 async fn someone_elses_button_records_nothing() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     complete(&t, "jana.novakova", 1, None).await;
     t.advance_to("2026-09-08T07:30:00Z").await;
     let jana = t.user_id("jana.novakova");
@@ -165,7 +165,7 @@ async fn someone_elses_button_records_nothing() {
 #[tokio::test]
 async fn paused_participants_are_not_nudged_and_resume_works() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     complete(&t, "jana.novakova", 1, None).await;
     let user = t.user_id("jana.novakova");
     let reply = t
@@ -191,7 +191,7 @@ async fn paused_participants_are_not_nudged_and_resume_works() {
 #[tokio::test]
 async fn deactivated_chat_accounts_fail_with_the_platforms_reason() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     complete(&t, "jana.novakova", 1, None).await;
     t.sim.deactivate_user(&t.user_id("jana.novakova"));
     let s = t.advance_to("2026-09-08T07:30:00Z").await;
@@ -204,7 +204,7 @@ async fn deactivated_chat_accounts_fail_with_the_platforms_reason() {
 #[tokio::test]
 async fn a_nudge_found_long_after_it_fell_due_is_skipped_not_sent_late() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     complete(&t, "jana.novakova", 1, None).await;
     // The service was down for two days.
     let s = t.advance_to("2026-09-10T07:30:00Z").await;

@@ -134,7 +134,27 @@ pub async fn spawn_app_with(slack_options: SlackOptions) -> TestApp {
     }
 }
 
-pub const PROGRAM: &str = momentum::demo::PROGRAM_FILE;
+/// The sample program without its self-assessment pulses, so that a test of
+/// nudges counts nudges (`PROGRAM_WITH_PULSES` has them).
+pub static PROGRAM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in PROGRAM_WITH_PULSES.lines() {
+        if line.starts_with("  self_assessment:") {
+            skipping = true;
+            continue;
+        }
+        if skipping && line.starts_with("    ") {
+            continue;
+        }
+        skipping = false;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+});
+
+pub const PROGRAM_WITH_PULSES: &str = momentum::demo::PROGRAM_FILE;
 
 impl TestApp {
     pub async fn apply_yaml(&self, token: &str, yaml: &str) -> reqwest::Response {

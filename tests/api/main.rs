@@ -5,6 +5,7 @@ mod delivery;
 mod digest;
 mod flow;
 mod helpers;
+mod pulses;
 mod reminders;
 mod scheduling;
 mod slack_inbound;

@@ -31,7 +31,7 @@ async fn jana_nudged(t: &TestApp, program: &str) -> (String, String) {
 #[tokio::test]
 async fn an_unanswered_nudge_is_reminded_once_and_the_reminder_answers_it() {
     let t = spawn_app().await;
-    let (user, channel) = jana_nudged(&t, PROGRAM).await;
+    let (user, channel) = jana_nudged(&t, &PROGRAM).await;
     assert_eq!(t.advance_to("2026-09-10T07:29:00Z").await.sent, 0);
     // Thursday 09:30 in Prague: two days later, at the nudge's local time.
     assert_eq!(t.advance_to("2026-09-10T07:30:00Z").await.sent, 1);
@@ -80,7 +80,7 @@ async fn an_unanswered_nudge_is_reminded_once_and_the_reminder_answers_it() {
 #[tokio::test]
 async fn an_answered_nudge_gets_no_reminder() {
     let t = spawn_app().await;
-    let (user, channel) = jana_nudged(&t, PROGRAM).await;
+    let (user, channel) = jana_nudged(&t, &PROGRAM).await;
     let nudge = t.sim.messages_in(&channel).remove(0);
     t.sim
         .tap(&user, &channel, &nudge.ts, "report:partly")
@@ -94,7 +94,7 @@ async fn an_answered_nudge_gets_no_reminder() {
 #[tokio::test]
 async fn a_snoozed_nudge_is_reminded_once_after_it_comes_back() {
     let t = spawn_app().await;
-    let (user, channel) = jana_nudged(&t, PROGRAM).await;
+    let (user, channel) = jana_nudged(&t, &PROGRAM).await;
     let nudge = t.sim.messages_in(&channel).remove(0);
     t.clock.set("2026-09-08T09:00:00Z".parse().unwrap());
     t.sim
@@ -122,7 +122,7 @@ async fn a_snoozed_nudge_is_reminded_once_after_it_comes_back() {
 #[tokio::test]
 async fn managers_are_reminded_of_an_unanswered_check_in_too() {
     let t = spawn_app().await;
-    jana_nudged(&t, PROGRAM).await;
+    jana_nudged(&t, &PROGRAM).await;
     // Pavel's check-in goes Thursday 10:00, its reminder Saturday → Monday 10:00.
     t.advance_to("2026-09-10T08:00:00Z").await;
     let pavel = SimWorkspace::dm_channel(&t.user_id("pavel.svoboda"));
@@ -157,7 +157,7 @@ async fn a_program_can_turn_reminders_off() {
 #[tokio::test]
 async fn snooze_in_chat_puts_off_the_latest_unanswered_nudge() {
     let t = spawn_app().await;
-    let (user, channel) = jana_nudged(&t, PROGRAM).await;
+    let (user, channel) = jana_nudged(&t, &PROGRAM).await;
     let reply = t
         .sim
         .slash_command(&user, "/momentum", "snooze soon")
@@ -192,7 +192,7 @@ async fn snooze_in_chat_puts_off_the_latest_unanswered_nudge() {
 #[tokio::test]
 async fn nothing_is_sent_while_a_status_says_out_of_office() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     t.complete_session("jana.novakova", 1, "2026-09-07").await;
     t.complete_session("tomas.dvorak", 1, "2026-09-07").await;
     let jana = t.user_id("jana.novakova");

@@ -20,7 +20,7 @@ async fn due_times(t: &TestApp, purpose: &str) -> Vec<(String, i64)> {
 #[tokio::test]
 async fn changing_the_rules_moves_future_jobs_and_never_touches_sent_ones() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     t.complete_session("jana.novakova", 1, "2026-09-07").await;
     // The small step went out on Tuesday 09:30; the check-in and the check are still ahead.
     assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 1);
@@ -124,7 +124,7 @@ async fn a_participants_holiday_calendar_moves_their_nudges() {
 #[tokio::test]
 async fn after_downtime_in_window_jobs_go_out_once_and_stale_ones_are_skipped_with_the_reason() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     t.complete_session("jana.novakova", 1, "2026-09-07").await;
     t.complete_session("james.carter", 1, "2026-09-07").await;
     // The service is down from Tuesday 06:00Z until 19:30Z. Jana's 09:30 Prague nudge
@@ -149,7 +149,7 @@ async fn after_downtime_in_window_jobs_go_out_once_and_stale_ones_are_skipped_wi
 #[tokio::test]
 async fn after_stop_nothing_is_sent_until_start() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     t.complete_session("jana.novakova", 1, "2026-09-07").await;
     let user = t.user_id("jana.novakova");
     let reply = t
@@ -201,7 +201,7 @@ async fn the_weekly_cap_holds_across_a_batch() {
 #[tokio::test]
 async fn a_snoozed_nudge_comes_back_the_next_morning_and_its_answer_counts_once() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     t.complete_session("jana.novakova", 1, "2026-09-07").await;
     t.advance_to("2026-09-08T07:30:00Z").await;
     let user = t.user_id("jana.novakova");
@@ -253,7 +253,7 @@ async fn a_snoozed_nudge_comes_back_the_next_morning_and_its_answer_counts_once(
 #[tokio::test]
 async fn an_archived_program_sends_nothing_more() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     t.complete_session("jana.novakova", 1, "2026-09-07").await;
     let now = t.clock.now();
     assert!(t
@@ -275,7 +275,7 @@ async fn an_archived_program_sends_nothing_more() {
 #[tokio::test]
 async fn a_program_ends_after_its_last_session_and_follow_up_and_can_then_be_archived() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     let state = || async {
         let list: Value = t
             .get(&t.admin_token, "/api/v1/programs")

@@ -14,7 +14,7 @@ struct Tapped {
 
 /// Jana's first nudge, delivered and ready to tap.
 async fn delivered_nudge(t: &TestApp) -> Tapped {
-    t.apply_yaml(&t.admin_token, PROGRAM).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
     t.complete_session("jana.novakova", 1, "2026-09-07").await;
     t.advance_to("2026-09-08T07:30:00Z").await;
     let user = t.user_id("jana.novakova");

@@ -50,6 +50,26 @@ pub fn render_json(message: &Message) -> Result<serde_json::Value, ChatError> {
                 reminder => reminder_job.is_some(),
             },
         ),
+        Message::Pulse {
+            job_id,
+            own,
+            program,
+            question,
+            about,
+            min,
+            max,
+            recorded,
+            reminder_job,
+            locale,
+        } => templates::render_json(
+            "slack",
+            locale,
+            "pulse.json",
+            context! {
+                job_id, own, program, question, about, min, max, recorded,
+                reminder => reminder_job.is_some(),
+            },
+        ),
         Message::Digest {
             program,
             digest,
@@ -132,6 +152,7 @@ mod tests {
             checkins_supported: 4,
             sessions_due: 1,
             program_over: false,
+            has_comparison: false,
         };
         let labels = [("manager:0".to_string(), "Pavel Svoboda".to_string())].into();
         let week = ProgramWeek::of(jiff::civil::date(2026, 9, 14));

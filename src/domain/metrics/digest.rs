@@ -91,6 +91,16 @@ pub struct Digest {
     pub themes: Vec<ThemeCount>,
     /// Participants whose themes are too small to name on their own.
     pub other_themes: Option<u64>,
+    /// Self-assessment shift (latest follow-up − baseline) over the program's
+    /// participants who have both, with n; absent under k.
+    #[serde(default)]
+    pub self_assessment_shift: Option<Mean>,
+    /// Managers' latest observation, with n; absent under k.
+    #[serde(default)]
+    pub manager_observation: Option<Mean>,
+    /// Against the comparison cohort, when the program has one.
+    #[serde(default)]
+    pub comparison: Option<Comparison>,
     /// Per cohort, theme and manager's team: shown groups only.
     pub groups: Vec<GroupFigures>,
     /// How many groups were left out because they (or a complement) are small.
@@ -110,19 +120,22 @@ pub fn compose(
     labels: &Labels,
 ) -> (Digest, Vec<(String, Trend)>) {
     let k = u64::from(s.anonymity_threshold);
+    // The comparison cohort only serves the comparison; every other figure
+    // is about the program's own participants.
+    let main: Vec<&ParticipantWeek> = facts
+        .participants
+        .iter()
+        .filter(|p| !p.comparison)
+        .collect();
     let prev = |key: &str| previous.get(key).and_then(|t| t.momentum);
     let program_key = trend_key(None);
-    let program = Trend::of(
-        facts.participants.iter(),
-        prev(&program_key),
-        s.momentum_alpha,
-    );
+    let program = Trend::of(main.iter().copied(), prev(&program_key), s.momentum_alpha);
     let mut trends = vec![(program_key.clone(), program)];
     let mut groups = Vec::new();
     let mut not_shown = 0;
     for d in Dimension::ALL {
         let mut members: HashMap<&str, Vec<&ParticipantWeek>> = HashMap::new();
-        for p in facts.participants.iter().filter(|p| p.enrolled) {
+        for p in main.iter().copied().filter(|p| p.enrolled) {
             if let Some(g) = d.of(&p.groups) {
                 members.entry(g).or_default().push(p);
             }
@@ -168,7 +181,7 @@ pub fn compose(
         }
     }
     let (from, to) = (week.monday.to_string(), week.sunday().to_string());
-    let counts = Counts::of(&facts.participants);
+    let counts = Counts::of(main.iter().copied());
     if counts.enrolled < k || program.eligible < k {
         let digest = Digest {
             week: week.iso(),
@@ -181,7 +194,7 @@ pub fn compose(
         return (digest, trends);
     }
     let mut theme_counts: HashMap<&str, u64> = HashMap::new();
-    for p in facts.participants.iter().filter(|p| p.enrolled) {
+    for p in main.iter().copied().filter(|p| p.enrolled) {
         if let Some(t) = p.groups.theme.as_deref() {
             *theme_counts.entry(t).or_default() += 1;
         }
@@ -229,8 +242,42 @@ pub fn compose(
         other_themes: (other >= k).then_some(other),
         groups,
         groups_not_shown: not_shown,
+        ..Digest::empty()
+    };
+    let digest = Digest {
+        self_assessment_shift: shift(&facts.participants, false, k),
+        manager_observation: Mean::of(
+            enrolled(&facts.participants, false).filter_map(|p| p.observation),
+            k,
+        ),
+        comparison: facts.has_comparison.then(|| {
+            match (
+                shift(&facts.participants, false, k),
+                shift(&facts.participants, true, k),
+            ) {
+                (Some(a), Some(b)) => Comparison::Shown {
+                    difference: ((a.mean - b.mean) * 10.0).round() / 10.0,
+                    n_program: a.n,
+                    n_comparison: b.n,
+                },
+                (None, _) => Comparison::ProgramTooSmall,
+                (_, None) => Comparison::ComparisonTooSmall,
+            }
+        }),
+        ..digest
     };
     (digest, trends)
+}
+
+/// Enrolled participants of the program proper, or of its comparison cohort.
+fn enrolled(all: &[ParticipantWeek], comparison: bool) -> impl Iterator<Item = &ParticipantWeek> {
+    all.iter()
+        .filter(move |p| p.enrolled && p.comparison == comparison)
+}
+
+/// The mean self-assessment shift of one side, published from k people.
+fn shift(all: &[ParticipantWeek], comparison: bool, k: u64) -> Option<Mean> {
+    Mean::of(enrolled(all, comparison).filter_map(|p| p.self_shift), k)
 }
 
 /// A share (0..1) as a whole percentage, rounded half up.
@@ -264,6 +311,9 @@ impl Digest {
             dropping: None,
             themes: vec![],
             other_themes: None,
+            self_assessment_shift: None,
+            manager_observation: None,
+            comparison: None,
             groups: vec![],
             groups_not_shown: 0,
         }
@@ -312,6 +362,7 @@ mod tests {
             checkins_supported: 7,
             sessions_due: 2,
             program_over: false,
+            has_comparison: false,
         }
     }
 

@@ -47,6 +47,12 @@ pub struct ParticipantWeek {
     pub active: bool,
     pub active_last_week: bool,
     pub groups: Groups,
+    /// Latest self-assessment follow-up minus the baseline, when both exist.
+    pub self_shift: Option<i64>,
+    /// The manager's latest observation, when there is one.
+    pub observation: Option<i64>,
+    /// In the comparison cohort (a waitlist, say), not the program proper.
+    pub comparison: bool,
 }
 
 impl ParticipantWeek {
@@ -106,6 +112,8 @@ pub struct WeekFacts {
     pub sessions_due: u32,
     /// The last planned session date has passed: completion is final.
     pub program_over: bool,
+    /// The program names a comparison cohort.
+    pub has_comparison: bool,
 }
 
 /// Engagement and momentum of a group (or the program) for one week; what
@@ -172,6 +180,40 @@ impl Trend {
     }
 }
 
+/// A mean on the program's scale over n people (one decimal).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Mean {
+    pub mean: f64,
+    pub n: u64,
+}
+
+impl Mean {
+    /// The mean of `values`, published only when at least `k` people stand behind it.
+    pub fn of(values: impl Iterator<Item = i64>, k: u64) -> Option<Mean> {
+        let (sum, n) = values.fold((0i64, 0u64), |(s, n), v| (s + v, n + 1));
+        (n >= k && n > 0).then(|| Mean {
+            mean: (sum as f64 / n as f64 * 10.0).round() / 10.0,
+            n,
+        })
+    }
+}
+
+/// The self-assessment shift of the program against its comparison cohort.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Comparison {
+    /// Difference in differences: the program's shift minus the comparison
+    /// cohort's, with both sides' n.
+    Shown {
+        difference: f64,
+        n_program: u64,
+        n_comparison: u64,
+    },
+    /// Fewer than k people on one side have a baseline and a follow-up.
+    ProgramTooSmall,
+    ComparisonTooSmall,
+}
+
 /// Why momentum is dropping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
@@ -205,9 +247,9 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub fn of(participants: &[ParticipantWeek]) -> Counts {
+    pub fn of<'a>(participants: impl Iterator<Item = &'a ParticipantWeek>) -> Counts {
         let mut c = Counts::default();
-        for p in participants.iter().filter(|p| p.enrolled) {
+        for p in participants.filter(|p| p.enrolled) {
             c.enrolled += 1;
             c.sessions_completed += u64::from(p.sessions_completed);
             if p.started {
@@ -315,7 +357,7 @@ mod tests {
             });
         }
         list.push(ParticipantWeek::default()); // left the program
-        let c = Counts::of(&list);
+        let c = Counts::of(list.iter());
         assert_eq!((c.enrolled, c.started, c.completed_all), (18, 16, 12));
         assert_eq!(percent(c.started, c.enrolled), Some(89));
         assert_eq!(percent(c.completed_all, c.started), Some(75));

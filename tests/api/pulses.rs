@@ -1,0 +1,177 @@
+//! Self-assessment and manager observation pulses (Kirkpatrick level 3):
+//! baseline and follow-ups counted from the first completed session, one tap
+//! on the program's scale, and the digest's shift with n — against a
+//! comparison cohort when the program names one.
+
+use crate::helpers::*;
+use momentum::chat::sim::SimWorkspace;
+use serde_json::Value;
+
+const PROGRAM_HANDS: [&str; 5] = [
+    "jana.novakova",
+    "tomas.dvorak",
+    "eva.cerna",
+    "martin.prochazka",
+    "lucie.kucerova",
+];
+const WAITLIST: [&str; 5] = [
+    "petr.vesely",
+    "katerina.horakova",
+    "david.nemec",
+    "alena.markova",
+    "jakub.pokorny",
+];
+
+/// The sample program, with the second five in a waitlist cohort that the
+/// digest compares against.
+fn with_waitlist() -> String {
+    let mut file = PROGRAM_WITH_PULSES
+        .replace(
+            "    days: [0, 30, 60, 90]                       # baseline, then +30, +60, +90 days",
+            "    days: [0, 30, 60, 90]\n    comparison_cohort: waitlist",
+        )
+        .replace(
+            "  - { key: autumn-2026, name: Autumn 2026 }",
+            "  - { key: autumn-2026, name: Autumn 2026 }\n  - { key: waitlist, name: Waitlist }",
+        );
+    for p in WAITLIST {
+        let line = file
+            .lines()
+            .find(|l| l.contains(&format!("email: {p}@")))
+            .unwrap()
+            .to_string();
+        file = file.replace(
+            &line,
+            &line.replace("cohort: autumn-2026", "cohort: waitlist"),
+        );
+    }
+    file
+}
+
+/// Taps `value` on the latest pulse in `handle`'s DM.
+async fn answer(t: &TestApp, handle: &str, value: i64) -> u16 {
+    let user = t.user_id(handle);
+    let channel = SimWorkspace::dm_channel(&user);
+    let pulse = t
+        .sim
+        .messages_in(&channel)
+        .into_iter()
+        .rfind(|m| m.buttons().iter().any(|b| b.0.starts_with("pulse:")))
+        .unwrap_or_else(|| panic!("no pulse for {handle}"));
+    t.sim
+        .tap(&user, &channel, &pulse.ts, &format!("pulse:{value}"))
+        .await
+        .unwrap()
+        .status
+}
+
+async fn pulses(t: &TestApp) -> Vec<(String, i64, i64)> {
+    sqlx::query_as("SELECT kind, day, value FROM pulses WHERE org_id = $1 ORDER BY id")
+        .bind(t.org.id.0)
+        .fetch_all(t.store.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn pulses_follow_the_first_session_and_the_digest_shows_the_shift_against_the_waitlist() {
+    let t = spawn_app().await;
+    let resp = t.apply_yaml(&t.admin_token, &with_waitlist()).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    for p in PROGRAM_HANDS.iter().chain(&WAITLIST) {
+        t.complete_session(p, 1, "2026-09-07").await;
+    }
+    // Baseline: Monday 7 September, 10:00 in Prague.
+    t.advance_to("2026-09-07T08:00:00Z").await;
+    let jana = SimWorkspace::dm_channel(&t.user_id("jana.novakova"));
+    let baseline = t.sim.messages_in(&jana).remove(0);
+    assert!(
+        baseline
+            .content
+            .text
+            .starts_with("A quick pulse: How confident"),
+        "{}",
+        baseline.content.text
+    );
+    assert_eq!(baseline.buttons().len(), 5, "1 to 5, one tap");
+    for p in PROGRAM_HANDS.iter().chain(&WAITLIST) {
+        assert_eq!(answer(&t, p, 2).await, 200);
+    }
+    // One changes her mind: the answer is replaced, not added.
+    answer(&t, "jana.novakova", 3).await;
+    assert_eq!(pulses(&t).await.len(), 10);
+
+    // +30 days: Wednesday 7 October. The program's five moved up 2 on
+    // average (Jana 3 → 5), the waitlist 1.
+    for day in ["2026-09-14", "2026-09-21", "2026-09-28", "2026-10-05"] {
+        t.advance_to(&format!("{day}T12:00:00Z")).await;
+    }
+    t.advance_to("2026-10-07T08:00:00Z").await;
+    for (p, v) in PROGRAM_HANDS.iter().zip([5, 4, 4, 4, 4]) {
+        assert_eq!(answer(&t, p, v).await, 200);
+    }
+    for p in WAITLIST {
+        answer(&t, p, 3).await;
+    }
+    // +60 days, Friday 6 November: the managers' observation.
+    t.advance_to("2026-11-06T09:00:00Z").await;
+    let pavel = SimWorkspace::dm_channel(&t.user_id("pavel.svoboda"));
+    let asked: Vec<String> = t
+        .sim
+        .messages_in(&pavel)
+        .iter()
+        .filter(|m| m.content.text.starts_with("A quick question about"))
+        .map(|m| m.content.text.clone())
+        .collect();
+    assert_eq!(asked.len(), 4, "{asked:?}");
+
+    t.clock.set("2026-10-12T08:00:00Z".parse().unwrap());
+    let digest = t
+        .app
+        .digest(
+            t.org.id,
+            "leaders-2026",
+            momentum::domain::metrics::ProgramWeek::parse_iso("2026-W41"),
+        )
+        .await
+        .unwrap();
+    let d: Value = serde_json::to_value(&digest).unwrap();
+    assert_eq!(d["self_assessment_shift"]["n"], 5, "{d}");
+    assert_eq!(d["self_assessment_shift"]["mean"], 2.0, "{d}");
+    assert_eq!(d["comparison"]["status"], "shown", "{d}");
+    assert_eq!(d["comparison"]["difference"], 1.0, "{d}");
+    assert_eq!(d["comparison"]["n_comparison"], 5, "{d}");
+    // The waitlist is not part of the program's own figures.
+    assert_eq!(d["enrolled"], 13, "18 enrolled, 5 of them waiting: {d}");
+}
+
+#[tokio::test]
+async fn the_digest_text_speaks_of_the_shift_and_the_comparison() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &with_waitlist()).await;
+    for p in PROGRAM_HANDS.iter().chain(&WAITLIST) {
+        t.complete_session(p, 1, "2026-09-07").await;
+    }
+    t.advance_to("2026-09-07T08:00:00Z").await;
+    for p in PROGRAM_HANDS {
+        answer(&t, p, 2).await;
+    }
+    t.advance_to("2026-10-07T08:00:00Z").await;
+    for p in PROGRAM_HANDS {
+        answer(&t, p, 4).await;
+    }
+    t.clock.set("2026-10-12T08:00:00Z".parse().unwrap());
+    let week = momentum::domain::metrics::ProgramWeek::parse_iso("2026-W41");
+    let digest = t.app.digest(t.org.id, "leaders-2026", week).await.unwrap();
+    let text = momentum::app::digest_text("Leaders", "en", &digest).unwrap();
+    assert!(
+        text.contains("Self-assessment: +2.0 from baseline to the latest follow-up (n = 5)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Comparison not shown: fewer than 5 people in the comparison cohort"),
+        "{text}"
+    );
+    let cs = momentum::app::digest_text("Leaders", "cs", &digest).unwrap();
+    assert!(cs.contains("Sebehodnocení: +2.0"), "{cs}");
+}

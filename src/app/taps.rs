@@ -109,6 +109,7 @@ impl App {
                 org,
                 &NewTap {
                     job_id: job.id,
+                    program_id: job.program_id,
                     person_id: person.id,
                     target,
                     answer: &tap.answer.to_string(),

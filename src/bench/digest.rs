@@ -106,8 +106,8 @@ async fn generate(
     .execute(store.pool())
     .await?;
     sqlx::query(&format!(
-        "INSERT INTO taps (org_id, job_id, person_id, answer, delivery_key, tapped_at) \
-         SELECT j.org_id, j.id, j.recipient_person_id, {answer}, 'bench:' || CAST(j.id AS TEXT), j.sent_at + 3600000 \
+        "INSERT INTO taps (org_id, job_id, person_id, answer, delivery_key, tapped_at, program_id) \
+         SELECT j.org_id, j.id, j.recipient_person_id, {answer}, 'bench:' || CAST(j.id AS TEXT), j.sent_at + 3600000, j.program_id \
          FROM jobs j WHERE j.org_id = {org} AND j.period = 'bench'"
     ))
     .execute(store.pool())

@@ -70,7 +70,7 @@ impl Store {
             }
         }
         let rows = sqlx::query(
-            "SELECT pa.id, pa.created_at, pa.deactivated_at, pa.cohort, pa.focus, pa.manager_person_id, \
+            "SELECT pa.id, pa.person_id, pa.created_at, pa.deactivated_at, pa.cohort, pa.focus, pa.manager_person_id, \
                     COALESCE(m.display_name, m.email) AS manager_name, \
                     CAST(CASE WHEN EXISTS (SELECT 1 FROM reports r WHERE r.participant_id = pa.id AND r.first_answered_at < $3) \
                          THEN 1 ELSE 0 END AS BIGINT) AS reported \
@@ -97,15 +97,14 @@ impl Store {
         .into_iter()
         .map(|(p, all, due)| (p, (all, due)))
         .collect();
-        // Taps by participants on their own nudges, this week and last.
+        // Activity: anything the person tapped in the program (a report, a
+        // check-in, a pulse), this week and last.
         let activity: HashMap<i64, (bool, bool)> = sqlx::query_as::<_, (i64, i64, i64)>(
-            "SELECT j.participant_id, \
-                    CAST(MAX(CASE WHEN t.tapped_at >= $3 THEN 1 ELSE 0 END) AS BIGINT), \
-                    CAST(MAX(CASE WHEN t.tapped_at < $3 THEN 1 ELSE 0 END) AS BIGINT) \
-             FROM taps t JOIN jobs j ON j.id = t.job_id AND j.org_id = t.org_id \
-             WHERE t.org_id = $1 AND t.tapped_at >= $4 AND t.tapped_at < $5 AND j.program_id = $2 \
-               AND j.purpose IN ('small_step', 'one_tap_check', 'self_assessment') AND j.participant_id IS NOT NULL \
-             GROUP BY j.participant_id",
+            "SELECT person_id, \
+                    CAST(MAX(CASE WHEN tapped_at >= $3 THEN 1 ELSE 0 END) AS BIGINT), \
+                    CAST(MAX(CASE WHEN tapped_at < $3 THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM taps WHERE org_id = $1 AND program_id = $2 AND tapped_at >= $4 AND tapped_at < $5 \
+             GROUP BY person_id",
         )
         .bind(org.0)
         .bind(program_id)
@@ -138,7 +137,8 @@ impl Store {
                 labels.insert(format!("manager:{m}"), name);
             }
             let (completed, completed_due) = sessions.get(&id).copied().unwrap_or((0, 0));
-            let (active, active_last_week) = activity.get(&id).copied().unwrap_or_default();
+            let person: i64 = col(row, "person_id")?;
+            let (active, active_last_week) = activity.get(&person).copied().unwrap_or_default();
             let PulsesOf {
                 baseline,
                 follow_up,
@@ -165,12 +165,14 @@ impl Store {
         }
         // Reports first made this week, each with its answer as of the week's end.
         let mut actions = Actions::default();
+        // (Only an answer changed after the week looks its value up in the taps.)
         let answers: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT COALESCE((SELECT t.answer FROM taps t WHERE t.org_id = r.org_id AND t.job_id = r.job_id AND t.tapped_at < $4 \
-                              ORDER BY t.tapped_at DESC, t.id DESC LIMIT 1), r.answer) AS answer, COUNT(*) \
-             FROM reports r JOIN participants pa ON pa.id = r.participant_id AND pa.org_id = r.org_id \
-             WHERE r.org_id = $1 AND pa.program_id = $2 AND r.first_answered_at >= $3 AND r.first_answered_at < $4 \
-             GROUP BY 1",
+            "SELECT answer, COUNT(*) FROM (SELECT CASE WHEN r.answered_at < $4 THEN r.answer ELSE \
+                 COALESCE((SELECT t.answer FROM taps t WHERE t.org_id = r.org_id AND t.job_id = r.job_id AND t.tapped_at < $4 \
+                           ORDER BY t.tapped_at DESC, t.id DESC LIMIT 1), r.answer) END AS answer \
+               FROM reports r JOIN participants pa ON pa.id = r.participant_id AND pa.org_id = r.org_id \
+               WHERE r.org_id = $1 AND pa.program_id = $2 AND r.first_answered_at >= $3 AND r.first_answered_at < $4) AS week_reports \
+             GROUP BY answer",
         )
         .bind(org.0)
         .bind(program_id)

@@ -35,6 +35,11 @@ const SQLITE: Embedded = &[
         "pulses",
         include_str!("../../migrations/sqlite/0005_pulses.sql"),
     ),
+    (
+        6,
+        "lean_indexes",
+        include_str!("../../migrations/sqlite/0006_lean_indexes.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -62,6 +67,11 @@ const POSTGRES: Embedded = &[
         5,
         "pulses",
         include_str!("../../migrations/postgres/0005_pulses.sql"),
+    ),
+    (
+        6,
+        "lean_indexes",
+        include_str!("../../migrations/postgres/0006_lean_indexes.sql"),
     ),
 ];
 

@@ -34,6 +34,7 @@ pub enum TapTarget {
 #[derive(Debug, Clone)]
 pub struct NewTap<'a> {
     pub job_id: i64,
+    pub program_id: i64,
     pub person_id: i64,
     pub target: TapTarget,
     pub answer: &'a str,
@@ -47,6 +48,7 @@ impl Store {
     pub async fn record_tap(&self, org: OrgId, tap: &NewTap<'_>) -> Result<TapOutcome> {
         let NewTap {
             job_id,
+            program_id,
             person_id,
             target,
             answer,
@@ -55,7 +57,7 @@ impl Store {
         } = *tap;
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO taps (org_id, job_id, person_id, answer, delivery_key, tapped_at) VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO taps (org_id, job_id, person_id, answer, delivery_key, tapped_at, program_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (org_id, delivery_key) DO NOTHING",
         )
         .bind(org.0)
@@ -64,6 +66,7 @@ impl Store {
         .bind(answer)
         .bind(delivery_key)
         .bind(millis(at))
+        .bind(program_id)
         .execute(&mut *tx)
         .await?
         .rows_affected();

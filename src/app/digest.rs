@@ -76,46 +76,45 @@ impl App {
             anonymity_threshold: program.spec.anonymity_threshold,
             ..MetricSettings::default()
         };
-        let mut previous = HashMap::new();
+        // Weeks are computed in order, so the stored ones are a prefix: start
+        // after the last stored week before the target, from its trends.
+        if self.store.has_week(org, program.id, target.monday).await? {
+            return self.stored_digest(org, program.id, &target).await;
+        }
         let mut week = first;
+        let mut previous = HashMap::new();
+        if let Some(last) = self
+            .store
+            .last_stored_week(org, program.id, target.monday)
+            .await?
+        {
+            previous = self.store.weekly_trends(org, program.id, last).await?;
+            week = ProgramWeek::of(last).next();
+        }
         loop {
-            let stored = self
+            let window = self.window(&program, &zone, &week)?;
+            let comparison = program
+                .spec
+                .self_assessment
+                .as_ref()
+                .and_then(|sa| sa.comparison_cohort.as_deref());
+            let (facts, mut labels) = self
                 .store
-                .weekly_trends(org, program.id, week.monday)
+                .week_facts(org, program.id, &window, comparison)
                 .await?;
-            let digest = if stored.is_empty() {
-                let window = self.window(&program, &zone, &week)?;
-                let comparison = program
-                    .spec
-                    .self_assessment
-                    .as_ref()
-                    .and_then(|sa| sa.comparison_cohort.as_deref());
-                let (facts, mut labels) = self
-                    .store
-                    .week_facts(org, program.id, &window, comparison)
-                    .await?;
-                for c in &program.spec.cohorts {
-                    labels.insert(format!("cohort:{}", c.key), c.name.clone());
-                }
-                let (digest, trends) = compose(&week, &facts, &previous, &settings, &labels);
-                let json = serde_json::to_string(&digest).map_err(|e| {
-                    AppError::Invalid(ConfigErrors::single("digest", e.to_string()))
-                })?;
-                self.store
-                    .store_week(org, program.id, week.monday, &trends, &json, now)
-                    .await?;
-                previous = trends.into_iter().collect();
-                Some(digest)
-            } else {
-                previous = stored;
-                None
-            };
-            if week == target {
-                return match digest {
-                    Some(d) => Ok(d),
-                    None => self.stored_digest(org, program.id, &week).await,
-                };
+            for c in &program.spec.cohorts {
+                labels.insert(format!("cohort:{}", c.key), c.name.clone());
             }
+            let (digest, trends) = compose(&week, &facts, &previous, &settings, &labels);
+            let json = serde_json::to_string(&digest)
+                .map_err(|e| AppError::Invalid(ConfigErrors::single("digest", e.to_string())))?;
+            self.store
+                .store_week(org, program.id, week.monday, &trends, &json, now)
+                .await?;
+            if week >= target {
+                return Ok(digest);
+            }
+            previous = trends.into_iter().collect();
             week = week.next();
         }
     }

@@ -72,7 +72,7 @@ async fn generate(
             reports - 1
         ),
         Backend::Postgres => format!(
-            "WITH n(i) AS (SELECT generate_series(0, {}) ) ",
+            "WITH n(i) AS (SELECT generate_series(0, {})::bigint) ",
             reports - 1
         ),
     };

@@ -214,6 +214,37 @@ impl Store {
         ))
     }
 
+    /// Whether a program week's digest is stored.
+    pub async fn has_week(&self, org: OrgId, program_id: i64, week: Date) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM digests WHERE org_id = $1 AND program_id = $2 AND week = $3",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .bind(week.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// The latest week before `before` whose trends are stored.
+    pub async fn last_stored_week(
+        &self,
+        org: OrgId,
+        program_id: i64,
+        before: Date,
+    ) -> Result<Option<Date>> {
+        let week: Option<String> = sqlx::query_scalar(
+            "SELECT MAX(week) FROM weekly_trends WHERE org_id = $1 AND program_id = $2 AND week < $3",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .bind(before.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(week.and_then(|w| w.parse().ok()))
+    }
+
     /// The trends stored for a program week, by group key.
     pub async fn weekly_trends(
         &self,

@@ -209,6 +209,19 @@ impl App {
 /// What re-planning changed.
 pub use crate::store::jobs::ReplanCounts;
 
+/// The calendars of a participant and of their manager, if any.
+fn calendars(
+    org: &Org,
+    program: &ProgramRow,
+    participant: &Participant,
+) -> (DeliveryCalendar, Option<DeliveryCalendar>) {
+    let manager = participant
+        .manager
+        .as_ref()
+        .map(|m| manager_calendar(org, program, m));
+    (participant_calendar(org, program, participant), manager)
+}
+
 /// A participant's pulses, counted from their first completed session.
 fn pulse_jobs_for(
     org: &Org,
@@ -216,11 +229,7 @@ fn pulse_jobs_for(
     participant: &Participant,
     first: Date,
 ) -> Vec<NewJob> {
-    let participant_cal = participant_calendar(org, program, participant);
-    let manager_cal = participant
-        .manager
-        .as_ref()
-        .map(|m| manager_calendar(org, program, m));
+    let (participant_cal, manager_cal) = calendars(org, program, participant);
     let planned = pulse_jobs(
         &program.spec,
         first,
@@ -240,11 +249,7 @@ fn session_jobs(
     session: u32,
     on: Date,
 ) -> Vec<NewJob> {
-    let participant_cal = participant_calendar(org, program, participant);
-    let manager_cal = participant
-        .manager
-        .as_ref()
-        .map(|m| manager_calendar(org, program, m));
+    let (participant_cal, manager_cal) = calendars(org, program, participant);
     let planned = jobs_for_completed_session(
         &program.spec,
         session,

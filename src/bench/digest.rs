@@ -5,16 +5,11 @@
 //! computing all weeks from scratch takes.
 
 use super::fresh_store;
-use crate::chat::Chats;
-use crate::clock::VirtualClock;
-use crate::crypto::SecretKey;
 use crate::domain::metrics::ProgramWeek;
-use crate::startup::build_app;
 use crate::store::{Backend, Store};
 use anyhow::Result;
 use jiff::ToSpan;
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Weeks the reports are spread over (the program runs 40 weeks).
@@ -128,17 +123,7 @@ pub async fn digest(
     reports: i64,
 ) -> Result<(f64, f64, f64)> {
     let store = fresh_store(postgres, dir, "digest").await?;
-    let clock = VirtualClock::new("2026-01-26T08:00:00Z".parse()?);
-    let app = build_app(
-        store.clone(),
-        Arc::new(clock.clone()),
-        Chats::default(),
-        SecretKey::generate(),
-    );
-    let org = app
-        .create_org("Bench", "Europe/Prague", "en")
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (app, clock, org) = super::bench_app(&store, "2026-01-26T08:00:00Z").await?;
     let applied = app
         .apply_program(org.id, &program(participants), false)
         .await

@@ -104,9 +104,13 @@ pub(super) async fn fresh_store(
     Ok(store)
 }
 
-/// Plans N participants × 36 rules; returns (jobs, seconds to apply the file, seconds to plan).
-async fn planning(store: Store, participants: usize) -> Result<(u64, f64, f64)> {
-    let clock = VirtualClock::new("2026-01-05T08:00:00Z".parse()?);
+/// An app on a virtual clock set to `at`, without chat ports, and its
+/// benchmark organisation.
+pub(super) async fn bench_app(
+    store: &Store,
+    at: &str,
+) -> Result<(Arc<crate::app::App>, VirtualClock, crate::store::Org)> {
+    let clock = VirtualClock::new(at.parse()?);
     let app = build_app(
         store.clone(),
         Arc::new(clock.clone()),
@@ -117,6 +121,12 @@ async fn planning(store: Store, participants: usize) -> Result<(u64, f64, f64)> 
         .create_org("Bench", "Europe/Prague", "en")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((app, clock, org))
+}
+
+/// Plans N participants × 36 rules; returns (jobs, seconds to apply the file, seconds to plan).
+async fn planning(store: Store, participants: usize) -> Result<(u64, f64, f64)> {
+    let (app, clock, org) = bench_app(&store, "2026-01-05T08:00:00Z").await?;
     let t = Instant::now();
     let applied = app
         .apply_program(org.id, &program(participants, "TBENCH", 1, true), false)

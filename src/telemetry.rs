@@ -3,9 +3,18 @@
 
 use tracing_subscriber::EnvFilter;
 
-pub fn init(default_level: &str) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},sqlx=warn,hyper=warn")));
+/// `default` is the level (and any per-target directives) used when
+/// `RUST_LOG` is not set; sqlx and hyper stay at `warn` unless it names them.
+pub fn init(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        let mut directives = default.to_string();
+        for quiet in ["sqlx", "hyper"] {
+            if !default.contains(quiet) {
+                directives.push_str(&format!(",{quiet}=warn"));
+            }
+        }
+        EnvFilter::new(directives)
+    });
     let json = std::env::var("MOMENTUM_LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

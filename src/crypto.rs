@@ -86,6 +86,16 @@ impl SecretKey {
             .map_err(|_| CryptoError::Open)
     }
 
+    /// A keyed hash (HMAC-SHA256, hex) of `value`: the same person gives the
+    /// same hash under the same key, and nobody without the key can test a guess.
+    pub fn keyed_hash(&self, value: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.0.as_slice())
+            .expect("HMAC takes a key of any length");
+        mac.update(value.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
     /// A fresh organisation data key, wrapped by this (master) key.
     pub fn new_wrapped_data_key(&self) -> Vec<u8> {
         let data_key = Self::generate();

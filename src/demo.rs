@@ -152,6 +152,9 @@ pub const ROSTER: &[Person] = &[
     ),
 ];
 
+/// The sample program's HR admin in the local workspace.
+pub const HR_ADMIN: &str = "klara.vesela";
+
 pub fn email(handle: &str) -> String {
     format!("{handle}@acme.example")
 }
@@ -163,6 +166,8 @@ pub fn seed_workspace(sim: &SimWorkspace) -> HashMap<String, &'static Person> {
         let id = sim.add_user(person.handle, person.name, &email(person.handle), person.tz);
         by_user.insert(id, person);
     }
+    // HR's admin of the program (its file lists her under `admins`).
+    sim.add_user(HR_ADMIN, "Klára Veselá", &email(HR_ADMIN), "Europe/Prague");
     sim.add_channel("leadership-sponsors");
     by_user
 }

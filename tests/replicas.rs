@@ -19,7 +19,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_momentum");
 const KEY: &str = "q83vEjRbPAJz8zeDgi7hO1QJvRHNZR0aCbrb+cAtgXQ=";
 const PEOPLE: usize = 2000;
 /// The demo roster takes the first 22 user ids of the local workspace.
-const FIRST_EXTRA_USER: usize = 23;
+/// The seeded workspace holds the 22 people of the sample program and its HR
+/// admin; `--extra-users` come after them.
+const FIRST_EXTRA_USER: usize = 24;
 
 struct Killed(Child);
 
@@ -127,14 +129,17 @@ async fn scenario(faults: Option<&str>) {
         &["org", "create", "--name", "Acme", "--time-zone", "UTC"],
         &[],
     );
-    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    // The local workspace's people live in Prague: the nudge falls due now
+    // there (whatever the hour in UTC).
+    let prague = jiff::tz::TimeZone::get("Europe/Prague").unwrap();
+    let now = jiff::Timestamp::now().to_zoned(prague.clone());
     let people: Vec<Value> = (0..PEOPLE)
         .map(|i| json!({"chat": format!("slack:T0SIMTEAM1/U{:08}", FIRST_EXTRA_USER + i)}))
         .collect();
     let program = json!({
         "version": 1,
         "program": {
-            "key": "load", "name": "Load", "time_zone": "UTC",
+            "key": "load", "name": "Load", "time_zone": "Europe/Prague",
             "working_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
             "send_window_hours": 6,
             "sessions": [{"number": 1, "planned": now.date().to_string()}],
@@ -169,10 +174,7 @@ async fn scenario(faults: Option<&str>) {
     let at_midnight = App::new(
         store.clone(),
         Arc::new(momentum::clock::VirtualClock::new(
-            now.date()
-                .to_zoned(jiff::tz::TimeZone::UTC)
-                .unwrap()
-                .timestamp(),
+            now.date().to_zoned(prague.clone()).unwrap().timestamp(),
         )),
         Chats::default(),
         SecretKey::generate(),

@@ -2,15 +2,19 @@
 //! session (and plan its nudges), take a tap, pause and resume. HTTP handlers,
 //! the CLI and the demo all come through here.
 
+mod admin;
 mod delivery;
 mod digest;
 mod lifecycle;
+mod me;
 mod sessions;
 mod taps;
 
+pub use admin::ProgramHealth;
 pub use delivery::JobContext;
 pub use digest::{aggregates_csv, digest_text};
 pub use lifecycle::{ProgramState, ProgramStatus};
+pub use me::{NoteRefusal, Overview, ProgramProgress, RecentAction, NOTE_MAX_CHARS};
 pub use sessions::{CompletedSession, ParticipantLookup, SessionOutcome};
 pub use taps::{Tap, TapAnswer, TapRefusal, TapResult};
 
@@ -47,6 +51,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     Store(StoreError),
+    /// The organisation's data key does not open: the master key is wrong.
+    #[error("encryption key problem: {0}")]
+    Key(String),
 }
 
 impl From<StoreError> for AppError {
@@ -185,16 +192,65 @@ impl App {
         doc: &serde_json::Value,
         prune: bool,
     ) -> AppResult<ApplyOutcome> {
-        let file = ProgramFile::from_value(doc).map_err(AppError::Invalid)?;
+        let mut file = ProgramFile::from_value(doc).map_err(AppError::Invalid)?;
         let people = self.resolve_people(&file).await;
+        let erased_skipped = self.leave_out_erased(org, &mut file, &people).await?;
         let mut outcome = self
             .store
             .apply_program(org, &file, &people, prune, self.clock.now())
             .await?;
+        outcome.erased_skipped = erased_skipped;
         // Rules, managers, zones or calendars may have changed: future unsent
         // jobs follow. Derived state: applying again heals an interruption here.
         outcome.replanned = self.replan_program(org, outcome.program_id).await?;
         Ok(outcome)
+    }
+
+    /// Takes people who asked to be forgotten out of the file: erased
+    /// participants are left out, erased managers become "no manager".
+    /// Returns how many people were left out.
+    async fn leave_out_erased(
+        &self,
+        org: OrgId,
+        file: &mut ProgramFile,
+        people: &HashMap<String, PersonRecord>,
+    ) -> AppResult<usize> {
+        let gone = self.store.erased_hashes(org).await?;
+        if gone.is_empty() {
+            return Ok(0);
+        }
+        let key = self.data_key(&self.store.org(org).await?)?;
+        let mut erased = std::collections::HashSet::new();
+        let mut keys: Vec<String> = Vec::new();
+        for p in &file.participants {
+            keys.push(p.person.key());
+            keys.extend(p.manager.as_ref().map(PersonRef::key));
+        }
+        for k in keys {
+            let rec = people.get(&k);
+            let email = rec.and_then(|r| r.email.as_deref());
+            let chat = rec.and_then(|r| r.chat.as_ref());
+            if me::identity_hashes(&key, email, chat)
+                .iter()
+                .any(|h| gone.contains(h))
+            {
+                erased.insert(k);
+            }
+        }
+        if erased.is_empty() {
+            return Ok(0);
+        }
+        file.participants
+            .retain(|p| !erased.contains(&p.person.key()));
+        for p in &mut file.participants {
+            if p.manager
+                .as_ref()
+                .is_some_and(|m| erased.contains(&m.key()))
+            {
+                p.manager = None;
+            }
+        }
+        Ok(erased.len())
     }
 
     /// Matches people given by email to chat users. Failures are recorded per

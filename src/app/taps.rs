@@ -290,17 +290,6 @@ impl App {
             .confirm_job_sent(org, job_id, &at.channel, &at.ts, self.clock.now())
             .await?)
     }
-
-    async fn person_for(&self, who: &ChatIdentity) -> AppResult<Option<(OrgId, Person)>> {
-        let Some(org) = self
-            .store
-            .org_for_workspace(who.platform, &who.workspace)
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(self.store.person_by_chat(org, who).await?.map(|p| (org, p)))
-    }
 }
 
 /// Where a job's answer shows: the message that was tapped (the nudge, or its

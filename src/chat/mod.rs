@@ -176,6 +176,18 @@ pub trait ChatPort: Send + Sync + 'static {
             "this platform takes no uploaded images".into(),
         ))
     }
+    /// Sends a person a file in their direct messages (the download of
+    /// their own data).
+    async fn send_file(
+        &self,
+        to: &ChatIdentity,
+        filename: &str,
+        title: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), ChatError> {
+        let _ = (to, filename, title, bytes);
+        Err(ChatError::Permanent("this platform takes no files".into()))
+    }
     /// Replaces a sent message, e.g. to show what was recorded.
     async fn update(&self, at: &Delivered, message: &Message) -> Result<(), ChatError>;
     /// Finds the chat user with this work email, if any.

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod metrics;
 pub mod plan;
 pub mod program;
+pub mod progress;
 pub mod reader;
 pub mod time;
 

@@ -36,6 +36,9 @@ pub struct ProgramSpec {
     pub time_zone: Option<Zone>,
     pub locale: String,
     pub sponsor_channel: Option<ChannelRef>,
+    /// HR admins of the program in chat (an email or a chat identity each):
+    /// they see its health, delivery problems and digest preview there.
+    pub admins: Vec<PersonRef>,
     pub anonymity_threshold: u32,
     pub quiet_hours: Option<QuietHours>,
     pub working_days: WorkingDays,
@@ -282,6 +285,7 @@ fn stub_program() -> ProgramSpec {
         time_zone: None,
         locale: "en".into(),
         sponsor_channel: None,
+        admins: Vec::new(),
         anonymity_threshold: DEFAULT_ANONYMITY_THRESHOLD,
         quiet_hours: None,
         working_days: WorkingDays::monday_to_friday(),
@@ -376,8 +380,9 @@ fn parse_cohorts(f: &Field, errs: &mut ConfigErrors) -> Vec<Cohort> {
     out
 }
 
-const PROGRAM_FIELDS: [&str; 19] = [
+const PROGRAM_FIELDS: [&str; 20] = [
     "key",
+    "admins",
     "name",
     "time_zone",
     "locale",
@@ -428,6 +433,25 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
                 .ok()
         })
     });
+    let admins = o
+        .get("admins")
+        .map(|a| {
+            let mut out: Vec<PersonRef> = Vec::new();
+            for item in a.list(errs).unwrap_or_default() {
+                let parsed = item
+                    .str(errs)
+                    .map(|s| PersonRef::parse_short(&s).map_err(|e| errs.push(&item.path, e)));
+                if let Some(Ok(admin)) = parsed {
+                    if out.iter().any(|o| o.key() == admin.key()) {
+                        errs.push(&item.path, "this admin is listed twice");
+                    } else {
+                        out.push(admin);
+                    }
+                }
+            }
+            out
+        })
+        .unwrap_or_default();
     let anonymity_threshold = match o.get("anonymity_threshold") {
         None => Some(DEFAULT_ANONYMITY_THRESHOLD),
         Some(k) => int_in(
@@ -558,6 +582,7 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
         time_zone,
         locale: locale?,
         sponsor_channel,
+        admins,
         anonymity_threshold: anonymity_threshold?,
         quiet_hours,
         working_days,

@@ -55,6 +55,13 @@ impl From<AppError> for ApiError {
             AppError::Invalid(errs) => ApiError::invalid(errs),
             AppError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
             AppError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            AppError::Key(e) => {
+                tracing::error!(error = %e, "the organisation's data key does not open");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "stored data could not be decrypted: check MOMENTUM_SECRET_KEY",
+                )
+            }
             AppError::Store(e) => {
                 tracing::error!(error = %e, "storage failed");
                 ApiError::new(

@@ -9,71 +9,25 @@ use std::borrow::Cow;
 
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-const SQLITE: Embedded = &[
-    (
-        1,
-        "foundation",
-        include_str!("../../migrations/sqlite/0001_foundation.sql"),
-    ),
-    (
-        2,
-        "delivery",
-        include_str!("../../migrations/sqlite/0002_delivery.sql"),
-    ),
-    (
-        3,
-        "reminders",
-        include_str!("../../migrations/sqlite/0003_reminders.sql"),
-    ),
-    (
-        4,
-        "metrics",
-        include_str!("../../migrations/sqlite/0004_metrics.sql"),
-    ),
-    (
-        5,
-        "pulses",
-        include_str!("../../migrations/sqlite/0005_pulses.sql"),
-    ),
-    (
-        6,
-        "lean_indexes",
-        include_str!("../../migrations/sqlite/0006_lean_indexes.sql"),
-    ),
-];
+/// The same list of migrations for each backend's folder.
+macro_rules! migrations {
+    ($dir:literal: $(($version:literal, $name:literal, $file:literal)),* $(,)?) => {
+        &[$(($version, $name, include_str!(concat!("../../migrations/", $dir, "/", $file, ".sql")))),*]
+    };
+    ($($dir:literal => $name:ident),*) => {
+        $(const $name: Embedded = migrations!($dir:
+            (1, "foundation", "0001_foundation"),
+            (2, "delivery", "0002_delivery"),
+            (3, "reminders", "0003_reminders"),
+            (4, "metrics", "0004_metrics"),
+            (5, "pulses", "0005_pulses"),
+            (6, "lean_indexes", "0006_lean_indexes"),
+            (7, "notes_erasure", "0007_notes_erasure"),
+        );)*
+    };
+}
 
-const POSTGRES: Embedded = &[
-    (
-        1,
-        "foundation",
-        include_str!("../../migrations/postgres/0001_foundation.sql"),
-    ),
-    (
-        2,
-        "delivery",
-        include_str!("../../migrations/postgres/0002_delivery.sql"),
-    ),
-    (
-        3,
-        "reminders",
-        include_str!("../../migrations/postgres/0003_reminders.sql"),
-    ),
-    (
-        4,
-        "metrics",
-        include_str!("../../migrations/postgres/0004_metrics.sql"),
-    ),
-    (
-        5,
-        "pulses",
-        include_str!("../../migrations/postgres/0005_pulses.sql"),
-    ),
-    (
-        6,
-        "lean_indexes",
-        include_str!("../../migrations/postgres/0006_lean_indexes.sql"),
-    ),
-];
+migrations!("sqlite" => SQLITE, "postgres" => POSTGRES);
 
 #[derive(Debug)]
 struct Source(Embedded);

@@ -8,8 +8,10 @@
 pub mod jobs;
 pub mod metrics;
 mod migrations;
+pub mod notes;
 pub mod orgs;
 pub mod participants;
+pub mod personal;
 pub mod programs;
 pub mod reports;
 pub mod sessions;

@@ -122,7 +122,7 @@ fn person_prefixed(row: &AnyRow, prefix: &str) -> Result<Person> {
 }
 
 /// Participants with their person and manager, in one query.
-fn participant_query(filter: &str) -> String {
+pub(crate) fn participant_query(filter: &str) -> String {
     format!(
         "SELECT pa.id, pa.org_id, pa.program_id, pa.cohort, pa.focus, pa.time_zone AS pa_time_zone, pa.share_focus, \
                 pa.holiday_calendar, pa.paused_until, pa.deactivated_at, pa.manager_person_id, {}, {} \
@@ -134,7 +134,7 @@ fn participant_query(filter: &str) -> String {
     )
 }
 
-fn participant_row(row: &AnyRow) -> Result<Participant> {
+pub(crate) fn participant_row(row: &AnyRow) -> Result<Participant> {
     let manager = match col::<Option<i64>>(row, "manager_person_id")? {
         Some(_) => Some(person_prefixed(row, "m_")?),
         None => None,
@@ -308,6 +308,16 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(person).transpose()
+    }
+
+    pub async fn set_person_locale(&self, org: OrgId, person_id: i64, locale: &str) -> Result<()> {
+        sqlx::query("UPDATE people SET locale = $1 WHERE org_id = $2 AND id = $3")
+            .bind(locale)
+            .bind(org.0)
+            .bind(person_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn participant(&self, org: OrgId, id: i64) -> Result<Participant> {

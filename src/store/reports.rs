@@ -157,4 +157,24 @@ impl Store {
                 .await?,
         )
     }
+
+    /// A participant's reports, newest first: (session, answer, answered at).
+    pub async fn report_history(
+        &self,
+        org: OrgId,
+        participant_id: i64,
+    ) -> Result<Vec<(Option<i64>, String, Timestamp)>> {
+        let rows: Vec<(Option<i64>, String, i64)> = sqlx::query_as(
+            "SELECT j.session_number, r.answer, r.answered_at FROM reports r JOIN jobs j ON j.id = r.job_id AND j.org_id = r.org_id \
+             WHERE r.org_id = $1 AND r.participant_id = $2 ORDER BY r.answered_at DESC, r.id DESC",
+        )
+        .bind(org.0)
+        .bind(participant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(s, a, at)| (s, a, super::instant(at)))
+            .collect())
+    }
 }

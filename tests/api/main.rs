@@ -1,6 +1,7 @@
 //! Integration tests: the whole service against the local workspace.
 
 mod admin_api;
+mod commands;
 mod delivery;
 mod digest;
 mod flow;

@@ -318,6 +318,7 @@ fn upload_url(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
         bytes: Vec::new(),
         title: None,
         completed: false,
+        channel: None,
     });
     ok(json!({ "upload_url": format!("{base}/_sim/upload/{id}"), "file_id": id }))
 }
@@ -349,6 +350,16 @@ fn complete_upload(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
     if files.is_empty() {
         return err("invalid_arguments");
     }
+    let channel = arg(p, "channel_id").map(str::to_string);
+    if let Some(c) = &channel {
+        let known = match c.strip_prefix('D') {
+            Some(user) => sim.user(&format!("U{user}")).is_some_and(|u| !u.deleted),
+            None => sim.state().channels.iter().any(|x| x == c),
+        };
+        if !known {
+            return err("channel_not_found");
+        }
+    }
     let mut s = sim.state();
     let mut done = Vec::new();
     for f in &files {
@@ -358,6 +369,7 @@ fn complete_upload(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
         match s.files.iter_mut().find(|x| x.id == id) {
             Some(x) if !x.bytes.is_empty() => {
                 x.completed = true;
+                x.channel = channel.clone();
                 x.title = f["title"].as_str().map(str::to_string);
                 done.push(json!({ "id": x.id, "title": x.title, "name": x.filename, "size": x.bytes.len() }));
             }

@@ -132,6 +132,8 @@ pub struct SimFile {
     pub bytes: Vec<u8>,
     pub title: Option<String>,
     pub completed: bool,
+    /// Where it was shared (`channel_id` at completion), if anywhere.
+    pub channel: Option<String>,
 }
 
 pub const BOT_USER_ID: &str = "U0MOMENTUM";
@@ -221,6 +223,13 @@ impl SimWorkspace {
         true
     }
 
+    /// The user's Slack language (`users.info` with `include_locale`), e.g. `cs-CZ`.
+    pub fn set_locale(&self, id: &str, locale: &str) {
+        if let Some(u) = self.state().users.iter_mut().find(|u| u.id == id) {
+            u.locale = locale.to_string();
+        }
+    }
+
     pub fn deactivate_user(&self, id: &str) {
         if let Some(u) = self.state().users.iter_mut().find(|u| u.id == id) {
             u.deleted = true;
@@ -279,6 +288,16 @@ impl SimWorkspace {
             .iter()
             .find(|f| f.id == id && f.completed)
             .cloned()
+    }
+
+    /// Files shared to a channel (a person's DM: `dm_channel`), oldest first.
+    pub fn files_in(&self, channel: &str) -> Vec<SimFile> {
+        self.state()
+            .files
+            .iter()
+            .filter(|f| f.completed && f.channel.as_deref() == Some(channel))
+            .cloned()
+            .collect()
     }
 
     /// Messages that carry this job id in their metadata (duplicates show here).

@@ -272,6 +272,61 @@ impl SlackChat {
         })
     }
 
+    /// The app's DM channel with a person (`conversations.open`).
+    async fn dm_channel(&self, to: &ChatIdentity) -> Result<String, ChatError> {
+        let open = SlackApiConversationsOpenRequest::new()
+            .with_users(vec![SlackUserId::new(to.user.clone())]);
+        Ok(self
+            .call("conversations.open", None, |s| async move {
+                s.conversations_open(&open).await
+            })
+            .await
+            .map_err(|e| e.into_chat_error(false))?
+            .channel
+            .id
+            .to_string())
+    }
+
+    /// Slack's upload flow: an upload URL, the bytes, then completion,
+    /// shared to `channel` when one is given. Returns the file id.
+    async fn upload(
+        &self,
+        filename: &str,
+        title: &str,
+        bytes: Vec<u8>,
+        mime: &str,
+        channel: Option<String>,
+    ) -> Result<String, ChatError> {
+        let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), bytes.len())
+            .with_alt_txt(title.to_string());
+        let target = self
+            .call("files.getUploadURLExternal", None, |s| async move {
+                s.get_upload_url_external(&req).await
+            })
+            .await
+            .map_err(|e| e.into_chat_error(false))?;
+        let upload = SlackApiFilesUploadViaUrlRequest::new(target.upload_url, bytes, mime.into());
+        self.call("files.upload", None, |s| async move {
+            s.files_upload_via_url(&upload).await
+        })
+        .await
+        .map_err(|e| e.into_chat_error(false))?;
+        let mut complete =
+            SlackApiFilesCompleteUploadExternalRequest::new(vec![SlackApiFilesComplete::new(
+                target.file_id.clone(),
+            )
+            .with_title(title.to_string())]);
+        if let Some(c) = channel {
+            complete = complete.with_channel_id(SlackChannelId::new(c));
+        }
+        self.call("files.completeUploadExternal", None, |s| async move {
+            s.files_complete_upload_external(&complete).await
+        })
+        .await
+        .map_err(|e| e.into_chat_error(false))?;
+        Ok(target.file_id.to_string())
+    }
+
     /// The message carrying `job_id` in a channel's recent history, if any.
     async fn find_in_history(
         &self,
@@ -384,34 +439,21 @@ impl ChatPort for SlackChat {
         title: &str,
         png: Vec<u8>,
     ) -> Result<String, ChatError> {
-        // Slack's upload flow: an upload URL, the bytes, then completion
-        // (no channel: the digest message shows it in an image block).
-        let req = SlackApiFilesGetUploadUrlExternalRequest::new(filename.to_string(), png.len())
-            .with_alt_txt(title.to_string());
-        let target = self
-            .call("files.getUploadURLExternal", None, |s| async move {
-                s.get_upload_url_external(&req).await
-            })
+        // Not shared anywhere: the digest message shows it in an image block.
+        self.upload(filename, title, png, "image/png", None).await
+    }
+
+    async fn send_file(
+        &self,
+        to: &ChatIdentity,
+        filename: &str,
+        title: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), ChatError> {
+        let channel = self.dm_channel(to).await?;
+        self.upload(filename, title, bytes, "application/json", Some(channel))
             .await
-            .map_err(|e| e.into_chat_error(false))?;
-        let upload =
-            SlackApiFilesUploadViaUrlRequest::new(target.upload_url, png, "image/png".into());
-        self.call("files.upload", None, |s| async move {
-            s.files_upload_via_url(&upload).await
-        })
-        .await
-        .map_err(|e| e.into_chat_error(false))?;
-        let complete =
-            SlackApiFilesCompleteUploadExternalRequest::new(vec![SlackApiFilesComplete::new(
-                target.file_id.clone(),
-            )
-            .with_title(title.to_string())]);
-        self.call("files.completeUploadExternal", None, |s| async move {
-            s.files_complete_upload_external(&complete).await
-        })
-        .await
-        .map_err(|e| e.into_chat_error(false))?;
-        Ok(target.file_id.to_string())
+            .map(|_| ())
     }
 
     async fn find_sent_in_channel(
@@ -429,16 +471,7 @@ impl ChatPort for SlackChat {
         job_id: i64,
         since: Timestamp,
     ) -> Result<Option<Delivered>, ChatError> {
-        let open = SlackApiConversationsOpenRequest::new()
-            .with_users(vec![SlackUserId::new(to.user.clone())]);
-        let channel = self
-            .call("conversations.open", None, |s| async move {
-                s.conversations_open(&open).await
-            })
-            .await
-            .map_err(|e| e.into_chat_error(false))?
-            .channel
-            .id;
-        self.find_in_history(channel.as_ref(), job_id, since).await
+        let channel = self.dm_channel(to).await?;
+        self.find_in_history(&channel, job_id, since).await
     }
 }

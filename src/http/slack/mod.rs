@@ -2,6 +2,10 @@
 //! body, answers within Slack's 3 seconds, and does slow work (updating the
 //! message) after answering.
 
+mod commands;
+
+pub use commands::commands;
+
 use super::AppState;
 use crate::app::{Tap, TapAnswer, TapResult};
 use crate::chat::slack::verify::verify;
@@ -9,14 +13,11 @@ use crate::chat::slack::{slack_status, METADATA_EVENT_TYPE};
 use crate::chat::Delivered;
 use crate::domain::time::Snooze;
 use crate::domain::{Answer, ChatIdentity, CheckinAnswer, Platform};
-use crate::templates;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use minijinja::context;
-use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use slack_morphism::prelude::{
@@ -236,108 +237,6 @@ async fn snooze(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not saved, please try again",
             )
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct SlashCommand {
-    team_id: String,
-    user_id: String,
-    #[serde(default)]
-    text: String,
-}
-
-fn ephemeral(text: String) -> Response {
-    Json(json!({ "response_type": "ephemeral", "text": text })).into_response()
-}
-
-/// `POST /slack/commands`: `/momentum help | pause [until DATE] | resume |
-/// snooze [1h|tomorrow|monday] | stop | start`.
-pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(refusal) = unverified(&state, &headers, &body) {
-        return refusal;
-    }
-    let cmd: SlashCommand = match serde_urlencoded::from_bytes(&body) {
-        Ok(c) => c,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                &format!("not a slash command: {e}"),
-            )
-        }
-    };
-    let who = ChatIdentity::slack(&cmd.team_id, &cmd.user_id);
-    let locale = "en";
-    let reply = |outcome: &str, until: Option<String>, input: &str| {
-        templates::render_text(
-            "slack",
-            locale,
-            "command_reply.txt",
-            context! { outcome, until, input },
-        )
-        .unwrap_or_default()
-    };
-    let words: Vec<&str> = cmd.text.split_whitespace().collect();
-    let result = match words.as_slice() {
-        ["pause"] => state
-            .app
-            .pause(&who, None)
-            .await
-            .map(|ok| reply(if ok { "paused" } else { "not_enrolled" }, None, "")),
-        ["pause", "until", date] => match date.parse::<jiff::civil::Date>() {
-            Ok(d) => state.app.pause(&who, Some(d)).await.map(|ok| {
-                reply(
-                    if ok { "paused" } else { "not_enrolled" },
-                    Some(d.to_string()),
-                    "",
-                )
-            }),
-            Err(_) => Ok(reply("bad_date", None, date)),
-        },
-        ["snooze"] | ["snooze", _] => {
-            let when = words.get(1).copied().unwrap_or("tomorrow");
-            match Snooze::parse(when) {
-                Some(snooze) => match state.app.snooze_latest(&who, snooze).await {
-                    Ok(Some((until, (port, at, message)))) => {
-                        tokio::spawn(async move {
-                            if let Err(e) = port.update(&at, &message).await {
-                                tracing::warn!(error = %e, "could not update the snoozed message");
-                            }
-                        });
-                        Ok(reply("snoozed", Some(until), ""))
-                    }
-                    Ok(None) => Ok(reply("nothing_to_snooze", None, "")),
-                    Err(e) => Err(e),
-                },
-                None => Ok(reply("bad_snooze", None, when)),
-            }
-        }
-        ["stop"] => state
-            .app
-            .stop(&who, true)
-            .await
-            .map(|ok| reply(if ok { "stopped" } else { "not_enrolled" }, None, "")),
-        ["start"] => state
-            .app
-            .stop(&who, false)
-            .await
-            .map(|ok| reply(if ok { "started" } else { "not_enrolled" }, None, "")),
-        ["resume"] => state
-            .app
-            .resume(&who)
-            .await
-            .map(|ok| reply(if ok { "resumed" } else { "not_enrolled" }, None, "")),
-        // help, nothing, or anything unknown: help, never silence.
-        _ => Ok(
-            templates::render_text("slack", locale, "help.txt", context! {}).unwrap_or_default(),
-        ),
-    };
-    match result {
-        Ok(text) => ephemeral(text),
-        Err(e) => {
-            tracing::error!(error = %e, "slash command failed");
-            ephemeral(reply("error", None, ""))
         }
     }
 }

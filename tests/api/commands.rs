@@ -1,0 +1,259 @@
+//! `/momentum` for participants (status, notes, my-data, forget-me) and for
+//! HR admins (programs, health, digest preview), in their language.
+
+use crate::helpers::*;
+use momentum::chat::sim::SimWorkspace;
+use momentum::demo::HR_ADMIN;
+use serde_json::Value;
+
+async fn say(t: &TestApp, handle: &str, text: &str) -> String {
+    let reply = t
+        .sim
+        .slash_command(&t.user_id(handle), "/momentum", text)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body: Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(body["response_type"], "ephemeral");
+    body["text"].as_str().unwrap().to_string()
+}
+
+/// Jana completes session 1, gets her small-step nudge and taps "did it".
+async fn jana_reports(t: &TestApp) {
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
+    assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 1);
+    let jana = t.user_id("jana.novakova");
+    let nudge = t.sim.messages_in(&SimWorkspace::dm_channel(&jana))[0].clone();
+    let reply = t
+        .sim
+        .tap(&jana, &nudge.channel, &nudge.ts, "report:done")
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
+}
+
+#[tokio::test]
+async fn status_shows_a_participant_their_own_progress() {
+    let t = spawn_app().await;
+    jana_reports(&t).await;
+    let status = say(&t, "jana.novakova", "status").await;
+    for expected in [
+        "Leadership Academy 2026",
+        "your focus: delegation",
+        "1 of 5 done",
+        "next: session 2, planned for 2026-09-21",
+        "1 week in a row",
+        "did it (session 1, 2026-09-08)",
+        "Private notes: 0",
+    ] {
+        assert!(status.contains(expected), "{expected:?} in {status}");
+    }
+    // Her manager is not a participant: nothing about Jana for him.
+    let pavel = say(&t, "pavel.svoboda", "status").await;
+    assert!(pavel.contains("not enrolled"), "{pavel}");
+    assert!(!pavel.contains("delegation"), "{pavel}");
+}
+
+#[tokio::test]
+async fn a_private_note_is_stored_sealed_and_only_its_author_gets_it_back() {
+    let t = spawn_app().await;
+    jana_reports(&t).await;
+    let secret = "Asked Eva to lead Monday's stand-up; felt uneasy";
+    let saved = say(&t, "jana.novakova", &format!("note {secret}")).await;
+    assert!(saved.contains("Only you can read it"), "{saved}");
+    assert!(say(&t, "jana.novakova", "note")
+        .await
+        .contains("Write the note after the command"));
+    let long = "x".repeat(3001);
+    let refused = say(&t, "jana.novakova", &format!("note {long}")).await;
+    assert!(
+        refused.contains("3001 characters") && refused.contains("at most 3000"),
+        "{refused}"
+    );
+    assert_eq!(t.count("notes").await, 1, "the refused note was not stored");
+    // Sealed at rest: the text is nowhere in the table.
+    let blobs: Vec<Vec<u8>> = sqlx::query_scalar("SELECT sealed FROM notes")
+        .fetch_all(t.store.pool())
+        .await
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&blobs[0]).contains("Eva"));
+    // A manager cannot write a note (not a participant) and reads none.
+    let pavel = say(&t, "pavel.svoboda", "note I saw her try").await;
+    assert!(pavel.contains("not enrolled"), "{pavel}");
+
+    // my-data: a file in her DM with her note and report; Pavel's has neither.
+    let reply = say(&t, "jana.novakova", "my-data").await;
+    assert!(reply.contains("on its way"), "{reply}");
+    let jana_dm = SimWorkspace::dm_channel(&t.user_id("jana.novakova"));
+    assert!(t.eventually(|| !t.sim.files_in(&jana_dm).is_empty()).await);
+    let file = &t.sim.files_in(&jana_dm)[0];
+    let data: Value = serde_json::from_slice(&file.bytes).unwrap();
+    assert_eq!(data["notes"][0]["text"], secret);
+    assert_eq!(data["reports"][0]["answer"], "done");
+    assert_eq!(data["person"]["email"], "jana.novakova@acme.example");
+    assert_eq!(data["participations"][0]["focus"], "delegation");
+    say(&t, "pavel.svoboda", "my-data").await;
+    let pavel_dm = SimWorkspace::dm_channel(&t.user_id("pavel.svoboda"));
+    assert!(t.eventually(|| !t.sim.files_in(&pavel_dm).is_empty()).await);
+    let his = String::from_utf8_lossy(&t.sim.files_in(&pavel_dm)[0].bytes).into_owned();
+    assert!(his.contains("pavel.svoboda@acme.example"), "{his}");
+    for private in ["Eva", "\"done\"", "delegation", "jana"] {
+        assert!(
+            !his.contains(private),
+            "{private} in the manager's data: {his}"
+        );
+    }
+    // Someone Momentum knows nothing about.
+    let nobody = say(&t, HR_ADMIN, "my-data").await;
+    assert!(nobody.contains("stores nothing about you"), "{nobody}");
+}
+
+/// Every text value in every table of the test's database.
+async fn all_stored_text(t: &TestApp) -> String {
+    let tables: Vec<String> = match t.store.backend() {
+        momentum::store::Backend::Sqlite => sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'",
+        ),
+        momentum::store::Backend::Postgres => sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%'",
+        ),
+    }
+    .fetch_all(t.store.pool())
+    .await
+    .unwrap();
+    let mut out = String::new();
+    for table in tables {
+        // Every column cast to text, whatever its type.
+        let sql = match t.store.backend() {
+            momentum::store::Backend::Sqlite => {
+                format!("SELECT name FROM pragma_table_info('{table}')")
+            }
+            momentum::store::Backend::Postgres => format!(
+                "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}'"
+            ),
+        };
+        let columns: Vec<String> = sqlx::query_scalar(&sql)
+            .fetch_all(t.store.pool())
+            .await
+            .unwrap();
+        for c in columns {
+            let values: Vec<Option<String>> =
+                sqlx::query_scalar(&format!("SELECT CAST({c} AS TEXT) FROM {table}"))
+                    .fetch_all(t.store.pool())
+                    .await
+                    .unwrap_or_default();
+            for v in values.into_iter().flatten() {
+                out.push_str(&v);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn forget_me_asks_first_then_erases_every_trace_and_keeps_them_out() {
+    let t = spawn_app().await;
+    jana_reports(&t).await;
+    say(&t, "jana.novakova", "note Talked to Eva about the budget").await;
+    let jana = t.user_id("jana.novakova");
+    let ask = say(&t, "jana.novakova", "forget-me").await;
+    assert!(ask.contains("/momentum forget-me confirm"), "{ask}");
+    assert_eq!(t.count("notes").await, 1, "asking erases nothing");
+    let done = say(&t, "jana.novakova", "forget-me confirm").await;
+    assert!(done.contains("erased"), "{done}");
+
+    let stored = all_stored_text(&t).await;
+    for trace in [
+        "jana.novakova@acme.example",
+        &jana,
+        "Jana Nováková",
+        "Talked to Eva",
+    ] {
+        assert!(!stored.contains(trace), "{trace:?} is still stored");
+    }
+    assert_eq!(
+        t.count("erasures").await,
+        2,
+        "her email and chat identity, hashed"
+    );
+    // Everyone else is untouched.
+    assert!(stored.contains("tomas.dvorak@acme.example"));
+    // The next program file that still lists her does not enrol her again.
+    let applied: Value = t
+        .apply_yaml(&t.admin_token, &PROGRAM)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(applied["erased_skipped"], 1, "{applied}");
+    assert!(!all_stored_text(&t)
+        .await
+        .contains("jana.novakova@acme.example"));
+    let again = say(&t, "jana.novakova", "status").await;
+    assert!(again.contains("not enrolled"), "{again}");
+}
+
+#[tokio::test]
+async fn hr_admins_see_their_programs_health_and_digest_preview_others_do_not() {
+    let t = spawn_app().await;
+    jana_reports(&t).await;
+    let help = say(&t, HR_ADMIN, "help").await;
+    assert!(help.contains("For HR admins"), "{help}");
+    assert!(!say(&t, "jana.novakova", "help")
+        .await
+        .contains("For HR admins"));
+
+    let programs = say(&t, HR_ADMIN, "programs").await;
+    assert!(
+        programs.contains("Leadership Academy 2026") && programs.contains("18 enrolled"),
+        "{programs}"
+    );
+    let health = say(&t, HR_ADMIN, "health leaders-2026").await;
+    for expected in [
+        "Enrolled: 18",
+        "started: 1",
+        "active this week: 1",
+        "Messages sent: 1",
+    ] {
+        assert!(health.contains(expected), "{expected:?} in {health}");
+    }
+    t.clock.set("2026-09-14T08:00:00Z".parse().unwrap());
+    let preview = say(&t, HR_ADMIN, "digest preview leaders-2026").await;
+    assert!(preview.contains("2026-W37"), "{preview}");
+    assert!(!preview.contains("Jana"), "aggregates only: {preview}");
+
+    for (who, text) in [
+        ("jana.novakova", "programs"),
+        ("pavel.svoboda", "health leaders-2026"),
+        ("jana.novakova", "digest preview leaders-2026"),
+    ] {
+        let refused = say(&t, who, text).await;
+        assert!(
+            refused.contains("HR admins") || refused.contains("not an admin"),
+            "{who} {text}: {refused}"
+        );
+    }
+    let unknown = say(&t, HR_ADMIN, "health no-such-program").await;
+    assert!(
+        unknown.contains("not an admin of a program \"no-such-program\""),
+        "{unknown}"
+    );
+}
+
+#[tokio::test]
+async fn replies_come_in_the_persons_slack_language() {
+    let t = spawn_app().await;
+    t.sim.set_locale(&t.user_id("jana.novakova"), "cs-CZ");
+    jana_reports(&t).await;
+    let status = say(&t, "jana.novakova", "status").await;
+    assert!(status.contains("vaše téma: delegation"), "{status}");
+    assert!(status.contains("splněno"), "{status}");
+    let help = say(&t, "jana.novakova", "nonsense").await;
+    assert!(help.contains("drží váš program v chodu"), "{help}");
+    // Others stay in English.
+    assert!(say(&t, "tomas.dvorak", "help")
+        .await
+        .contains("keeps your program going"));
+}

@@ -22,6 +22,8 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/en/status.txt",
     "slack/en/health.txt",
     "slack/en/programs.txt",
+    "slack/en/home.json",
+    "slack/en/note_form.json",
     "slack/cs/nudge.json",
     "slack/cs/checkin.json",
     "slack/cs/help.txt",
@@ -31,6 +33,8 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/cs/status.txt",
     "slack/cs/health.txt",
     "slack/cs/programs.txt",
+    "slack/cs/home.json",
+    "slack/cs/note_form.json",
     "digest/en/digest.txt",
     "digest/cs/digest.txt",
 ];

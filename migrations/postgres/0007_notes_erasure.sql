@@ -27,3 +27,4 @@ CREATE TABLE inbound_events (
     event_key TEXT PRIMARY KEY,
     received_at BIGINT NOT NULL
 );
+CREATE INDEX inbound_events_time ON inbound_events (received_at);

@@ -5,6 +5,7 @@
 mod admin;
 mod delivery;
 mod digest;
+mod home;
 mod lifecycle;
 mod me;
 mod sessions;

@@ -65,6 +65,21 @@ pub enum Message {
     },
 }
 
+/// A screen rather than a message: Slack's home tab and modals (Teams has
+/// neither; its adapter answers with a card instead).
+#[derive(Debug, Clone, PartialEq)]
+pub enum View {
+    /// A person's home tab: their own progress and, for a program's HR
+    /// admins, its health and last digest. The context is what the template
+    /// reads (`overview`, `programs`, `digests`).
+    Home {
+        context: serde_json::Value,
+        locale: String,
+    },
+    /// The private-note form, about one nudge or none.
+    NoteForm { job_id: Option<i64>, locale: String },
+}
+
 impl Message {
     /// The job that delivers this message (the reminder's own job for a
     /// reminder), which the platform's metadata carries.
@@ -187,6 +202,17 @@ pub trait ChatPort: Send + Sync + 'static {
     ) -> Result<(), ChatError> {
         let _ = (to, filename, title, bytes);
         Err(ChatError::Permanent("this platform takes no files".into()))
+    }
+    /// Shows a person their home tab.
+    async fn publish_home(&self, to: &ChatIdentity, view: &View) -> Result<(), ChatError> {
+        let _ = (to, view);
+        Err(ChatError::Permanent("this platform has no home tab".into()))
+    }
+    /// Opens a form for the person who just acted (`trigger` comes with
+    /// their action and is short-lived).
+    async fn open_form(&self, trigger: &str, view: &View) -> Result<(), ChatError> {
+        let _ = (trigger, view);
+        Err(ChatError::Permanent("this platform has no forms".into()))
     }
     /// Replaces a sent message, e.g. to show what was recorded.
     async fn update(&self, at: &Delivered, message: &Message) -> Result<(), ChatError>;

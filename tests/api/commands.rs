@@ -256,4 +256,17 @@ async fn replies_come_in_the_persons_slack_language() {
     assert!(say(&t, "tomas.dvorak", "help")
         .await
         .contains("keeps your program going"));
+    // The home tab and the note form speak Czech too.
+    let jana = t.user_id("jana.novakova");
+    t.sim.open_home(&jana, "EvCS1").await.unwrap();
+    assert!(
+        t.eventually(|| t
+            .sim
+            .home_of(&jana)
+            .is_some_and(|h| h.to_string().contains("Přidat soukromou poznámku")))
+            .await
+    );
+    t.sim.tap_home(&jana, "note:open").await.unwrap();
+    let modal = t.sim.open_modals(&jana).pop().expect("the note form");
+    assert_eq!(modal.view["title"]["text"], "Soukromá poznámka");
 }

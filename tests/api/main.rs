@@ -6,6 +6,7 @@ mod delivery;
 mod digest;
 mod flow;
 mod helpers;
+mod home;
 mod pulses;
 mod reminders;
 mod scheduling;

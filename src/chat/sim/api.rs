@@ -208,6 +208,8 @@ fn call(sim: &SimWorkspace, method: &str, p: &Map<String, Value>) -> Value {
         "files.completeUploadExternal" => complete_upload(sim, p),
         "conversations.history" => history(sim, p),
         "chat.update" => update_message(sim, p),
+        "views.publish" => sim.views_publish(p),
+        "views.open" => sim.views_open(p),
         "users.info" => match arg(p, "user").and_then(|id| sim.user(id)) {
             None => err("user_not_found"),
             Some(u) => {
@@ -294,7 +296,31 @@ fn content(sim: &SimWorkspace, p: &Map<String, Value>) -> Result<(String, Value)
             }
         }
     }
-    Ok((text, if blocks.is_null() { json!([]) } else { blocks }))
+    let blocks = if blocks.is_null() { json!([]) } else { blocks };
+    keep_for_validation("message", &json!({ "text": text, "blocks": blocks }));
+    Ok((text, blocks))
+}
+
+/// With `MOMENTUM_BLOCKS_DIR` set (as `.ci/run` sets it), every Block Kit
+/// payload the workspace accepts is also written there, one file each, for
+/// Slack's own SDK to check (`.ci/validate_blocks.py`).
+pub(crate) fn keep_for_validation(kind: &str, payload: &Value) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let Some(dir) = std::env::var_os("MOMENTUM_BLOCKS_DIR") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let name = format!(
+        "{kind}-{}-{}.json",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join(name), payload.to_string()));
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "could not keep a Block Kit payload for validation");
+    }
 }
 
 /// `files.getUploadURLExternal`: a file id and where to post its bytes.

@@ -8,6 +8,9 @@
 mod api;
 mod faults;
 mod outbound;
+mod views;
+
+pub use views::SimView;
 
 pub use faults::{Fault, FaultKind};
 
@@ -119,6 +122,9 @@ pub(crate) struct SimState {
     pub own_url: Option<String>,
     /// Files uploaded with `files.getUploadURLExternal`, by id.
     pub files: Vec<SimFile>,
+    /// Home tabs and modals.
+    pub views: Vec<SimView>,
+    pub triggers: Vec<views::Trigger>,
 }
 
 /// A file uploaded the way Slack requires since 2025: an upload URL, the
@@ -165,6 +171,8 @@ impl SimWorkspace {
             last_ts: 0,
             own_url: None,
             files: Vec::new(),
+            views: Vec::new(),
+            triggers: Vec::new(),
         };
         Self {
             config,

@@ -111,7 +111,7 @@ impl SimWorkspace {
             "api_app_id": APP_ID,
             "token": "deprecated-verification-token",
             "container": { "type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false },
-            "trigger_id": format!("{}.{}", action_ts.replace('.', ""), "1000000001"),
+            "trigger_id": self.issue_trigger(&u.id),
             "team": { "id": team, "domain": "momentum-local" },
             "enterprise": null,
             "is_enterprise_install": false,
@@ -148,7 +148,7 @@ impl SimWorkspace {
                 "response_url",
                 &format!("https://hooks.slack.com/commands/{team}/1/sim"),
             )
-            .append_pair("trigger_id", "1.1.sim")
+            .append_pair("trigger_id", &self.issue_trigger(&u.id))
             .finish())
     }
 

@@ -1,7 +1,7 @@
 //! Block Kit messages from `templates/slack/<locale>/`, always with a
 //! notification fallback `text`, checked against Slack's limits.
 
-use crate::chat::{ChatError, Message};
+use crate::chat::{ChatError, Message, View};
 use crate::templates;
 use minijinja::context;
 use slack_morphism::prelude::*;
@@ -86,6 +86,42 @@ pub fn render_json(message: &Message) -> Result<serde_json::Value, ChatError> {
     rendered.map_err(|e| ChatError::Permanent(format!("message could not be rendered: {e}")))
 }
 
+/// Slack refuses a home tab or modal with more blocks than this.
+pub const MAX_VIEW_BLOCKS: usize = 100;
+
+/// The view JSON (`{"type": "home" | "modal", …}`) for a view.
+pub fn render_view_json(view: &View) -> Result<serde_json::Value, ChatError> {
+    let rendered = match view {
+        View::Home { context, locale } => templates::render_json(
+            "slack",
+            locale,
+            "home.json",
+            minijinja::Value::from_serialize(context),
+        ),
+        View::NoteForm { job_id, locale } => templates::render_json(
+            "slack",
+            locale,
+            "note_form.json",
+            context! { job_id, max => crate::app::NOTE_MAX_CHARS },
+        ),
+    };
+    let json =
+        rendered.map_err(|e| ChatError::Permanent(format!("view could not be rendered: {e}")))?;
+    let blocks = json["blocks"].as_array().map_or(0, Vec::len);
+    if blocks == 0 || blocks > MAX_VIEW_BLOCKS {
+        return Err(ChatError::Permanent(format!(
+            "a view has {blocks} blocks; Slack takes 1 to {MAX_VIEW_BLOCKS}"
+        )));
+    }
+    Ok(json)
+}
+
+/// The same view as slack-morphism's type, ready for `views.publish` / `views.open`.
+pub fn render_view(view: &View) -> Result<SlackView, ChatError> {
+    serde_json::from_value(render_view_json(view)?)
+        .map_err(|e| ChatError::Permanent(format!("view is not valid Block Kit: {e}")))
+}
+
 /// The same message as slack-morphism content, ready to post.
 pub fn render(message: &Message) -> Result<SlackMessageContent, ChatError> {
     let json = render_json(message)?;
@@ -123,7 +159,8 @@ mod tests {
         assert!(c.text.unwrap().contains("small step"));
         let json = render_json(&m).unwrap();
         let actions = json["blocks"].as_array().unwrap().last().unwrap().clone();
-        assert_eq!(actions["elements"].as_array().unwrap().len(), 3);
+        // Three answers and "Add a note" (no "Later…" once answered).
+        assert_eq!(actions["elements"].as_array().unwrap().len(), 4);
         assert_eq!(actions["elements"][1]["style"], "primary");
     }
 

@@ -5,7 +5,7 @@ pub mod blocks;
 pub mod limits;
 pub mod verify;
 
-use super::{ChatError, ChatPort, ChatStatus, ChatUser, Delivered, Message};
+use super::{ChatError, ChatPort, ChatStatus, ChatUser, Delivered, Message, View};
 use crate::domain::{ChatIdentity, Platform};
 use async_trait::async_trait;
 use hyper_rustls::HttpsConnector;
@@ -441,6 +441,34 @@ impl ChatPort for SlackChat {
     ) -> Result<String, ChatError> {
         // Not shared anywhere: the digest message shows it in an image block.
         self.upload(filename, title, png, "image/png", None).await
+    }
+
+    async fn publish_home(&self, to: &ChatIdentity, view: &View) -> Result<(), ChatError> {
+        let req = SlackApiViewsPublishRequest::new(
+            SlackUserId::new(to.user.clone()),
+            blocks::render_view(view)?,
+        );
+        self.call("views.publish", None, |s| async move {
+            s.views_publish(&req).await
+        })
+        .await
+        .map_err(|e| e.into_chat_error(false))?;
+        Ok(())
+    }
+
+    async fn open_form(&self, trigger: &str, view: &View) -> Result<(), ChatError> {
+        let req = SlackApiViewsOpenRequest::new(
+            SlackTriggerId::new(trigger.to_string()),
+            blocks::render_view(view)?,
+        );
+        self.call(
+            "views.open",
+            None,
+            |s| async move { s.views_open(&req).await },
+        )
+        .await
+        .map_err(|e| e.into_chat_error(false))?;
+        Ok(())
     }
 
     async fn send_file(

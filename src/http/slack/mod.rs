@@ -3,6 +3,7 @@
 //! message) after answering.
 
 mod commands;
+mod views;
 
 pub use commands::commands;
 
@@ -82,9 +83,11 @@ pub async fn interactions(
             )
         }
     };
-    let SlackInteractionEvent::BlockActions(ev) = event else {
-        // Other interaction types come with later features; acknowledge them.
-        return StatusCode::OK.into_response();
+    let ev = match event {
+        SlackInteractionEvent::BlockActions(ev) => ev,
+        SlackInteractionEvent::ViewSubmission(ev) => return views::submitted(&state, ev).await,
+        // Closed modals and the like need nothing: acknowledged.
+        _ => return StatusCode::OK.into_response(),
     };
     let (Some(user), Some(action)) = (
         ev.user.as_ref(),
@@ -95,10 +98,22 @@ pub async fn interactions(
             "block_actions without a user or an action",
         );
     };
+    let action_id = action.action_id.to_string();
+    let who = ChatIdentity::slack(ev.team.id.as_ref(), user.id.as_ref());
+    if let Some(answered) = views::action(
+        &state,
+        who,
+        &action_id,
+        action.value.as_deref(),
+        ev.trigger_id.as_ref(),
+    )
+    .await
+    {
+        return answered;
+    }
     let SlackInteractionActionContainer::Message(container) = &ev.container else {
         return StatusCode::OK.into_response();
     };
-    let action_id = action.action_id.to_string();
     if action_id == "snooze" {
         return snooze(
             &state,
@@ -319,10 +334,31 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Byt
             ),
         },
         Some("event_callback") => {
+            let team = event["team_id"].as_str().unwrap_or_default();
+            // Slack retries an event it thinks was not received (with
+            // X-Slack-Retry-Num): the same event_id is handled once.
+            if let Some(id) = event["event_id"].as_str() {
+                let key = format!("slack:{team}:{id}");
+                match state
+                    .app
+                    .store
+                    .claim_inbound_event(&key, state.app.clock.now())
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => return StatusCode::OK.into_response(),
+                    Err(e) => {
+                        // Unavailable storage: Slack will retry the event later.
+                        tracing::error!(error = %e, "could not record an event");
+                        return refuse(StatusCode::SERVICE_UNAVAILABLE, "try again later");
+                    }
+                }
+            }
             let inner = &event["event"];
             match inner["type"].as_str() {
                 Some("message_metadata_posted") => metadata_posted(&state, &event, inner).await,
                 Some("user_change") => user_changed(&state, &event, inner).await,
+                Some("app_home_opened") => views::home_opened(&state, team, inner),
                 _ => {}
             }
             StatusCode::OK.into_response()

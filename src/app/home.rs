@@ -1,0 +1,59 @@
+//! The home tab: a participant's own progress and, for a program's HR
+//! admins, its health and last digest. Built fresh each time it is shown.
+
+use super::{digest_text, App, AppResult};
+use crate::chat::View;
+use crate::domain::metrics::digest::Digest;
+use crate::domain::ChatIdentity;
+use serde_json::{json, Map, Value};
+
+impl App {
+    pub async fn home_view(&self, who: &ChatIdentity) -> AppResult<View> {
+        let locale = self.locale_for(who).await;
+        let overview = self.overview(who).await?;
+        let paused = overview
+            .as_ref()
+            .is_some_and(|o| o.programs.iter().any(|p| p.paused_until.is_some()));
+        let mut programs = Vec::new();
+        let mut digests = Map::new();
+        if let Some((org, rows)) = self.admin_programs(who).await? {
+            for p in &rows {
+                programs.push(self.program_health(org, p).await?);
+                let last = self.store.digests(org, p.id).await?.pop();
+                let text = last
+                    .and_then(|(_, body)| serde_json::from_str::<Digest>(&body).ok())
+                    .and_then(|d| digest_text(&p.name, &locale, &d).ok());
+                if let Some(text) = text {
+                    digests.insert(p.key.clone(), Value::String(text));
+                }
+            }
+        }
+        Ok(View::Home {
+            context: json!({
+                "overview": overview,
+                "paused": paused,
+                "programs": programs,
+                "digests": digests,
+            }),
+            locale,
+        })
+    }
+
+    /// Shows the person their home tab again (after they changed something
+    /// on it). Failures are logged: the change itself is stored.
+    pub async fn refresh_home(&self, who: &ChatIdentity) {
+        let Some(port) = self.chats.for_identity(who) else {
+            return;
+        };
+        let shown = match self.home_view(who).await {
+            Ok(view) => port
+                .publish_home(who, &view)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = shown {
+            tracing::warn!(error = %e, "could not show the home tab");
+        }
+    }
+}

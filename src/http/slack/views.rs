@@ -1,0 +1,134 @@
+//! The home tab and modals: `app_home_opened` shows the home tab; its
+//! buttons (and a nudge's "Add a note") act on it; the note modal's
+//! submission stores the note. Slow work (views.publish) runs after answering.
+
+use super::refuse;
+use crate::app::NoteRefusal;
+use crate::chat::View;
+use crate::domain::ChatIdentity;
+use crate::http::AppState;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use slack_morphism::prelude::{SlackInteractionViewSubmissionEvent, SlackView};
+
+/// `app_home_opened` on the home tab: show it, freshly built.
+pub(super) fn home_opened(state: &AppState, team: &str, event: &serde_json::Value) {
+    if event["tab"] != "home" {
+        return;
+    }
+    let Some(user) = event["user"].as_str() else {
+        return;
+    };
+    let (app, who) = (state.app.clone(), ChatIdentity::slack(team, user));
+    tokio::spawn(async move { app.refresh_home(&who).await });
+}
+
+/// A button that belongs to the home tab or opens a form: `note:open`
+/// (value: the nudge's job id, or anything else for a note about no nudge),
+/// `home:pause`, `home:resume`. `None` when the action is not one of them.
+pub(super) async fn action(
+    state: &AppState,
+    who: ChatIdentity,
+    action_id: &str,
+    value: Option<&str>,
+    trigger: &str,
+) -> Option<Response> {
+    let app = state.app.clone();
+    match action_id {
+        "note:open" => {
+            let job_id = value.and_then(|v| v.parse::<i64>().ok());
+            let locale = app.locale_for(&who).await;
+            let Some(port) = app.chats.for_identity(&who) else {
+                return Some(StatusCode::OK.into_response());
+            };
+            // The trigger expires three seconds after the tap: open now.
+            if let Err(e) = port
+                .open_form(trigger, &View::NoteForm { job_id, locale })
+                .await
+            {
+                tracing::warn!(error = %e, "could not open the note form");
+            }
+            Some(StatusCode::OK.into_response())
+        }
+        "home:pause" | "home:resume" => {
+            let done = if action_id == "home:pause" {
+                app.pause(&who, None).await
+            } else {
+                app.resume(&who).await
+            };
+            if let Err(e) = done {
+                tracing::error!(error = %e, "pause from the home tab not stored");
+                return Some(refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not saved, please try again",
+                ));
+            }
+            tokio::spawn(async move { app.refresh_home(&who).await });
+            Some(StatusCode::OK.into_response())
+        }
+        _ => None,
+    }
+}
+
+/// `view_submission` of the note modal: stores the note, or answers with
+/// the field's error so the modal stays open with the text in it.
+pub(super) async fn submitted(
+    state: &AppState,
+    ev: SlackInteractionViewSubmissionEvent,
+) -> Response {
+    let SlackView::Modal(modal) = &ev.view.view else {
+        return StatusCode::OK.into_response();
+    };
+    if modal.callback_id.as_ref().map(|c| c.to_string()).as_deref() != Some("note") {
+        return StatusCode::OK.into_response();
+    }
+    let who = ChatIdentity::slack(ev.team.id.as_ref(), ev.user.id.as_ref());
+    let text = ev
+        .view
+        .state_params
+        .state
+        .as_ref()
+        .and_then(|s| {
+            s.values
+                .iter()
+                .find(|(block, _)| block.as_ref() == "note")
+                .and_then(|(_, actions)| actions.values().next())
+        })
+        .and_then(|v| v.value.clone())
+        .unwrap_or_default();
+    let job_id = modal
+        .private_metadata
+        .as_deref()
+        .and_then(|m| m.parse::<i64>().ok());
+    let app = state.app.clone();
+    let locale = app.locale_for(&who).await;
+    let error = |key: &str, ctx: minijinja::Value| {
+        let message = crate::templates::render_text(
+            "slack",
+            &locale,
+            "command_reply.txt",
+            minijinja::context! { outcome => key, ..ctx },
+        )
+        .unwrap_or_default();
+        Json(json!({ "response_action": "errors", "errors": { "note": message } })).into_response()
+    };
+    match app.add_note(&who, &text, job_id).await {
+        Ok(Ok(())) => {
+            tokio::spawn(async move { app.refresh_home(&who).await });
+            // An empty 200 closes the modal.
+            StatusCode::OK.into_response()
+        }
+        Ok(Err(NoteRefusal::Empty)) => error("note_empty", minijinja::context! {}),
+        Ok(Err(NoteRefusal::TooLong { max })) => error(
+            "note_too_long",
+            minijinja::context! { max, length => text.trim().chars().count() },
+        ),
+        Ok(Err(NoteRefusal::NotEnrolled)) => error("not_enrolled", minijinja::context! {}),
+        Err(e) => {
+            tracing::error!(error = %e, "note not stored");
+            error("error", minijinja::context! {})
+        }
+    }
+}

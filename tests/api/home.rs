@@ -1,0 +1,172 @@
+//! The home tab and the private-note modal, through Slack's real payloads:
+//! `app_home_opened` → `views.publish`, a button → `views.open` with the
+//! action's trigger id, the modal's `view_submission` → stored note.
+
+use crate::helpers::*;
+use momentum::chat::sim::SimWorkspace;
+use momentum::demo::HR_ADMIN;
+use serde_json::Value;
+
+/// Jana completes session 1, gets her nudge and taps "did it"; returns the
+/// nudge's channel and ts.
+async fn jana_reports(t: &TestApp) -> (String, String) {
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
+    assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 1);
+    let jana = t.user_id("jana.novakova");
+    let nudge = t.sim.messages_in(&SimWorkspace::dm_channel(&jana))[0].clone();
+    t.sim
+        .tap(&jana, &nudge.channel, &nudge.ts, "report:done")
+        .await
+        .unwrap();
+    (nudge.channel, nudge.ts)
+}
+
+async fn home_text(t: &TestApp, handle: &str, event_id: &str) -> String {
+    let user = t.user_id(handle);
+    let before = t.sim.call_count("views.publish");
+    let reply = t.sim.open_home(&user, event_id).await.unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        t.eventually(|| t.sim.call_count("views.publish") > before)
+            .await,
+        "no home tab for {handle}"
+    );
+    t.sim.home_of(&user).unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_home_tab_shows_a_participant_their_progress_and_an_admin_their_programs() {
+    let t = spawn_app().await;
+    jana_reports(&t).await;
+    let home = home_text(&t, "jana.novakova", "EvHOME1").await;
+    for expected in [
+        "Leadership Academy 2026",
+        "*Your focus:* delegation",
+        "1 of 5 done",
+        "session 2, 2026-09-21",
+        "did it (session 1, 2026-09-08)",
+        "Add a private note",
+        "Pause nudges",
+    ] {
+        assert!(home.contains(expected), "{expected:?} in {home}");
+    }
+    assert!(!home.contains("Programs you administer"));
+
+    // Slack retries the same event: handled once.
+    let published = t.sim.call_count("views.publish");
+    let again = t
+        .sim
+        .open_home(&t.user_id("jana.novakova"), "EvHOME1")
+        .await
+        .unwrap();
+    assert_eq!(again.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(t.sim.call_count("views.publish"), published);
+
+    let hr = home_text(&t, HR_ADMIN, "EvHOME2").await;
+    for expected in [
+        "Programs you administer",
+        "*Enrolled*\\n18",
+        "*Started*\\n1",
+        "*Messages*\\n1 sent",
+    ] {
+        assert!(hr.contains(expected), "{expected:?} in {hr}");
+    }
+    // A manager sees no participant's progress.
+    let pavel = home_text(&t, "pavel.svoboda", "EvHOME3").await;
+    assert!(pavel.contains("not enrolled in a program here"), "{pavel}");
+    for private in ["delegation", "did it", "Jana"] {
+        assert!(
+            !pavel.contains(private),
+            "{private} on the manager's home tab"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_note_written_in_the_modal_from_a_nudge_is_stored_for_its_author() {
+    let t = spawn_app().await;
+    let (channel, ts) = jana_reports(&t).await;
+    let jana = t.user_id("jana.novakova");
+    let reply = t.sim.tap(&jana, &channel, &ts, "note:open").await.unwrap();
+    assert_eq!(reply.status, 200);
+    let modals = t.sim.open_modals(&jana);
+    assert_eq!(modals.len(), 1, "views.open with the tap's trigger id");
+    let modal = &modals[0];
+    let job_id: i64 = modal.view["private_metadata"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // Empty: the modal stays open with the field's error.
+    let empty = t.sim.submit_view(&jana, &modal.id, "   ").await.unwrap();
+    let answer: Value = serde_json::from_str(&empty.body).unwrap();
+    assert_eq!(answer["response_action"], "errors");
+    assert!(answer["errors"]["note"].as_str().unwrap().contains("empty"));
+    assert_eq!(t.sim.open_modals(&jana).len(), 1);
+    assert_eq!(t.count("notes").await, 0);
+
+    let text = "Delegated the budget review to Petr; it went better than I feared";
+    let saved = t.sim.submit_view(&jana, &modal.id, text).await.unwrap();
+    assert_eq!((saved.status, saved.body.as_str()), (200, ""));
+    assert!(t.sim.open_modals(&jana).is_empty(), "the modal closed");
+    let stored: Option<i64> = sqlx::query_scalar("SELECT job_id FROM notes")
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored,
+        Some(job_id),
+        "the note is about the nudge it came from"
+    );
+    let who = momentum::domain::ChatIdentity::slack("T0SIMTEAM1", &jana);
+    let notes = t.app.my_notes(&who).await.unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].1, text);
+    // Her manager has no notes, and cannot read hers.
+    let pavel = momentum::domain::ChatIdentity::slack("T0SIMTEAM1", &t.user_id("pavel.svoboda"));
+    assert!(t.app.my_notes(&pavel).await.unwrap().is_empty());
+    // The home tab follows.
+    assert!(
+        t.eventually(|| t
+            .sim
+            .home_of(&jana)
+            .is_some_and(|h| h.to_string().contains("Private notes: 1")))
+            .await
+    );
+}
+
+#[tokio::test]
+async fn pausing_from_the_home_tab_pauses_and_the_tab_offers_resume() {
+    let t = spawn_app().await;
+    jana_reports(&t).await;
+    home_text(&t, "jana.novakova", "EvHOME4").await;
+    let jana = t.user_id("jana.novakova");
+    let reply = t.sim.tap_home(&jana, "home:pause").await.unwrap();
+    assert_eq!(reply.status, 200);
+    assert!(
+        t.eventually(|| t
+            .sim
+            .home_of(&jana)
+            .is_some_and(|h| h.to_string().contains("Resume nudges")))
+            .await
+    );
+    assert_eq!(
+        t.participant_status("jana.novakova@acme.example").await["paused"],
+        true
+    );
+    t.sim.tap_home(&jana, "home:resume").await.unwrap();
+    assert!(
+        t.eventually(|| t
+            .sim
+            .home_of(&jana)
+            .is_some_and(|h| h.to_string().contains("Pause nudges")))
+            .await
+    );
+    assert_eq!(
+        t.participant_status("jana.novakova@acme.example").await["paused"],
+        false
+    );
+}

@@ -102,6 +102,12 @@ impl SecretKey {
         self.seal(data_key.0.as_slice(), "org-data-key")
     }
 
+    /// A data key wrapped by this master key, wrapped by `new` instead.
+    pub fn rewrap_data_key(&self, wrapped: &[u8], new: &SecretKey) -> Result<Vec<u8>, CryptoError> {
+        let data_key = self.unwrap_data_key(wrapped)?;
+        Ok(new.seal(data_key.0.as_slice(), "org-data-key"))
+    }
+
     pub fn unwrap_data_key(&self, wrapped: &[u8]) -> Result<SecretKey, CryptoError> {
         let bytes = self.open(wrapped, "org-data-key")?;
         if bytes.len() != 32 {

@@ -47,6 +47,27 @@ enum Command {
         #[arg(long)]
         summary_only: bool,
     },
+    /// Rotate MOMENTUM_SECRET_KEY: re-wrap every organisation's data key with
+    /// a new master key (tokens and notes stay as they are). Afterwards start
+    /// the service with the new key.
+    RotateKey {
+        /// The new master key (32 bytes, base64); `-` reads it from stdin.
+        #[arg(long, env = "MOMENTUM_NEW_SECRET_KEY")]
+        new_key: String,
+    },
+    /// Print the Slack app manifest for this deployment, to paste into
+    /// "Create New App → From a manifest".
+    SlackManifest {
+        /// Where Slack reaches this deployment, e.g. https://momentum.acme.example
+        #[arg(long)]
+        base_url: String,
+        /// Receive events over Socket Mode (no public request URLs).
+        #[arg(long)]
+        socket_mode: bool,
+        /// The app's id once created (subscribes it to its own delivery metadata).
+        #[arg(long)]
+        app_id: Option<String>,
+    },
     /// Print performance figures: planning N participants × 36 rules, and
     /// dispatching to the local workspace with Slack's limits off and on.
     Bench {
@@ -440,6 +461,60 @@ async fn run(cli: Cli) -> Result<i32> {
                 ExportFormat::Json => println!("{}", serde_json::to_string_pretty(&digests)?),
                 ExportFormat::Csv => print!("{}", momentum::app::aggregates_csv(&digests)),
             }
+            Ok(0)
+        }
+        Command::RotateKey { new_key } => {
+            let s = settings()?;
+            let old = secret_key(&s)?;
+            let text = if new_key == "-" {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line
+            } else {
+                new_key
+            };
+            let new = SecretKey::from_base64(&text).context("the new key")?;
+            let store = Store::connect(&s.database_url).await?;
+            store.migrate().await?;
+            match store
+                .rewrap_data_keys(|wrapped| old.rewrap_data_key(wrapped, &new))
+                .await?
+            {
+                Ok(n) => {
+                    println!("re-wrapped the data keys of {n} organisations: start the service with the new MOMENTUM_SECRET_KEY");
+                    Ok(0)
+                }
+                Err((org, e)) => anyhow::bail!(
+                    "organisation {org:?}: its data key does not open with the current MOMENTUM_SECRET_KEY ({e}); nothing was changed"
+                ),
+            }
+        }
+        Command::SlackManifest {
+            base_url,
+            socket_mode,
+            app_id,
+        } => {
+            let parsed = url::Url::parse(&base_url)
+                .map_err(|e| anyhow::anyhow!("--base-url {base_url:?} is not a URL: {e}"))?;
+            if parsed.scheme() != "https" || parsed.host().is_none() {
+                anyhow::bail!(
+                    "--base-url must be an https:// address: Slack sends requests to HTTPS only"
+                );
+            }
+            if app_id
+                .as_deref()
+                .is_some_and(|a| !a.starts_with('A') || a.len() < 5)
+            {
+                anyhow::bail!("--app-id looks like A0123ABCD (Basic Information → App ID)");
+            }
+            print!(
+                "{}",
+                momentum::chat::slack::manifest::manifest(
+                    &base_url,
+                    socket_mode,
+                    app_id.as_deref()
+                )
+            );
             Ok(0)
         }
         Command::Sim {

@@ -319,3 +319,38 @@ fn serve_pointed_at_sim_works_like_a_real_deployment() {
             .then_some(())
     });
 }
+
+#[test]
+fn the_committed_slack_manifest_is_what_the_command_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = momentum(
+        dir.path(),
+        &[
+            "slack-manifest",
+            "--base-url",
+            "https://momentum.example.com",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let committed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("slack/manifest.example.yaml"),
+    )
+    .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        committed,
+        "regenerate it: momentum slack-manifest --base-url https://momentum.example.com > slack/manifest.example.yaml"
+    );
+    let refused = momentum(
+        dir.path(),
+        &[
+            "slack-manifest",
+            "--base-url",
+            "http://momentum.example.com",
+        ],
+        &[],
+    );
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("https://"), "{}", text(&refused));
+}

@@ -138,4 +138,32 @@ impl Store {
             .filter_map(|(p, w)| Platform::parse(&p).map(|p| (p, w)))
             .collect())
     }
+
+    /// Replaces every organisation's wrapped data key in one transaction
+    /// (master key rotation): `rewrap` opens a wrapped key with the old master
+    /// key and wraps it with the new one. Data under the data keys (tokens,
+    /// notes) is untouched. Nothing changes if any key fails to open.
+    pub async fn rewrap_data_keys<E>(
+        &self,
+        rewrap: impl Fn(&[u8]) -> std::result::Result<Vec<u8>, E>,
+    ) -> Result<std::result::Result<usize, (String, E)>> {
+        let mut tx = self.pool.begin().await?;
+        let rows: Vec<(i64, String, Vec<u8>)> =
+            sqlx::query_as("SELECT id, name, data_key FROM orgs ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await?;
+        for (id, name, wrapped) in &rows {
+            let new = match rewrap(wrapped) {
+                Ok(k) => k,
+                Err(e) => return Ok(Err((name.clone(), e))),
+            };
+            sqlx::query("UPDATE orgs SET data_key = $1 WHERE id = $2")
+                .bind(new)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(rows.len()))
+    }
 }

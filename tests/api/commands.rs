@@ -270,3 +270,41 @@ async fn replies_come_in_the_persons_slack_language() {
     let modal = t.sim.open_modals(&jana).pop().expect("the note form");
     assert_eq!(modal.view["title"]["text"], "Soukromá poznámka");
 }
+
+#[tokio::test]
+async fn notes_stay_readable_after_the_master_key_is_rotated_and_only_with_the_new_key() {
+    use momentum::crypto::SecretKey;
+    let t = spawn_app().await;
+    jana_reports(&t).await;
+    say(&t, "jana.novakova", "note Before the rotation").await;
+    let new = SecretKey::generate();
+    let old = t.app.secret_key.clone();
+    let rotated = t
+        .store
+        .rewrap_data_keys(|wrapped| old.rewrap_data_key(wrapped, &new))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(rotated >= 1);
+    let jana = momentum::domain::ChatIdentity::slack("T0SIMTEAM1", &t.user_id("jana.novakova"));
+    let with_new = momentum::startup::build_app(
+        t.store.clone(),
+        std::sync::Arc::new(t.clock.clone()),
+        momentum::chat::Chats::default(),
+        new,
+    );
+    let notes = with_new.my_notes(&jana).await.unwrap();
+    assert_eq!(notes[0].1, "Before the rotation");
+    // The old master key no longer opens anything, and says so.
+    let err = t.app.my_notes(&jana).await.unwrap_err();
+    assert!(err.to_string().contains("encryption key"), "{err}");
+    // A rotation with the wrong current key changes nothing.
+    let wrong = SecretKey::generate();
+    let refused = t
+        .store
+        .rewrap_data_keys(|w| wrong.rewrap_data_key(w, &SecretKey::generate()))
+        .await
+        .unwrap();
+    assert!(refused.is_err());
+    assert_eq!(with_new.my_notes(&jana).await.unwrap().len(), 1);
+}

@@ -3,6 +3,7 @@
 
 pub mod blocks;
 pub mod limits;
+pub mod manifest;
 pub mod verify;
 
 use super::{ChatError, ChatPort, ChatStatus, ChatUser, Delivered, Message, View};

@@ -1,0 +1,128 @@
+//! A manager's view: no message, command, home tab or download reveals a
+//! participant's report, note or self-assessment; the focus theme appears
+//! only where the participant agreed to share it.
+
+use crate::helpers::*;
+use momentum::chat::sim::SimWorkspace;
+
+const NOTE: &str = "Feeling stuck with my manager about delegation of the Q4 budget";
+
+/// Everything Pavel (manager of Jana, who shares her focus, and Eva, who
+/// does not) can see, after both reported, answered their baseline pulse
+/// and Jana wrote a note.
+async fn managers_world(t: &TestApp) -> String {
+    t.apply_yaml(&t.admin_token, PROGRAM_WITH_PULSES).await;
+    for p in ["jana.novakova", "eva.cerna"] {
+        t.complete_session(p, 1, "2026-09-07").await;
+    }
+    // Baseline pulses Monday 10:00, nudges Tuesday 09:30, check-ins Thursday 10:00.
+    t.advance_to("2026-09-07T08:00:00Z").await;
+    for p in ["jana.novakova", "eva.cerna"] {
+        let user = t.user_id(p);
+        let dm = SimWorkspace::dm_channel(&user);
+        let pulse = t.sim.messages_in(&dm).pop().unwrap();
+        assert_eq!(
+            t.sim
+                .tap(&user, &dm, &pulse.ts, "pulse:4")
+                .await
+                .unwrap()
+                .status,
+            200
+        );
+    }
+    t.advance_to("2026-09-08T07:30:00Z").await;
+    for (p, answer) in [
+        ("jana.novakova", "report:not_yet"),
+        ("eva.cerna", "report:partly"),
+    ] {
+        let user = t.user_id(p);
+        let dm = SimWorkspace::dm_channel(&user);
+        let nudge = t.sim.messages_in(&dm).pop().unwrap();
+        assert_eq!(
+            t.sim
+                .tap(&user, &dm, &nudge.ts, answer)
+                .await
+                .unwrap()
+                .status,
+            200
+        );
+    }
+    let jana = t.user_id("jana.novakova");
+    let reply = t
+        .sim
+        .slash_command(&jana, "/momentum", &format!("note {NOTE}"))
+        .await
+        .unwrap();
+    assert!(reply.body.contains("saved"), "{}", reply.body);
+    t.advance_to("2026-09-10T08:00:00Z").await;
+
+    let pavel = t.user_id("pavel.svoboda");
+    let dm = SimWorkspace::dm_channel(&pavel);
+    let mut seen = String::new();
+    for m in t.sim.messages_in(&dm) {
+        seen.push_str(&m.content.text);
+        seen.push_str(&m.content.blocks.to_string());
+    }
+    for text in [
+        "status",
+        "help",
+        "my-data",
+        "programs",
+        "health leaders-2026",
+    ] {
+        seen.push_str(
+            &t.sim
+                .slash_command(&pavel, "/momentum", text)
+                .await
+                .unwrap()
+                .body,
+        );
+    }
+    assert!(t.eventually(|| !t.sim.files_in(&dm).is_empty()).await);
+    for f in t.sim.files_in(&dm) {
+        seen.push_str(&String::from_utf8_lossy(&f.bytes));
+    }
+    t.sim.open_home(&pavel, "EvPRIV1").await.unwrap();
+    assert!(t.eventually(|| t.sim.home_of(&pavel).is_some()).await);
+    seen.push_str(&t.sim.home_of(&pavel).unwrap().to_string());
+    seen
+}
+
+#[tokio::test]
+async fn a_manager_sees_the_shared_focus_and_nothing_a_participant_reported_or_wrote() {
+    let t = spawn_app().await;
+    let seen = managers_world(&t).await;
+    // The check-ins arrived: Jana's names her shared focus, Eva's does not.
+    assert!(
+        seen.contains("Jana Nováková* is working on *delegation*"),
+        "{seen}"
+    );
+    assert!(seen.contains("Eva Černá* is taking part in"), "{seen}");
+    for private in [
+        // Eva's focus (not shared), anyone's report, pulse or note.
+        "prioritisation",
+        "Not yet",
+        "not_yet",
+        "Partly",
+        "partly",
+        "\"value\": 4",
+        "Recorded: *4*",
+        "Feeling stuck",
+        "Q4 budget",
+    ] {
+        assert!(!seen.contains(private), "the manager can see {private:?}");
+    }
+    // The participants' own data holds it: the test looks in the right places.
+    let jana = t.user_id("jana.novakova");
+    t.sim
+        .slash_command(&jana, "/momentum", "my-data")
+        .await
+        .unwrap();
+    let dm = SimWorkspace::dm_channel(&jana);
+    assert!(t.eventually(|| !t.sim.files_in(&dm).is_empty()).await);
+    let hers = String::from_utf8_lossy(&t.sim.files_in(&dm)[0].bytes).into_owned();
+    assert!(
+        hers.contains("Feeling stuck") && hers.contains("not_yet"),
+        "{hers}"
+    );
+}

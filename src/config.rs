@@ -10,6 +10,7 @@ use std::path::Path;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://momentum.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const SLACK_API_URL: &str = "https://slack.com/api";
+pub const SLACK_AUTHORIZE_URL: &str = "https://slack.com/oauth/v2/authorize";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -31,6 +32,8 @@ struct SettingsFile {
     database_url: Option<String>,
     listen: Option<String>,
     secret_key: Option<String>,
+    /// Where people and Slack reach this deployment (OAuth redirects).
+    public_url: Option<String>,
     slack: Option<SlackFile>,
 }
 
@@ -40,6 +43,9 @@ struct SlackFile {
     signing_secret: Option<String>,
     bot_token: Option<String>,
     api_url: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    authorize_url: Option<String>,
 }
 
 #[derive(Clone)]
@@ -47,6 +53,8 @@ pub struct Settings {
     pub database_url: String,
     pub listen: SocketAddr,
     pub secret_key: Option<SecretKey>,
+    /// `MOMENTUM_PUBLIC_URL`: where people and Slack reach this deployment.
+    pub public_url: Option<String>,
     pub slack: SlackSettings,
     /// How long a dispatcher's lease on a job lasts (`MOMENTUM_LEASE_SECONDS`);
     /// another replica takes a job over after this.
@@ -63,6 +71,11 @@ pub struct SlackSettings {
     /// Pace calls to Slack's published limits (`SLACK_RATE_LIMITS=off` only
     /// against a local workspace without limits).
     pub rate_limits: bool,
+    /// OAuth install to many workspaces (`SLACK_CLIENT_ID`, `SLACK_CLIENT_SECRET`).
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// Slack's authorize page (`SLACK_AUTHORIZE_URL`; the local workspace serves its own).
+    pub authorize_url: String,
 }
 
 impl std::fmt::Debug for Settings {
@@ -80,6 +93,12 @@ impl std::fmt::Debug for Settings {
                 &self.slack.bot_token.as_ref().map(|_| "…"),
             )
             .field("slack.api_url", &self.slack.api_url)
+            .field("slack.client_id", &self.slack.client_id)
+            .field(
+                "slack.client_secret",
+                &self.slack.client_secret.as_ref().map(|_| "…"),
+            )
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -142,6 +161,37 @@ impl Settings {
                 message: format!("{api_url:?} is not a URL"),
             });
         }
+        let authorize_url = env("SLACK_AUTHORIZE_URL")
+            .or(slack.authorize_url)
+            .unwrap_or_else(|| SLACK_AUTHORIZE_URL.to_string());
+        let public_url = env("MOMENTUM_PUBLIC_URL").or(parsed.public_url);
+        for (name, value) in [
+            ("SLACK_AUTHORIZE_URL", Some(&authorize_url)),
+            ("MOMENTUM_PUBLIC_URL", public_url.as_ref()),
+        ] {
+            if let Some(v) = value {
+                if url::Url::parse(v).is_err() {
+                    return Err(SettingsError::Invalid {
+                        name,
+                        message: format!("{v:?} is not a URL"),
+                    });
+                }
+            }
+        }
+        let client_id = env("SLACK_CLIENT_ID").or(slack.client_id);
+        let client_secret = env("SLACK_CLIENT_SECRET").or(slack.client_secret);
+        if client_id.is_some() != client_secret.is_some() {
+            return Err(SettingsError::Invalid {
+                name: "SLACK_CLIENT_ID",
+                message: "OAuth install needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET".into(),
+            });
+        }
+        if client_id.is_some() && public_url.is_none() {
+            return Err(SettingsError::Invalid {
+                name: "MOMENTUM_PUBLIC_URL",
+                message: "OAuth install needs the address Slack redirects to, e.g. https://momentum.acme.example".into(),
+            });
+        }
         let lease_seconds =
             match env("MOMENTUM_LEASE_SECONDS") {
                 None => 120,
@@ -168,11 +218,15 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
             listen,
             secret_key,
+            public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
             slack: SlackSettings {
                 signing_secret: env("SLACK_SIGNING_SECRET").or(slack.signing_secret),
                 bot_token: env("SLACK_BOT_TOKEN").or(slack.bot_token),
                 api_url: api_url.trim_end_matches('/').to_string(),
                 rate_limits: !matches!(env("SLACK_RATE_LIMITS").as_deref(), Some("off")),
+                client_id,
+                client_secret,
+                authorize_url,
             },
             lease_seconds,
             retry_base_seconds,

@@ -293,7 +293,7 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
     let slack = crate::chat::slack::SlackChat::connect_with(client, &sim.config.bot_token, options)
         .await
         .map_err(|e| anyhow::anyhow!("the local workspace refused the bot token: {e}"))?;
-    let mut chats = Chats::default();
+    let chats = Chats::default();
     let team = slack.workspace().to_string();
     chats.add(Arc::new(slack));
 
@@ -313,6 +313,7 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
             dispatcher_interval: None,
             lease: crate::scheduler::dispatch::DEFAULT_LEASE,
             retry_base_seconds: 30,
+            slack_oauth: None,
         },
     )
     .await?;

@@ -675,10 +675,14 @@ async fn serve(s: Settings) -> Result<()> {
     store.migrate().await.context("applying migrations")?;
     let clock = clock();
     let chats = startup::connect_slack(&s, &store, &clock).await?;
-    if chats.is_empty() {
-        tracing::warn!("no chat workspace connected (set SLACK_BOT_TOKEN): nothing can be sent");
-    }
     let app = startup::build_app(store.clone(), clock, chats, key);
+    let slack_oauth = startup::slack_oauth(&s)?;
+    if slack_oauth.is_some() {
+        startup::connect_installations(&app, &s).await?;
+    }
+    if app.chats.is_empty() && slack_oauth.is_none() {
+        tracing::warn!("no chat workspace connected (set SLACK_BOT_TOKEN, or SLACK_CLIENT_ID for OAuth install): nothing can be sent");
+    }
     let running = startup::start(
         app,
         ServiceOptions {
@@ -687,6 +691,7 @@ async fn serve(s: Settings) -> Result<()> {
             dispatcher_interval: Some(Duration::from_secs(1)),
             lease: jiff::SignedDuration::from_secs(i64::from(s.lease_seconds)),
             retry_base_seconds: i64::from(s.retry_base_seconds),
+            slack_oauth,
         },
     )
     .await

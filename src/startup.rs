@@ -24,16 +24,12 @@ pub async fn connect_slack(
     store: &Store,
     clock: &SharedClock,
 ) -> anyhow::Result<Chats> {
-    let mut chats = Chats::default();
+    let chats = Chats::default();
     let Some(token) = &settings.slack.bot_token else {
         return Ok(chats);
     };
     let client = http_client(&settings.slack.api_url).map_err(anyhow::Error::msg)?;
-    let options = crate::chat::slack::SlackOptions {
-        limits: settings.slack.rate_limits.then(Default::default),
-        ..Default::default()
-    };
-    let slack = SlackChat::connect_with(client, token, options)
+    let slack = SlackChat::connect_with(client, token, slack_options(settings))
         .await
         .map_err(|e| {
             anyhow::anyhow!(
@@ -65,6 +61,51 @@ pub async fn connect_slack(
     }
     chats.add(Arc::new(slack) as Arc<dyn ChatPort>);
     Ok(chats)
+}
+
+fn slack_options(settings: &Settings) -> crate::chat::slack::SlackOptions {
+    crate::chat::slack::SlackOptions {
+        limits: settings.slack.rate_limits.then(Default::default),
+        ..Default::default()
+    }
+}
+
+/// OAuth install settings, when `SLACK_CLIENT_ID` is set.
+pub fn slack_oauth(settings: &Settings) -> anyhow::Result<Option<crate::http::slack::SlackOAuth>> {
+    let (Some(id), Some(secret), Some(public)) = (
+        &settings.slack.client_id,
+        &settings.slack.client_secret,
+        &settings.public_url,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(crate::http::slack::SlackOAuth {
+        client_id: id.clone(),
+        client_secret: secret.clone(),
+        authorize_url: settings.slack.authorize_url.clone(),
+        redirect_uri: format!("{public}/slack/oauth_redirect"),
+        client: http_client(&settings.slack.api_url).map_err(anyhow::Error::msg)?,
+        options: slack_options(settings),
+    }))
+}
+
+/// Connects every workspace that installed the app through OAuth. A token
+/// Slack no longer accepts is reported, not fatal: the others still work.
+pub async fn connect_installations(app: &App, settings: &Settings) -> anyhow::Result<()> {
+    let client = http_client(&settings.slack.api_url).map_err(anyhow::Error::msg)?;
+    for (team, token) in app
+        .slack_installation_tokens()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        match SlackChat::connect_with(client.clone(), &token, slack_options(settings)).await {
+            Ok(port) => app.chats.add(Arc::new(port) as Arc<dyn ChatPort>),
+            Err(e) => {
+                tracing::warn!(team = %team, error = %e, "an installed workspace's token was refused")
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A running service: its address and how to stop it.
@@ -101,6 +142,8 @@ pub struct ServiceOptions {
     pub lease: jiff::SignedDuration,
     /// The first retry's wait, in seconds.
     pub retry_base_seconds: i64,
+    /// OAuth install to many workspaces, when configured.
+    pub slack_oauth: Option<crate::http::slack::SlackOAuth>,
 }
 
 pub fn build_app(
@@ -119,6 +162,7 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
     let state = AppState {
         app: app.clone(),
         slack_signing_secret: options.slack_signing_secret.map(Arc::from),
+        slack_oauth: options.slack_oauth.map(Arc::new),
     };
     let mut server_rx = rx.clone();
     let server = tokio::spawn(http::serve(listener, state, async move {

@@ -6,6 +6,7 @@ mod admin;
 mod delivery;
 mod digest;
 mod home;
+mod install;
 mod lifecycle;
 mod me;
 mod sessions;
@@ -14,6 +15,7 @@ mod taps;
 pub use admin::ProgramHealth;
 pub use delivery::JobContext;
 pub use digest::{aggregates_csv, digest_text};
+pub use install::SlackGrant;
 pub use lifecycle::{ProgramState, ProgramStatus};
 pub use me::{NoteRefusal, Overview, ProgramProgress, RecentAction, NOTE_MAX_CHARS};
 pub use sessions::{CompletedSession, ParticipantLookup, SessionOutcome};
@@ -194,7 +196,7 @@ impl App {
         prune: bool,
     ) -> AppResult<ApplyOutcome> {
         let mut file = ProgramFile::from_value(doc).map_err(AppError::Invalid)?;
-        let people = self.resolve_people(&file).await;
+        let people = self.resolve_people(org, &file).await;
         let erased_skipped = self.leave_out_erased(org, &mut file, &people).await?;
         let mut outcome = self
             .store
@@ -256,7 +258,11 @@ impl App {
 
     /// Matches people given by email to chat users. Failures are recorded per
     /// person (and reported), never fatal: the rest of the file still applies.
-    async fn resolve_people(&self, file: &ProgramFile) -> HashMap<String, PersonRecord> {
+    async fn resolve_people(
+        &self,
+        org: OrgId,
+        file: &ProgramFile,
+    ) -> HashMap<String, PersonRecord> {
         let mut refs: Vec<&PersonRef> = Vec::new();
         for p in &file.participants {
             refs.push(&p.person);
@@ -264,7 +270,16 @@ impl App {
                 refs.push(m);
             }
         }
-        let directory = self.chats.directory();
+        // Emails are looked up in the organisation's own workspace.
+        let directory = match self.store.workspaces(org).await {
+            Ok(ws) => ws
+                .iter()
+                .find_map(|(platform, id)| self.chats.for_workspace(*platform, id)),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the organisation's workspaces");
+                None
+            }
+        };
         let mut out = HashMap::new();
         for r in refs {
             let key = r.key();

@@ -187,7 +187,7 @@ async fn dispatching(
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let team = slack.workspace().to_string();
-    let mut chats = Chats::default();
+    let chats = Chats::default();
     chats.add(Arc::new(slack));
     let app = build_app(store.clone(), clock.clone(), chats, SecretKey::generate());
     // Set-up without chat ports, so applying the file makes no profile look-ups.

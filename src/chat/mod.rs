@@ -8,7 +8,7 @@ pub mod slack;
 use crate::domain::{Answer, ChatIdentity, CheckinAnswer, JobPurpose, Platform};
 use async_trait::async_trait;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// What the core wants to tell someone. Rendering is the adapter's job.
@@ -242,32 +242,49 @@ pub trait ChatPort: Send + Sync + 'static {
     }
 }
 
-/// The chat ports this process can use, by platform and workspace.
+/// The chat ports this process can use, by platform and workspace. Shared
+/// and changeable while running: a workspace that installs the app through
+/// OAuth is added, one that uninstalls it is removed.
 #[derive(Clone, Default)]
 pub struct Chats {
-    ports: HashMap<(Platform, String), Arc<dyn ChatPort>>,
+    ports: Arc<RwLock<PortMap>>,
 }
 
+type PortMap = HashMap<(Platform, String), Arc<dyn ChatPort>>;
+
 impl Chats {
-    pub fn add(&mut self, port: Arc<dyn ChatPort>) {
+    fn read(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, HashMap<(Platform, String), Arc<dyn ChatPort>>> {
+        // A panic while holding the lock leaves a consistent map: keep going.
+        self.ports.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn add(&self, port: Arc<dyn ChatPort>) {
         self.ports
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
             .insert((port.platform(), port.workspace().to_string()), port);
     }
 
+    /// Forgets a workspace's port; true when there was one.
+    pub fn remove(&self, platform: Platform, workspace: &str) -> bool {
+        self.ports
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(platform, workspace.to_string()))
+            .is_some()
+    }
+
     pub fn for_workspace(&self, platform: Platform, workspace: &str) -> Option<Arc<dyn ChatPort>> {
-        self.ports.get(&(platform, workspace.to_string())).cloned()
+        self.read().get(&(platform, workspace.to_string())).cloned()
     }
 
     pub fn for_identity(&self, who: &ChatIdentity) -> Option<Arc<dyn ChatPort>> {
         self.for_workspace(who.platform, &who.workspace)
     }
 
-    /// Any port that can resolve emails (single-workspace deployments have one).
-    pub fn directory(&self) -> Option<Arc<dyn ChatPort>> {
-        self.ports.values().next().cloned()
-    }
-
     pub fn is_empty(&self) -> bool {
-        self.ports.is_empty()
+        self.read().is_empty()
     }
 }

@@ -24,6 +24,8 @@ pub struct AppState {
     pub app: Arc<App>,
     /// Slack's signing secret; Slack routes refuse every request without it.
     pub slack_signing_secret: Option<Arc<str>>,
+    /// OAuth install to many workspaces, when configured.
+    pub slack_oauth: Option<Arc<slack::SlackOAuth>>,
 }
 
 /// `/readyz`: 200 when the database answers, every migration is applied and
@@ -40,7 +42,9 @@ async fn ready(
             problems.push(format!("migrations not applied: {}", p.join(", ")));
         }
     }
-    if state.app.chats.is_empty() {
+    // With OAuth install, a deployment no workspace has installed yet is
+    // ready: it must serve "Add to Slack".
+    if state.app.chats.is_empty() && state.slack_oauth.is_none() {
         problems.push("no chat workspace connected".to_string());
     }
     if problems.is_empty() {
@@ -68,6 +72,8 @@ pub fn router(state: AppState) -> Router {
         .route("/events", post(slack::events))
         .route("/interactions", post(slack::interactions))
         .route("/commands", post(slack::commands))
+        .route("/install", get(slack::install))
+        .route("/oauth_redirect", get(slack::oauth_redirect))
         .layer(DefaultBodyLimit::max(SLACK_BODY_LIMIT));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))

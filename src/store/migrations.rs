@@ -23,6 +23,7 @@ macro_rules! migrations {
             (5, "pulses", "0005_pulses"),
             (6, "lean_indexes", "0006_lean_indexes"),
             (7, "notes_erasure", "0007_notes_erasure"),
+            (8, "slack_installs", "0008_slack_installs"),
         );)*
     };
 }

@@ -6,6 +6,7 @@
 //! (a token hash, a chat workspace) and the dispatcher's cross-org lease.
 
 pub mod inbound;
+pub mod installs;
 pub mod jobs;
 pub mod metrics;
 mod migrations;

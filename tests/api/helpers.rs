@@ -86,11 +86,12 @@ pub async fn spawn_app_with(slack_options: SlackOptions) -> TestApp {
     momentum::demo::seed_workspace(&sim);
     let (sim_addr, _) = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let client = http_client(&format!("http://{sim_addr}/api")).unwrap();
-    let slack = SlackChat::connect_with(client, &sim.config.bot_token, slack_options)
-        .await
-        .unwrap();
+    let slack =
+        SlackChat::connect_with(client.clone(), &sim.config.bot_token, slack_options.clone())
+            .await
+            .unwrap();
     let team = slack.workspace().to_string();
-    let mut chats = Chats::default();
+    let chats = Chats::default();
     chats.add(Arc::new(slack));
     let app = startup::build_app(store.clone(), shared, chats, SecretKey::generate());
     let org = app
@@ -105,14 +106,28 @@ pub async fn spawn_app_with(slack_options: SlackOptions) -> TestApp {
         .create_token(org.id, "test", Scope::Admin)
         .await
         .unwrap();
+    // OAuth's redirect URL names the service's address: take a free port first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let running = startup::start(
         app.clone(),
         ServiceOptions {
-            listen: "127.0.0.1:0".parse().unwrap(),
+            listen: format!("127.0.0.1:{port}").parse().unwrap(),
             slack_signing_secret: Some(sim.config.signing_secret.clone()),
             dispatcher_interval: None,
             lease: momentum::scheduler::dispatch::DEFAULT_LEASE,
             retry_base_seconds: 30,
+            slack_oauth: Some(momentum::http::slack::SlackOAuth {
+                client_id: sim.config.client_id.clone(),
+                client_secret: sim.config.client_secret.clone(),
+                authorize_url: format!("http://{sim_addr}/oauth/v2/authorize"),
+                redirect_uri: format!("http://127.0.0.1:{port}/slack/oauth_redirect"),
+                client,
+                options: slack_options,
+            }),
         },
     )
     .await

@@ -7,6 +7,7 @@ mod digest;
 mod flow;
 mod helpers;
 mod home;
+mod install;
 mod privacy;
 mod pulses;
 mod reminders;

@@ -29,6 +29,7 @@ pub fn router(sim: SimWorkspace) -> Router {
         .route("/_sim/status", post(set_status))
         .route("/_sim/command", post(command))
         .route("/_sim/upload/{file}", post(upload))
+        .route("/oauth/v2/authorize", get(super::teams::authorize))
         .with_state(sim)
 }
 
@@ -104,11 +105,15 @@ async fn web_api(
         Ok(p) => p,
         Err(code) => return finish(&sim, method, err(code)),
     };
-    match token(&headers, &p) {
-        None => return finish(&sim, method, err("not_authed")),
-        Some(t) if t != sim.config.bot_token => return finish(&sim, method, err("invalid_auth")),
-        Some(_) => {}
+    if method == "oauth.v2.access" {
+        let answer = sim.oauth_access(&headers, &p);
+        return finish(&sim, method, answer);
     }
+    let team = match token(&headers, &p).map(|t| sim.team_of_token(&t)) {
+        None => return finish(&sim, method, err("not_authed")),
+        Some(Err(code)) => return finish(&sim, method, err(code)),
+        Some(Ok(team)) => team,
+    };
     // Slack's limits first, then injected faults, as a real outage would look.
     let channel = arg(&p, "channel").map(|c| {
         if c.starts_with('U') {
@@ -134,7 +139,7 @@ async fn web_api(
         Some(FaultKind::Slow { millis }) => tokio::time::sleep(Duration::from_millis(millis)).await,
         _ => {}
     }
-    let result = call(&sim, &method, &p);
+    let result = call(&sim, &team, &method, &p);
     match fault {
         Some(FaultKind::ServerError { after: true }) => return server_error(&sim, method),
         Some(FaultKind::Hang {
@@ -169,13 +174,14 @@ fn server_error(sim: &SimWorkspace, method: String) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
 }
 
-fn call(sim: &SimWorkspace, method: &str, p: &Map<String, Value>) -> Value {
+/// One Web API call, made with a token of `team`.
+fn call(sim: &SimWorkspace, team: &str, method: &str, p: &Map<String, Value>) -> Value {
     match method {
         "auth.test" => ok(json!({
             "url": "https://momentum-local.slack.com/",
-            "team": sim.config.team_name,
+            "team": sim.team_name(team),
             "user": "momentum",
-            "team_id": sim.config.team_id,
+            "team_id": team,
             "user_id": BOT_USER_ID,
             "bot_id": BOT_ID,
             "is_enterprise_install": false,
@@ -197,20 +203,20 @@ fn call(sim: &SimWorkspace, method: &str, p: &Map<String, Value>) -> Value {
                 return err("users_list_not_supplied");
             }
             let first = first.as_str();
-            match sim.user(first) {
+            match sim.user_in(team, first) {
                 None => err("user_not_found"),
                 Some(u) if u.deleted => err("user_disabled"),
                 Some(u) => ok(json!({ "channel": { "id": SimWorkspace::dm_channel(&u.id) } })),
             }
         }
-        "chat.postMessage" => post_message(sim, p),
+        "chat.postMessage" => post_message(sim, team, p),
         "files.getUploadURLExternal" => upload_url(sim, p),
         "files.completeUploadExternal" => complete_upload(sim, p),
         "conversations.history" => history(sim, p),
         "chat.update" => update_message(sim, p),
         "views.publish" => sim.views_publish(p),
         "views.open" => sim.views_open(p),
-        "users.info" => match arg(p, "user").and_then(|id| sim.user(id)) {
+        "users.info" => match arg(p, "user").and_then(|id| sim.user_in(team, id)) {
             None => err("user_not_found"),
             Some(u) => {
                 ok(json!({ "user": user_json(sim, &u, arg(p, "include_locale") == Some("true")) }))
@@ -221,7 +227,12 @@ fn call(sim: &SimWorkspace, method: &str, p: &Map<String, Value>) -> Value {
                 return err("invalid_email");
             };
             let email = email.to_lowercase();
-            let found = sim.state().users.iter().find(|u| u.email == email).cloned();
+            let found = sim
+                .state()
+                .users
+                .iter()
+                .find(|u| u.email == email && u.team == team)
+                .cloned();
             match found {
                 None => err("users_not_found"),
                 Some(u) => ok(json!({ "user": user_json(sim, &u, false) })),
@@ -237,7 +248,7 @@ pub(crate) fn user_json(sim: &SimWorkspace, u: &SimUser, include_locale: bool) -
         .unwrap_or(0);
     let mut v = json!({
         "id": u.id,
-        "team_id": sim.config.team_id,
+        "team_id": u.team,
         "name": u.name,
         "deleted": u.deleted,
         "real_name": u.real_name,
@@ -405,19 +416,19 @@ fn complete_upload(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
     ok(json!({ "files": done }))
 }
 
-fn post_message(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
+fn post_message(sim: &SimWorkspace, team: &str, p: &Map<String, Value>) -> Value {
     let Some(target) = arg(p, "channel") else {
         return err("channel_not_found");
     };
     let channel = if target.starts_with('U') || target.starts_with('W') {
-        match sim.user(target) {
+        match sim.user_in(team, target) {
             None => return err("user_not_found"),
             Some(u) if u.deleted => return err("account_inactive"),
             Some(u) => SimWorkspace::dm_channel(&u.id),
         }
     } else if target.starts_with('D') {
         let user = format!("U{}", target.trim_start_matches('D'));
-        match sim.user(&user) {
+        match sim.user_in(team, &user) {
             None => return err("channel_not_found"),
             Some(u) if u.deleted => return err("account_inactive"),
             Some(_) => target.to_string(),
@@ -447,6 +458,7 @@ fn post_message(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {
     }
     let ts = sim.next_ts();
     let message = SimMessage {
+        team: team.to_string(),
         channel: channel.clone(),
         ts: ts.clone(),
         user: BOT_USER_ID.into(),

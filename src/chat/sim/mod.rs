@@ -8,6 +8,7 @@
 mod api;
 mod faults;
 mod outbound;
+mod teams;
 mod views;
 
 pub use views::SimView;
@@ -26,6 +27,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 #[derive(Debug, Clone, Serialize)]
 pub struct SimUser {
     pub id: String,
+    /// The workspace the person belongs to.
+    pub team: String,
     pub name: String,
     pub real_name: String,
     pub email: String,
@@ -49,6 +52,8 @@ pub struct SimContent {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SimMessage {
+    /// The workspace whose token posted it.
+    pub team: String,
     pub channel: String,
     pub ts: String,
     /// The sender's user id (the bot's, for Momentum's messages).
@@ -86,6 +91,9 @@ pub struct SimConfig {
     pub team_name: String,
     pub bot_token: String,
     pub signing_secret: String,
+    /// The app's OAuth credentials, for installs to more workspaces.
+    pub client_id: String,
+    pub client_secret: String,
     /// Where taps and slash commands go (the service's base URL).
     pub service_url: Option<String>,
 }
@@ -97,6 +105,8 @@ impl Default for SimConfig {
             team_name: "Momentum Local".into(),
             bot_token: "xoxb-sim-local-token".into(),
             signing_secret: "sim-signing-secret".into(),
+            client_id: "1111111111.2222222222".into(),
+            client_secret: "sim-client-secret".into(),
             service_url: None,
         }
     }
@@ -125,6 +135,11 @@ pub(crate) struct SimState {
     /// Home tabs and modals.
     pub views: Vec<SimView>,
     pub triggers: Vec<views::Trigger>,
+    /// Workspaces besides the main one (id, name), their tokens and the
+    /// OAuth codes handed out.
+    pub teams: Vec<(String, String)>,
+    pub tokens: Vec<teams::SimToken>,
+    pub codes: Vec<teams::SimCode>,
 }
 
 /// A file uploaded the way Slack requires since 2025: an upload URL, the
@@ -173,6 +188,9 @@ impl SimWorkspace {
             files: Vec::new(),
             views: Vec::new(),
             triggers: Vec::new(),
+            teams: Vec::new(),
+            tokens: Vec::new(),
+            codes: Vec::new(),
         };
         Self {
             config,
@@ -196,10 +214,24 @@ impl SimWorkspace {
 
     /// Adds a person to the workspace and returns their user id.
     pub fn add_user(&self, name: &str, real_name: &str, email: &str, tz: &str) -> String {
+        let team = self.config.team_id.clone();
+        self.add_user_in(&team, name, real_name, email, tz)
+    }
+
+    /// Adds a person to another workspace (see `add_team`).
+    pub fn add_user_in(
+        &self,
+        team: &str,
+        name: &str,
+        real_name: &str,
+        email: &str,
+        tz: &str,
+    ) -> String {
         let mut s = self.state();
         let id = format!("U{:08}", s.users.len() + 1);
         s.users.push(SimUser {
             id: id.clone(),
+            team: team.to_string(),
             name: name.into(),
             real_name: real_name.into(),
             email: email.to_lowercase(),

@@ -3,9 +3,11 @@
 //! message) after answering.
 
 mod commands;
+mod oauth;
 mod views;
 
 pub use commands::commands;
+pub use oauth::{install, redirect as oauth_redirect, SlackOAuth};
 
 use super::AppState;
 use crate::app::{Tap, TapAnswer, TapResult};
@@ -359,6 +361,23 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Byt
                 Some("message_metadata_posted") => metadata_posted(&state, &event, inner).await,
                 Some("user_change") => user_changed(&state, &event, inner).await,
                 Some("app_home_opened") => views::home_opened(&state, team, inner),
+                Some("app_uninstalled") | Some("tokens_revoked") => {
+                    // Tokens revoked for users only (no bot) leave the bot working.
+                    let bot_revoked = inner["type"] == "app_uninstalled"
+                        || inner["tokens"]["bot"]
+                            .as_array()
+                            .is_some_and(|b| !b.is_empty());
+                    if bot_revoked {
+                        if let Err(e) = state.app.uninstall_slack(team).await {
+                            tracing::error!(error = %e, "could not record an uninstall");
+                            if let Some(id) = event["event_id"].as_str() {
+                                let key = format!("slack:{team}:{id}");
+                                let _ = state.app.store.release_inbound_event(&key).await;
+                            }
+                            return refuse(StatusCode::SERVICE_UNAVAILABLE, "try again later");
+                        }
+                    }
+                }
                 _ => {}
             }
             StatusCode::OK.into_response()

@@ -1,0 +1,250 @@
+//! Installing the app to a workspace with Slack's OAuth v2: `/slack/install`
+//! shows "Add to Slack" and remembers a one-time state (hashed in the
+//! database, and in a cookie bound to the browser that clicked), and
+//! `/slack/oauth_redirect` accepts Slack's code only with that same state,
+//! exchanges it for the bot token and starts sending to the workspace.
+
+use crate::app::SlackGrant;
+use crate::chat::slack::manifest::BOT_SCOPES;
+use crate::chat::slack::{SlackChat, SlackHttpClient, SlackOptions};
+use crate::chat::ChatPort;
+use crate::http::AppState;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use rand::RngCore;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use slack_morphism::prelude::*;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+const STATE_COOKIE: &str = "momentum_slack_state";
+
+/// What OAuth install needs; absent when `SLACK_CLIENT_ID` is not set.
+pub struct SlackOAuth {
+    pub client_id: String,
+    pub client_secret: String,
+    pub authorize_url: String,
+    /// `{MOMENTUM_PUBLIC_URL}/slack/oauth_redirect`, exactly as in the manifest.
+    pub redirect_uri: String,
+    pub client: Arc<SlackHttpClient>,
+    pub options: SlackOptions,
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+         <meta name=\"viewport\" content=\"width=device-width\"></head>\
+         <body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\"><h1>{title}</h1>{body}</body></html>"
+    );
+    (status, Html(html)).into_response()
+}
+
+fn hash(state: &str) -> String {
+    hex::encode(Sha256::digest(state.as_bytes()))
+}
+
+/// `GET /slack/install`: the "Add to Slack" page.
+pub async fn install(State(state): State<AppState>) -> Response {
+    let Some(oauth) = state.slack_oauth.as_deref() else {
+        return page(
+            StatusCode::NOT_FOUND,
+            "Install is not set up",
+            "<p>This deployment connects one workspace with <code>SLACK_BOT_TOKEN</code>. \
+             Set <code>SLACK_CLIENT_ID</code>, <code>SLACK_CLIENT_SECRET</code> and \
+             <code>MOMENTUM_PUBLIC_URL</code> to let workspaces install Momentum.</p>",
+        );
+    };
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let nonce = hex::encode(bytes);
+    if let Err(e) = state
+        .app
+        .store
+        .add_oauth_state(&hash(&nonce), state.app.clock.now())
+        .await
+    {
+        tracing::error!(error = %e, "could not store an OAuth state");
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again in a minute",
+            "<p>Momentum cannot start the install just now.</p>",
+        );
+    }
+    let scopes: Vec<&str> = BOT_SCOPES.iter().map(|(s, _)| *s).collect();
+    let mut url = match url::Url::parse(&oauth.authorize_url) {
+        Ok(u) => u,
+        Err(_) => return page(StatusCode::INTERNAL_SERVER_ERROR, "Misconfigured", ""),
+    };
+    url.query_pairs_mut()
+        .append_pair("client_id", &oauth.client_id)
+        .append_pair("scope", &scopes.join(","))
+        .append_pair("redirect_uri", &oauth.redirect_uri)
+        .append_pair("state", &nonce);
+    let secure = if oauth.redirect_uri.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie =
+        format!("{STATE_COOKIE}={nonce}; Path=/slack; HttpOnly; SameSite=Lax; Max-Age=600{secure}");
+    let link = html_escape(url.as_str());
+    let mut response = page(
+        StatusCode::OK,
+        "Add Momentum to Slack",
+        &format!(
+            "<p>Momentum keeps a coaching program going between sessions: nudges after each \
+             session, one-tap reports, manager check-ins and a weekly aggregated digest.</p>\
+             <p><a href=\"{link}\" style=\"display:inline-block;padding:.6em 1.2em;background:#4a154b;\
+             color:#fff;border-radius:4px;text-decoration:none\">Add to Slack</a></p>"
+        ),
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Redirect {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+fn cookie_state(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == STATE_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+/// `GET /slack/oauth_redirect`: Slack sends the person back here.
+pub async fn redirect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<Redirect>,
+) -> Response {
+    let Some(oauth) = state.slack_oauth.clone() else {
+        return page(StatusCode::NOT_FOUND, "Install is not set up", "");
+    };
+    let restart = "<p>Start again from <a href=\"/slack/install\">Add to Slack</a>.</p>";
+    // The state must be the one this browser was given, handed out here
+    // within ten minutes, and unused: otherwise someone else started it.
+    let (Some(given), Some(cookie)) = (q.state.as_deref(), cookie_state(&headers)) else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "This install was not started here",
+            restart,
+        );
+    };
+    let same: bool = given.as_bytes().ct_eq(cookie.as_bytes()).into();
+    let fresh = match state
+        .app
+        .store
+        .take_oauth_state(&hash(given), state.app.clock.now())
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(error = %e, "could not check an OAuth state");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again in a minute",
+                restart,
+            );
+        }
+    };
+    if !(same && fresh) {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "This install link has expired or was already used",
+            restart,
+        );
+    }
+    if let Some(error) = q.error {
+        let why = if error == "access_denied" {
+            "You cancelled the install: nothing was changed.".to_string()
+        } else {
+            format!("Slack said: {}", html_escape(&error))
+        };
+        return page(
+            StatusCode::OK,
+            "Momentum was not installed",
+            &format!("<p>{why}</p>"),
+        );
+    }
+    let Some(code) = q.code else {
+        return page(StatusCode::BAD_REQUEST, "Slack sent no code", restart);
+    };
+    let grant = match exchange(&oauth, &code).await {
+        Ok(g) => g,
+        Err(e) => {
+            tracing::warn!(error = %e, "Slack refused the OAuth code");
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Slack did not confirm the install",
+                restart,
+            );
+        }
+    };
+    if let Err(e) = state.app.install_slack(&grant).await {
+        tracing::error!(error = %e, "could not store an installation");
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again in a minute",
+            restart,
+        );
+    }
+    match SlackChat::connect_with(oauth.client.clone(), &grant.token, oauth.options.clone()).await {
+        Ok(port) => state.app.chats.add(Arc::new(port) as Arc<dyn ChatPort>),
+        Err(e) => {
+            tracing::warn!(error = %e, team = %grant.workspace, "installed, but the token does not work yet")
+        }
+    }
+    let team = html_escape(grant.team_name.as_deref().unwrap_or(&grant.workspace));
+    page(
+        StatusCode::OK,
+        "Momentum is installed",
+        &format!(
+            "<p>Momentum is now part of <b>{team}</b>. HR can apply a program file \
+             (<code>momentum program apply</code> or the admin API); participants find \
+             Momentum under Apps, and <code>/momentum help</code> shows what it does.</p>"
+        ),
+    )
+}
+
+/// `oauth.v2.access`: the code for the bot token.
+async fn exchange(oauth: &SlackOAuth, code: &str) -> Result<SlackGrant, String> {
+    let redirect = url::Url::parse(&oauth.redirect_uri).map_err(|e| e.to_string())?;
+    let req = SlackOAuthV2AccessTokenRequest::new(
+        SlackClientId::new(oauth.client_id.clone()),
+        SlackClientSecret::new(oauth.client_secret.clone()),
+        SlackOAuthCode::new(code.to_string()),
+    )
+    .with_redirect_uri(redirect);
+    let resp = tokio::time::timeout(oauth.options.timeout, oauth.client.oauth2_access(&req))
+        .await
+        .map_err(|_| "Slack did not answer in time".to_string())?
+        .map_err(|e| e.to_string())?;
+    Ok(SlackGrant {
+        workspace: resp.team.id.to_string(),
+        team_name: resp.team.name.clone(),
+        enterprise_id: None,
+        bot_user_id: resp.bot_user_id.map(|u| u.to_string()),
+        scopes: resp.scope.to_string(),
+        token: resp.access_token.value().to_string(),
+    })
+}

@@ -4,28 +4,12 @@
 //! file's `admins`): `programs`, `health PROGRAM`, `digest preview PROGRAM`.
 //! Replies are ephemeral, in the person's language; unknown input gets help.
 
-use super::{refuse, unverified};
 use crate::app::NoteRefusal;
 use crate::domain::time::Snooze;
 use crate::domain::ChatIdentity;
 use crate::http::AppState;
 use crate::templates;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use minijinja::{context, Value};
-use serde::Deserialize;
-use serde_json::json;
-
-#[derive(Debug, Deserialize)]
-struct SlashCommand {
-    team_id: String,
-    user_id: String,
-    #[serde(default)]
-    text: String,
-}
 
 /// What the person typed after `/momentum`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,10 +59,6 @@ fn parse(text: &str) -> Command<'_> {
     }
 }
 
-fn ephemeral(text: String) -> Response {
-    Json(json!({ "response_type": "ephemeral", "text": text })).into_response()
-}
-
 /// Renders a reply template; a broken template is logged, never shown.
 fn render(locale: &str, name: &str, ctx: Value) -> String {
     templates::render_text("slack", locale, name, ctx).unwrap_or_else(|e| {
@@ -92,26 +72,15 @@ fn reply(locale: &str, outcome: &str, ctx: Value) -> String {
     render(locale, "command_reply.txt", context! { outcome, ..ctx })
 }
 
-pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(refusal) = unverified(&state, &headers, &body) {
-        return refusal;
-    }
-    let cmd: SlashCommand = match serde_urlencoded::from_bytes(&body) {
-        Ok(c) => c,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                &format!("not a slash command: {e}"),
-            )
-        }
-    };
-    let who = ChatIdentity::slack(&cmd.team_id, &cmd.user_id);
-    let locale = state.app.locale_for(&who).await;
-    match run(&state, &who, &locale, parse(&cmd.text)).await {
-        Ok(text) => ephemeral(text),
+/// The reply to `/momentum TEXT` from `who`, in their language; never
+/// silence (an error says to try again).
+pub(crate) async fn handle_command(state: &AppState, who: &ChatIdentity, text: &str) -> String {
+    let locale = state.app.locale_for(who).await;
+    match run(state, who, &locale, parse(text)).await {
+        Ok(reply) => reply,
         Err(e) => {
             tracing::error!(error = %e, "slash command failed");
-            ephemeral(reply(&locale, "error", context! {}))
+            reply(&locale, "error", context! {})
         }
     }
 }

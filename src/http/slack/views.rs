@@ -2,14 +2,11 @@
 //! buttons (and a nudge's "Add a note") act on it; the note modal's
 //! submission stores the note. Slow work (views.publish) runs after answering.
 
-use super::refuse;
+use super::Handled;
 use crate::app::NoteRefusal;
 use crate::chat::View;
 use crate::domain::ChatIdentity;
 use crate::http::AppState;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::json;
 use slack_morphism::prelude::{SlackInteractionViewSubmissionEvent, SlackView};
 
@@ -34,14 +31,14 @@ pub(super) async fn action(
     action_id: &str,
     value: Option<&str>,
     trigger: &str,
-) -> Option<Response> {
+) -> Option<Handled> {
     let app = state.app.clone();
     match action_id {
         "note:open" => {
             let job_id = value.and_then(|v| v.parse::<i64>().ok());
             let locale = app.locale_for(&who).await;
             let Some(port) = app.chats.for_identity(&who) else {
-                return Some(StatusCode::OK.into_response());
+                return Some(Handled::Done);
             };
             // The trigger expires three seconds after the tap: open now.
             if let Err(e) = port
@@ -50,7 +47,7 @@ pub(super) async fn action(
             {
                 tracing::warn!(error = %e, "could not open the note form");
             }
-            Some(StatusCode::OK.into_response())
+            Some(Handled::Done)
         }
         "home:pause" | "home:resume" => {
             let done = if action_id == "home:pause" {
@@ -60,13 +57,10 @@ pub(super) async fn action(
             };
             if let Err(e) = done {
                 tracing::error!(error = %e, "pause from the home tab not stored");
-                return Some(refuse(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "not saved, please try again",
-                ));
+                return Some(Handled::Unavailable("not saved, please try again"));
             }
             tokio::spawn(async move { app.refresh_home(&who).await });
-            Some(StatusCode::OK.into_response())
+            Some(Handled::Done)
         }
         _ => None,
     }
@@ -77,12 +71,12 @@ pub(super) async fn action(
 pub(super) async fn submitted(
     state: &AppState,
     ev: SlackInteractionViewSubmissionEvent,
-) -> Response {
+) -> Handled {
     let SlackView::Modal(modal) = &ev.view.view else {
-        return StatusCode::OK.into_response();
+        return Handled::Done;
     };
     if modal.callback_id.as_ref().map(|c| c.to_string()).as_deref() != Some("note") {
-        return StatusCode::OK.into_response();
+        return Handled::Done;
     }
     let who = ChatIdentity::slack(ev.team.id.as_ref(), ev.user.id.as_ref());
     let text = ev
@@ -112,13 +106,13 @@ pub(super) async fn submitted(
             minijinja::context! { outcome => key, ..ctx },
         )
         .unwrap_or_default();
-        Json(json!({ "response_action": "errors", "errors": { "note": message } })).into_response()
+        Handled::Answer(json!({ "response_action": "errors", "errors": { "note": message } }))
     };
     match app.add_note(&who, &text, job_id).await {
         Ok(Ok(())) => {
             tokio::spawn(async move { app.refresh_home(&who).await });
-            // An empty 200 closes the modal.
-            StatusCode::OK.into_response()
+            // An empty acknowledgement closes the modal.
+            Handled::Done
         }
         Ok(Err(NoteRefusal::Empty)) => error("note_empty", minijinja::context! {}),
         Ok(Err(NoteRefusal::TooLong { max })) => error(

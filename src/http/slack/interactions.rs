@@ -1,0 +1,177 @@
+//! Interactions, however they arrive (HTTP or Socket Mode): one-tap
+//! answers on nudges, check-ins and pulses, the "Later…" menu, and the home
+//! tab's and modals' actions.
+
+use super::{views, Handled};
+use crate::app::{Tap, TapAnswer, TapResult};
+use crate::chat::Delivered;
+use crate::domain::time::Snooze;
+use crate::domain::{Answer, ChatIdentity, CheckinAnswer};
+use crate::http::AppState;
+use sha2::{Digest, Sha256};
+use slack_morphism::prelude::{SlackInteractionActionContainer, SlackInteractionEvent};
+
+pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteractionEvent) -> Handled {
+    let ev = match event {
+        SlackInteractionEvent::BlockActions(ev) => ev,
+        SlackInteractionEvent::ViewSubmission(ev) => return views::submitted(state, ev).await,
+        // Closed modals and the like need nothing: acknowledged.
+        _ => return Handled::Done,
+    };
+    let (Some(user), Some(action)) = (
+        ev.user.as_ref(),
+        ev.actions.as_ref().and_then(|a| a.first()),
+    ) else {
+        return Handled::refused("block_actions without a user or an action");
+    };
+    let action_id = action.action_id.to_string();
+    let who = ChatIdentity::slack(ev.team.id.as_ref(), user.id.as_ref());
+    if let Some(answered) = views::action(
+        state,
+        who,
+        &action_id,
+        action.value.as_deref(),
+        ev.trigger_id.as_ref(),
+    )
+    .await
+    {
+        return answered;
+    }
+    let SlackInteractionActionContainer::Message(container) = &ev.container else {
+        return Handled::Done;
+    };
+    if action_id == "snooze" {
+        return snooze(
+            state,
+            ev.team.id.as_ref(),
+            user.id.as_ref(),
+            action,
+            container,
+        )
+        .await;
+    }
+    // Buttons carry the answer in their action id and the job in their
+    // value; the pulse's menu (long scales) carries both in its option.
+    let selected = action.selected_option.as_ref().map(|o| o.value.clone());
+    let (answer, job_id) = match (action_id.split_once(':'), action_id.as_str()) {
+        (Some(("report", a)), _) => (
+            Answer::parse(a).map(TapAnswer::Report),
+            action.value.clone(),
+        ),
+        (Some(("checkin", a)), _) => (
+            CheckinAnswer::parse(a).map(TapAnswer::Checkin),
+            action.value.clone(),
+        ),
+        (Some(("pulse", v)), _) => (v.parse().ok().map(TapAnswer::Pulse), action.value.clone()),
+        (None, "pulse") => match selected.as_deref().and_then(|o| o.split_once(':')) {
+            Some((v, job)) => (v.parse().ok().map(TapAnswer::Pulse), Some(job.to_string())),
+            None => (None, None),
+        },
+        _ => (None, None),
+    };
+    let job_id = job_id.as_deref().and_then(|v| v.parse::<i64>().ok());
+    let (Some(answer), Some(job_id)) = (answer, job_id) else {
+        return Handled::refused("not a Momentum button");
+    };
+    let team = ev.team.id.to_string();
+    let channel = container
+        .channel_id
+        .as_ref()
+        .map(|c| c.to_string())
+        .or_else(|| ev.channel.as_ref().map(|c| c.id.to_string()))
+        .unwrap_or_default();
+    let message_ts = container.message_ts.to_string();
+    let action_ts = action
+        .action_ts
+        .as_ref()
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    // Same team, user, message, button and action_ts = the same tap delivered again.
+    let delivery_key = hex::encode(Sha256::digest(
+        format!(
+            "slack|{team}|{}|{message_ts}|{action_id}|{action_ts}",
+            user.id
+        )
+        .as_bytes(),
+    ));
+    let tap = Tap {
+        who: ChatIdentity::slack(&team, user.id.as_ref()),
+        job_id,
+        answer,
+        delivery_key,
+        message: Delivered {
+            channel,
+            ts: message_ts,
+        },
+    };
+    match state.app.take_tap(&tap).await {
+        Ok(TapResult::Recorded { updates }) => {
+            // Slow work after the answer: Slack wants it within 3 seconds.
+            for (port, at, message) in updates {
+                tokio::spawn(async move {
+                    if let Err(e) = port.update(&at, &message).await {
+                        tracing::warn!(error = %e, "could not update the tapped message");
+                    }
+                });
+            }
+            Handled::Done
+        }
+        Ok(TapResult::Duplicate) => Handled::Done,
+        Ok(TapResult::Refused(why)) => {
+            tracing::info!(reason = ?why, job = job_id, "tap not recorded");
+            Handled::Done
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "tap could not be stored");
+            Handled::Unavailable("not saved, please tap again")
+        }
+    }
+}
+
+/// The "Later…" menu on a nudge: `1h:JOB`, `tomorrow:JOB` or `monday:JOB`.
+async fn snooze(
+    state: &AppState,
+    team: &str,
+    user: &str,
+    action: &slack_morphism::prelude::SlackInteractionActionInfo,
+    container: &slack_morphism::prelude::SlackInteractionActionMessageContainer,
+) -> Handled {
+    let value = action
+        .selected_option
+        .as_ref()
+        .map(|o| o.value.clone())
+        .unwrap_or_default();
+    let parsed = value
+        .split_once(':')
+        .and_then(|(s, j)| Some((Snooze::parse(s)?, j.parse::<i64>().ok()?)));
+    let Some((snooze, job_id)) = parsed else {
+        return Handled::refused("not a Momentum snooze option");
+    };
+    let at = Delivered {
+        channel: container
+            .channel_id
+            .as_ref()
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
+        ts: container.message_ts.to_string(),
+    };
+    match state
+        .app
+        .snooze(&ChatIdentity::slack(team, user), job_id, snooze, &at)
+        .await
+    {
+        Ok(Some((port, at, message))) => {
+            tokio::spawn(async move {
+                if let Err(e) = port.update(&at, &message).await {
+                    tracing::warn!(error = %e, "could not update the snoozed message");
+                }
+            });
+            Handled::Done
+        }
+        Ok(None) => Handled::Done,
+        Err(e) => {
+            tracing::error!(error = %e, "snooze could not be stored");
+            Handled::Unavailable("not saved, please try again")
+        }
+    }
+}

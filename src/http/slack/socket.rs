@@ -30,10 +30,8 @@ impl std::fmt::Display for NotStored {
 
 impl std::error::Error for NotStored {}
 
-fn state_of(
-    states: &SlackClientEventsUserState,
-) -> impl std::future::Future<Output = Option<AppState>> + '_ {
-    async move { states.read().await.get_user_state::<AppState>().cloned() }
+async fn state_of(states: &SlackClientEventsUserState) -> Option<AppState> {
+    states.read().await.get_user_state::<AppState>().cloned()
 }
 
 async fn on_command(

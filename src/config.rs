@@ -46,6 +46,7 @@ struct SlackFile {
     client_id: Option<String>,
     client_secret: Option<String>,
     authorize_url: Option<String>,
+    app_token: Option<String>,
 }
 
 #[derive(Clone)]
@@ -76,6 +77,8 @@ pub struct SlackSettings {
     pub client_secret: Option<String>,
     /// Slack's authorize page (`SLACK_AUTHORIZE_URL`; the local workspace serves its own).
     pub authorize_url: String,
+    /// `SLACK_APP_TOKEN` (`xapp-…`, scope `connections:write`): receive over Socket Mode.
+    pub app_token: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -99,6 +102,10 @@ impl std::fmt::Debug for Settings {
                 &self.slack.client_secret.as_ref().map(|_| "…"),
             )
             .field("public_url", &self.public_url)
+            .field(
+                "slack.app_token",
+                &self.slack.app_token.as_ref().map(|_| "…"),
+            )
             .finish()
     }
 }
@@ -178,6 +185,16 @@ impl Settings {
                 }
             }
         }
+        let app_token = env("SLACK_APP_TOKEN").or(slack.app_token);
+        if app_token
+            .as_deref()
+            .is_some_and(|t| !t.starts_with("xapp-"))
+        {
+            return Err(SettingsError::Invalid {
+                name: "SLACK_APP_TOKEN",
+                message: "Socket Mode needs the app-level token (xapp-…, Basic Information → App-Level Tokens, scope connections:write), not a bot token".into(),
+            });
+        }
         let client_id = env("SLACK_CLIENT_ID").or(slack.client_id);
         let client_secret = env("SLACK_CLIENT_SECRET").or(slack.client_secret);
         if client_id.is_some() != client_secret.is_some() {
@@ -227,6 +244,7 @@ impl Settings {
                 client_id,
                 client_secret,
                 authorize_url,
+                app_token,
             },
             lease_seconds,
             retry_base_seconds,

@@ -314,6 +314,7 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
             lease: crate::scheduler::dispatch::DEFAULT_LEASE,
             retry_base_seconds: 30,
             slack_oauth: None,
+            slack_socket: None,
         },
     )
     .await?;

@@ -153,6 +153,10 @@ enum Command {
         /// Send message_metadata_posted events to the service.
         #[arg(long)]
         metadata_events: bool,
+        /// Deliver taps, commands and events over Socket Mode (the service
+        /// connects with SLACK_APP_TOKEN=xapp-1-A0SIMAPP-sim-app-token).
+        #[arg(long)]
+        socket_mode: bool,
         /// Inject failures, as JSON: [{"method": "chat.postMessage", "share": 0.1,
         /// "kind": "rate_limited", "retry_after": 2}, {"method": "*", "share": 0.05,
         /// "kind": "server_error", "after": false}, {"kind": "hang", "seconds": 12, "after": true, …}]
@@ -526,6 +530,7 @@ async fn run(cli: Cli) -> Result<i32> {
             extra_users,
             latency_ms,
             metadata_events,
+            socket_mode,
             faults_json,
         } => {
             let sim = SimWorkspace::new(
@@ -565,6 +570,7 @@ async fn run(cli: Cli) -> Result<i32> {
             }
             sim.set_faults(faults);
             sim.set_metadata_events(metadata_events);
+            sim.use_socket_mode(socket_mode);
             let (addr, handle) = sim.serve(listen).await?;
             println!(
                 "local Slack workspace {} on http://{addr}/api (sends taps to {service_url})",
@@ -692,6 +698,14 @@ async fn serve(s: Settings) -> Result<()> {
             lease: jiff::SignedDuration::from_secs(i64::from(s.lease_seconds)),
             retry_base_seconds: i64::from(s.retry_base_seconds),
             slack_oauth,
+            slack_socket: match &s.slack.app_token {
+                Some(token) => Some((
+                    momentum::chat::slack::http_client(&s.slack.api_url)
+                        .map_err(anyhow::Error::msg)?,
+                    token.clone(),
+                )),
+                None => None,
+            },
         },
     )
     .await

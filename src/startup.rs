@@ -115,11 +115,15 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     dispatcher: Option<JoinHandle<()>>,
+    socket: Option<crate::http::slack::socket::SocketMode>,
 }
 
 impl Running {
     /// Stops taking requests and leasing jobs, lets in-flight work finish.
     pub async fn stop(self) {
+        if let Some(socket) = &self.socket {
+            socket.stop().await;
+        }
         let _ = self.shutdown.send(true);
         if let Some(d) = self.dispatcher {
             let _ = d.await;
@@ -144,6 +148,8 @@ pub struct ServiceOptions {
     pub retry_base_seconds: i64,
     /// OAuth install to many workspaces, when configured.
     pub slack_oauth: Option<crate::http::slack::SlackOAuth>,
+    /// Socket Mode: the Web API client and the app-level token.
+    pub slack_socket: Option<(Arc<crate::chat::slack::SlackHttpClient>, String)>,
 }
 
 pub fn build_app(
@@ -155,7 +161,7 @@ pub fn build_app(
     Arc::new(App::new(store, clock, chats, secret_key))
 }
 
-/// Starts the HTTP server (and the dispatcher, if asked) for an app.
+/// Starts the HTTP server (and the dispatcher, and Socket Mode, if asked) for an app.
 pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Running> {
     let (listener, addr) = http::bind(options.listen).await?;
     let (tx, rx) = watch::channel(false);
@@ -163,6 +169,14 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
         app: app.clone(),
         slack_signing_secret: options.slack_signing_secret.map(Arc::from),
         slack_oauth: options.slack_oauth.map(Arc::new),
+    };
+    let socket = match options.slack_socket {
+        None => None,
+        Some((client, token)) => Some(
+            crate::http::slack::socket::SocketMode::start(state.clone(), client, &token)
+                .await
+                .map_err(std::io::Error::other)?,
+        ),
     };
     let mut server_rx = rx.clone();
     let server = tokio::spawn(http::serve(listener, state, async move {
@@ -179,5 +193,6 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
         shutdown: tx,
         server,
         dispatcher,
+        socket,
     })
 }

@@ -399,6 +399,7 @@ async fn readyz_names_what_is_missing() {
             lease: momentum::scheduler::dispatch::DEFAULT_LEASE,
             retry_base_seconds: 30,
             slack_oauth: None,
+            slack_socket: None,
         },
     )
     .await

@@ -75,6 +75,16 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(slack_options: SlackOptions) -> TestApp {
+    spawn(slack_options, false).await
+}
+
+/// The service receiving over Socket Mode: the local workspace sends every
+/// tap, command and event as an envelope on the WebSocket instead of HTTP.
+pub async fn spawn_app_socket() -> TestApp {
+    spawn(fast_slack(), true).await
+}
+
+async fn spawn(slack_options: SlackOptions, socket: bool) -> TestApp {
     let org_name = "Acme";
     let dir = tempfile::tempdir().unwrap();
     let url = test_database(dir.path()).await;
@@ -125,15 +135,26 @@ pub async fn spawn_app_with(slack_options: SlackOptions) -> TestApp {
                 client_secret: sim.config.client_secret.clone(),
                 authorize_url: format!("http://{sim_addr}/oauth/v2/authorize"),
                 redirect_uri: format!("http://127.0.0.1:{port}/slack/oauth_redirect"),
-                client,
+                client: client.clone(),
                 options: slack_options,
             }),
+            slack_socket: socket.then(|| (client, sim.config.app_token.clone())),
         },
     )
     .await
     .unwrap();
     let url = running.url();
     sim.set_service_url(&url);
+    if socket {
+        sim.use_socket_mode(true);
+        for _ in 0..200 {
+            if sim.socket_connections() > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(sim.socket_connections() > 0, "Socket Mode did not connect");
+    }
     TestApp {
         url,
         sim,

@@ -13,3 +13,4 @@ mod pulses;
 mod reminders;
 mod scheduling;
 mod slack_inbound;
+mod socket;

@@ -105,6 +105,10 @@ async fn web_api(
         Ok(p) => p,
         Err(code) => return finish(&sim, method, err(code)),
     };
+    if method == "apps.connections.open" {
+        let answer = sim.connections_open(token(&headers, &p).as_deref());
+        return finish(&sim, method, answer);
+    }
     if method == "oauth.v2.access" {
         let answer = sim.oauth_access(&headers, &p);
         return finish(&sim, method, answer);

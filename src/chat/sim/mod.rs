@@ -8,6 +8,7 @@
 mod api;
 mod faults;
 mod outbound;
+mod socket;
 mod teams;
 mod views;
 
@@ -94,6 +95,8 @@ pub struct SimConfig {
     /// The app's OAuth credentials, for installs to more workspaces.
     pub client_id: String,
     pub client_secret: String,
+    /// The app-level token (`xapp-`) for Socket Mode.
+    pub app_token: String,
     /// Where taps and slash commands go (the service's base URL).
     pub service_url: Option<String>,
 }
@@ -107,6 +110,7 @@ impl Default for SimConfig {
             signing_secret: "sim-signing-secret".into(),
             client_id: "1111111111.2222222222".into(),
             client_secret: "sim-client-secret".into(),
+            app_token: "xapp-1-A0SIMAPP-sim-app-token".into(),
             service_url: None,
         }
     }
@@ -140,6 +144,7 @@ pub(crate) struct SimState {
     pub teams: Vec<(String, String)>,
     pub tokens: Vec<teams::SimToken>,
     pub codes: Vec<teams::SimCode>,
+    pub socket: socket::SocketState,
 }
 
 /// A file uploaded the way Slack requires since 2025: an upload URL, the
@@ -191,6 +196,7 @@ impl SimWorkspace {
             teams: Vec::new(),
             tokens: Vec::new(),
             codes: Vec::new(),
+            socket: Default::default(),
         };
         Self {
             config,
@@ -418,6 +424,7 @@ impl SimWorkspace {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let bound = listener.local_addr()?;
         self.state().own_url = Some(format!("http://{bound}"));
+        self.serve_socket(SocketAddr::new(bound.ip(), 0)).await?;
         let router = api::router(self.clone());
         let handle = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {

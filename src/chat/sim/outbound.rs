@@ -173,6 +173,26 @@ impl SimWorkspace {
         body: String,
         content_type: &str,
     ) -> Result<InboundReply, String> {
+        if self.socket_mode_on() {
+            // The same payloads, in Socket Mode's envelopes.
+            let (kind, payload) = match path {
+                "/slack/interactions" => {
+                    let form = super::socket::form_to_json(&body);
+                    let payload = form["payload"]
+                        .as_str()
+                        .and_then(|p| serde_json::from_str(p).ok())
+                        .ok_or("an interaction without a payload")?;
+                    ("interactive", payload)
+                }
+                "/slack/commands" => ("slash_commands", super::socket::form_to_json(&body)),
+                "/slack/events" => (
+                    "events_api",
+                    serde_json::from_str(&body).map_err(|e| e.to_string())?,
+                ),
+                other => return Err(format!("nothing goes to {other} over Socket Mode")),
+            };
+            return self.deliver_socket(kind, payload).await;
+        }
         let base = self
             .state()
             .service_url

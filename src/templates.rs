@@ -24,6 +24,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/en/programs.txt",
     "slack/en/home.json",
     "slack/en/note_form.json",
+    "slack/en/cadence_form.json",
     "slack/cs/nudge.json",
     "slack/cs/checkin.json",
     "slack/cs/help.txt",
@@ -35,6 +36,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/cs/programs.txt",
     "slack/cs/home.json",
     "slack/cs/note_form.json",
+    "slack/cs/cadence_form.json",
     "digest/en/digest.txt",
     "digest/cs/digest.txt",
 ];
@@ -121,6 +123,7 @@ mod tests {
                         purpose, program => "Leaders \"2026\"", session => 2, job_id => 42, recorded
                     })
                     .unwrap();
+                    crate::chat::sim::keep_for_validation("message", &v);
                     assert!(v["text"].as_str().unwrap().contains("2"));
                     assert_eq!(
                         v["blocks"].as_array().unwrap().last().unwrap()["elements"][0]["value"],
@@ -133,6 +136,7 @@ mod tests {
                     participant => "Jana", program => "P", theme, job_id => 7, recorded => "will"
                 })
                 .unwrap();
+                crate::chat::sim::keep_for_validation("message", &v);
                 let body = v["blocks"][0]["text"]["text"].as_str().unwrap();
                 assert_eq!(body.contains("delegation"), theme.is_some());
             }

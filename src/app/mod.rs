@@ -3,6 +3,7 @@
 //! the CLI and the demo all come through here.
 
 mod admin;
+mod cadence;
 mod delivery;
 mod digest;
 mod home;
@@ -13,6 +14,7 @@ mod sessions;
 mod taps;
 
 pub use admin::ProgramHealth;
+pub use cadence::{CadenceInput, FieldErrors};
 pub use delivery::JobContext;
 pub use digest::{aggregates_csv, digest_text};
 pub use install::SlackGrant;

@@ -78,6 +78,12 @@ pub enum View {
     },
     /// The private-note form, about one nudge or none.
     NoteForm { job_id: Option<i64>, locale: String },
+    /// HR's cadence editor for one program (`key`, `name`, `nudges` as
+    /// lines, `quiet_hours`, `working_days`, `reminder_after_days`).
+    CadenceForm {
+        context: serde_json::Value,
+        locale: String,
+    },
 }
 
 impl Message {

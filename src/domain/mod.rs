@@ -3,6 +3,7 @@
 
 pub mod answer;
 pub mod away;
+pub mod cadence;
 pub mod cron;
 pub mod errors;
 pub mod ics;

@@ -170,3 +170,95 @@ async fn pausing_from_the_home_tab_pauses_and_the_tab_offers_resume() {
         false
     );
 }
+
+/// The cadence editor's fields as Slack submits them.
+fn cadence_values(
+    nudges: &str,
+    quiet: &str,
+    days: &[&str],
+    reminder: &str,
+) -> serde_json::Map<String, Value> {
+    let options: Vec<Value> = days
+        .iter()
+        .map(|d| serde_json::json!({"text": {"type": "plain_text", "text": d}, "value": d}))
+        .collect();
+    serde_json::json!({
+        "nudges": {"text": {"type": "plain_text_input", "value": nudges}},
+        "quiet_hours": {"text": {"type": "plain_text_input", "value": quiet}},
+        "working_days": {"days": {"type": "checkboxes", "selected_options": options}},
+        "reminder_after_days": {"days": {"type": "number_input", "value": reminder}},
+    })
+    .as_object()
+    .unwrap()
+    .clone()
+}
+
+#[tokio::test]
+async fn an_admin_edits_the_cadence_in_a_modal_with_field_errors_and_all_or_nothing() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    let hr = t.user_id(HR_ADMIN);
+    home_text(&t, HR_ADMIN, "EvCAD1").await;
+    t.sim.tap_home(&hr, "cadence:open").await.unwrap();
+    let modal = t.sim.open_modals(&hr).pop().expect("the cadence editor");
+    let shown = modal.view.to_string();
+    assert!(shown.contains("small_step 1 09:30"), "{shown}");
+    assert!(
+        shown.contains("manager_checkin 3 10:00 sessions 1,2,3,4"),
+        "{shown}"
+    );
+
+    // Wrong time and quiet hours: both fields named, nothing changed.
+    let bad = cadence_values("small_step 1 25:00", "19:00", &["mon", "tue"], "2");
+    let reply = t.sim.submit_values(&hr, &modal.id, bad).await.unwrap();
+    let answer: Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(answer["response_action"], "errors", "{answer}");
+    assert!(
+        answer["errors"]["quiet_hours"]
+            .as_str()
+            .unwrap()
+            .contains("FROM-TO"),
+        "{answer}"
+    );
+    let bad = cadence_values("small_step 1 25:00", "19:00-08:00", &["mon"], "2");
+    let answer: Value =
+        serde_json::from_str(&t.sim.submit_values(&hr, &modal.id, bad).await.unwrap().body)
+            .unwrap();
+    assert!(answer["errors"]["nudges"].as_str().is_some(), "{answer}");
+    let program = t
+        .store
+        .program_by_key(t.org.id, "leaders-2026")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(program.spec.nudges.len(), 3, "nothing half-applied");
+
+    // A good cadence applies, and future nudges follow it.
+    let good = cadence_values(
+        "small_step 2 10:00",
+        "20:00-07:00",
+        &["mon", "tue", "wed", "thu", "fri"],
+        "0",
+    );
+    let reply = t.sim.submit_values(&hr, &modal.id, good).await.unwrap();
+    assert_eq!((reply.status, reply.body.as_str()), (200, ""));
+    let program = t
+        .store
+        .program_by_key(t.org.id, "leaders-2026")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(program.spec.nudges.len(), 1);
+    assert_eq!(program.spec.reminder_after_days, 0);
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
+    assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 0);
+    assert_eq!(
+        t.advance_to("2026-09-09T08:00:00Z").await.sent,
+        1,
+        "day 2 at 10:00 Prague"
+    );
+
+    // A participant has no editor.
+    let jana = home_text(&t, "jana.novakova", "EvCAD2").await;
+    assert!(!jana.contains("cadence:open"));
+}

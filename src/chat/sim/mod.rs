@@ -12,6 +12,8 @@ mod socket;
 mod teams;
 mod views;
 
+#[cfg(test)]
+pub(crate) use api::keep_for_validation;
 pub use views::SimView;
 
 pub use faults::{Fault, FaultKind};

@@ -239,23 +239,15 @@ impl SimWorkspace {
             .await
     }
 
-    /// `user` types `text` into the open modal `view_id` and presses its
-    /// submit button: `view_submission`. The modal closes when the service
-    /// answers 200 with an empty body (or `response_action: clear`).
+    /// `user` types `text` into every input of the open modal `view_id` and
+    /// presses its submit button (see `submit_values`).
     pub async fn submit_view(
         &self,
         user: &str,
         view_id: &str,
         text: &str,
     ) -> Result<InboundReply, String> {
-        let view = self
-            .state()
-            .views
-            .iter()
-            .find(|v| v.id == view_id && v.user == user && v.open)
-            .map(|v| v.view.clone())
-            .ok_or_else(|| format!("{user} has no open modal {view_id}"))?;
-        // Every input block gets the text, as if typed.
+        let view = self.open_view(user, view_id)?;
         let mut values = Map::new();
         for b in view["blocks"].as_array().into_iter().flatten() {
             if b["type"] == "input" {
@@ -266,6 +258,20 @@ impl SimWorkspace {
                 );
             }
         }
+        self.submit_values(user, view_id, values).await
+    }
+
+    /// `user` submits the open modal `view_id` with `values` as Slack's
+    /// `view.state.values` (block id → action id → value): `view_submission`.
+    /// The modal closes when the service answers 200 with an empty body (or
+    /// `response_action: clear`).
+    pub async fn submit_values(
+        &self,
+        user: &str,
+        view_id: &str,
+        values: Map<String, Value>,
+    ) -> Result<InboundReply, String> {
+        let view = self.open_view(user, view_id)?;
         let mut submitted = view_json(&self.config.team_id, view_id, &view);
         submitted["state"] = json!({ "values": values });
         let team = &self.config.team_id;
@@ -290,6 +296,15 @@ impl SimWorkspace {
             }
         }
         Ok(reply)
+    }
+
+    fn open_view(&self, user: &str, view_id: &str) -> Result<Value, String> {
+        self.state()
+            .views
+            .iter()
+            .find(|v| v.id == view_id && v.user == user && v.open)
+            .map(|v| v.view.clone())
+            .ok_or_else(|| format!("{user} has no open modal {view_id}"))
     }
 }
 

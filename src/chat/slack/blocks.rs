@@ -98,6 +98,12 @@ pub fn render_view_json(view: &View) -> Result<serde_json::Value, ChatError> {
             "home.json",
             minijinja::Value::from_serialize(context),
         ),
+        View::CadenceForm { context, locale } => templates::render_json(
+            "slack",
+            locale,
+            "cadence_form.json",
+            minijinja::Value::from_serialize(context),
+        ),
         View::NoteForm { job_id, locale } => templates::render_json(
             "slack",
             locale,
@@ -255,6 +261,63 @@ mod tests {
                         "{text}"
                     );
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod view_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_view_renders_in_every_locale_within_slacks_limits() {
+        let home = json!({
+            "overview": {"locale": "en", "notes": 2, "programs": [{
+                "program": "Leaders", "focus": "delegation", "sessions_done": 1, "sessions_planned": 5,
+                "next_session": [2, "2026-09-21"], "streak_weeks": 3, "paused_until": null,
+                "recent": [{"session": 1, "answer": "done", "on": "2026-09-08"}],
+            }]},
+            "paused": false,
+            "programs": [{"key": "leaders", "name": "Leaders", "status": "running", "enrolled": 18,
+                          "started": 16, "active_this_week": 9, "anonymity_threshold": 5, "unreachable": 1,
+                          "sent": 40, "to_go": 80,
+                          "problems": [{"state": "skipped", "reason": "participant paused", "count": 3}]}],
+            "digests": {"leaders": "Momentum digest: Leaders"},
+        });
+        let cadence = json!({"key": "leaders", "name": "Leaders", "nudges": "small_step 1 09:30",
+                             "quiet_hours": "19:00-08:00", "working_days": ["mon", "fri"],
+                             "reminder_after_days": 2});
+        for locale in crate::domain::program::LOCALES {
+            let locale = locale.to_string();
+            for view in [
+                View::Home {
+                    context: home.clone(),
+                    locale: locale.clone(),
+                },
+                View::Home {
+                    context: json!({"overview": null, "programs": [], "digests": {}}),
+                    locale: locale.clone(),
+                },
+                View::NoteForm {
+                    job_id: Some(7),
+                    locale: locale.clone(),
+                },
+                View::NoteForm {
+                    job_id: None,
+                    locale: locale.clone(),
+                },
+                View::CadenceForm {
+                    context: cadence.clone(),
+                    locale: locale.clone(),
+                },
+            ] {
+                let rendered = render_view(&view);
+                assert!(rendered.is_ok(), "{locale} {view:?}: {rendered:?}");
+                let json = render_view_json(&view).unwrap();
+                let kind = json["type"].as_str().unwrap().to_string();
+                crate::chat::sim::keep_for_validation(&kind, &json);
             }
         }
     }

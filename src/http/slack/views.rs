@@ -49,6 +49,27 @@ pub(super) async fn action(
             }
             Some(Handled::Done)
         }
+        "cadence:open" => {
+            let Some(key) = value else {
+                return Some(Handled::refused("which program's cadence?"));
+            };
+            match app.cadence_form(&who, key).await {
+                Ok(Some(form)) => {
+                    if let Some(port) = app.chats.for_identity(&who) {
+                        if let Err(e) = port.open_form(trigger, &form).await {
+                            tracing::warn!(error = %e, "could not open the cadence editor");
+                        }
+                    }
+                    Some(Handled::Done)
+                }
+                // Not an admin of it (any more): nothing opens.
+                Ok(None) => Some(Handled::Done),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not build the cadence editor");
+                    Some(Handled::Unavailable("try again in a minute"))
+                }
+            }
+        }
         "home:pause" | "home:resume" => {
             let done = if action_id == "home:pause" {
                 app.pause(&who, None).await
@@ -66,6 +87,73 @@ pub(super) async fn action(
     }
 }
 
+/// The value of a modal's input block (its one element), if any.
+fn input<'a>(
+    ev: &'a SlackInteractionViewSubmissionEvent,
+    block: &str,
+) -> Option<&'a slack_morphism::prelude::SlackViewStateValue> {
+    ev.view
+        .state_params
+        .state
+        .as_ref()?
+        .values
+        .iter()
+        .find(|(b, _)| b.as_ref() == block)
+        .and_then(|(_, actions)| actions.values().next())
+}
+
+/// The cadence editor's submission: applied whole, or each wrong field
+/// named in the modal (which stays open with what HR typed).
+async fn cadence_submitted(
+    state: &AppState,
+    ev: &SlackInteractionViewSubmissionEvent,
+    modal: &slack_morphism::prelude::SlackModalView,
+) -> Handled {
+    let who = ChatIdentity::slack(ev.team.id.as_ref(), ev.user.id.as_ref());
+    let key = modal.private_metadata.clone().unwrap_or_default();
+    let text = |block: &str| {
+        input(ev, block)
+            .and_then(|v| v.value.clone())
+            .unwrap_or_default()
+    };
+    let submitted = crate::app::CadenceInput {
+        nudges: text("nudges"),
+        quiet_hours: text("quiet_hours"),
+        working_days: input(ev, "working_days")
+            .and_then(|v| v.selected_options.as_ref())
+            .map(|o| o.iter().map(|o| o.value.clone()).collect())
+            .unwrap_or_default(),
+        reminder_after_days: text("reminder_after_days"),
+    };
+    match state.app.apply_cadence(&who, &key, &submitted).await {
+        Ok(Ok(_)) => {
+            let app = state.app.clone();
+            tokio::spawn(async move { app.refresh_home(&who).await });
+            Handled::Done
+        }
+        Ok(Err(fields)) => {
+            let mut errors = serde_json::Map::new();
+            for (field, message) in fields {
+                let entry = errors.entry(field).or_insert_with(|| json!(""));
+                let joined = match entry.as_str() {
+                    Some("") | None => message,
+                    Some(before) => format!("{before}; {message}"),
+                };
+                // Slack shows at most a couple of lines under a field.
+                *entry = json!(joined.chars().take(300).collect::<String>());
+            }
+            Handled::Answer(json!({ "response_action": "errors", "errors": errors }))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the cadence could not be applied");
+            Handled::Answer(json!({
+                "response_action": "errors",
+                "errors": { "nudges": "Momentum could not save this just now; please try again." }
+            }))
+        }
+    }
+}
+
 /// `view_submission` of the note modal: stores the note, or answers with
 /// the field's error so the modal stays open with the text in it.
 pub(super) async fn submitted(
@@ -75,8 +163,10 @@ pub(super) async fn submitted(
     let SlackView::Modal(modal) = &ev.view.view else {
         return Handled::Done;
     };
-    if modal.callback_id.as_ref().map(|c| c.to_string()).as_deref() != Some("note") {
-        return Handled::Done;
+    match modal.callback_id.as_ref().map(|c| c.to_string()).as_deref() {
+        Some("note") => {}
+        Some("cadence") => return cadence_submitted(state, &ev, modal).await,
+        _ => return Handled::Done,
     }
     let who = ChatIdentity::slack(ev.team.id.as_ref(), ev.user.id.as_ref());
     let text = ev

@@ -62,9 +62,11 @@ async fn a_private_note_is_stored_sealed_and_only_its_author_gets_it_back() {
     let secret = "Asked Eva to lead Monday's stand-up; felt uneasy";
     let saved = say(&t, "jana.novakova", &format!("note {secret}")).await;
     assert!(saved.contains("Only you can read it"), "{saved}");
+    // Without text, the command opens the note form (with its trigger id).
     assert!(say(&t, "jana.novakova", "note")
         .await
-        .contains("Write the note after the command"));
+        .contains("The note form is open"));
+    assert_eq!(t.sim.open_modals(&t.user_id("jana.novakova")).len(), 1);
     let long = "x".repeat(3001);
     let refused = say(&t, "jana.novakova", &format!("note {long}")).await;
     assert!(

@@ -74,9 +74,22 @@ fn reply(locale: &str, outcome: &str, ctx: Value) -> String {
 
 /// The reply to `/momentum TEXT` from `who`, in their language; never
 /// silence (an error says to try again).
-pub(crate) async fn handle_command(state: &AppState, who: &ChatIdentity, text: &str) -> String {
+/// `trigger` (the command's `trigger_id`) lets `note` without text open the
+/// note form.
+pub(crate) async fn handle_command(
+    state: &AppState,
+    who: &ChatIdentity,
+    text: &str,
+    trigger: Option<&str>,
+) -> String {
     let locale = state.app.locale_for(who).await;
-    match run(state, who, &locale, parse(text)).await {
+    let command = parse(text);
+    if let (Command::Note(""), Some(trigger)) = (&command, trigger) {
+        if let Some(reply) = open_note_form(state, who, &locale, trigger).await {
+            return reply;
+        }
+    }
+    match run(state, who, &locale, command).await {
         Ok(reply) => reply,
         Err(e) => {
             tracing::error!(error = %e, "slash command failed");
@@ -187,6 +200,30 @@ async fn run(
             },
         },
     })
+}
+
+/// Opens the note form for an enrolled participant; `None` (then the
+/// command's help on notes answers) when that is not possible.
+async fn open_note_form(
+    state: &AppState,
+    who: &ChatIdentity,
+    locale: &str,
+    trigger: &str,
+) -> Option<String> {
+    let app = &state.app;
+    app.overview(who).await.ok().flatten()?;
+    let port = app.chats.for_identity(who)?;
+    let form = crate::chat::View::NoteForm {
+        job_id: None,
+        locale: locale.to_string(),
+    };
+    match port.open_form(trigger, &form).await {
+        Ok(()) => Some(reply(locale, "note_form_open", context! {})),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not open the note form");
+            None
+        }
+    }
 }
 
 /// Answers at once; the file follows in the person's DM with the app.

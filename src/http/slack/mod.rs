@@ -147,6 +147,7 @@ struct SlashCommand {
     user_id: String,
     #[serde(default)]
     text: String,
+    trigger_id: Option<String>,
 }
 
 /// `POST /slack/commands`: `/momentum …`, answered with an ephemeral reply.
@@ -164,6 +165,6 @@ pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: B
         }
     };
     let who = ChatIdentity::slack(&cmd.team_id, &cmd.user_id);
-    let text = commands::handle_command(&state, &who, &cmd.text).await;
+    let text = commands::handle_command(&state, &who, &cmd.text, cmd.trigger_id.as_deref()).await;
     Json(json!({ "response_type": "ephemeral", "text": text })).into_response()
 }

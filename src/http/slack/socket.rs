@@ -44,7 +44,8 @@ async fn on_command(
     };
     let who = ChatIdentity::slack(event.team_id.as_ref(), event.user_id.as_ref());
     let text = event.text.clone().unwrap_or_default();
-    let reply = commands::handle_command(&state, &who, &text).await;
+    let trigger = event.trigger_id.to_string();
+    let reply = commands::handle_command(&state, &who, &text, Some(&trigger)).await;
     Ok(
         SlackCommandEventResponse::new(SlackMessageContent::new().with_text(reply))
             .with_response_type(SlackMessageResponseType::Ephemeral),

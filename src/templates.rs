@@ -25,6 +25,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/en/home.json",
     "slack/en/note_form.json",
     "slack/en/cadence_form.json",
+    "slack/en/pulse_form.json",
     "slack/cs/nudge.json",
     "slack/cs/checkin.json",
     "slack/cs/help.txt",
@@ -37,6 +38,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/cs/home.json",
     "slack/cs/note_form.json",
     "slack/cs/cadence_form.json",
+    "slack/cs/pulse_form.json",
     "digest/en/digest.txt",
     "digest/cs/digest.txt",
 ];

@@ -28,15 +28,53 @@ impl App {
                 }
             }
         }
+        let pulse_due = match self.person_for(who).await? {
+            Some((org, person)) => self.store.unanswered_pulse(org, person.id).await?,
+            None => None,
+        };
         Ok(View::Home {
             context: json!({
                 "overview": overview,
+                "pulse_due": pulse_due,
                 "paused": paused,
                 "programs": programs,
                 "digests": digests,
             }),
             locale,
         })
+    }
+
+    /// A pulse sent to `who` as a form (`job_id`, else their latest
+    /// unanswered one); `None` when there is none of theirs.
+    pub async fn pulse_form(
+        &self,
+        who: &ChatIdentity,
+        job_id: Option<i64>,
+    ) -> AppResult<Option<View>> {
+        let Some((org, person)) = self.person_for(who).await? else {
+            return Ok(None);
+        };
+        let id = match job_id {
+            Some(id) => Some(id),
+            None => self.store.unanswered_pulse(org, person.id).await?,
+        };
+        let Some(job) = (match id {
+            Some(id) => self.store.job(org, id).await?,
+            None => None,
+        }) else {
+            return Ok(None);
+        };
+        let pulse = matches!(
+            job.purpose,
+            crate::domain::JobPurpose::SelfAssessment
+                | crate::domain::JobPurpose::ManagerObservation
+        );
+        if !pulse || job.recipient_person_id != Some(person.id) {
+            return Ok(None);
+        }
+        Ok(Some(View::PulseForm {
+            pulse: self.message_for_job(&job, None).await?,
+        }))
     }
 
     /// Shows the person their home tab again (after they changed something

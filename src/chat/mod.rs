@@ -78,6 +78,9 @@ pub enum View {
     },
     /// The private-note form, about one nudge or none.
     NoteForm { job_id: Option<i64>, locale: String },
+    /// A pulse (self-assessment or manager observation) as a form: the
+    /// message's question and scale, answered with one choice.
+    PulseForm { pulse: Message },
     /// HR's cadence editor for one program (`key`, `name`, `nudges` as
     /// lines, `quiet_hours`, `working_days`, `reminder_after_days`).
     CadenceForm {

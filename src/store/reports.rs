@@ -177,4 +177,19 @@ impl Store {
             .map(|(s, a, at)| (s, a, super::instant(at)))
             .collect())
     }
+
+    /// The latest pulse sent to a person (their self-assessment, or an
+    /// observation asked of them as a manager) that has no answer yet.
+    pub async fn unanswered_pulse(&self, org: OrgId, person_id: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT j.id FROM jobs j WHERE j.org_id = $1 AND j.recipient_person_id = $2 \
+               AND j.purpose IN ('self_assessment', 'manager_observation') AND j.state = 'sent' \
+               AND NOT EXISTS (SELECT 1 FROM pulses p WHERE p.org_id = j.org_id AND p.job_id = j.id) \
+             ORDER BY j.sent_at DESC, j.id DESC LIMIT 1",
+        )
+        .bind(org.0)
+        .bind(person_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
 }

@@ -262,3 +262,54 @@ async fn an_admin_edits_the_cadence_in_a_modal_with_field_errors_and_all_or_noth
     let jana = home_text(&t, "jana.novakova", "EvCAD2").await;
     assert!(!jana.contains("cadence:open"));
 }
+
+#[tokio::test]
+async fn a_waiting_pulse_is_answered_in_a_form_from_the_home_tab() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, PROGRAM_WITH_PULSES).await;
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
+    // The baseline pulse: Monday 10:00 in Prague.
+    t.advance_to("2026-09-07T08:00:00Z").await;
+    let jana = t.user_id("jana.novakova");
+    let home = home_text(&t, "jana.novakova", "EvPULSE1").await;
+    assert!(home.contains("A quick pulse is waiting"), "{home}");
+    t.sim.tap_home(&jana, "pulse:open").await.unwrap();
+    let modal = t.sim.open_modals(&jana).pop().expect("the pulse form");
+    assert!(modal.view.to_string().contains("How confident are you"));
+
+    let nothing = serde_json::Map::new();
+    let reply = t
+        .sim
+        .submit_values(&jana, &modal.id, nothing)
+        .await
+        .unwrap();
+    let answer: Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(answer["response_action"], "errors", "{answer}");
+
+    let mut picked = serde_json::Map::new();
+    picked.insert(
+        "value".into(),
+        serde_json::json!({"value": {"type": "static_select",
+            "selected_option": {"text": {"type": "plain_text", "text": "4"}, "value": "4"}}}),
+    );
+    let reply = t.sim.submit_values(&jana, &modal.id, picked).await.unwrap();
+    assert_eq!((reply.status, reply.body.as_str()), (200, ""));
+    let stored: Vec<(String, i64)> = sqlx::query_as("SELECT kind, value FROM pulses")
+        .fetch_all(t.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![("self".to_string(), 4)]);
+    // The pulse message shows the answer, and the home tab no longer asks.
+    let dm = SimWorkspace::dm_channel(&jana);
+    assert!(
+        t.eventually(|| t.sim.messages_in(&dm).iter().any(|m| !m.edits.is_empty()))
+            .await
+    );
+    assert!(
+        t.eventually(|| t
+            .sim
+            .home_of(&jana)
+            .is_some_and(|h| !h.to_string().contains("A quick pulse is waiting")))
+            .await
+    );
+}

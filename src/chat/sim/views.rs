@@ -213,9 +213,12 @@ impl SimWorkspace {
             .into_iter()
             .flatten()
             .find_map(|b| {
+                // A button in an actions block, or a section's accessory.
                 let e = b["elements"]
-                    .as_array()?
-                    .iter()
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .chain(std::iter::once(&b["accessory"]))
                     .find(|e| e["action_id"] == action_id)?;
                 Some((b["block_id"].clone(), e["value"].clone()))
             })

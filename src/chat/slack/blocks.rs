@@ -104,6 +104,28 @@ pub fn render_view_json(view: &View) -> Result<serde_json::Value, ChatError> {
             "cadence_form.json",
             minijinja::Value::from_serialize(context),
         ),
+        View::PulseForm {
+            pulse:
+                Message::Pulse {
+                    job_id,
+                    own,
+                    program,
+                    question,
+                    about,
+                    min,
+                    max,
+                    locale,
+                    ..
+                },
+        } => templates::render_json(
+            "slack",
+            locale,
+            "pulse_form.json",
+            context! { job_id, own, program, question, about, min, max },
+        ),
+        View::PulseForm { .. } => {
+            return Err(ChatError::Permanent("a pulse form needs a pulse".into()))
+        }
         View::NoteForm { job_id, locale } => templates::render_json(
             "slack",
             locale,
@@ -280,6 +302,7 @@ mod view_tests {
                 "recent": [{"session": 1, "answer": "done", "on": "2026-09-08"}],
             }]},
             "paused": false,
+            "pulse_due": 12,
             "programs": [{"key": "leaders", "name": "Leaders", "status": "running", "enrolled": 18,
                           "started": 16, "active_this_week": 9, "anonymity_threshold": 5, "unreachable": 1,
                           "sent": 40, "to_go": 80,

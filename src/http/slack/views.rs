@@ -49,6 +49,24 @@ pub(super) async fn action(
             }
             Some(Handled::Done)
         }
+        "pulse:open" => {
+            let job_id = value.and_then(|v| v.parse::<i64>().ok());
+            match app.pulse_form(&who, job_id).await {
+                Ok(Some(form)) => {
+                    if let Some(port) = app.chats.for_identity(&who) {
+                        if let Err(e) = port.open_form(trigger, &form).await {
+                            tracing::warn!(error = %e, "could not open the pulse form");
+                        }
+                    }
+                    Some(Handled::Done)
+                }
+                Ok(None) => Some(Handled::Done),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not build the pulse form");
+                    Some(Handled::Unavailable("try again in a minute"))
+                }
+            }
+        }
         "cadence:open" => {
             let Some(key) = value else {
                 return Some(Handled::refused("which program's cadence?"));
@@ -100,6 +118,67 @@ fn input<'a>(
         .iter()
         .find(|(b, _)| b.as_ref() == block)
         .and_then(|(_, actions)| actions.values().next())
+}
+
+/// The pulse form's answer, stored like a tap on the pulse message (which
+/// then shows it).
+async fn pulse_submitted(
+    state: &AppState,
+    ev: &SlackInteractionViewSubmissionEvent,
+    modal: &slack_morphism::prelude::SlackModalView,
+) -> Handled {
+    let who = ChatIdentity::slack(ev.team.id.as_ref(), ev.user.id.as_ref());
+    let job_id = modal
+        .private_metadata
+        .as_deref()
+        .and_then(|m| m.parse::<i64>().ok());
+    let value = input(ev, "value")
+        .and_then(|v| v.selected_option.as_ref())
+        .and_then(|o| o.value.parse::<i64>().ok());
+    let (Some(job_id), Some(value)) = (job_id, value) else {
+        return Handled::Answer(json!({
+            "response_action": "errors",
+            "errors": { "value": "Pick one of the numbers." }
+        }));
+    };
+    // A re-delivered submission of the same view and value counts once.
+    let view_id = ev.view.state_params.id.to_string();
+    let tap = crate::app::Tap {
+        who: who.clone(),
+        job_id,
+        answer: crate::app::TapAnswer::Pulse(value),
+        delivery_key: format!("slack-view|{view_id}|{value}"),
+        message: crate::chat::Delivered {
+            channel: String::new(),
+            ts: String::new(),
+        },
+    };
+    match state.app.take_tap(&tap).await {
+        Ok(crate::app::TapResult::Recorded { updates }) => {
+            let app = state.app.clone();
+            tokio::spawn(async move {
+                for (port, at, message) in updates {
+                    if let Err(e) = port.update(&at, &message).await {
+                        tracing::warn!(error = %e, "could not update the pulse message");
+                    }
+                }
+                app.refresh_home(&who).await;
+            });
+            Handled::Done
+        }
+        Ok(crate::app::TapResult::Duplicate) => Handled::Done,
+        Ok(crate::app::TapResult::Refused(why)) => {
+            tracing::info!(reason = ?why, job = job_id, "pulse answer not recorded");
+            Handled::Answer(json!({
+                "response_action": "errors",
+                "errors": { "value": "This pulse is not yours to answer." }
+            }))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "pulse answer not stored");
+            Handled::Unavailable("not saved, please try again")
+        }
+    }
 }
 
 /// The cadence editor's submission: applied whole, or each wrong field
@@ -166,6 +245,7 @@ pub(super) async fn submitted(
     match modal.callback_id.as_ref().map(|c| c.to_string()).as_deref() {
         Some("note") => {}
         Some("cadence") => return cadence_submitted(state, &ev, modal).await,
+        Some("pulse") => return pulse_submitted(state, &ev, modal).await,
         _ => return Handled::Done,
     }
     let who = ChatIdentity::slack(ev.team.id.as_ref(), ev.user.id.as_ref());

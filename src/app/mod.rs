@@ -333,6 +333,22 @@ impl App {
             }
             out.insert(key, rec);
         }
+        // Slack's email look-up does not tell a person's language: one
+        // sweep of the workspace's users does, for everyone matched by email.
+        let unknown = out.values().any(|r| r.chat.is_some() && r.locale.is_none());
+        if let (true, Some(port)) = (unknown, &directory) {
+            match port.languages().await {
+                Ok(languages) => {
+                    for rec in out.values_mut().filter(|r| r.locale.is_none()) {
+                        rec.locale = rec
+                            .chat
+                            .as_ref()
+                            .and_then(|c| languages.get(&c.user).cloned());
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not learn people's languages"),
+            }
+        }
         out
     }
 }

@@ -212,6 +212,13 @@ pub trait ChatPort: Send + Sync + 'static {
         let _ = (to, filename, title, bytes);
         Err(ChatError::Permanent("this platform takes no files".into()))
     }
+    /// Every person's chat language in the workspace, by user id (one sweep:
+    /// the email look-up does not tell it). Platforms without it say so.
+    async fn languages(&self) -> Result<HashMap<String, String>, ChatError> {
+        Err(ChatError::Permanent(
+            "this platform lists no languages".into(),
+        ))
+    }
     /// Shows a person their home tab.
     async fn publish_home(&self, to: &ChatIdentity, view: &View) -> Result<(), ChatError> {
         let _ = (to, view);

@@ -249,6 +249,16 @@ async fn replies_come_in_the_persons_slack_language() {
     let t = spawn_app().await;
     t.sim.set_locale(&t.user_id("jana.novakova"), "cs-CZ");
     jana_reports(&t).await;
+    // Enrolled by email, her Slack language was learned with one users.list
+    // sweep: even her first nudge spoke Czech.
+    let dm = SimWorkspace::dm_channel(&t.user_id("jana.novakova"));
+    let nudge = t.sim.messages_in(&dm).remove(0);
+    assert!(
+        nudge.content.text.starts_with("Sezení 1 programu"),
+        "{}",
+        nudge.content.text
+    );
+    assert_eq!(t.sim.call_count("users.list"), 1);
     let status = say(&t, "jana.novakova", "status").await;
     assert!(status.contains("vaše téma: delegation"), "{status}");
     assert!(status.contains("splněno"), "{status}");
@@ -309,4 +319,41 @@ async fn notes_stay_readable_after_the_master_key_is_rotated_and_only_with_the_n
         .unwrap();
     assert!(refused.is_err());
     assert_eq!(with_new.my_notes(&jana).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn languages_are_learned_across_pages_of_a_big_workspace() {
+    let t = spawn_app().await;
+    for i in 0..1100 {
+        t.sim.add_user(
+            &format!("extra{i}"),
+            &format!("Extra {i}"),
+            &format!("extra{i}@else.example"),
+            "UTC",
+        );
+    }
+    let late = t.sim.add_user(
+        "late.joiner",
+        "Late Joiner",
+        "late@acme.example",
+        "Europe/Prague",
+    );
+    t.sim.set_locale(&late, "cs-CZ");
+    let program = PROGRAM.replace(
+        "participants:\n",
+        "participants:\n  - { name: Late Joiner, email: late@acme.example, focus: feedback }\n",
+    );
+    let applied = t.apply_yaml(&t.admin_token, &program).await;
+    assert_eq!(applied.status(), 200);
+    assert_eq!(
+        t.sim.call_count("users.list"),
+        2,
+        "two pages of at most 1,000"
+    );
+    let locale: Option<String> =
+        sqlx::query_scalar("SELECT locale FROM people WHERE email = 'late@acme.example'")
+            .fetch_one(t.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(locale.as_deref(), Some("cs-CZ"));
 }

@@ -226,6 +226,45 @@ fn call(sim: &SimWorkspace, team: &str, method: &str, p: &Map<String, Value>) ->
                 ok(json!({ "user": user_json(sim, &u, arg(p, "include_locale") == Some("true")) }))
             }
         },
+        "users.list" => {
+            // Pages of at most `limit` (Slack caps it at 1,000); the cursor
+            // is an opaque string that the next call hands back.
+            let limit = arg(p, "limit")
+                .and_then(|l| l.parse::<usize>().ok())
+                .filter(|l| *l > 0)
+                .unwrap_or(1000)
+                .min(1000);
+            let start = match arg(p, "cursor") {
+                None => 0,
+                Some(c) => match c
+                    .strip_prefix("dXNlcjo")
+                    .and_then(|n| n.parse::<usize>().ok())
+                {
+                    Some(n) => n,
+                    None => return err("invalid_cursor"),
+                },
+            };
+            let locale = arg(p, "include_locale") == Some("true");
+            let members: Vec<SimUser> = sim
+                .state()
+                .users
+                .iter()
+                .filter(|u| u.team == team)
+                .cloned()
+                .collect();
+            let page: Vec<Value> = members
+                .iter()
+                .skip(start)
+                .take(limit)
+                .map(|u| user_json(sim, u, locale))
+                .collect();
+            let next = if start + limit < members.len() {
+                format!("dXNlcjo{}", start + limit)
+            } else {
+                String::new()
+            };
+            ok(json!({ "members": page, "response_metadata": { "next_cursor": next } }))
+        }
         "users.lookupByEmail" => {
             let Some(email) = arg(p, "email") else {
                 return err("invalid_email");

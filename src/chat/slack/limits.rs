@@ -39,6 +39,7 @@ impl Default for SlackLimits {
                 ("auth.test", TIER_4),
                 ("files.getUploadURLExternal", TIER_4),
                 ("files.completeUploadExternal", TIER_4),
+                ("users.list", TIER_2),
                 ("views.publish", TIER_4),
                 ("views.open", TIER_4),
                 // Apps outside the Slack Marketplace: one history call a minute.

@@ -444,6 +444,37 @@ impl ChatPort for SlackChat {
         self.upload(filename, title, png, "image/png", None).await
     }
 
+    /// `users.list` with `include_locale`, page by page (up to 1,000 a page).
+    async fn languages(&self) -> Result<std::collections::HashMap<String, String>, ChatError> {
+        let mut out = std::collections::HashMap::new();
+        let mut cursor: Option<SlackCursorId> = None;
+        loop {
+            let mut req = SlackApiUsersListRequest::new()
+                .with_include_locale(true)
+                .with_limit(1000);
+            if let Some(c) = cursor.take() {
+                req = req.with_cursor(c);
+            }
+            let page = self
+                .call(
+                    "users.list",
+                    None,
+                    |s| async move { s.users_list(&req).await },
+                )
+                .await
+                .map_err(|e| e.into_chat_error(false))?;
+            for u in page.members {
+                if let Some(l) = u.locale {
+                    out.insert(u.id.to_string(), l.to_string());
+                }
+            }
+            match page.response_metadata.and_then(|m| m.next_cursor) {
+                Some(c) if !c.value().is_empty() => cursor = Some(c),
+                _ => return Ok(out),
+            }
+        }
+    }
+
     async fn publish_home(&self, to: &ChatIdentity, view: &View) -> Result<(), ChatError> {
         let req = SlackApiViewsPublishRequest::new(
             SlackUserId::new(to.user.clone()),

@@ -5,6 +5,7 @@ mod commands;
 mod delivery;
 mod digest;
 mod flow;
+mod free_text;
 mod helpers;
 mod home;
 mod install;

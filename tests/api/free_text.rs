@@ -1,0 +1,81 @@
+//! No free text ever leaves through a digest, an export or an API
+//! aggregate: for random private notes written by participants who also
+//! report, none of the notes' text appears in any of them (property test).
+
+use crate::helpers::*;
+use momentum::chat::sim::SimWorkspace;
+use proptest::prelude::*;
+
+/// Runs one case: ten participants report and each writes `notes[i]`.
+async fn case(notes: Vec<String>) -> Result<(), TestCaseError> {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    let people: Vec<String> = PROGRAM
+        .lines()
+        .filter_map(|l| l.split("email: ").nth(1))
+        .filter_map(|rest| rest.split('@').next())
+        .map(str::to_string)
+        .take(notes.len())
+        .collect();
+    for p in &people {
+        t.complete_session(p, 1, "2026-09-07").await;
+    }
+    for at in [
+        "2026-09-08T07:30:00Z",
+        "2026-09-08T08:30:00Z",
+        "2026-09-08T13:30:00Z",
+    ] {
+        t.advance_to(at).await;
+    }
+    t.clock.set("2026-09-09T10:00:00Z".parse().unwrap());
+    for (p, note) in people.iter().zip(&notes) {
+        let user = t.user_id(p);
+        let dm = SimWorkspace::dm_channel(&user);
+        let nudge = t.sim.messages_in(&dm).remove(0);
+        t.sim
+            .tap(&user, &dm, &nudge.ts, "report:done")
+            .await
+            .unwrap();
+        let reply = t
+            .sim
+            .slash_command(&user, "/momentum", &format!("note {note}"))
+            .await
+            .unwrap();
+        prop_assert!(reply.body.contains("saved"), "{}", reply.body);
+    }
+    t.clock.set("2026-09-14T08:00:00Z".parse().unwrap());
+    let digest = t.app.digest(t.org.id, "leaders-2026", None).await.unwrap();
+    let text = momentum::app::digest_text("Leadership Academy 2026", "en", &digest).unwrap();
+    let aggregates = t.app.aggregates(t.org.id, "leaders-2026").await.unwrap();
+    let csv = momentum::app::aggregates_csv(&aggregates);
+    let api = t
+        .get(&t.admin_token, "/api/v1/programs/leaders-2026/aggregates")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let published = [
+        serde_json::to_string(&digest).unwrap(),
+        text,
+        csv,
+        api,
+        serde_json::to_string(&aggregates).unwrap(),
+    ]
+    .join("\n");
+    for note in &notes {
+        prop_assert!(!published.contains(note.trim()), "{note:?} was published");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, .. ProptestConfig::default() })]
+
+    #[test]
+    fn private_notes_never_appear_in_digests_exports_or_aggregates(
+        notes in proptest::collection::vec("[A-Za-z]{6}[A-Za-z0-9 ,.!?]{4,40}", 10)
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(case(notes))?;
+    }
+}

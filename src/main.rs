@@ -47,6 +47,19 @@ enum Command {
         #[arg(long)]
         summary_only: bool,
     },
+    /// Erase a person at their request (as `/momentum forget-me` and the
+    /// admin API do): their rows go, aggregates already computed stay.
+    Erase {
+        /// Their work email.
+        #[arg(long, conflicts_with = "chat", required_unless_present = "chat")]
+        email: Option<String>,
+        /// Their chat identity, e.g. slack:T0123/U0456.
+        #[arg(long)]
+        chat: Option<String>,
+        /// The organisation (needed when there are several).
+        #[arg(long)]
+        org: Option<String>,
+    },
     /// Rotate MOMENTUM_SECRET_KEY: re-wrap every organisation's data key with
     /// a new master key (tokens and notes stay as they are). Afterwards start
     /// the service with the new key.
@@ -466,6 +479,30 @@ async fn run(cli: Cli) -> Result<i32> {
                 ExportFormat::Csv => print!("{}", momentum::app::aggregates_csv(&digests)),
             }
             Ok(0)
+        }
+        Command::Erase { email, chat, org } => {
+            let s = settings()?;
+            let store = open_store(&s).await?;
+            store.migrate().await?;
+            let org = pick_org(&store, org.as_deref()).await?;
+            let given = email.or(chat).unwrap_or_default();
+            let who = momentum::domain::PersonRef::parse_short(&given)
+                .map_err(|e| anyhow::anyhow!("{given:?}: {e}"))?;
+            let app = startup::build_app(store, clock(), Default::default(), secret_key(&s)?);
+            match app
+                .erase_named(org.id, &who)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                Some(e) => {
+                    println!(
+                        "erased: {} participations, {} rows; weekly aggregates stay",
+                        e.participations, e.rows
+                    );
+                    Ok(0)
+                }
+                None => bail!("nobody by {given:?} in {}", org.name),
+            }
         }
         Command::RotateKey { new_key } => {
             let s = settings()?;

@@ -354,3 +354,43 @@ fn the_committed_slack_manifest_is_what_the_command_prints() {
     assert!(!refused.status.success());
     assert!(text(&refused).contains("https://"), "{}", text(&refused));
 }
+
+#[test]
+fn erase_removes_a_person_and_says_so_and_refuses_an_unknown_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = momentum(
+        dir.path(),
+        &[
+            "org",
+            "create",
+            "--name",
+            "Acme",
+            "--time-zone",
+            "Europe/Prague",
+        ],
+        &[],
+    );
+    assert!(org.status.success(), "{}", text(&org));
+    let applied = momentum(dir.path(), &["program", "apply", GOOD], &[]);
+    assert!(applied.status.success(), "{}", text(&applied));
+    let out = momentum(
+        dir.path(),
+        &["erase", "--email", "eva.cerna@acme.example"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("erased: 1 participations"),
+        "{}",
+        text(&out)
+    );
+    let again = momentum(
+        dir.path(),
+        &["erase", "--email", "eva.cerna@acme.example"],
+        &[],
+    );
+    assert!(!again.status.success());
+    assert!(text(&again).contains("nobody by"), "{}", text(&again));
+    let neither = momentum(dir.path(), &["erase"], &[]);
+    assert!(!neither.status.success());
+}

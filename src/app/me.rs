@@ -337,6 +337,24 @@ impl App {
         self.erase_person(org, &person).await.map(Some)
     }
 
+    /// Erases the person HR names (by email or chat identity) in `org`;
+    /// `None` when the organisation knows nobody by that name.
+    pub async fn erase_named(
+        &self,
+        org: OrgId,
+        who: &crate::domain::PersonRef,
+    ) -> AppResult<Option<Erased>> {
+        let person = match (&who.email, &who.chat) {
+            (Some(e), _) => self.store.person_by_email(org, e.as_str()).await?,
+            (None, Some(c)) => self.store.person_by_chat(org, c).await?,
+            (None, None) => None,
+        };
+        match person {
+            Some(p) => self.erase_person(org, &p).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Erases a person: their rows go, weekly aggregates stay, and keyed
     /// hashes of their email and chat identity keep them from being enrolled
     /// again by a later program file.

@@ -288,3 +288,49 @@ pub async fn record_session(
         .await?;
     Ok(Json(outcome))
 }
+
+/// Whom to erase: their work email or their chat identity (`slack:T…/U…`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureRequest {
+    pub email: Option<String>,
+    pub chat: Option<String>,
+}
+
+/// Erases a person at their request: their participations, answers, notes,
+/// messages and identities are deleted; weekly aggregates already computed
+/// stay, and a later program file listing them skips them.
+#[utoipa::path(post, path = "/api/v1/erasures", tag = "people",
+    request_body = ErasureRequest,
+    responses((status = 200, body = crate::store::personal::Erased), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn erase(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<crate::store::personal::Erased>, ApiError> {
+    let org = authorize(&state, &headers, Scope::Admin).await?;
+    let req: ErasureRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid(ConfigErrors::single(
+            "",
+            format!("not an erasure request: {e}"),
+        ))
+    })?;
+    let who = match (&req.email, &req.chat) {
+        (Some(e), None) => crate::domain::PersonRef::parse_short(e).map_err(|m| ("email", m)),
+        (None, Some(c)) if c.starts_with("slack:") || c.starts_with("teams:") => {
+            crate::domain::PersonRef::parse_short(c).map_err(|m| ("chat", m))
+        }
+        (None, Some(_)) => Err(("chat", "a chat identity looks like slack:T…/U…".to_string())),
+        _ => Err(("", "give exactly one of email or chat".to_string())),
+    }
+    .map_err(|(field, m)| ApiError::invalid(ConfigErrors::single(field, m)))?;
+    match state.app.erase_named(org, &who).await? {
+        Some(erased) => Ok(Json(erased)),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "nobody by that email or chat identity in this organisation",
+        )),
+    }
+}

@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/programs/{key}/sessions", post(api::record_session))
         .route("/programs/{key}/delivery", get(api::delivery))
         .route("/programs/{key}/aggregates", get(api::aggregates))
+        .route("/erasures", post(api::erase))
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT));
     let slack = Router::new()
         .route("/events", post(slack::events))

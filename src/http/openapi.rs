@@ -26,6 +26,7 @@ impl Modify for BearerAuth {
         super::api::delivery,
         super::api::aggregates,
         super::api::record_session,
+        super::api::erase,
     ),
     modifiers(&BearerAuth)
 )]

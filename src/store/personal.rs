@@ -76,9 +76,11 @@ pub struct PersonalRows {
 }
 
 /// What erasure removed.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Erased {
+    /// The programs they took part in.
     pub participations: u64,
+    /// Rows deleted or rewritten, in all tables.
     pub rows: u64,
 }
 

@@ -111,49 +111,6 @@ async fn a_private_note_is_stored_sealed_and_only_its_author_gets_it_back() {
     assert!(nobody.contains("stores nothing about you"), "{nobody}");
 }
 
-/// Every text value in every table of the test's database.
-async fn all_stored_text(t: &TestApp) -> String {
-    let tables: Vec<String> = match t.store.backend() {
-        momentum::store::Backend::Sqlite => sqlx::query_scalar(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'",
-        ),
-        momentum::store::Backend::Postgres => sqlx::query_scalar(
-            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%'",
-        ),
-    }
-    .fetch_all(t.store.pool())
-    .await
-    .unwrap();
-    let mut out = String::new();
-    for table in tables {
-        // Every column cast to text, whatever its type.
-        let sql = match t.store.backend() {
-            momentum::store::Backend::Sqlite => {
-                format!("SELECT name FROM pragma_table_info('{table}')")
-            }
-            momentum::store::Backend::Postgres => format!(
-                "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}'"
-            ),
-        };
-        let columns: Vec<String> = sqlx::query_scalar(&sql)
-            .fetch_all(t.store.pool())
-            .await
-            .unwrap();
-        for c in columns {
-            let values: Vec<Option<String>> =
-                sqlx::query_scalar(&format!("SELECT CAST({c} AS TEXT) FROM {table}"))
-                    .fetch_all(t.store.pool())
-                    .await
-                    .unwrap_or_default();
-            for v in values.into_iter().flatten() {
-                out.push_str(&v);
-                out.push('\n');
-            }
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn forget_me_asks_first_then_erases_every_trace_and_keeps_them_out() {
     let t = spawn_app().await;
@@ -166,7 +123,7 @@ async fn forget_me_asks_first_then_erases_every_trace_and_keeps_them_out() {
     let done = say(&t, "jana.novakova", "forget-me confirm").await;
     assert!(done.contains("erased"), "{done}");
 
-    let stored = all_stored_text(&t).await;
+    let stored = t.all_stored_text().await;
     for trace in [
         "jana.novakova@acme.example",
         &jana,
@@ -190,7 +147,8 @@ async fn forget_me_asks_first_then_erases_every_trace_and_keeps_them_out() {
         .await
         .unwrap();
     assert_eq!(applied["erased_skipped"], 1, "{applied}");
-    assert!(!all_stored_text(&t)
+    assert!(!t
+        .all_stored_text()
         .await
         .contains("jana.novakova@acme.example"));
     let again = say(&t, "jana.novakova", "status").await;
@@ -356,4 +314,75 @@ async fn languages_are_learned_across_pages_of_a_big_workspace() {
             .await
             .unwrap();
     assert_eq!(locale.as_deref(), Some("cs-CZ"));
+}
+
+#[tokio::test]
+async fn hr_erases_a_person_through_the_admin_api_with_clear_errors() {
+    let t = spawn_app().await;
+    jana_reports(&t).await;
+    let post = |token: String, body: &'static str| {
+        let (http, url) = (t.http.clone(), format!("{}/api/v1/erasures", t.url));
+        async move {
+            http.post(url)
+                .bearer_auth(token)
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for (body, status) in [
+        ("{}", 422),
+        (
+            r#"{"email": "jana.novakova@acme.example", "chat": "slack:T0SIMTEAM1/U1"}"#,
+            422,
+        ),
+        (r#"{"email": "not an email"}"#, 422),
+        (r#"{"chat": "U123"}"#, 422),
+        (r#"{"mail": "x@y.z"}"#, 422),
+        ("not json", 422),
+        (r#"{"email": "nobody@acme.example"}"#, 404),
+    ] {
+        let resp = post(t.admin_token.clone(), body).await;
+        assert_eq!(
+            resp.status(),
+            status,
+            "{body}: {}",
+            resp.text().await.unwrap()
+        );
+    }
+    let sessions_only = t.token(momentum::app::Scope::SessionsWrite).await;
+    assert_eq!(
+        post(sessions_only, r#"{"email": "jana.novakova@acme.example"}"#)
+            .await
+            .status(),
+        403
+    );
+    assert!(
+        t.all_stored_text()
+            .await
+            .contains("jana.novakova@acme.example"),
+        "nothing erased yet"
+    );
+    let resp = post(
+        t.admin_token.clone(),
+        r#"{"email": "jana.novakova@acme.example"}"#,
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let erased: Value = resp.json().await.unwrap();
+    assert_eq!(erased["participations"], 1);
+    let stored = t.all_stored_text().await;
+    assert!(!stored.contains("jana.novakova@acme.example") && !stored.contains("Jana Nováková"));
+    assert_eq!(
+        post(
+            t.admin_token.clone(),
+            r#"{"email": "jana.novakova@acme.example"}"#
+        )
+        .await
+        .status(),
+        404,
+        "already gone"
+    );
 }

@@ -327,4 +327,47 @@ impl TestApp {
             .await
             .unwrap()
     }
+
+    /// Every text value in every table of the test's database.
+    pub async fn all_stored_text(&self) -> String {
+        let tables: Vec<String> = match self.store.backend() {
+            momentum::store::Backend::Sqlite => sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'",
+            ),
+            momentum::store::Backend::Postgres => sqlx::query_scalar(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%'",
+            ),
+        }
+        .fetch_all(self.store.pool())
+        .await
+        .unwrap();
+        let mut out = String::new();
+        for table in tables {
+            // Every column cast to text, whatever its type.
+            let sql = match self.store.backend() {
+                momentum::store::Backend::Sqlite => {
+                    format!("SELECT name FROM pragma_table_info('{table}')")
+                }
+                momentum::store::Backend::Postgres => format!(
+                    "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{table}'"
+                ),
+            };
+            let columns: Vec<String> = sqlx::query_scalar(&sql)
+                .fetch_all(self.store.pool())
+                .await
+                .unwrap();
+            for c in columns {
+                let values: Vec<Option<String>> =
+                    sqlx::query_scalar(&format!("SELECT CAST({c} AS TEXT) FROM {table}"))
+                        .fetch_all(self.store.pool())
+                        .await
+                        .unwrap_or_default();
+                for v in values.into_iter().flatten() {
+                    out.push_str(&v);
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
 }

@@ -47,6 +47,13 @@ enum Command {
         #[arg(long)]
         summary_only: bool,
     },
+    /// Copy the SQLite database consistently while the service runs (for
+    /// PostgreSQL use pg_dump). Restore by stopping the service and putting
+    /// the copy in the database file's place.
+    Backup {
+        /// Where to write the copy (must not exist).
+        file: PathBuf,
+    },
     /// Erase a person at their request (as `/momentum forget-me` and the
     /// admin API do): their rows go, aggregates already computed stay.
     Erase {
@@ -478,6 +485,13 @@ async fn run(cli: Cli) -> Result<i32> {
                 ExportFormat::Json => println!("{}", serde_json::to_string_pretty(&digests)?),
                 ExportFormat::Csv => print!("{}", momentum::app::aggregates_csv(&digests)),
             }
+            Ok(0)
+        }
+        Command::Backup { file } => {
+            let s = settings()?;
+            let store = open_store(&s).await?;
+            store.backup_sqlite(&file).await?;
+            println!("backup written to {}", file.display());
             Ok(0)
         }
         Command::Erase { email, chat, org } => {

@@ -394,3 +394,43 @@ fn erase_removes_a_person_and_says_so_and_refuses_an_unknown_one() {
     let neither = momentum(dir.path(), &["erase"], &[]);
     assert!(!neither.status.success());
 }
+
+#[test]
+fn backup_copies_the_sqlite_database_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = momentum(
+        dir.path(),
+        &[
+            "org",
+            "create",
+            "--name",
+            "Acme",
+            "--time-zone",
+            "Europe/Prague",
+        ],
+        &[],
+    );
+    assert!(org.status.success(), "{}", text(&org));
+    let copy = dir.path().join("copy.db");
+    let out = momentum(dir.path(), &["backup", copy.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    // The copy is a working database.
+    let listed = Command::new(BIN)
+        .args(["org", "list"])
+        .env_clear()
+        .env(
+            "MOMENTUM_DATABASE_URL",
+            format!("sqlite://{}", copy.display()),
+        )
+        .env("MOMENTUM_SECRET_KEY", KEY)
+        .output()
+        .unwrap();
+    assert!(text(&listed).contains("Acme"), "{}", text(&listed));
+    let again = momentum(dir.path(), &["backup", copy.to_str().unwrap()], &[]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again).contains("never overwrites"),
+        "{}",
+        text(&again)
+    );
+}

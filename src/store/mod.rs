@@ -134,6 +134,28 @@ impl Store {
     }
 
     /// Whether the database answers.
+    /// A consistent copy of an SQLite database, taken while the service
+    /// runs (`VACUUM INTO`: one read transaction). PostgreSQL has pg_dump.
+    pub async fn backup_sqlite(&self, to: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Conflict(
+                "backup copies an SQLite database; for PostgreSQL use pg_dump (see the README)"
+                    .into(),
+            ));
+        }
+        if to.exists() {
+            return Err(StoreError::Conflict(format!(
+                "{} exists already: a backup never overwrites a file",
+                to.display()
+            )));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(to.display().to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }

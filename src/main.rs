@@ -390,6 +390,7 @@ async fn run(cli: Cli) -> Result<i32> {
                 .create_token(org.id, &name, scope)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            app.audit(org.id, "cli", "token.create", None).await;
             eprintln!(
                 "token for {} with scope {} (shown once; store it safely):",
                 org.name,
@@ -406,6 +407,9 @@ async fn run(cli: Cli) -> Result<i32> {
             store.migrate().await?;
             let org = pick_org(&store, org.as_deref()).await?;
             if store.archive_program(org.id, &key, clock().now()).await? {
+                store
+                    .audit(org.id, "cli", "program.archive", Some(&key), clock().now())
+                    .await?;
                 println!("program {key:?} archived: nothing more will be sent for it");
                 Ok(0)
             } else {
@@ -436,6 +440,8 @@ async fn run(cli: Cli) -> Result<i32> {
             let app = startup::build_app(store, clock(), chats, secret_key(&s)?);
             match app.apply_program(org.id, &doc, prune).await {
                 Ok(out) => {
+                    app.audit(org.id, "cli", "program.apply", Some(&out.program_key))
+                        .await;
                     println!("{}", serde_json::to_string_pretty(&out)?);
                     Ok(0)
                 }
@@ -509,6 +515,7 @@ async fn run(cli: Cli) -> Result<i32> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?
             {
                 Some(e) => {
+                    app.audit(org.id, "cli", "person.erase", None).await;
                     println!(
                         "erased: {} participations, {} rows; weekly aggregates stay",
                         e.participations, e.rows
@@ -536,6 +543,11 @@ async fn run(cli: Cli) -> Result<i32> {
                 .await?
             {
                 Ok(n) => {
+                    for org in store.orgs().await? {
+                        store
+                            .audit(org.id, "cli", "key.rotate", None, clock().now())
+                            .await?;
+                    }
                     println!("re-wrapped the data keys of {n} organisations: start the service with the new MOMENTUM_SECRET_KEY");
                     Ok(0)
                 }

@@ -98,6 +98,13 @@ impl App {
         match self.apply_program(org, &doc, false).await {
             Ok(outcome) => {
                 tracing::info!(org = org.0, program = %key, "cadence changed in chat by a program admin");
+                self.audit(
+                    org,
+                    &format!("{who} (program admin)"),
+                    "cadence.change",
+                    Some(key),
+                )
+                .await;
                 Ok(Ok(outcome))
             }
             Err(AppError::Invalid(errs)) => Ok(Err(errs

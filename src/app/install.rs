@@ -82,6 +82,13 @@ impl App {
             )
             .await?;
         tracing::info!(org = org.0, team = %grant.workspace, "Slack workspace installed the app");
+        self.audit(
+            org,
+            &format!("slack:{} (install)", grant.workspace),
+            "workspace.install",
+            None,
+        )
+        .await;
         Ok(org)
     }
 
@@ -124,6 +131,13 @@ impl App {
             )
             .await?;
         tracing::info!(org = org.0, team = %workspace, skipped, "Slack workspace uninstalled the app");
+        self.audit(
+            org,
+            &format!("slack:{workspace}"),
+            "workspace.uninstall",
+            None,
+        )
+        .await;
         Ok(true)
     }
 }

@@ -334,7 +334,15 @@ impl App {
         let Some((org, person)) = self.person_for(who).await? else {
             return Ok(None);
         };
-        self.erase_person(org, &person).await.map(Some)
+        let erased = self.erase_person(org, &person).await?;
+        self.audit(
+            org,
+            "the person themselves (forget-me)",
+            "person.erase",
+            None,
+        )
+        .await;
+        Ok(Some(erased))
     }
 
     /// Erases the person HR names (by email or chat identity) in `org`;

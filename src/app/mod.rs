@@ -143,6 +143,18 @@ impl App {
         }
     }
 
+    /// Notes an admin action in the organisation's audit log (who, what,
+    /// which program; never content). A failure to note it is logged.
+    pub async fn audit(&self, org: OrgId, actor: &str, action: &str, subject: Option<&str>) {
+        if let Err(e) = self
+            .store
+            .audit(org, actor, action, subject, self.clock.now())
+            .await
+        {
+            tracing::error!(error = %e, action, "could not write the audit log");
+        }
+    }
+
     pub async fn create_org(&self, name: &str, time_zone: &str, locale: &str) -> AppResult<Org> {
         let mut errs = ConfigErrors::default();
         if name.trim().is_empty() {
@@ -184,10 +196,10 @@ impl App {
         Ok(token)
     }
 
-    /// The organisation and scope of a bearer token, if it is live.
-    pub async fn authenticate(&self, token: &str) -> AppResult<Option<(OrgId, Scope)>> {
+    /// The organisation, scope and name of a bearer token, if it is live.
+    pub async fn authenticate(&self, token: &str) -> AppResult<Option<(OrgId, Scope, String)>> {
         let found = self.store.token_by_hash(&hash_token(token)).await?;
-        Ok(found.and_then(|(org, scope)| Scope::parse(&scope).map(|s| (org, s))))
+        Ok(found.and_then(|(org, scope, name)| Scope::parse(&scope).map(|s| (org, s, name))))
     }
 
     /// Validates and applies a program document atomically.

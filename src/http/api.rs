@@ -16,11 +16,21 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+/// Who called: their organisation, and how the audit log names them.
+struct Caller {
+    org: OrgId,
+    actor: String,
+}
+
 async fn authorize(
     state: &AppState,
     headers: &HeaderMap,
     needed: Scope,
 ) -> Result<OrgId, ApiError> {
+    Ok(caller(state, headers, needed).await?.org)
+}
+
+async fn caller(state: &AppState, headers: &HeaderMap, needed: Scope) -> Result<Caller, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -28,7 +38,7 @@ async fn authorize(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(ApiError::unauthorized)?;
-    let (org, scope) = state
+    let (org, scope, name) = state
         .app
         .authenticate(token)
         .await?
@@ -43,7 +53,10 @@ async fn authorize(
             ),
         ));
     }
-    Ok(org)
+    Ok(Caller {
+        org,
+        actor: format!("api token {name:?}"),
+    })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -110,7 +123,7 @@ pub async fn apply_program(
     Query(params): Query<ApplyParams>,
     body: Bytes,
 ) -> Result<Json<ApplyOutcome>, ApiError> {
-    let org = authorize(&state, &headers, Scope::Admin).await?;
+    let Caller { org, actor } = caller(&state, &headers, Scope::Admin).await?;
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -140,9 +153,12 @@ pub async fn apply_program(
             ))
         }
     };
-    Ok(Json(
-        state.app.apply_program(org, &doc, params.prune).await?,
-    ))
+    let outcome = state.app.apply_program(org, &doc, params.prune).await?;
+    state
+        .app
+        .audit(org, &actor, "program.apply", Some(&outcome.program_key))
+        .await;
+    Ok(Json(outcome))
 }
 
 async fn program_id(state: &AppState, org: OrgId, key: &str) -> Result<i64, ApiError> {
@@ -310,7 +326,7 @@ pub async fn erase(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<crate::store::personal::Erased>, ApiError> {
-    let org = authorize(&state, &headers, Scope::Admin).await?;
+    let Caller { org, actor } = caller(&state, &headers, Scope::Admin).await?;
     let req: ErasureRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::invalid(ConfigErrors::single(
             "",
@@ -327,10 +343,40 @@ pub async fn erase(
     }
     .map_err(|(field, m)| ApiError::invalid(ConfigErrors::single(field, m)))?;
     match state.app.erase_named(org, &who).await? {
-        Some(erased) => Ok(Json(erased)),
+        Some(erased) => {
+            state.app.audit(org, &actor, "person.erase", None).await;
+            Ok(Json(erased))
+        }
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "nobody by that email or chat identity in this organisation",
         )),
     }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditParams {
+    /// How many entries, newest first (default 100, at most 1000).
+    pub limit: Option<i64>,
+}
+
+/// The organisation's audit log: who did what, when (never content).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
+    responses((status = 200, body = [crate::store::audit::AuditEntry]), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn audit_log(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<AuditParams>,
+) -> Result<Json<Vec<crate::store::audit::AuditEntry>>, ApiError> {
+    let org = authorize(&state, &headers, Scope::Admin).await?;
+    let limit = params.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(
+        state
+            .app
+            .store
+            .audit_log(org, limit)
+            .await
+            .map_err(crate::app::AppError::from)?,
+    ))
 }

@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/programs/{key}/delivery", get(api::delivery))
         .route("/programs/{key}/aggregates", get(api::aggregates))
         .route("/erasures", post(api::erase))
+        .route("/audit", get(api::audit_log))
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT));
     let slack = Router::new()
         .route("/events", post(slack::events))

@@ -27,6 +27,7 @@ impl Modify for BearerAuth {
         super::api::aggregates,
         super::api::record_session,
         super::api::erase,
+        super::api::audit_log,
     ),
     modifiers(&BearerAuth)
 )]

@@ -24,6 +24,7 @@ macro_rules! migrations {
             (6, "lean_indexes", "0006_lean_indexes"),
             (7, "notes_erasure", "0007_notes_erasure"),
             (8, "slack_installs", "0008_slack_installs"),
+            (9, "audit", "0009_audit"),
         );)*
     };
 }

@@ -24,14 +24,14 @@ impl Store {
         .await?)
     }
 
-    /// The organisation and scope of a live token, found by its hash.
-    pub async fn token_by_hash(&self, hash: &str) -> Result<Option<(OrgId, String)>> {
-        let row: Option<(i64, String)> = sqlx::query_as(
-            "SELECT org_id, scope FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+    /// The organisation, scope and name of a live token, found by its hash.
+    pub async fn token_by_hash(&self, hash: &str) -> Result<Option<(OrgId, String, String)>> {
+        let row: Option<(i64, String, String)> = sqlx::query_as(
+            "SELECT org_id, scope, name FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
         )
         .bind(hash)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(o, s)| (OrgId(o), s)))
+        Ok(row.map(|(o, s, n)| (OrgId(o), s, n)))
     }
 }

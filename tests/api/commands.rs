@@ -385,4 +385,17 @@ async fn hr_erases_a_person_through_the_admin_api_with_clear_errors() {
         404,
         "already gone"
     );
+    // The audit log says who did what, and nothing about whom.
+    let audit = t
+        .get(&t.admin_token, "/api/v1/audit")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let entries: Value = serde_json::from_str(&audit).unwrap();
+    assert_eq!(entries[0]["action"], "person.erase", "{audit}");
+    assert_eq!(entries[0]["actor"], "api token \"test\"");
+    assert_eq!(entries[1]["action"], "program.apply");
+    assert_eq!(entries[1]["subject"], "leaders-2026");
+    assert!(!audit.contains("jana"), "{audit}");
 }

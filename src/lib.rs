@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod scheduler;
 pub mod startup;
 pub mod store;

@@ -57,6 +57,52 @@ async fn ready(
     }
 }
 
+/// `/metrics`: Prometheus text format.
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match crate::metrics::render(&state.app.store, state.app.clock.now()).await {
+        Ok(text) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics not rendered");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unreachable",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Counts every request by its route's pattern (never the raw path, which
+/// would carry keys and ids) and status.
+async fn count_requests(
+    matched: Option<axum::extract::MatchedPath>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = matched
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let response = next.run(request).await;
+    crate::metrics::metrics()
+        .http_requests
+        .get_or_create(&crate::metrics::RouteLabels {
+            route,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}
+
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route(
@@ -80,10 +126,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::document))
         .nest("/api/v1", api)
         .nest("/slack", slack)
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(count_requests))
         .with_state(state)
 }
 

@@ -458,10 +458,28 @@ impl Dispatcher {
                 }
             }
         }
+        let started = std::time::Instant::now();
         let sent = match &to {
             To::Person(who) => port.send_direct(who, &message).await,
             To::Channel(c) => port.post_to_channel(c, &message).await,
         };
+        let m = crate::metrics::metrics();
+        m.send_seconds.observe(started.elapsed().as_secs_f64());
+        let outcome_label = match &sent {
+            Ok(_) => "sent",
+            Err(ChatError::Permanent(_)) => "failed",
+            Err(ChatError::RateLimited { .. }) => {
+                m.rate_limited.inc();
+                "rate_limited"
+            }
+            Err(ChatError::Transient(_)) | Err(ChatError::Uncertain(_)) => "retry",
+            Err(ChatError::Unverifiable) => "unknown",
+        };
+        m.sends
+            .get_or_create(&crate::metrics::OutcomeLabels {
+                outcome: outcome_label.into(),
+            })
+            .inc();
         let outcome = match sent {
             Ok(at) => JobOutcome::Sent {
                 channel: at.channel,

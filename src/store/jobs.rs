@@ -601,4 +601,26 @@ impl Store {
             })
             .collect())
     }
+
+    /// Jobs of every organisation by state and (skipped, failed) reason:
+    /// operational totals for the metrics endpoint, never per person.
+    pub async fn job_totals(&self) -> Result<Vec<(String, Option<String>, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT state, CASE WHEN state IN ('skipped', 'failed') THEN outcome END AS reason, COUNT(*) \
+             FROM jobs GROUP BY state, reason ORDER BY state, reason",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// How many pending jobs are due at `now`, and when the oldest fell due.
+    pub async fn due_jobs(&self, now: Timestamp) -> Result<(i64, Option<Timestamp>)> {
+        let (n, oldest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(due_at) FROM jobs WHERE state = 'pending' AND due_at <= $1",
+        )
+        .bind(millis(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((n, oldest.map(instant)))
+    }
 }

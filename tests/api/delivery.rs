@@ -245,3 +245,42 @@ async fn pacing_keeps_within_slacks_limits_and_the_workspace_enforces_them() {
     );
     assert_eq!(s.sent + s.retried, 18);
 }
+
+#[tokio::test]
+async fn metrics_report_jobs_sends_requests_and_lag_in_prometheus_format() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
+    assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 1);
+    t.get(&t.admin_token, "/api/v1/programs/leaders-2026/participants")
+        .await;
+    // Tuesday 10:00 Prague: the one-tap check of Thursday is not due, nothing waits.
+    let resp = t
+        .http
+        .get(format!("{}/metrics", t.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = resp.text().await.unwrap();
+    for expected in [
+        "momentum_jobs{state=\"sent\",reason=\"\"}",
+        "momentum_jobs{state=\"pending\",reason=\"\"}",
+        "momentum_sends_total{outcome=\"sent\"}",
+        "momentum_send_duration_seconds_bucket",
+        "momentum_jobs_due 0",
+        "momentum_dispatcher_lag_seconds 0",
+        "momentum_http_requests_total{route=\"/api/v1/programs/{key}/participants\",status=\"200\"}",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in\n{text}");
+    }
+    // No person, program file or raw path in any label.
+    assert!(
+        !text.contains("jana") && !text.contains("leaders-2026"),
+        "{text}"
+    );
+}

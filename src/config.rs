@@ -62,6 +62,9 @@ pub struct Settings {
     pub lease_seconds: u32,
     /// The first retry's wait (`MOMENTUM_RETRY_BASE_SECONDS`, default 30).
     pub retry_base_seconds: u32,
+    /// Raw events are deleted after this many days (`MOMENTUM_RETENTION_DAYS`,
+    /// default 365, 0 = keep them); weekly aggregates stay.
+    pub retention_days: u32,
 }
 
 #[derive(Clone, Default)]
@@ -229,7 +232,19 @@ impl Settings {
                     },
                 )?,
             };
+        let retention_days = match env("MOMENTUM_RETENTION_DAYS") {
+            None => 365,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n: &u32| *n == 0 || (30..=3650).contains(n))
+                .ok_or(SettingsError::Invalid {
+                    name: "MOMENTUM_RETENTION_DAYS",
+                    message: format!("{v:?} is not 0 (keep) or a number of days from 30 to 3650"),
+                })?,
+        };
         Ok(Self {
+            retention_days,
             database_url: env("MOMENTUM_DATABASE_URL")
                 .or(parsed.database_url)
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),

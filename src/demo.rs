@@ -313,6 +313,7 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
             dispatcher_interval: None,
             lease: crate::scheduler::dispatch::DEFAULT_LEASE,
             retry_base_seconds: 30,
+            retention_days: None,
             slack_oauth: None,
             slack_socket: None,
         },

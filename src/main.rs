@@ -760,6 +760,7 @@ async fn serve(s: Settings) -> Result<()> {
             dispatcher_interval: Some(Duration::from_secs(1)),
             lease: jiff::SignedDuration::from_secs(i64::from(s.lease_seconds)),
             retry_base_seconds: i64::from(s.retry_base_seconds),
+            retention_days: (s.retention_days > 0).then_some(s.retention_days),
             slack_oauth,
             slack_socket: match &s.slack.app_token {
                 Some(token) => Some((

@@ -146,6 +146,8 @@ pub struct ServiceOptions {
     pub lease: jiff::SignedDuration,
     /// The first retry's wait, in seconds.
     pub retry_base_seconds: i64,
+    /// Raw events kept this many days (`None`: forever).
+    pub retention_days: Option<u32>,
     /// OAuth install to many workspaces, when configured.
     pub slack_oauth: Option<crate::http::slack::SlackOAuth>,
     /// Socket Mode: the Web API client and the app-level token.
@@ -184,7 +186,8 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
     }));
     let dispatcher = options.dispatcher_interval.map(|interval| {
         let d = Dispatcher::with_lease(app.clone(), options.lease)
-            .with_retry_base(options.retry_base_seconds);
+            .with_retry_base(options.retry_base_seconds)
+            .with_retention(options.retention_days);
         tokio::spawn(d.run(interval, rx))
     });
     Ok(Running {

@@ -10,3 +10,9 @@ CREATE TABLE audit_log (
     subject TEXT
 );
 CREATE INDEX audit_log_org ON audit_log (org_id, at);
+
+-- Periodic maintenance (retention) claimed by one replica at a time.
+CREATE TABLE maintenance (
+    name TEXT PRIMARY KEY,
+    last_run BIGINT NOT NULL
+);

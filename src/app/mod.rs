@@ -10,6 +10,7 @@ mod home;
 mod install;
 mod lifecycle;
 mod me;
+mod retention;
 mod sessions;
 mod taps;
 

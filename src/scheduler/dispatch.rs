@@ -122,6 +122,8 @@ pub struct Dispatcher {
     owner: String,
     /// The first retry waits this long; each further one twice as long.
     retry_base: i64,
+    /// Raw events are kept this many days (`None`: forever).
+    retention_days: Option<u32>,
 }
 
 impl Dispatcher {
@@ -140,12 +142,19 @@ impl Dispatcher {
             lease,
             owner,
             retry_base: 30,
+            retention_days: None,
         }
     }
 
     /// Changes the first retry's wait (30 s by default).
     pub fn with_retry_base(mut self, seconds: i64) -> Self {
         self.retry_base = seconds.max(1);
+        self
+    }
+
+    /// Applies retention once a day (in `run`), keeping raw events `days`.
+    pub fn with_retention(mut self, days: Option<u32>) -> Self {
+        self.retention_days = days;
         self
     }
 
@@ -528,9 +537,35 @@ impl Dispatcher {
     /// Runs until `shutdown` turns true, polling every `interval`. A batch in
     /// flight is finished and recorded before it stops.
     pub async fn run(self, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+        let mut next_maintenance = std::time::Instant::now();
         loop {
             if *shutdown.borrow() {
                 break;
+            }
+            // Once a day one replica applies retention; look every ten minutes.
+            if let (Some(days), true) = (
+                self.retention_days,
+                std::time::Instant::now() >= next_maintenance,
+            ) {
+                next_maintenance = std::time::Instant::now() + Duration::from_secs(600);
+                let claimed = self
+                    .app
+                    .store
+                    .claim_maintenance(
+                        "retention",
+                        self.app.clock.now(),
+                        SignedDuration::from_hours(24),
+                    )
+                    .await;
+                match claimed {
+                    Ok(true) => {
+                        if let Err(e) = self.app.apply_retention(days).await {
+                            tracing::error!(error = %e, "retention not applied");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not check for maintenance"),
+                }
             }
             match self.run_once().await {
                 Ok(stats) if stats.handled() > 0 => {

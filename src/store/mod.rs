@@ -17,6 +17,7 @@ pub mod participants;
 pub mod personal;
 pub mod programs;
 pub mod reports;
+pub mod retention;
 pub mod sessions;
 pub mod tokens;
 

@@ -398,6 +398,7 @@ async fn readyz_names_what_is_missing() {
             dispatcher_interval: None,
             lease: momentum::scheduler::dispatch::DEFAULT_LEASE,
             retry_base_seconds: 30,
+            retention_days: None,
             slack_oauth: None,
             slack_socket: None,
         },

@@ -4,6 +4,7 @@
 
 use crate::helpers::*;
 use momentum::chat::sim::SimWorkspace;
+use momentum::clock::Clock;
 use serde_json::Value;
 
 /// The handles of the sample program's participants (the part before @).
@@ -208,4 +209,81 @@ async fn the_digest_goes_to_the_sponsors_channel_once_a_week_at_the_set_time() {
             ("2026-W38".to_string(), "pending".to_string())
         ]
     );
+}
+
+#[tokio::test]
+async fn retention_deletes_raw_events_and_keeps_every_weeks_figures() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    let people = participants();
+    for p in &people {
+        t.complete_session(p, 1, "2026-09-07").await;
+    }
+    for at in [
+        "2026-09-08T07:30:00Z",
+        "2026-09-08T08:30:00Z",
+        "2026-09-08T13:30:00Z",
+    ] {
+        t.advance_to(at).await;
+    }
+    t.clock.set("2026-09-09T10:00:00Z".parse().unwrap());
+    for p in people.iter().take(10) {
+        let user = t.user_id(p);
+        let channel = SimWorkspace::dm_channel(&user);
+        let nudge = t.sim.messages_in(&channel).remove(0);
+        t.sim
+            .tap(&user, &channel, &nudge.ts, "report:done")
+            .await
+            .unwrap();
+        t.sim
+            .slash_command(&user, "/momentum", "note kept only for a while")
+            .await
+            .unwrap();
+    }
+    // Eighty days later, with a 30-day retention.
+    t.clock.set("2026-11-30T08:00:00Z".parse().unwrap());
+    let before: Value = t
+        .get(&t.admin_token, "/api/v1/programs/leaders-2026/aggregates")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(t.count("taps").await >= 10 && t.count("notes").await == 10);
+    let removed = t.app.apply_retention(30).await.unwrap();
+    assert!(
+        removed.taps >= 10 && removed.answers >= 10 && removed.jobs > 0,
+        "{removed:?}"
+    );
+    assert_eq!(removed.notes, 10);
+    for table in ["taps", "reports", "notes"] {
+        assert_eq!(t.count(table).await, 0, "{table}");
+    }
+    let after: Value = t
+        .get(&t.admin_token, "/api/v1/programs/leaders-2026/aggregates")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before, after, "the weekly figures outlive the events");
+    let w37 = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["week"] == "2026-W37")
+        .unwrap()
+        .clone();
+    assert_eq!(w37["actions"]["done"], 10, "{w37}");
+    // One replica a day runs it.
+    let now = t.clock.now();
+    let day = jiff::SignedDuration::from_hours(24);
+    assert!(t
+        .store
+        .claim_maintenance("retention", now, day)
+        .await
+        .unwrap());
+    assert!(!t
+        .store
+        .claim_maintenance("retention", now, day)
+        .await
+        .unwrap());
 }

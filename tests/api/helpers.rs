@@ -130,6 +130,7 @@ async fn spawn(slack_options: SlackOptions, socket: bool) -> TestApp {
             dispatcher_interval: None,
             lease: momentum::scheduler::dispatch::DEFAULT_LEASE,
             retry_base_seconds: 30,
+            retention_days: None,
             slack_oauth: Some(momentum::http::slack::SlackOAuth {
                 client_id: sim.config.client_id.clone(),
                 client_secret: sim.config.client_secret.clone(),

@@ -1,0 +1,86 @@
+//! Retention: raw events older than the retention period are deleted; the
+//! weekly aggregates (`weekly_trends`, `digests`) stay.
+
+use super::{millis, Result, Store};
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+/// Rows deleted by one retention run.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Removed {
+    pub taps: u64,
+    pub answers: u64,
+    pub jobs: u64,
+    pub notes: u64,
+}
+
+impl Store {
+    /// Claims the periodic task `name` when it last ran `every` ago or more
+    /// (or never): true for exactly one replica.
+    pub async fn claim_maintenance(
+        &self,
+        name: &str,
+        now: Timestamp,
+        every: SignedDuration,
+    ) -> Result<bool> {
+        sqlx::query(
+            "INSERT INTO maintenance (name, last_run) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        Ok(
+            sqlx::query("UPDATE maintenance SET last_run = $1 WHERE name = $2 AND last_run <= $3")
+                .bind(millis(now))
+                .bind(name)
+                .bind(millis(now - every))
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                == 1,
+        )
+    }
+
+    /// Deletes taps, answers, notes and ended jobs from before `cutoff`, in
+    /// one transaction. A job still referenced by a newer answer stays.
+    pub async fn delete_raw_before(&self, cutoff: Timestamp) -> Result<Removed> {
+        let at = millis(cutoff);
+        let mut tx = self.pool.begin().await?;
+        let mut removed = Removed {
+            taps: sqlx::query("DELETE FROM taps WHERE tapped_at < $1")
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+            ..Removed::default()
+        };
+        for table in ["reports", "checkins", "pulses"] {
+            removed.answers += sqlx::query(&format!(
+                "DELETE FROM {table} WHERE answered_at < $1 \
+                 AND NOT EXISTS (SELECT 1 FROM taps t WHERE t.job_id = {table}.job_id)"
+            ))
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        removed.jobs = sqlx::query(
+            "DELETE FROM jobs WHERE state IN ('sent', 'skipped', 'failed', 'unknown') AND updated_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM taps t WHERE t.job_id = jobs.id) \
+             AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.job_id = jobs.id) \
+             AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.job_id = jobs.id) \
+             AND NOT EXISTS (SELECT 1 FROM pulses p WHERE p.job_id = jobs.id)",
+        )
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        removed.notes = sqlx::query("DELETE FROM notes WHERE created_at < $1")
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(removed)
+    }
+}

@@ -26,6 +26,8 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/en/note_form.json",
     "slack/en/cadence_form.json",
     "slack/en/pulse_form.json",
+    "slack/en/onboarding_form.json",
+    "slack/en/welcome.json",
     "slack/cs/nudge.json",
     "slack/cs/checkin.json",
     "slack/cs/help.txt",
@@ -39,6 +41,8 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/cs/note_form.json",
     "slack/cs/cadence_form.json",
     "slack/cs/pulse_form.json",
+    "slack/cs/onboarding_form.json",
+    "slack/cs/welcome.json",
     "digest/en/digest.txt",
     "digest/cs/digest.txt",
 ];

@@ -37,7 +37,7 @@ async fn nothing_personal_or_secret_is_ever_logged() {
         .init();
 
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM_WITH_PULSES).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM_WITH_PULSES).await;
     t.complete_session("jana.novakova", 1, "2026-09-07").await;
     t.advance_to("2026-09-07T08:00:00Z").await;
     t.advance_to("2026-09-08T07:30:00Z").await;

@@ -16,3 +16,16 @@ CREATE TABLE maintenance (
     name TEXT PRIMARY KEY,
     last_run BIGINT NOT NULL
 );
+
+-- When the participant chose their focus and whether to share it with their
+-- manager themselves: from then on a program file no longer overrides them.
+ALTER TABLE participants ADD COLUMN chosen_at BIGINT;
+
+-- A participant's own diagnosis (goal, context, main blocker), sealed under
+-- the organisation's data key like a note: readable only by them.
+CREATE TABLE diagnoses (
+    participant_id BIGINT PRIMARY KEY REFERENCES participants(id),
+    org_id BIGINT NOT NULL REFERENCES orgs(id),
+    sealed BYTEA NOT NULL,
+    updated_at BIGINT NOT NULL
+);

@@ -16,3 +16,16 @@ CREATE TABLE maintenance (
     name TEXT PRIMARY KEY,
     last_run INTEGER NOT NULL
 );
+
+-- When the participant chose their focus and whether to share it with their
+-- manager themselves: from then on a program file no longer overrides them.
+ALTER TABLE participants ADD COLUMN chosen_at INTEGER;
+
+-- A participant's own diagnosis (goal, context, main blocker), sealed under
+-- the organisation's data key like a note: readable only by them.
+CREATE TABLE diagnoses (
+    participant_id INTEGER PRIMARY KEY REFERENCES participants(id),
+    org_id INTEGER NOT NULL REFERENCES orgs(id),
+    sealed BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+);

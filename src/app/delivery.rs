@@ -200,6 +200,12 @@ impl App {
                     locale: locale_for(ctx.recipient.as_ref(), program),
                 }
             }
+            JobPurpose::Welcome => Message::Welcome {
+                job_id: job.id,
+                participant_id: participant.id,
+                program: program.name.clone(),
+                locale: locale_for(Some(&participant.person), program),
+            },
             purpose => Message::Nudge {
                 job_id: job.id,
                 purpose,

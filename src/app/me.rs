@@ -32,6 +32,8 @@ pub struct Overview {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ProgramProgress {
+    /// Their participation's id (what the focus form edits).
+    pub participant_id: i64,
     pub program: String,
     pub focus: Option<String>,
     pub sessions_done: usize,
@@ -195,6 +197,7 @@ impl App {
                     }
                 });
             programs.push(ProgramProgress {
+                participant_id: p.id,
                 program: program.name.clone(),
                 focus: p.focus.clone(),
                 sessions_done: done.len(),
@@ -297,6 +300,7 @@ impl App {
                 "time_zone": p.time_zone,
                 "paused": p.is_paused_at(self.clock.now()),
                 "active": !p.deactivated,
+                "starting_point": self.starting_point(org, p.id).await?,
             }));
         }
         let rows = self.store.personal_rows(org, person.id).await?;

@@ -10,6 +10,7 @@ mod home;
 mod install;
 mod lifecycle;
 mod me;
+mod onboarding;
 mod retention;
 mod sessions;
 mod taps;
@@ -21,6 +22,7 @@ pub use digest::{aggregates_csv, digest_text};
 pub use install::SlackGrant;
 pub use lifecycle::{ProgramState, ProgramStatus};
 pub use me::{NoteRefusal, Overview, ProgramProgress, RecentAction, NOTE_MAX_CHARS};
+pub use onboarding::StartingPoint;
 pub use sessions::{CompletedSession, ParticipantLookup, SessionOutcome};
 pub use taps::{Tap, TapAnswer, TapRefusal, TapResult};
 

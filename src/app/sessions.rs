@@ -197,6 +197,13 @@ impl App {
                 jobs.extend(pulse_jobs_for(&org_row, &program, participant, first));
             }
         }
+        if program.spec.welcome {
+            jobs.extend(
+                participants
+                    .iter()
+                    .filter_map(|p| welcome_job(&org_row, &program, p, now)),
+            );
+        }
         jobs.retain(|j| j.due > now);
         jobs.extend(self.next_digest_job(&org_row, &program, now).await?);
         Ok(self
@@ -220,6 +227,29 @@ fn calendars(
         .as_ref()
         .map(|m| manager_calendar(org, program, m));
     (participant_calendar(org, program, participant), manager)
+}
+
+/// The welcome: as soon as the participant's calendar allows (once: its
+/// key holds no date, so a sent welcome is never planned again).
+fn welcome_job(
+    org: &Org,
+    program: &ProgramRow,
+    participant: &Participant,
+    now: jiff::Timestamp,
+) -> Option<NewJob> {
+    let calendar = super::delivery::participant_calendar(org, program, participant);
+    let soon = (now + jiff::SignedDuration::from_mins(1)).to_zoned(calendar.zone.tz().clone());
+    let due = calendar.first_allowed(soon.date(), soon.time())?;
+    Some(NewJob {
+        program_id: program.id,
+        participant_id: Some(participant.id),
+        recipient_person_id: Some(participant.person.id),
+        purpose: JobPurpose::Welcome,
+        period: "welcome".into(),
+        session_number: None,
+        due,
+        reminds_job_id: None,
+    })
 }
 
 /// A participant's pulses, counted from their first completed session.

@@ -66,8 +66,10 @@ fn program(participants: usize, team: &str, first_user: usize, working_days_only
         "program": {
             "key": "bench", "name": "Bench", "time_zone": "Europe/Prague",
             "sessions": sessions, "nudges": nudges,
-            // Measures the sends themselves: no reminders planned after them.
+            // Measures the sends themselves: no reminders planned after them,
+            // and the rules' jobs only (no welcome on enrolment).
             "reminder_after_days": 0,
+            "welcome": false,
         },
         "participants": people,
     });

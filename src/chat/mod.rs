@@ -54,6 +54,14 @@ pub enum Message {
         reminder_job: Option<i64>,
         locale: String,
     },
+    /// The welcome on enrolment: what is recorded, who sees what, how to
+    /// stop, and the button that opens the focus form.
+    Welcome {
+        job_id: i64,
+        participant_id: i64,
+        program: String,
+        locale: String,
+    },
     /// The weekly digest for the sponsors' channel: aggregates only.
     Digest {
         job_id: i64,
@@ -78,6 +86,13 @@ pub enum View {
     },
     /// The private-note form, about one nudge or none.
     NoteForm { job_id: Option<i64>, locale: String },
+    /// The participant's focus form (onboarding): goal, context, main
+    /// blocker, a focus theme and consent to share it with their manager.
+    /// Context: `participant_id`, `program`, `themes`, `focus`, `share`.
+    OnboardingForm {
+        context: serde_json::Value,
+        locale: String,
+    },
     /// A pulse (self-assessment or manager observation) as a form: the
     /// message's question and scale, answered with one choice.
     PulseForm { pulse: Message },
@@ -109,7 +124,7 @@ impl Message {
                 reminder_job,
                 ..
             } => reminder_job.unwrap_or(*job_id),
-            Message::Digest { job_id, .. } => *job_id,
+            Message::Digest { job_id, .. } | Message::Welcome { job_id, .. } => *job_id,
         }
     }
 }

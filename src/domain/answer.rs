@@ -77,6 +77,9 @@ pub enum JobPurpose {
     SelfAssessment,
     /// A manager's observation pulse about a participant (+60, +90 days).
     ManagerObservation,
+    /// The welcome on enrolment: what Momentum records, who sees what, how
+    /// to stop; and the button to choose a focus.
+    Welcome,
 }
 
 impl JobPurpose {
@@ -89,6 +92,7 @@ impl JobPurpose {
             JobPurpose::Digest => "digest",
             JobPurpose::SelfAssessment => "self_assessment",
             JobPurpose::ManagerObservation => "manager_observation",
+            JobPurpose::Welcome => "welcome",
         }
     }
 
@@ -101,6 +105,7 @@ impl JobPurpose {
             JobPurpose::Digest,
             JobPurpose::SelfAssessment,
             JobPurpose::ManagerObservation,
+            JobPurpose::Welcome,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)

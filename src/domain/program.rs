@@ -61,6 +61,9 @@ pub struct ProgramSpec {
     /// An unanswered nudge or check-in is reminded once, this many days after
     /// it went out, at its local time; 0 = no reminders.
     pub reminder_after_days: u32,
+    /// Welcome each participant on enrolment (what is recorded, who sees
+    /// what, how to stop) and ask for their focus. On by default.
+    pub welcome: bool,
     /// The validated source, kept so the program can be stored and downloaded.
     pub source: Value,
 }
@@ -285,6 +288,7 @@ fn stub_program() -> ProgramSpec {
         time_zone: None,
         locale: "en".into(),
         sponsor_channel: None,
+        welcome: false,
         admins: Vec::new(),
         anonymity_threshold: DEFAULT_ANONYMITY_THRESHOLD,
         quiet_hours: None,
@@ -380,8 +384,9 @@ fn parse_cohorts(f: &Field, errs: &mut ConfigErrors) -> Vec<Cohort> {
     out
 }
 
-const PROGRAM_FIELDS: [&str; 20] = [
+const PROGRAM_FIELDS: [&str; 21] = [
     "key",
+    "welcome",
     "admins",
     "name",
     "time_zone",
@@ -566,6 +571,16 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
             )
         })
         .map_or(DEFAULT_REMINDER_AFTER_DAYS, |d| d as u32);
+    let welcome = match o.get("welcome") {
+        None => true,
+        Some(w) => match w.value.as_bool() {
+            Some(b) => b,
+            None => {
+                errs.push(&w.path, "must be true or false");
+                true
+            }
+        },
+    };
     if errs.len() > before {
         return None;
     }
@@ -597,6 +612,7 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
         send_window_hours,
         weekly_cap,
         reminder_after_days,
+        welcome,
         source,
     })
 }

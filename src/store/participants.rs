@@ -320,6 +320,54 @@ impl Store {
         Ok(())
     }
 
+    /// The participant's own choice of focus and of sharing it with their
+    /// manager, and their sealed diagnosis (goal, context, blocker), in one
+    /// transaction.
+    pub async fn record_onboarding(
+        &self,
+        org: OrgId,
+        participant_id: i64,
+        focus: Option<&str>,
+        share: bool,
+        diagnosis: &[u8],
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE participants SET focus = $1, share_focus = $2, chosen_at = $3, updated_at = $3 WHERE org_id = $4 AND id = $5",
+        )
+        .bind(focus)
+        .bind(i64::from(share))
+        .bind(millis(now))
+        .bind(org.0)
+        .bind(participant_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO diagnoses (participant_id, org_id, sealed, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (participant_id) DO UPDATE SET sealed = $3, updated_at = $4",
+        )
+        .bind(participant_id)
+        .bind(org.0)
+        .bind(diagnosis.to_vec())
+        .bind(millis(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A participant's sealed diagnosis, if they gave one.
+    pub async fn diagnosis(&self, org: OrgId, participant_id: i64) -> Result<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT sealed FROM diagnoses WHERE org_id = $1 AND participant_id = $2",
+        )
+        .bind(org.0)
+        .bind(participant_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     pub async fn participant(&self, org: OrgId, id: i64) -> Result<Participant> {
         let row = sqlx::query(&participant_query("pa.id = $2"))
             .bind(org.0)

@@ -253,7 +253,7 @@ impl Store {
             in_file.push(person_id);
             let tz = spec.time_zone.as_ref().map(|z| z.name().to_string());
             let current = sqlx::query(
-                "SELECT id, manager_person_id, cohort, focus, time_zone, share_focus, holiday_calendar, deactivated_at \
+                "SELECT id, manager_person_id, cohort, focus, time_zone, share_focus, holiday_calendar, deactivated_at, chosen_at \
                  FROM participants WHERE org_id = $1 AND program_id = $2 AND person_id = $3",
             )
             .bind(org.0)
@@ -283,9 +283,18 @@ impl Store {
                     out.participants_added += 1;
                 }
                 Some(row) => {
+                    // What the participant chose themselves stays theirs.
+                    let (focus, share) = if row.try_get::<Option<i64>, _>("chosen_at")?.is_some() {
+                        (
+                            row.try_get::<Option<String>, _>("focus")?,
+                            row.try_get::<i64, _>("share_focus")?,
+                        )
+                    } else {
+                        (spec.focus.clone(), share)
+                    };
                     let same = row.try_get::<Option<i64>, _>("manager_person_id")? == manager_id
                         && row.try_get::<Option<String>, _>("cohort")? == spec.cohort
-                        && row.try_get::<Option<String>, _>("focus")? == spec.focus
+                        && row.try_get::<Option<String>, _>("focus")? == focus
                         && row.try_get::<Option<String>, _>("time_zone")? == tz
                         && row.try_get::<i64, _>("share_focus")? == share
                         && row.try_get::<Option<String>, _>("holiday_calendar")? == spec.holidays
@@ -300,7 +309,7 @@ impl Store {
                     )
                     .bind(manager_id)
                     .bind(spec.cohort.clone())
-                    .bind(spec.focus.clone())
+                    .bind(focus)
                     .bind(tz)
                     .bind(share)
                     .bind(spec.holidays.clone())

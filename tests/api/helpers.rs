@@ -191,7 +191,14 @@ pub static PROGRAM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     out
 });
 
-pub const PROGRAM_WITH_PULSES: &str = momentum::demo::PROGRAM_FILE;
+/// The sample program with its pulses; without the welcome on enrolment,
+/// so that tests count the messages they are about (`PROGRAM_WITH_WELCOME`
+/// has it).
+pub static PROGRAM_WITH_PULSES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    PROGRAM_WITH_WELCOME.replace("  welcome: true ", "  welcome: false")
+});
+
+pub const PROGRAM_WITH_WELCOME: &str = momentum::demo::PROGRAM_FILE;
 
 impl TestApp {
     pub async fn apply_yaml(&self, token: &str, yaml: &str) -> reqwest::Response {

@@ -266,7 +266,7 @@ async fn an_admin_edits_the_cadence_in_a_modal_with_field_errors_and_all_or_noth
 #[tokio::test]
 async fn a_waiting_pulse_is_answered_in_a_form_from_the_home_tab() {
     let t = spawn_app().await;
-    t.apply_yaml(&t.admin_token, PROGRAM_WITH_PULSES).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM_WITH_PULSES).await;
     t.complete_session("jana.novakova", 1, "2026-09-07").await;
     // The baseline pulse: Monday 10:00 in Prague.
     t.advance_to("2026-09-07T08:00:00Z").await;

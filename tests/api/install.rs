@@ -123,6 +123,7 @@ program:
   key: second
   name: Second Program
   time_zone: Europe/Prague
+  welcome: false
   sessions: [{ number: 1, planned: 2026-09-07 }]
   nudges: [{ kind: small_step, days_after_session: 1, at: "09:30" }]
 participants:
@@ -209,6 +210,7 @@ program:
   key: second
   name: Second Program
   time_zone: Europe/Prague
+  welcome: false
   sessions: [{ number: 1, planned: 2026-09-07 }]
   nudges: [{ kind: small_step, days_after_session: 1, at: "09:30" }]
 participants:

@@ -9,6 +9,7 @@ mod free_text;
 mod helpers;
 mod home;
 mod install;
+mod onboarding;
 mod privacy;
 mod pulses;
 mod reminders;

@@ -11,7 +11,7 @@ const NOTE: &str = "Feeling stuck with my manager about delegation of the Q4 bud
 /// does not) can see, after both reported, answered their baseline pulse
 /// and Jana wrote a note.
 async fn managers_world(t: &TestApp) -> String {
-    t.apply_yaml(&t.admin_token, PROGRAM_WITH_PULSES).await;
+    t.apply_yaml(&t.admin_token, &PROGRAM_WITH_PULSES).await;
     for p in ["jana.novakova", "eva.cerna"] {
         t.complete_session(p, 1, "2026-09-07").await;
     }

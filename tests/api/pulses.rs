@@ -26,6 +26,7 @@ const WAITLIST: [&str; 5] = [
 /// digest compares against.
 fn with_waitlist() -> String {
     let mut file = PROGRAM_WITH_PULSES
+        .clone()
         .replace(
             "    days: [0, 30, 60, 90]                       # baseline, then +30, +60, +90 days",
             "    days: [0, 30, 60, 90]\n    comparison_cohort: waitlist",

@@ -70,6 +70,17 @@ pub fn render_json(message: &Message) -> Result<serde_json::Value, ChatError> {
                 reminder => reminder_job.is_some(),
             },
         ),
+        Message::Welcome {
+            participant_id,
+            program,
+            locale,
+            ..
+        } => templates::render_json(
+            "slack",
+            locale,
+            "welcome.json",
+            context! { participant_id, program },
+        ),
         Message::Digest {
             program,
             digest,
@@ -96,6 +107,12 @@ pub fn render_view_json(view: &View) -> Result<serde_json::Value, ChatError> {
             "slack",
             locale,
             "home.json",
+            minijinja::Value::from_serialize(context),
+        ),
+        View::OnboardingForm { context, locale } => templates::render_json(
+            "slack",
+            locale,
+            "onboarding_form.json",
             minijinja::Value::from_serialize(context),
         ),
         View::CadenceForm { context, locale } => templates::render_json(
@@ -297,7 +314,7 @@ mod view_tests {
     fn every_view_renders_in_every_locale_within_slacks_limits() {
         let home = json!({
             "overview": {"locale": "en", "notes": 2, "programs": [{
-                "program": "Leaders", "focus": "delegation", "sessions_done": 1, "sessions_planned": 5,
+                "participant_id": 3, "program": "Leaders", "focus": "delegation", "sessions_done": 1, "sessions_planned": 5,
                 "next_session": [2, "2026-09-21"], "streak_weeks": 3, "paused_until": null,
                 "recent": [{"session": 1, "answer": "done", "on": "2026-09-08"}],
             }]},
@@ -335,6 +352,30 @@ mod view_tests {
                     context: cadence.clone(),
                     locale: locale.clone(),
                 },
+                View::OnboardingForm {
+                    context: json!({"participant_id": 3, "program": "Leaders",
+                                    "themes": ["feedback", "delegation"], "focus": "feedback", "share": true}),
+                    locale: locale.clone(),
+                },
+                View::OnboardingForm {
+                    context: json!({"participant_id": 3, "program": "Leaders", "themes": [],
+                                    "focus": null, "share": false}),
+                    locale: locale.clone(),
+                },
+                View::PulseForm {
+                    pulse: Message::Pulse {
+                        job_id: 12,
+                        own: true,
+                        program: "Leaders".into(),
+                        question: "How confident are you giving feedback?".into(),
+                        about: None,
+                        min: 1,
+                        max: 5,
+                        recorded: None,
+                        reminder_job: None,
+                        locale: locale.clone(),
+                    },
+                },
             ] {
                 let rendered = render_view(&view);
                 assert!(rendered.is_ok(), "{locale} {view:?}: {rendered:?}");
@@ -342,6 +383,14 @@ mod view_tests {
                 let kind = json["type"].as_str().unwrap().to_string();
                 crate::chat::sim::keep_for_validation(&kind, &json);
             }
+            let welcome = Message::Welcome {
+                job_id: 1,
+                participant_id: 3,
+                program: "Leaders".into(),
+                locale: locale.clone(),
+            };
+            assert!(render(&welcome).is_ok(), "{locale} welcome");
+            crate::chat::sim::keep_for_validation("message", &render_json(&welcome).unwrap());
         }
     }
 }

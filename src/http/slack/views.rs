@@ -49,6 +49,26 @@ pub(super) async fn action(
             }
             Some(Handled::Done)
         }
+        "onboarding:open" => {
+            let Some(id) = value.and_then(|v| v.parse::<i64>().ok()) else {
+                return Some(Handled::refused("which participation?"));
+            };
+            match app.onboarding_form(&who, id).await {
+                Ok(Some(form)) => {
+                    if let Some(port) = app.chats.for_identity(&who) {
+                        if let Err(e) = port.open_form(trigger, &form).await {
+                            tracing::warn!(error = %e, "could not open the focus form");
+                        }
+                    }
+                    Some(Handled::Done)
+                }
+                Ok(None) => Some(Handled::Done),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not build the focus form");
+                    Some(Handled::Unavailable("try again in a minute"))
+                }
+            }
+        }
         "pulse:open" => {
             let job_id = value.and_then(|v| v.parse::<i64>().ok());
             match app.pulse_form(&who, job_id).await {
@@ -118,6 +138,66 @@ fn input<'a>(
         .iter()
         .find(|(b, _)| b.as_ref() == block)
         .and_then(|(_, actions)| actions.values().next())
+}
+
+/// The focus form: the starting point stored sealed, focus and consent
+/// recorded (the welcome's and the home tab's button open it).
+async fn onboarding_submitted(
+    state: &AppState,
+    ev: &SlackInteractionViewSubmissionEvent,
+    modal: &slack_morphism::prelude::SlackModalView,
+) -> Handled {
+    let who = ChatIdentity::slack(ev.team.id.as_ref(), ev.user.id.as_ref());
+    let Some(participant_id) = modal
+        .private_metadata
+        .as_deref()
+        .and_then(|m| m.parse::<i64>().ok())
+    else {
+        return Handled::refused("a focus form without its participation");
+    };
+    let text = |block: &str| {
+        input(ev, block)
+            .and_then(|v| v.value.clone())
+            .unwrap_or_default()
+    };
+    let focus = input(ev, "focus").and_then(|v| {
+        v.selected_option
+            .as_ref()
+            .map(|o| o.value.clone())
+            .or_else(|| v.value.clone())
+    });
+    let share_focus = input(ev, "share")
+        .and_then(|v| v.selected_options.as_ref())
+        .is_some_and(|o| o.iter().any(|o| o.value == "share"));
+    let starting = crate::app::StartingPoint {
+        goal: text("goal"),
+        context: text("context"),
+        blocker: text("blocker"),
+        focus: focus.unwrap_or_default(),
+        share_focus,
+    };
+    match state
+        .app
+        .record_starting_point(&who, participant_id, &starting)
+        .await
+    {
+        Ok(Ok(())) => {
+            let app = state.app.clone();
+            tokio::spawn(async move { app.refresh_home(&who).await });
+            Handled::Done
+        }
+        Ok(Err(fields)) => {
+            let errors: serde_json::Map<String, serde_json::Value> = fields
+                .into_iter()
+                .map(|(f, m)| (f.to_string(), json!(m)))
+                .collect();
+            Handled::Answer(json!({ "response_action": "errors", "errors": errors }))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "starting point not stored");
+            Handled::Unavailable("not saved, please try again")
+        }
+    }
 }
 
 /// The pulse form's answer, stored like a tap on the pulse message (which
@@ -246,6 +326,7 @@ pub(super) async fn submitted(
         Some("note") => {}
         Some("cadence") => return cadence_submitted(state, &ev, modal).await,
         Some("pulse") => return pulse_submitted(state, &ev, modal).await,
+        Some("onboarding") => return onboarding_submitted(state, &ev, modal).await,
         _ => return Handled::Done,
     }
     let who = ChatIdentity::slack(ev.team.id.as_ref(), ev.user.id.as_ref());

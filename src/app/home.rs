@@ -28,14 +28,21 @@ impl App {
                 }
             }
         }
-        let pulse_due = match self.person_for(who).await? {
-            Some((org, person)) => self.store.unanswered_pulse(org, person.id).await?,
-            None => None,
+        let (pulse_due, snoozable) = match self.person_for(who).await? {
+            Some((org, person)) => (
+                self.store.unanswered_pulse(org, person.id).await?,
+                self.store
+                    .latest_unanswered_nudge(org, person.id)
+                    .await?
+                    .is_some(),
+            ),
+            None => (None, false),
         };
         Ok(View::Home {
             context: json!({
                 "overview": overview,
                 "pulse_due": pulse_due,
+                "snoozable": snoozable,
                 "paused": paused,
                 "programs": programs,
                 "digests": digests,

@@ -313,3 +313,38 @@ async fn a_waiting_pulse_is_answered_in_a_form_from_the_home_tab() {
             .await
     );
 }
+
+#[tokio::test]
+async fn the_latest_unanswered_nudge_is_snoozed_from_the_home_tab() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
+    assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 1);
+    let home = home_text(&t, "jana.novakova", "EvSNZ1").await;
+    assert!(
+        home.contains("Snooze my latest nudge to tomorrow"),
+        "{home}"
+    );
+    let jana = t.user_id("jana.novakova");
+    t.sim.tap_home(&jana, "home:snooze").await.unwrap();
+    let dm = SimWorkspace::dm_channel(&jana);
+    assert!(
+        t.eventually(|| t.sim.messages_in(&dm)[0]
+            .content
+            .blocks
+            .to_string()
+            .contains("I will remind you"))
+            .await,
+        "the nudge says when it comes back"
+    );
+    assert!(
+        t.eventually(|| t
+            .sim
+            .home_of(&jana)
+            .is_some_and(|h| !h.to_string().contains("Snooze my latest nudge")))
+            .await
+    );
+    // It comes back on Wednesday morning, once.
+    assert_eq!(t.advance_to("2026-09-09T06:59:00Z").await.sent, 0);
+    assert_eq!(t.advance_to("2026-09-09T09:00:00Z").await.sent, 1);
+}

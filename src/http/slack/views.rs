@@ -108,6 +108,28 @@ pub(super) async fn action(
                 }
             }
         }
+        "home:snooze" => {
+            match app
+                .snooze_latest(&who, crate::domain::time::Snooze::TomorrowMorning)
+                .await
+            {
+                Ok(update) => {
+                    tokio::spawn(async move {
+                        if let Some((_, (port, at, message))) = update {
+                            if let Err(e) = port.update(&at, &message).await {
+                                tracing::warn!(error = %e, "could not update the snoozed message");
+                            }
+                        }
+                        app.refresh_home(&who).await;
+                    });
+                    Some(Handled::Done)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "snooze from the home tab not stored");
+                    Some(Handled::Unavailable("not saved, please try again"))
+                }
+            }
+        }
         "home:pause" | "home:resume" => {
             let done = if action_id == "home:pause" {
                 app.pause(&who, None).await

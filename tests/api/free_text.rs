@@ -1,6 +1,6 @@
 //! No free text ever leaves through a digest, an export or an API
-//! aggregate: for random private notes written by participants who also
-//! report, none of the notes' text appears in any of them (property test).
+//! aggregate: for random private notes, goals and blockers of participants
+//! who also report, none of that text appears in any of them (property test).
 
 use crate::helpers::*;
 use momentum::chat::sim::SimWorkspace;
@@ -42,6 +42,22 @@ async fn case(notes: Vec<String>) -> Result<(), TestCaseError> {
             .await
             .unwrap();
         prop_assert!(reply.body.contains("saved"), "{}", reply.body);
+        // Their starting point: goal and blocker, free text too.
+        let who = momentum::domain::ChatIdentity::slack("T0SIMTEAM1", &user);
+        let participant = t.app.overview(&who).await.unwrap().unwrap().programs[0].participant_id;
+        let starting = momentum::app::StartingPoint {
+            goal: format!("goal {note}"),
+            context: String::new(),
+            blocker: format!("blocker {note}"),
+            focus: "feedback".into(),
+            share_focus: true,
+        };
+        let stored = t
+            .app
+            .record_starting_point(&who, participant, &starting)
+            .await
+            .unwrap();
+        prop_assert!(stored.is_ok(), "{stored:?}");
     }
     t.clock.set("2026-09-14T08:00:00Z".parse().unwrap());
     let digest = t.app.digest(t.org.id, "leaders-2026", None).await.unwrap();
@@ -72,7 +88,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 6, .. ProptestConfig::default() })]
 
     #[test]
-    fn private_notes_never_appear_in_digests_exports_or_aggregates(
+    fn notes_goals_and_blockers_never_appear_in_digests_exports_or_aggregates(
         notes in proptest::collection::vec("[A-Za-z]{6}[A-Za-z0-9 ,.!?]{4,40}", 10)
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

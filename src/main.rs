@@ -107,6 +107,9 @@ enum Command {
         /// One-tap reports in it, spread over 40 weeks.
         #[arg(long, default_value_t = 1_000_000)]
         digest_reports: i64,
+        /// Taps posted to the interaction endpoint at full speed.
+        #[arg(long, default_value_t = 10_000)]
+        taps: usize,
     },
     /// Validate program files; prints every mistake with its field path.
     CheckConfig {
@@ -300,6 +303,7 @@ async fn run(cli: Cli) -> Result<i32> {
             postgres,
             digest_participants,
             digest_reports,
+            taps,
         } => {
             momentum::bench::run(momentum::bench::BenchOptions {
                 participants,
@@ -308,6 +312,7 @@ async fn run(cli: Cli) -> Result<i32> {
                 postgres,
                 digest_participants,
                 digest_reports,
+                taps,
             })
             .await?;
             Ok(0)

@@ -6,6 +6,7 @@
 //! Digest: see `digest`.
 
 mod digest;
+mod taps;
 
 use crate::chat::sim::{SimConfig, SimWorkspace};
 use crate::chat::slack::limits::SlackLimits;
@@ -32,6 +33,8 @@ pub struct BenchOptions {
     /// The digest's program: participants and one-tap reports.
     pub digest_participants: usize,
     pub digest_reports: i64,
+    /// Taps posted to the interaction endpoint at full speed.
+    pub taps: usize,
 }
 
 const RULES: [(&str, u32, &str); 6] = [
@@ -43,7 +46,12 @@ const RULES: [(&str, u32, &str); 6] = [
     ("one_tap_check", 7, "15:00"),
 ];
 
-fn program(participants: usize, team: &str, first_user: usize, working_days_only: bool) -> Value {
+pub(super) fn program(
+    participants: usize,
+    team: &str,
+    first_user: usize,
+    working_days_only: bool,
+) -> Value {
     let start: Date = jiff::civil::date(2026, 2, 2);
     let sessions: Vec<Value> = (0..6)
         .map(|i| json!({"number": i + 1, "planned": start.checked_add((14 * i as i64).days()).unwrap_or(start).to_string()}))
@@ -302,6 +310,14 @@ pub async fn run(o: BenchOptions) -> Result<()> {
             "digest    {name:<10} {} participants, {} reports over 40 weeks (generated in {generate_s:.1} s): \
              the last week's digest in {week_ms:.0} ms (earlier weeks stored); all 40 weeks from scratch in {all_s:.2} s",
             o.digest_participants, o.digest_reports
+        );
+    }
+    for (name, url) in &backends {
+        let f = taps::taps(*url, dir.path(), 2_000, o.taps).await?;
+        println!(
+            "taps      {name:<10} {} signed taps over loopback, 64 in flight: {:.0} taps/s (p50 {:.1} ms, p99 {:.1} ms); \
+             at a steady 1,000/s: p50 {:.1} ms, p99 {:.1} ms",
+            o.taps, f.full_rate, f.full_p50_ms, f.full_p99_ms, f.steady_p50_ms, f.steady_p99_ms
         );
     }
     let limits = SlackLimits::default();

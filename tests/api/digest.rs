@@ -7,33 +7,14 @@ use momentum::chat::sim::SimWorkspace;
 use momentum::clock::Clock;
 use serde_json::Value;
 
-/// The handles of the sample program's participants (the part before @).
-fn participants() -> Vec<String> {
-    PROGRAM
-        .lines()
-        .filter_map(|l| l.split("email: ").nth(1))
-        .filter_map(|rest| rest.split('@').next())
-        .map(str::to_string)
-        .collect()
-}
-
 #[tokio::test]
 async fn a_weeks_digest_counts_what_happened_and_names_nobody() {
     let t = spawn_app().await;
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
-    let people = participants();
+    let people = participant_handles();
     assert_eq!(people.len(), 18);
-    for p in &people {
-        t.complete_session(p, 1, "2026-09-07").await;
-    }
     // Small steps go out on Tuesday (09:30 local: Prague, London, New York).
-    for at in [
-        "2026-09-08T07:30:00Z",
-        "2026-09-08T08:30:00Z",
-        "2026-09-08T13:30:00Z",
-    ] {
-        t.advance_to(at).await;
-    }
+    t.small_steps_for(&people).await;
     // Twelve answer on Wednesday: 6 done, 4 partly, 2 not yet.
     t.clock.set("2026-09-09T10:00:00Z".parse().unwrap());
     let answers = [
@@ -146,7 +127,7 @@ async fn a_week_not_over_yet_has_no_digest() {
 async fn the_digest_goes_to_the_sponsors_channel_once_a_week_at_the_set_time() {
     let t = spawn_app().await;
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
-    for p in participants() {
+    for p in participant_handles() {
         t.complete_session(&p, 1, "2026-09-07").await;
     }
     t.advance_to("2026-09-08T07:30:00Z").await;
@@ -215,17 +196,9 @@ async fn the_digest_goes_to_the_sponsors_channel_once_a_week_at_the_set_time() {
 async fn retention_deletes_raw_events_and_keeps_every_weeks_figures() {
     let t = spawn_app().await;
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
-    let people = participants();
-    for p in &people {
-        t.complete_session(p, 1, "2026-09-07").await;
-    }
-    for at in [
-        "2026-09-08T07:30:00Z",
-        "2026-09-08T08:30:00Z",
-        "2026-09-08T13:30:00Z",
-    ] {
-        t.advance_to(at).await;
-    }
+    let people = participant_handles();
+    // Small steps go out on Tuesday (09:30 local: Prague, London, New York).
+    t.small_steps_for(&people).await;
     t.clock.set("2026-09-09T10:00:00Z".parse().unwrap());
     for p in people.iter().take(10) {
         let user = t.user_id(p);

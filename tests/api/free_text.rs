@@ -10,23 +10,12 @@ use proptest::prelude::*;
 async fn case(notes: Vec<String>) -> Result<(), TestCaseError> {
     let t = spawn_app().await;
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
-    let people: Vec<String> = PROGRAM
-        .lines()
-        .filter_map(|l| l.split("email: ").nth(1))
-        .filter_map(|rest| rest.split('@').next())
-        .map(str::to_string)
+    let people: Vec<String> = participant_handles()
+        .into_iter()
         .take(notes.len())
         .collect();
-    for p in &people {
-        t.complete_session(p, 1, "2026-09-07").await;
-    }
-    for at in [
-        "2026-09-08T07:30:00Z",
-        "2026-09-08T08:30:00Z",
-        "2026-09-08T13:30:00Z",
-    ] {
-        t.advance_to(at).await;
-    }
+    // Small steps go out on Tuesday (09:30 local: Prague, London, New York).
+    t.small_steps_for(&people).await;
     t.clock.set("2026-09-09T10:00:00Z".parse().unwrap());
     for (p, note) in people.iter().zip(&notes) {
         let user = t.user_id(p);

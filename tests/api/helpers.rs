@@ -200,6 +200,16 @@ pub static PROGRAM_WITH_PULSES: std::sync::LazyLock<String> = std::sync::LazyLoc
 
 pub const PROGRAM_WITH_WELCOME: &str = momentum::demo::PROGRAM_FILE;
 
+/// The handles of the sample program's participants (the part before @).
+pub fn participant_handles() -> Vec<String> {
+    PROGRAM
+        .lines()
+        .filter_map(|l| l.split("email: ").nth(1))
+        .filter_map(|rest| rest.split('@').next())
+        .map(str::to_string)
+        .collect()
+}
+
 impl TestApp {
     pub async fn apply_yaml(&self, token: &str, yaml: &str) -> reqwest::Response {
         self.http
@@ -243,6 +253,24 @@ impl TestApp {
             .post_session(&self.admin_token, "leaders-2026", body)
             .await;
         assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    }
+
+    /// `people` (handles in the sample program) complete session 1 on
+    /// Monday 7 September; their small steps go out on Tuesday at 09:30
+    /// local time (Prague, London, New York). Returns how many were sent.
+    pub async fn small_steps_for(&self, people: &[String]) -> usize {
+        for p in people {
+            self.complete_session(p, 1, "2026-09-07").await;
+        }
+        let mut sent = 0;
+        for at in [
+            "2026-09-08T07:30:00Z",
+            "2026-09-08T08:30:00Z",
+            "2026-09-08T13:30:00Z",
+        ] {
+            sent += self.advance_to(at).await.sent;
+        }
+        sent
     }
 
     /// One person's row in the sample program's participant list (admin API).

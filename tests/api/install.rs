@@ -10,6 +10,20 @@ use serde_json::json;
 
 const TEAM2: &str = "T0SIMTEAM2";
 
+/// The second workspace's program: Ana, one nudge a day after session 1.
+const SECOND_PROGRAM: &str = r#"
+version: 1
+program:
+  key: second
+  name: Second Program
+  time_zone: Europe/Prague
+  welcome: false
+  sessions: [{ number: 1, planned: 2026-09-07 }]
+  nudges: [{ kind: small_step, days_after_session: 1, at: "09:30" }]
+participants:
+  - { email: ana@second.example }
+"#;
+
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -117,19 +131,7 @@ async fn a_second_workspace_installs_and_gets_its_own_organisation_and_token() {
         .create_token(org2, "hr", momentum::app::Scope::Admin)
         .await
         .unwrap();
-    let program = r#"
-version: 1
-program:
-  key: second
-  name: Second Program
-  time_zone: Europe/Prague
-  welcome: false
-  sessions: [{ number: 1, planned: 2026-09-07 }]
-  nudges: [{ kind: small_step, days_after_session: 1, at: "09:30" }]
-participants:
-  - { email: ana@second.example }
-"#;
-    let applied = t.apply_yaml(&token2, program).await;
+    let applied = t.apply_yaml(&token2, SECOND_PROGRAM).await;
     assert_eq!(applied.status(), 200, "{}", applied.text().await.unwrap());
     let resp = t
         .post_session(
@@ -204,19 +206,7 @@ async fn uninstalling_deletes_the_token_and_stops_all_sending_to_the_workspace()
         .create_token(org2, "hr", momentum::app::Scope::Admin)
         .await
         .unwrap();
-    let program = r#"
-version: 1
-program:
-  key: second
-  name: Second Program
-  time_zone: Europe/Prague
-  welcome: false
-  sessions: [{ number: 1, planned: 2026-09-07 }]
-  nudges: [{ kind: small_step, days_after_session: 1, at: "09:30" }]
-participants:
-  - { email: ana@second.example }
-"#;
-    t.apply_yaml(&token2, program).await;
+    t.apply_yaml(&token2, SECOND_PROGRAM).await;
     t.post_session(
         &token2,
         "second",

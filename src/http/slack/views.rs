@@ -22,8 +22,36 @@ pub(super) fn home_opened(state: &AppState, team: &str, event: &serde_json::Valu
     tokio::spawn(async move { app.refresh_home(&who).await });
 }
 
+/// Opens a form for the person who acted, right away: the trigger expires
+/// three seconds after the tap. `None` (not theirs, not an admin of it)
+/// opens nothing.
+async fn open_form(
+    app: &crate::app::App,
+    who: &ChatIdentity,
+    trigger: &str,
+    form: crate::app::AppResult<Option<View>>,
+    what: &str,
+) -> Handled {
+    match form {
+        Ok(Some(form)) => {
+            if let Some(port) = app.chats.for_identity(who) {
+                if let Err(e) = port.open_form(trigger, &form).await {
+                    tracing::warn!(error = %e, form = what, "could not open a form");
+                }
+            }
+            Handled::Done
+        }
+        Ok(None) => Handled::Done,
+        Err(e) => {
+            tracing::error!(error = %e, form = what, "could not build a form");
+            Handled::Unavailable("try again in a minute")
+        }
+    }
+}
+
 /// A button that belongs to the home tab or opens a form: `note:open`
 /// (value: the nudge's job id, or anything else for a note about no nudge),
+/// `onboarding:open`, `pulse:open`, `cadence:open`, `home:snooze`,
 /// `home:pause`, `home:resume`. `None` when the action is not one of them.
 pub(super) async fn action(
     state: &AppState,
@@ -37,76 +65,27 @@ pub(super) async fn action(
         "note:open" => {
             let job_id = value.and_then(|v| v.parse::<i64>().ok());
             let locale = app.locale_for(&who).await;
-            let Some(port) = app.chats.for_identity(&who) else {
-                return Some(Handled::Done);
-            };
-            // The trigger expires three seconds after the tap: open now.
-            if let Err(e) = port
-                .open_form(trigger, &View::NoteForm { job_id, locale })
-                .await
-            {
-                tracing::warn!(error = %e, "could not open the note form");
-            }
-            Some(Handled::Done)
+            let form = Ok(Some(View::NoteForm { job_id, locale }));
+            Some(open_form(&app, &who, trigger, form, "note form").await)
         }
         "onboarding:open" => {
             let Some(id) = value.and_then(|v| v.parse::<i64>().ok()) else {
                 return Some(Handled::refused("which participation?"));
             };
-            match app.onboarding_form(&who, id).await {
-                Ok(Some(form)) => {
-                    if let Some(port) = app.chats.for_identity(&who) {
-                        if let Err(e) = port.open_form(trigger, &form).await {
-                            tracing::warn!(error = %e, "could not open the focus form");
-                        }
-                    }
-                    Some(Handled::Done)
-                }
-                Ok(None) => Some(Handled::Done),
-                Err(e) => {
-                    tracing::error!(error = %e, "could not build the focus form");
-                    Some(Handled::Unavailable("try again in a minute"))
-                }
-            }
+            let form = app.onboarding_form(&who, id).await;
+            Some(open_form(&app, &who, trigger, form, "focus form").await)
         }
         "pulse:open" => {
             let job_id = value.and_then(|v| v.parse::<i64>().ok());
-            match app.pulse_form(&who, job_id).await {
-                Ok(Some(form)) => {
-                    if let Some(port) = app.chats.for_identity(&who) {
-                        if let Err(e) = port.open_form(trigger, &form).await {
-                            tracing::warn!(error = %e, "could not open the pulse form");
-                        }
-                    }
-                    Some(Handled::Done)
-                }
-                Ok(None) => Some(Handled::Done),
-                Err(e) => {
-                    tracing::error!(error = %e, "could not build the pulse form");
-                    Some(Handled::Unavailable("try again in a minute"))
-                }
-            }
+            let form = app.pulse_form(&who, job_id).await;
+            Some(open_form(&app, &who, trigger, form, "pulse form").await)
         }
         "cadence:open" => {
             let Some(key) = value else {
                 return Some(Handled::refused("which program's cadence?"));
             };
-            match app.cadence_form(&who, key).await {
-                Ok(Some(form)) => {
-                    if let Some(port) = app.chats.for_identity(&who) {
-                        if let Err(e) = port.open_form(trigger, &form).await {
-                            tracing::warn!(error = %e, "could not open the cadence editor");
-                        }
-                    }
-                    Some(Handled::Done)
-                }
-                // Not an admin of it (any more): nothing opens.
-                Ok(None) => Some(Handled::Done),
-                Err(e) => {
-                    tracing::error!(error = %e, "could not build the cadence editor");
-                    Some(Handled::Unavailable("try again in a minute"))
-                }
-            }
+            let form = app.cadence_form(&who, key).await;
+            Some(open_form(&app, &who, trigger, form, "cadence editor").await)
         }
         "home:snooze" => {
             match app

@@ -8,6 +8,7 @@ mod flow;
 mod free_text;
 mod helpers;
 mod home;
+mod hostile;
 mod install;
 mod onboarding;
 mod privacy;

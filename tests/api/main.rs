@@ -6,6 +6,7 @@ mod delivery;
 mod digest;
 mod flow;
 mod free_text;
+mod fuzz;
 mod helpers;
 mod home;
 mod hostile;

@@ -214,13 +214,15 @@ impl App {
         if !self.store.snooze_job(org, job.id, due, now).await? {
             return Ok(None);
         }
-        let when = due
-            .to_zoned(ctx.calendar.zone.tz().clone())
-            .strftime("%a %d %b %H:%M")
-            .to_string();
         let mut update = self.message_for(&ctx, &job, None);
-        if let Message::Nudge { snoozed_until, .. } = &mut update {
-            *snoozed_until = Some(when);
+        if let Message::Nudge {
+            snoozed_until,
+            locale,
+            ..
+        } = &mut update
+        {
+            let local = due.to_zoned(ctx.calendar.zone.tz().clone());
+            *snoozed_until = Some(crate::domain::time::when_text(&local, locale));
         }
         let at = places_to_update(&job, message).swap_remove(0);
         Ok(self.chats.for_identity(who).map(|port| (port, at, update)))

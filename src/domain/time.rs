@@ -192,6 +192,24 @@ pub struct DeliveryCalendar {
     pub holidays: Vec<Date>,
 }
 
+/// A local date and time as people read it in their language: "Wed 09 Sep
+/// 09:00" in English, "st 9. 9. 09:00" in Czech.
+pub fn when_text(at: &jiff::Zoned, locale: &str) -> String {
+    match locale {
+        "cs" => {
+            let day = ["po", "út", "st", "čt", "pá", "so", "ne"]
+                [at.weekday().to_monday_zero_offset() as usize];
+            format!(
+                "{day} {}. {}. {}",
+                at.day(),
+                at.month(),
+                at.strftime("%H:%M")
+            )
+        }
+        _ => at.strftime("%a %d %b %H:%M").to_string(),
+    }
+}
+
 /// Ways to put off a nudge, as offered on the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Snooze {
@@ -338,6 +356,17 @@ impl DeliveryCalendar {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn times_read_in_each_language() {
+        let at = jiff::civil::date(2026, 9, 9)
+            .at(9, 0, 0, 0)
+            .to_zoned(jiff::tz::TimeZone::get("Europe/Prague").unwrap())
+            .unwrap();
+        assert_eq!(when_text(&at, "en"), "Wed 09 Sep 09:00");
+        assert_eq!(when_text(&at, "cs"), "st 9. 9. 09:00");
+    }
+
     use super::*;
     use jiff::civil::date;
 

@@ -39,11 +39,7 @@ impl App {
         &self,
         who: &ChatIdentity,
     ) -> AppResult<Option<(OrgId, Vec<ProgramRow>)>> {
-        let Some(org) = self
-            .store
-            .org_for_workspace(who.platform, &who.workspace)
-            .await?
-        else {
+        let Some(org) = self.org_of(who).await? else {
             return Ok(None);
         };
         let programs = self.store.programs(org).await?;

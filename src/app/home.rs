@@ -19,9 +19,9 @@ impl App {
         if let Some((org, rows)) = self.admin_programs(who).await? {
             for p in &rows {
                 programs.push(self.program_health(org, p).await?);
-                let last = self.store.digests(org, p.id).await?.pop();
+                let last = self.store.last_digest(org, p.id).await?;
                 let text = last
-                    .and_then(|(_, body)| serde_json::from_str::<Digest>(&body).ok())
+                    .and_then(|body| serde_json::from_str::<Digest>(&body).ok())
                     .and_then(|d| digest_text(&p.name, &locale, &d).ok());
                 if let Some(text) = text {
                     digests.insert(p.key.clone(), Value::String(text));

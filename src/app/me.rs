@@ -24,7 +24,6 @@ const RECENT_ACTIONS: usize = 3;
 /// A participant's progress in each of their programs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Overview {
-    pub locale: String,
     pub programs: Vec<ProgramProgress>,
     /// How many private notes they have written.
     pub notes: usize,
@@ -92,19 +91,37 @@ impl App {
             .map_err(|e| AppError::Key(e.to_string()))
     }
 
+    /// The organisation a chat identity's workspace belongs to.
+    pub(super) async fn org_of(&self, who: &ChatIdentity) -> AppResult<Option<OrgId>> {
+        Ok(self
+            .store
+            .org_for_workspace(who.platform, &who.workspace)
+            .await?)
+    }
+
     /// The person behind a chat identity, in the organisation of its workspace.
     pub(super) async fn person_for(
         &self,
         who: &ChatIdentity,
     ) -> AppResult<Option<(OrgId, Person)>> {
-        let Some(org) = self
-            .store
-            .org_for_workspace(who.platform, &who.workspace)
-            .await?
-        else {
+        let Some(org) = self.org_of(who).await? else {
             return Ok(None);
         };
         Ok(self.store.person_by_chat(org, who).await?.map(|p| (org, p)))
+    }
+
+    /// Whether Momentum stores anything about this identity.
+    pub async fn is_known(&self, who: &ChatIdentity) -> AppResult<bool> {
+        Ok(self.person_for(who).await?.is_some())
+    }
+
+    /// Whether this identity takes part in a program (not deactivated).
+    pub async fn is_enrolled(&self, who: &ChatIdentity) -> AppResult<bool> {
+        let Some((org, person)) = self.person_for(who).await? else {
+            return Ok(false);
+        };
+        let participations = self.store.participations(org, person.id).await?;
+        Ok(participations.iter().any(|p| !p.deactivated))
     }
 
     /// The language to answer a person in: their chat language when
@@ -216,12 +233,8 @@ impl App {
                 paused_until,
             });
         }
-        let notes = self.store.notes_of(org, person.id).await?.len();
-        Ok(Some(Overview {
-            locale: self.locale_for(who).await,
-            programs,
-            notes,
-        }))
+        let notes = self.store.note_count(org, person.id).await?;
+        Ok(Some(Overview { programs, notes }))
     }
 
     /// Stores a private note, sealed under the organisation's data key and

@@ -338,6 +338,17 @@ impl Store {
         Ok(())
     }
 
+    /// The latest stored digest of a program (its JSON body), if any.
+    pub async fn last_digest(&self, org: OrgId, program_id: i64) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT body FROM digests WHERE org_id = $1 AND program_id = $2 ORDER BY week DESC LIMIT 1",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// The stored digests of a program, oldest week first (JSON bodies).
     pub async fn digests(&self, org: OrgId, program_id: i64) -> Result<Vec<(String, String)>> {
         Ok(sqlx::query_as(

@@ -35,6 +35,17 @@ impl Store {
         Ok(id)
     }
 
+    /// How many notes the author has written.
+    pub async fn note_count(&self, org: OrgId, person_id: i64) -> Result<usize> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM notes WHERE org_id = $1 AND person_id = $2")
+                .bind(org.0)
+                .bind(person_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n as usize)
+    }
+
     /// The author's notes, newest first.
     pub async fn notes_of(&self, org: OrgId, person_id: i64) -> Result<Vec<SealedNote>> {
         let rows = sqlx::query(

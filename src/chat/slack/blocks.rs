@@ -313,7 +313,7 @@ mod view_tests {
     #[test]
     fn every_view_renders_in_every_locale_within_slacks_limits() {
         let home = json!({
-            "overview": {"locale": "en", "notes": 2, "programs": [{
+            "overview": {"notes": 2, "programs": [{
                 "participant_id": 3, "program": "Leaders", "focus": "delegation", "sessions_done": 1, "sessions_planned": 5,
                 "next_session": [2, "2026-09-21"], "streak_weeks": 3, "paused_until": null,
                 "recent": [{"session": 1, "answer": "done", "on": "2026-09-08"}],

@@ -157,12 +157,10 @@ async fn run(
             Err(NoteRefusal::NotEnrolled) => reply(locale, "not_enrolled", context! {}),
         },
         Command::MyData => my_data(state, who, locale).await?,
-        Command::ForgetMe { confirmed: false } => {
-            match app.overview(who).await?.is_some() || app.my_data(who).await?.is_some() {
-                true => reply(locale, "forget_me_confirm", context! {}),
-                false => reply(locale, "nothing_stored", context! {}),
-            }
-        }
+        Command::ForgetMe { confirmed: false } => match app.is_known(who).await? {
+            true => reply(locale, "forget_me_confirm", context! {}),
+            false => reply(locale, "nothing_stored", context! {}),
+        },
         Command::ForgetMe { confirmed: true } => match app.forget_me(who).await? {
             Some(_) => reply(locale, "forgotten", context! {}),
             None => reply(locale, "nothing_stored", context! {}),
@@ -211,7 +209,9 @@ async fn open_note_form(
     trigger: &str,
 ) -> Option<String> {
     let app = &state.app;
-    app.overview(who).await.ok().flatten()?;
+    if !app.is_enrolled(who).await.ok()? {
+        return None;
+    }
     let port = app.chats.for_identity(who)?;
     let form = crate::chat::View::NoteForm {
         job_id: None,

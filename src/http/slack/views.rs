@@ -141,6 +141,21 @@ fn input<'a>(
         .and_then(|(_, actions)| actions.values().next())
 }
 
+/// A text input's value (empty when left empty).
+fn text_of(ev: &SlackInteractionViewSubmissionEvent, block: &str) -> String {
+    input(ev, block)
+        .and_then(|v| v.value.clone())
+        .unwrap_or_default()
+}
+
+/// The id a modal carries in its `private_metadata` (a job, a participation).
+fn metadata_id(modal: &slack_morphism::prelude::SlackModalView) -> Option<i64> {
+    modal
+        .private_metadata
+        .as_deref()
+        .and_then(|m| m.parse::<i64>().ok())
+}
+
 /// The focus form: the starting point stored sealed, focus and consent
 /// recorded (the welcome's and the home tab's button open it).
 async fn onboarding_submitted(
@@ -149,17 +164,8 @@ async fn onboarding_submitted(
     modal: &slack_morphism::prelude::SlackModalView,
 ) -> Handled {
     let who = ChatIdentity::slack(ev.team.id.as_ref(), ev.user.id.as_ref());
-    let Some(participant_id) = modal
-        .private_metadata
-        .as_deref()
-        .and_then(|m| m.parse::<i64>().ok())
-    else {
+    let Some(participant_id) = metadata_id(modal) else {
         return Handled::refused("a focus form without its participation");
-    };
-    let text = |block: &str| {
-        input(ev, block)
-            .and_then(|v| v.value.clone())
-            .unwrap_or_default()
     };
     let focus = input(ev, "focus").and_then(|v| {
         v.selected_option
@@ -171,9 +177,9 @@ async fn onboarding_submitted(
         .and_then(|v| v.selected_options.as_ref())
         .is_some_and(|o| o.iter().any(|o| o.value == "share"));
     let starting = crate::app::StartingPoint {
-        goal: text("goal"),
-        context: text("context"),
-        blocker: text("blocker"),
+        goal: text_of(ev, "goal"),
+        context: text_of(ev, "context"),
+        blocker: text_of(ev, "blocker"),
         focus: focus.unwrap_or_default(),
         share_focus,
     };
@@ -209,10 +215,7 @@ async fn pulse_submitted(
     modal: &slack_morphism::prelude::SlackModalView,
 ) -> Handled {
     let who = ChatIdentity::slack(ev.team.id.as_ref(), ev.user.id.as_ref());
-    let job_id = modal
-        .private_metadata
-        .as_deref()
-        .and_then(|m| m.parse::<i64>().ok());
+    let job_id = metadata_id(modal);
     let value = input(ev, "value")
         .and_then(|v| v.selected_option.as_ref())
         .and_then(|o| o.value.parse::<i64>().ok());
@@ -271,19 +274,14 @@ async fn cadence_submitted(
 ) -> Handled {
     let who = ChatIdentity::slack(ev.team.id.as_ref(), ev.user.id.as_ref());
     let key = modal.private_metadata.clone().unwrap_or_default();
-    let text = |block: &str| {
-        input(ev, block)
-            .and_then(|v| v.value.clone())
-            .unwrap_or_default()
-    };
     let submitted = crate::app::CadenceInput {
-        nudges: text("nudges"),
-        quiet_hours: text("quiet_hours"),
+        nudges: text_of(ev, "nudges"),
+        quiet_hours: text_of(ev, "quiet_hours"),
         working_days: input(ev, "working_days")
             .and_then(|v| v.selected_options.as_ref())
             .map(|o| o.iter().map(|o| o.value.clone()).collect())
             .unwrap_or_default(),
-        reminder_after_days: text("reminder_after_days"),
+        reminder_after_days: text_of(ev, "reminder_after_days"),
     };
     match state.app.apply_cadence(&who, &key, &submitted).await {
         Ok(Ok(_)) => {
@@ -331,23 +329,8 @@ pub(super) async fn submitted(
         _ => return Handled::Done,
     }
     let who = ChatIdentity::slack(ev.team.id.as_ref(), ev.user.id.as_ref());
-    let text = ev
-        .view
-        .state_params
-        .state
-        .as_ref()
-        .and_then(|s| {
-            s.values
-                .iter()
-                .find(|(block, _)| block.as_ref() == "note")
-                .and_then(|(_, actions)| actions.values().next())
-        })
-        .and_then(|v| v.value.clone())
-        .unwrap_or_default();
-    let job_id = modal
-        .private_metadata
-        .as_deref()
-        .and_then(|m| m.parse::<i64>().ok());
+    let text = text_of(&ev, "note");
+    let job_id = metadata_id(modal);
     let app = state.app.clone();
     let locale = app.locale_for(&who).await;
     let error = |key: &str, ctx: minijinja::Value| {

@@ -65,6 +65,8 @@ pub struct Settings {
     /// Raw events are deleted after this many days (`MOMENTUM_RETENTION_DAYS`,
     /// default 365, 0 = keep them); weekly aggregates stay.
     pub retention_days: u32,
+    /// The Teams bot, when `MICROSOFT_APP_ID` is set.
+    pub teams: Option<crate::chat::teams::TeamsSettings>,
 }
 
 #[derive(Clone, Default)]
@@ -109,6 +111,7 @@ impl std::fmt::Debug for Settings {
                 "slack.app_token",
                 &self.slack.app_token.as_ref().map(|_| "…"),
             )
+            .field("teams", &self.teams)
             .finish()
     }
 }
@@ -243,7 +246,9 @@ impl Settings {
                     message: format!("{v:?} is not 0 (keep) or a number of days from 30 to 3650"),
                 })?,
         };
+        let teams = teams_settings()?;
         Ok(Self {
+            teams,
             retention_days,
             database_url: env("MOMENTUM_DATABASE_URL")
                 .or(parsed.database_url)
@@ -265,6 +270,63 @@ impl Settings {
             retry_base_seconds,
         })
     }
+}
+
+/// `MICROSOFT_APP_ID`, `MICROSOFT_APP_PASSWORD`, `MICROSOFT_APP_TENANT_ID`,
+/// `MICROSOFT_APP_TYPE`; the endpoints can point at the local workspace.
+fn teams_settings() -> Result<Option<crate::chat::teams::TeamsSettings>, SettingsError> {
+    use crate::chat::teams::{auth, AppType, TeamsSettings, LOGIN_URL};
+    let Some(app_id) = env("MICROSOFT_APP_ID") else {
+        return Ok(None);
+    };
+    let app_password = env("MICROSOFT_APP_PASSWORD").ok_or(SettingsError::Invalid {
+        name: "MICROSOFT_APP_PASSWORD",
+        message:
+            "the Teams bot needs its client secret (Azure Bot → Configuration → Manage Password)"
+                .into(),
+    })?;
+    let app_type = match env("MICROSOFT_APP_TYPE") {
+        None => AppType::SingleTenant,
+        Some(t) => AppType::parse(&t).ok_or(SettingsError::Invalid {
+            name: "MICROSOFT_APP_TYPE",
+            message: format!("{t:?} is neither SingleTenant nor MultiTenant"),
+        })?,
+    };
+    let tenant_id = env("MICROSOFT_APP_TENANT_ID");
+    if app_type == AppType::SingleTenant && tenant_id.is_none() {
+        return Err(SettingsError::Invalid {
+            name: "MICROSOFT_APP_TENANT_ID",
+            message:
+                "a SingleTenant bot needs its tenant id (Azure Bot → Configuration → App Tenant ID)"
+                    .into(),
+        });
+    }
+    let urls = [
+        ("MOMENTUM_TEAMS_LOGIN_URL", LOGIN_URL),
+        (
+            "MOMENTUM_TEAMS_OPENID_METADATA_URL",
+            auth::BOT_FRAMEWORK_OPENID_METADATA,
+        ),
+    ]
+    .map(|(name, default)| {
+        let v = env(name).unwrap_or_else(|| default.to_string());
+        match url::Url::parse(&v) {
+            Ok(_) => Ok(v),
+            Err(_) => Err(SettingsError::Invalid {
+                name,
+                message: format!("{v:?} is not a URL"),
+            }),
+        }
+    });
+    let [login_url, openid_metadata_url] = urls;
+    Ok(Some(TeamsSettings {
+        app_id,
+        app_password,
+        tenant_id,
+        app_type,
+        login_url: login_url?,
+        openid_metadata_url: openid_metadata_url?,
+    }))
 }
 
 #[cfg(test)]

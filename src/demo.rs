@@ -316,6 +316,7 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
             retention_days: None,
             slack_oauth: None,
             slack_socket: None,
+            teams: None,
         },
     )
     .await?;

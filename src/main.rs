@@ -88,6 +88,24 @@ enum Command {
         #[arg(long)]
         app_id: Option<String>,
     },
+    /// Write the Teams app package (manifest.json and icons, zipped) to
+    /// upload in Teams admin center → Manage apps → Upload.
+    TeamsPackage {
+        /// The Azure Bot's Microsoft App ID (a GUID).
+        #[arg(long, env = "MICROSOFT_APP_ID")]
+        app_id: String,
+        /// Where Teams reaches this deployment, e.g. https://momentum.acme.example
+        #[arg(long, env = "MOMENTUM_PUBLIC_URL")]
+        base_url: String,
+        /// The package version; raise it for every upload of a change.
+        #[arg(long, default_value = "1.0.0")]
+        version: String,
+        /// Who publishes the app (shown in Teams' app details).
+        #[arg(long, default_value = "Momentum")]
+        developer: String,
+        #[arg(long, default_value = "momentum-teams.zip")]
+        out: PathBuf,
+    },
     /// Print performance figures: planning N participants × 36 rules, and
     /// dispatching to the local workspace with Slack's limits off and on.
     Bench {
@@ -249,6 +267,9 @@ enum OrgCommand {
         /// Link a Slack workspace (team id, T…) to it.
         #[arg(long)]
         slack_team: Option<String>,
+        /// Link a Microsoft Teams tenant (its tenant id) to it.
+        #[arg(long)]
+        teams_tenant: Option<String>,
     },
     /// List organisations.
     List,
@@ -343,6 +364,7 @@ async fn run(cli: Cli) -> Result<i32> {
                     time_zone,
                     locale,
                     slack_team,
+                    teams_tenant,
                 } => {
                     let app = startup::build_app(
                         store.clone(),
@@ -354,10 +376,15 @@ async fn run(cli: Cli) -> Result<i32> {
                         .create_org(&name, &time_zone, &locale)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    if let Some(team) = slack_team {
-                        store
-                            .link_workspace(org.id, Platform::Slack, &team, clock().now())
-                            .await?;
+                    for (platform, id) in [
+                        (Platform::Slack, slack_team),
+                        (Platform::Teams, teams_tenant),
+                    ] {
+                        if let Some(id) = id {
+                            store
+                                .link_workspace(org.id, platform, &id, clock().now())
+                                .await?;
+                        }
                     }
                     println!("organisation {} created (id {})", org.name, org.id.0);
                 }
@@ -561,6 +588,28 @@ async fn run(cli: Cli) -> Result<i32> {
                 ),
             }
         }
+        Command::TeamsPackage {
+            app_id,
+            base_url,
+            version,
+            developer,
+            out,
+        } => {
+            let zip = momentum::chat::teams::package::package(
+                &momentum::chat::teams::package::PackageOptions {
+                    app_id,
+                    base_url,
+                    version,
+                    developer,
+                },
+            )?;
+            std::fs::write(&out, zip).with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "wrote {} — upload it in Teams admin center → Teams apps → Manage apps → Upload new app",
+                out.display()
+            );
+            Ok(0)
+        }
         Command::SlackManifest {
             base_url,
             socket_mode,
@@ -754,8 +803,9 @@ async fn serve(s: Settings) -> Result<()> {
     if slack_oauth.is_some() {
         startup::connect_installations(&app, &s).await?;
     }
-    if app.chats.is_empty() && slack_oauth.is_none() {
-        tracing::warn!("no chat workspace connected (set SLACK_BOT_TOKEN, or SLACK_CLIENT_ID for OAuth install): nothing can be sent");
+    let teams = startup::connect_teams(&s, &app).await?;
+    if app.chats.is_empty() && slack_oauth.is_none() && teams.is_none() {
+        tracing::warn!("no chat workspace connected (set SLACK_BOT_TOKEN, SLACK_CLIENT_ID for OAuth install, or MICROSOFT_APP_ID for Teams): nothing can be sent");
     }
     let running = startup::start(
         app,
@@ -775,6 +825,7 @@ async fn serve(s: Settings) -> Result<()> {
                 )),
                 None => None,
             },
+            teams,
         },
     )
     .await

@@ -108,6 +108,43 @@ pub async fn connect_installations(app: &App, settings: &Settings) -> anyhow::Re
     Ok(())
 }
 
+/// The Teams bot of `MICROSOFT_APP_ID`, with a port for every tenant
+/// linked to an organisation. A single-tenant bot's tenant is linked to the
+/// one organisation when it is not linked yet.
+pub async fn connect_teams(
+    settings: &Settings,
+    app: &App,
+) -> anyhow::Result<Option<Arc<crate::chat::teams::TeamsBot>>> {
+    let Some(teams) = &settings.teams else {
+        return Ok(None);
+    };
+    let bot = Arc::new(crate::chat::teams::TeamsBot::new(teams.clone()));
+    let store = &app.store;
+    if let Some(tenant) = &teams.tenant_id {
+        if store
+            .org_for_workspace(Platform::Teams, tenant)
+            .await?
+            .is_none()
+        {
+            if let [only] = store.orgs().await?.as_slice() {
+                store
+                    .link_workspace(only.id, Platform::Teams, tenant, app.clock.now())
+                    .await?;
+                tracing::info!(org = only.id.0, tenant = %tenant, "Teams tenant linked to the organisation");
+            }
+        }
+    }
+    for org in store.orgs().await? {
+        for (platform, tenant) in store.workspaces(org.id).await? {
+            if platform == Platform::Teams {
+                let port = crate::chat::teams::TeamsChat::new(bot.clone(), &tenant, store.clone());
+                app.chats.add(Arc::new(port) as Arc<dyn ChatPort>);
+            }
+        }
+    }
+    Ok(Some(bot))
+}
+
 /// A running service: its address and how to stop it.
 pub struct Running {
     pub addr: SocketAddr,
@@ -152,6 +189,8 @@ pub struct ServiceOptions {
     pub slack_oauth: Option<crate::http::slack::SlackOAuth>,
     /// Socket Mode: the Web API client and the app-level token.
     pub slack_socket: Option<(Arc<crate::chat::slack::SlackHttpClient>, String)>,
+    /// The Teams bot, when configured (`connect_teams`).
+    pub teams: Option<Arc<crate::chat::teams::TeamsBot>>,
 }
 
 pub fn build_app(
@@ -171,6 +210,7 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
         app: app.clone(),
         slack_signing_secret: options.slack_signing_secret.map(Arc::from),
         slack_oauth: options.slack_oauth.map(Arc::new),
+        teams: options.teams,
     };
     let socket = match options.slack_socket {
         None => None,

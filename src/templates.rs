@@ -43,6 +43,26 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/cs/pulse_form.json",
     "slack/cs/onboarding_form.json",
     "slack/cs/welcome.json",
+    "teams/en/nudge.json",
+    "teams/en/checkin.json",
+    "teams/en/pulse.json",
+    "teams/en/welcome.json",
+    "teams/en/digest.json",
+    "teams/en/status.json",
+    "teams/en/onboarding_form.json",
+    "teams/en/note_form.json",
+    "teams/en/recorded.json",
+    "teams/en/help.txt",
+    "teams/cs/nudge.json",
+    "teams/cs/checkin.json",
+    "teams/cs/pulse.json",
+    "teams/cs/welcome.json",
+    "teams/cs/digest.json",
+    "teams/cs/status.json",
+    "teams/cs/onboarding_form.json",
+    "teams/cs/note_form.json",
+    "teams/cs/recorded.json",
+    "teams/cs/help.txt",
     "digest/en/digest.txt",
     "digest/cs/digest.txt",
 ];
@@ -80,14 +100,22 @@ fn env() -> &'static Environment<'static> {
     })
 }
 
-/// `platform/locale/name`, falling back to English when the locale has none.
+/// `platform/locale/name`, falling back to English when the locale has
+/// none, and for Teams to Slack's text where the wording is the same
+/// (command replies): `teams/cs/x`, `teams/en/x`, `slack/cs/x`, `slack/en/x`.
 fn resolve(platform: &str, locale: &str, name: &str) -> String {
-    let wanted = format!("{platform}/{locale}/{name}");
-    if TEMPLATES.iter().any(|(n, _)| *n == wanted) {
-        wanted
-    } else {
-        format!("{platform}/en/{name}")
+    let exists = |n: &str| TEMPLATES.iter().any(|(t, _)| *t == n);
+    let mut candidates = vec![
+        format!("{platform}/{locale}/{name}"),
+        format!("{platform}/en/{name}"),
+    ];
+    if platform == "teams" && name.ends_with(".txt") {
+        candidates.push(format!("slack/{locale}/{name}"));
     }
+    candidates
+        .into_iter()
+        .find(|c| exists(c))
+        .unwrap_or_else(|| format!("slack/en/{name}"))
 }
 
 pub fn render_text(

@@ -95,6 +95,23 @@ async fn lookup_waiting_out_limits(
     }
 }
 
+/// The first workspace that knows the email; an error only when none
+/// knows it and one could not be asked.
+async fn look_up(
+    directories: &[Arc<dyn ChatPort>],
+    email: &str,
+) -> Result<Option<crate::chat::ChatUser>, crate::chat::ChatError> {
+    let mut failed = None;
+    for port in directories {
+        match lookup_waiting_out_limits(port.as_ref(), email).await {
+            Ok(Some(u)) => return Ok(Some(u)),
+            Ok(None) => {}
+            Err(e) => failed = Some(e),
+        }
+    }
+    failed.map_or(Ok(None), Err)
+}
+
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -287,14 +304,16 @@ impl App {
                 refs.push(m);
             }
         }
-        // Emails are looked up in the organisation's own workspace.
-        let directory = match self.store.workspaces(org).await {
+        // Emails are looked up in the organisation's own workspaces (Slack
+        // and Teams), in the order they were linked.
+        let directories: Vec<Arc<dyn ChatPort>> = match self.store.workspaces(org).await {
             Ok(ws) => ws
                 .iter()
-                .find_map(|(platform, id)| self.chats.for_workspace(*platform, id)),
+                .filter_map(|(platform, id)| self.chats.for_workspace(*platform, id))
+                .collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the organisation's workspaces");
-                None
+                Vec::new()
             }
         };
         let mut out = HashMap::new();
@@ -304,7 +323,7 @@ impl App {
                 continue;
             }
             let mut rec = PersonRecord::from_ref(r);
-            match (&r.chat, &r.email, &directory) {
+            match (&r.chat, &r.email, directories.is_empty()) {
                 (Some(who), _, _) => {
                     if let Some(port) = self.chats.for_identity(who) {
                         if let Ok(u) = port.user_info(who).await {
@@ -315,32 +334,26 @@ impl App {
                         }
                     }
                 }
-                (None, Some(email), Some(port)) => {
-                    match lookup_waiting_out_limits(port.as_ref(), email.as_str()).await {
-                        Ok(Some(u)) if u.is_bot => {
-                            rec.unresolved_reason =
-                                Some("the email belongs to a bot, not a person".into())
-                        }
-                        Ok(Some(u)) if u.deleted => {
-                            rec.unresolved_reason = Some("the chat account is deactivated".into())
-                        }
-                        Ok(Some(u)) => {
-                            rec.chat = Some(u.identity);
-                            rec.display_name = rec.display_name.or(u.display_name);
-                            rec.time_zone = u.time_zone;
-                            rec.locale = u.locale;
-                            rec.away_until = Some(u.status.away_until(self.clock.now()));
-                            rec.unresolved_reason = None;
-                        }
-                        Ok(None) => {
-                            rec.unresolved_reason = Some("no chat user has this email".into())
-                        }
-                        Err(e) => {
-                            rec.unresolved_reason = Some(format!("email look-up failed: {e}"))
-                        }
+                (None, Some(email), false) => match look_up(&directories, email.as_str()).await {
+                    Ok(Some(u)) if u.is_bot => {
+                        rec.unresolved_reason =
+                            Some("the email belongs to a bot, not a person".into())
                     }
-                }
-                (None, Some(_), None) => {
+                    Ok(Some(u)) if u.deleted => {
+                        rec.unresolved_reason = Some("the chat account is deactivated".into())
+                    }
+                    Ok(Some(u)) => {
+                        rec.chat = Some(u.identity);
+                        rec.display_name = rec.display_name.or(u.display_name);
+                        rec.time_zone = u.time_zone;
+                        rec.locale = u.locale;
+                        rec.away_until = Some(u.status.away_until(self.clock.now()));
+                        rec.unresolved_reason = None;
+                    }
+                    Ok(None) => rec.unresolved_reason = Some("no chat user has this email".into()),
+                    Err(e) => rec.unresolved_reason = Some(format!("email look-up failed: {e}")),
+                },
+                (None, Some(_), true) => {
                     rec.unresolved_reason =
                         Some("no chat workspace is connected to look the email up".into())
                 }
@@ -351,7 +364,8 @@ impl App {
         // Slack's email look-up does not tell a person's language: one
         // sweep of the workspace's users does, for everyone matched by email.
         let unknown = out.values().any(|r| r.chat.is_some() && r.locale.is_none());
-        if let (true, Some(port)) = (unknown, &directory) {
+        let slack = directories.iter().find(|p| p.platform() == Platform::Slack);
+        if let (true, Some(port)) = (unknown, slack) {
             match port.languages().await {
                 Ok(languages) => {
                     for rec in out.values_mut().filter(|r| r.locale.is_none()) {

@@ -50,8 +50,11 @@ pub enum TapResult {
     Recorded {
         updates: Vec<MessageUpdate>,
     },
-    /// The same delivery was already stored: nothing changed.
-    Duplicate,
+    /// The same delivery was already stored: nothing changed. The message
+    /// as it shows the answer (for platforms that answer a tap with it).
+    Duplicate {
+        shown: Option<Message>,
+    },
     Refused(TapRefusal),
 }
 
@@ -119,7 +122,8 @@ impl App {
             )
             .await?;
         if outcome == TapOutcome::Duplicate {
-            return Ok(TapResult::Duplicate);
+            let shown = self.message_for_job(&job, Some(tap.answer)).await.ok();
+            return Ok(TapResult::Duplicate { shown });
         }
         let updates = match (
             self.message_for_job(&job, Some(tap.answer)).await,

@@ -109,6 +109,7 @@ pub async fn taps(
             retention_days: None,
             slack_oauth: None,
             slack_socket: None,
+            teams: None,
         },
     )
     .await?;

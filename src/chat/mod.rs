@@ -4,6 +4,7 @@
 
 pub mod sim;
 pub mod slack;
+pub mod teams;
 
 use crate::domain::{Answer, ChatIdentity, CheckinAnswer, JobPurpose, Platform};
 use async_trait::async_trait;

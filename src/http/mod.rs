@@ -1,11 +1,14 @@
 //! Thin inbound HTTP: verify, parse into a domain command, call the app,
 //! answer fast. Routes: the admin API (`/api/v1`), Slack (`/slack/*`),
-//! `/healthz` and `/openapi.json`.
+//! Teams (`/api/messages`), `/healthz`, `/readyz`, `/metrics` and
+//! `/openapi.json`.
 
 pub mod api;
+pub(crate) mod commands;
 pub mod error;
 pub mod openapi;
 pub mod slack;
+pub mod teams;
 
 use crate::app::App;
 use axum::extract::DefaultBodyLimit;
@@ -26,6 +29,8 @@ pub struct AppState {
     pub slack_signing_secret: Option<Arc<str>>,
     /// OAuth install to many workspaces, when configured.
     pub slack_oauth: Option<Arc<slack::SlackOAuth>>,
+    /// The Teams bot; `/api/messages` refuses every request without it.
+    pub teams: Option<Arc<crate::chat::teams::TeamsBot>>,
 }
 
 /// `/readyz`: 200 when the database answers, every migration is applied and
@@ -44,7 +49,7 @@ async fn ready(
     }
     // With OAuth install, a deployment no workspace has installed yet is
     // ready: it must serve "Add to Slack".
-    if state.app.chats.is_empty() && state.slack_oauth.is_none() {
+    if state.app.chats.is_empty() && state.slack_oauth.is_none() && state.teams.is_none() {
         problems.push("no chat workspace connected".to_string());
     }
     if problems.is_empty() {
@@ -128,6 +133,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::document))
+        .route(
+            "/api/messages",
+            post(teams::messages).layer(DefaultBodyLimit::max(SLACK_BODY_LIMIT)),
+        )
         .nest("/api/v1", api)
         .nest("/slack", slack)
         .fallback(error::not_found)

@@ -25,6 +25,7 @@ macro_rules! migrations {
             (7, "notes_erasure", "0007_notes_erasure"),
             (8, "slack_installs", "0008_slack_installs"),
             (9, "audit", "0009_audit"),
+            (10, "teams", "0010_teams"),
         );)*
     };
 }

@@ -19,6 +19,7 @@ pub mod programs;
 pub mod reports;
 pub mod retention;
 pub mod sessions;
+pub mod teams;
 pub mod tokens;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

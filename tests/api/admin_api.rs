@@ -401,6 +401,7 @@ async fn readyz_names_what_is_missing() {
             retention_days: None,
             slack_oauth: None,
             slack_socket: None,
+            teams: None,
         },
     )
     .await

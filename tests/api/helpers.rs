@@ -3,8 +3,9 @@
 //! set (each test in its own schema). Time is a virtual clock.
 
 use momentum::app::{App, Scope};
-use momentum::chat::sim::{SimConfig, SimWorkspace};
+use momentum::chat::sim::{botframework, SimConfig, SimWorkspace};
 use momentum::chat::slack::{http_client, SlackChat, SlackOptions};
+use momentum::chat::teams::{AppType, TeamsBot, TeamsChat, TeamsSettings};
 use momentum::chat::{ChatPort, Chats};
 use momentum::clock::{Clock, SharedClock, VirtualClock};
 use momentum::crypto::SecretKey;
@@ -103,6 +104,19 @@ async fn spawn(slack_options: SlackOptions, socket: bool) -> TestApp {
     let team = slack.workspace().to_string();
     let chats = Chats::default();
     chats.add(Arc::new(slack));
+    let teams = Arc::new(TeamsBot::new(TeamsSettings {
+        app_id: botframework::APP_ID.into(),
+        app_password: botframework::APP_PASSWORD.into(),
+        tenant_id: Some(botframework::TENANT.into()),
+        app_type: AppType::SingleTenant,
+        login_url: sim.teams_login_url(),
+        openid_metadata_url: sim.teams_openid_metadata_url(),
+    }));
+    chats.add(Arc::new(TeamsChat::new(
+        teams.clone(),
+        botframework::TENANT,
+        store.clone(),
+    )));
     let app = startup::build_app(store.clone(), shared, chats, SecretKey::generate());
     let org = app
         .create_org(org_name, "Europe/Prague", "en")
@@ -110,6 +124,10 @@ async fn spawn(slack_options: SlackOptions, socket: bool) -> TestApp {
         .unwrap();
     store
         .link_workspace(org.id, Platform::Slack, &team, clock.now())
+        .await
+        .unwrap();
+    store
+        .link_workspace(org.id, Platform::Teams, botframework::TENANT, clock.now())
         .await
         .unwrap();
     let admin_token = app
@@ -140,6 +158,7 @@ async fn spawn(slack_options: SlackOptions, socket: bool) -> TestApp {
                 options: slack_options,
             }),
             slack_socket: socket.then(|| (client, sim.config.app_token.clone())),
+            teams: Some(teams),
         },
     )
     .await

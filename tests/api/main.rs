@@ -18,3 +18,4 @@ mod reminders;
 mod scheduling;
 mod slack_inbound;
 mod socket;
+mod teams;

@@ -29,7 +29,8 @@ pub fn router(sim: SimWorkspace) -> Router {
         .route("/_sim/status", post(set_status))
         .route("/_sim/command", post(command))
         .route("/_sim/upload/{file}", post(upload))
-        .route("/oauth/v2/authorize", get(super::teams::authorize))
+        .route("/oauth/v2/authorize", get(super::workspaces::authorize))
+        .merge(super::botframework::router())
         .with_state(sim)
 }
 
@@ -359,9 +360,19 @@ fn content(sim: &SimWorkspace, p: &Map<String, Value>) -> Result<(String, Value)
 /// payload the workspace accepts is also written there, one file each, for
 /// Slack's own SDK to check (`.ci/validate_blocks.py`).
 pub(crate) fn keep_for_validation(kind: &str, payload: &Value) {
+    keep_in("MOMENTUM_BLOCKS_DIR", kind, payload);
+}
+
+/// With `MOMENTUM_CARDS_DIR` set, every Adaptive Card the Teams adapter
+/// renders is written there for `.ci/validate_cards.py` (the 1.5 schema).
+pub(crate) fn keep_card_for_validation(card: &Value) {
+    keep_in("MOMENTUM_CARDS_DIR", "card", card);
+}
+
+fn keep_in(variable: &str, kind: &str, payload: &Value) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    let Some(dir) = std::env::var_os("MOMENTUM_BLOCKS_DIR") else {
+    let Some(dir) = std::env::var_os(variable) else {
         return;
     };
     let dir = std::path::PathBuf::from(dir);
@@ -373,7 +384,7 @@ pub(crate) fn keep_for_validation(kind: &str, payload: &Value) {
     let written = std::fs::create_dir_all(&dir)
         .and_then(|()| std::fs::write(dir.join(name), payload.to_string()));
     if let Err(e) = written {
-        tracing::warn!(error = %e, "could not keep a Block Kit payload for validation");
+        tracing::warn!(error = %e, "could not keep a payload for validation");
     }
 }
 

@@ -6,12 +6,14 @@
 //! Slack does: form-encoded, signed with `X-Slack-Signature` v0.
 
 mod api;
+pub mod botframework;
 mod faults;
 mod outbound;
 mod socket;
-mod teams;
 mod views;
+mod workspaces;
 
+pub(crate) use api::keep_card_for_validation;
 #[cfg(test)]
 pub(crate) use api::keep_for_validation;
 pub use views::SimView;
@@ -144,9 +146,11 @@ pub(crate) struct SimState {
     /// Workspaces besides the main one (id, name), their tokens and the
     /// OAuth codes handed out.
     pub teams: Vec<(String, String)>,
-    pub tokens: Vec<teams::SimToken>,
-    pub codes: Vec<teams::SimCode>,
+    pub tokens: Vec<workspaces::SimToken>,
+    pub codes: Vec<workspaces::SimCode>,
     pub socket: socket::SocketState,
+    /// The same workspace as Microsoft Teams (Bot Framework).
+    pub bf: botframework::BfState,
 }
 
 /// A file uploaded the way Slack requires since 2025: an upload URL, the
@@ -174,7 +178,7 @@ pub struct SimWorkspace {
     pub config: SimConfig,
     clock: SharedClock,
     state: Arc<Mutex<SimState>>,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
 }
 
 impl SimWorkspace {
@@ -199,6 +203,7 @@ impl SimWorkspace {
             tokens: Vec::new(),
             codes: Vec::new(),
             socket: Default::default(),
+            bf: Default::default(),
         };
         Self {
             config,

@@ -116,7 +116,7 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
             }
             Handled::Done
         }
-        Ok(TapResult::Duplicate) => Handled::Done,
+        Ok(TapResult::Duplicate { .. }) => Handled::Done,
         Ok(TapResult::Refused(why)) => {
             tracing::info!(reason = ?why, job = job_id, "tap not recorded");
             Handled::Done

@@ -4,7 +4,6 @@
 //! handlers, answer within Slack's 3 seconds, and do slow work (updating a
 //! message, publishing a view) after answering.
 
-mod commands;
 mod events;
 mod interactions;
 mod oauth;
@@ -165,6 +164,8 @@ pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: B
         }
     };
     let who = ChatIdentity::slack(&cmd.team_id, &cmd.user_id);
-    let text = commands::handle_command(&state, &who, &cmd.text, cmd.trigger_id.as_deref()).await;
+    let text =
+        crate::http::commands::handle_command(&state, &who, &cmd.text, cmd.trigger_id.as_deref())
+            .await;
     Json(json!({ "response_type": "ephemeral", "text": text })).into_response()
 }

@@ -6,9 +6,10 @@
 //! after the handler returned, so an envelope whose tap could not be stored
 //! is delivered again. The payloads go to the same handlers as over HTTP.
 
-use super::{commands, events, interactions, Handled};
+use super::{events, interactions, Handled};
 use crate::chat::slack::SlackHttpClient;
 use crate::domain::ChatIdentity;
+use crate::http::commands;
 use crate::http::AppState;
 use slack_morphism::prelude::*;
 use std::sync::Arc;

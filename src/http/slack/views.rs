@@ -250,7 +250,7 @@ async fn pulse_submitted(
             });
             Handled::Done
         }
-        Ok(crate::app::TapResult::Duplicate) => Handled::Done,
+        Ok(crate::app::TapResult::Duplicate { .. }) => Handled::Done,
         Ok(crate::app::TapResult::Refused(why)) => {
             tracing::info!(reason = ?why, job = job_id, "pulse answer not recorded");
             Handled::Answer(json!({

@@ -1,8 +1,10 @@
-//! `POST /slack/commands`: the `/momentum` slash command. Participants:
+//! What a person types to Momentum: Slack's `/momentum` slash command, or
+//! a message in the 1:1 chat with the app in Teams. Participants:
 //! `help`, `status`, `pause [until DATE]`, `resume`, `snooze`, `stop`,
 //! `start`, `note TEXT`, `my-data`, `forget-me`. HR admins of a program (its
 //! file's `admins`): `programs`, `health PROGRAM`, `digest preview PROGRAM`.
-//! Replies are ephemeral, in the person's language; unknown input gets help.
+//! Replies are in the person's language and their platform's wording
+//! (`templates/<platform>/`); unknown input gets help.
 
 use crate::app::NoteRefusal;
 use crate::domain::time::Snooze;
@@ -59,17 +61,23 @@ fn parse(text: &str) -> Command<'_> {
     }
 }
 
+/// Whom a reply speaks to: their platform's wording, in their language.
+pub(crate) struct Voice<'a> {
+    pub platform: &'static str,
+    pub locale: &'a str,
+}
+
 /// Renders a reply template; a broken template is logged, never shown.
-fn render(locale: &str, name: &str, ctx: Value) -> String {
-    templates::render_text("slack", locale, name, ctx).unwrap_or_else(|e| {
+fn render(voice: &Voice, name: &str, ctx: Value) -> String {
+    templates::render_text(voice.platform, voice.locale, name, ctx).unwrap_or_else(|e| {
         tracing::error!(error = %e, "a reply template did not render");
         String::new()
     })
 }
 
 /// One of the short replies in `command_reply.txt`.
-fn reply(locale: &str, outcome: &str, ctx: Value) -> String {
-    render(locale, "command_reply.txt", context! { outcome, ..ctx })
+fn reply(voice: &Voice, outcome: &str, ctx: Value) -> String {
+    render(voice, "command_reply.txt", context! { outcome, ..ctx })
 }
 
 /// The reply to `/momentum TEXT` from `who`, in their language; never
@@ -83,17 +91,21 @@ pub(crate) async fn handle_command(
     trigger: Option<&str>,
 ) -> String {
     let locale = state.app.locale_for(who).await;
+    let locale = &Voice {
+        platform: who.platform.as_str(),
+        locale: &locale,
+    };
     let command = parse(text);
     if let (Command::Note(""), Some(trigger)) = (&command, trigger) {
-        if let Some(reply) = open_note_form(state, who, &locale, trigger).await {
+        if let Some(reply) = open_note_form(state, who, locale, trigger).await {
             return reply;
         }
     }
-    match run(state, who, &locale, command).await {
+    match run(state, who, locale, command).await {
         Ok(reply) => reply,
         Err(e) => {
             tracing::error!(error = %e, "slash command failed");
-            reply(&locale, "error", context! {})
+            reply(locale, "error", context! {})
         }
     }
 }
@@ -101,7 +113,7 @@ pub(crate) async fn handle_command(
 async fn run(
     state: &AppState,
     who: &ChatIdentity,
-    locale: &str,
+    locale: &Voice<'_>,
     command: Command<'_>,
 ) -> crate::app::AppResult<String> {
     let app = &state.app;
@@ -185,7 +197,7 @@ async fn run(
         Command::DigestPreview(key) => match app.admin_program(who, key).await? {
             None => reply(locale, "not_admin_of", context! { input => key }),
             Some((org, program)) => match app.digest(org, key, None).await {
-                Ok(digest) => crate::app::digest_text(&program.name, locale, &digest)
+                Ok(digest) => crate::app::digest_text(&program.name, locale.locale, &digest)
                     .unwrap_or_else(|e| {
                         tracing::error!(error = %e, "the digest template did not render");
                         reply(locale, "error", context! {})
@@ -205,7 +217,7 @@ async fn run(
 async fn open_note_form(
     state: &AppState,
     who: &ChatIdentity,
-    locale: &str,
+    locale: &Voice<'_>,
     trigger: &str,
 ) -> Option<String> {
     let app = &state.app;
@@ -215,7 +227,7 @@ async fn open_note_form(
     let port = app.chats.for_identity(who)?;
     let form = crate::chat::View::NoteForm {
         job_id: None,
-        locale: locale.to_string(),
+        locale: locale.locale.to_string(),
     };
     match port.open_form(trigger, &form).await {
         Ok(()) => Some(reply(locale, "note_form_open", context! {})),
@@ -230,7 +242,7 @@ async fn open_note_form(
 async fn my_data(
     state: &AppState,
     who: &ChatIdentity,
-    locale: &str,
+    locale: &Voice<'_>,
 ) -> crate::app::AppResult<String> {
     let Some(data) = state.app.my_data(who).await? else {
         return Ok(reply(locale, "nothing_stored", context! {}));

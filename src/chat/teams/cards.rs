@@ -1,0 +1,237 @@
+//! Adaptive Cards 1.5 from `templates/teams/<locale>/`, and the activities
+//! that carry them. Card actions are `Action.Execute` with a verb and
+//! `data` (`job`, `answer`, `value`, `when`, `participant`); the invoke's
+//! response replaces the card, so the person sees at once what was recorded.
+
+use crate::chat::{ChatError, Message, View};
+use crate::templates;
+use minijinja::context;
+use serde_json::{json, Value};
+
+pub const CARD_CONTENT_TYPE: &str = "application/vnd.microsoft.card.adaptive";
+/// Teams refuses activities larger than about 28 KB.
+pub const MAX_ACTIVITY_BYTES: usize = 28 * 1024;
+
+fn rendered(r: Result<Value, templates::TemplateError>) -> Result<Value, ChatError> {
+    let card = r.map_err(|e| ChatError::Permanent(format!("card could not be rendered: {e}")))?;
+    crate::chat::sim::keep_card_for_validation(&card);
+    Ok(card)
+}
+
+/// The card for a message.
+pub fn render(message: &Message) -> Result<Value, ChatError> {
+    rendered(match message {
+        Message::Nudge {
+            job_id,
+            purpose,
+            program,
+            session,
+            recorded,
+            snoozed_until,
+            reminder_job,
+            locale,
+        } => templates::render_json(
+            "teams",
+            locale,
+            "nudge.json",
+            context! {
+                job_id, purpose => purpose.as_str(), program, session,
+                recorded => recorded.map(|a| a.as_str()), snoozed_until,
+                reminder => reminder_job.is_some(),
+            },
+        ),
+        Message::Checkin {
+            job_id,
+            participant,
+            program,
+            theme,
+            recorded,
+            reminder_job,
+            locale,
+        } => templates::render_json(
+            "teams",
+            locale,
+            "checkin.json",
+            context! {
+                job_id, participant, program, theme, recorded => recorded.map(|a| a.as_str()),
+                reminder => reminder_job.is_some(),
+            },
+        ),
+        Message::Pulse {
+            job_id,
+            own,
+            program,
+            question,
+            about,
+            min,
+            max,
+            recorded,
+            reminder_job,
+            locale,
+        } => templates::render_json(
+            "teams",
+            locale,
+            "pulse.json",
+            context! {
+                job_id, own, program, question, about, min, max, recorded,
+                reminder => reminder_job.is_some(),
+            },
+        ),
+        Message::Welcome {
+            participant_id,
+            program,
+            locale,
+            ..
+        } => templates::render_json(
+            "teams",
+            locale,
+            "welcome.json",
+            context! { participant_id, program },
+        ),
+        Message::Digest {
+            program,
+            digest,
+            chart_file,
+            locale,
+            ..
+        } => templates::render_json(
+            "teams",
+            locale,
+            "digest.json",
+            context! { d => digest, program, chart_url => chart_file },
+        ),
+    })
+}
+
+/// The card for a form (Teams has no modals: forms are cards with inputs).
+pub fn render_view(view: &View) -> Result<Value, ChatError> {
+    rendered(match view {
+        View::OnboardingForm { context, locale } => templates::render_json(
+            "teams",
+            locale,
+            "onboarding_form.json",
+            minijinja::Value::from_serialize(context),
+        ),
+        View::NoteForm { job_id, locale } => {
+            templates::render_json("teams", locale, "note_form.json", context! { job_id })
+        }
+        View::PulseForm { pulse } => return render(pulse),
+        View::Home { context, locale } => templates::render_json(
+            "teams",
+            locale,
+            "status.json",
+            minijinja::Value::from_serialize(context),
+        ),
+        View::CadenceForm { .. } => {
+            return Err(ChatError::Permanent(
+                "the cadence editor is in Slack and the admin API".into(),
+            ))
+        }
+    })
+}
+
+/// A named card with a context (`status.json`, `recorded.json`).
+pub fn render_named(locale: &str, name: &str, ctx: minijinja::Value) -> Result<Value, ChatError> {
+    rendered(templates::render_json("teams", locale, name, ctx))
+}
+
+/// A message activity carrying one card; `summary` is what a notification
+/// shows (the card's first line).
+pub fn activity(card: &Value) -> Result<Value, ChatError> {
+    let summary = card["body"]
+        .as_array()
+        .and_then(|b| b.iter().find_map(|e| e["text"].as_str()))
+        .unwrap_or("Momentum")
+        .replace("**", "");
+    let summary: String = summary.chars().take(140).collect();
+    let activity = json!({
+        "type": "message",
+        "summary": summary,
+        "attachments": [{ "contentType": CARD_CONTENT_TYPE, "content": card }],
+    });
+    if activity.to_string().len() > MAX_ACTIVITY_BYTES {
+        return Err(ChatError::Permanent(
+            "the card is larger than Teams accepts".into(),
+        ));
+    }
+    Ok(activity)
+}
+
+/// A plain text reply (Teams renders its markdown subset).
+pub fn text_activity(text: &str) -> Value {
+    json!({ "type": "message", "text": text, "textFormat": "markdown" })
+}
+
+/// The response to an `adaptiveCard/action` invoke that replaces the card.
+pub fn card_response(card: Value) -> Value {
+    json!({ "statusCode": 200, "type": CARD_CONTENT_TYPE, "value": card })
+}
+
+/// The response to an invoke that shows a short message instead.
+pub fn message_response(text: &str) -> Value {
+    json!({ "statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": text })
+}
+
+/// The response to an invoke whose data is wrong.
+pub fn error_response(status: u16, message: &str) -> Value {
+    json!({
+        "statusCode": status,
+        "type": "application/vnd.microsoft.error",
+        "value": { "code": if status == 400 { "BadRequest" } else { "InternalServerError" }, "message": message },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Answer, JobPurpose};
+
+    #[test]
+    fn every_nudge_renders_a_card_with_three_answers_in_every_locale() {
+        for locale in ["en", "cs"] {
+            for recorded in [None, Some(Answer::Done), Some(Answer::NotYet)] {
+                let m = Message::Nudge {
+                    job_id: 42,
+                    purpose: JobPurpose::SmallStep,
+                    program: "Leaders \"2026\"".into(),
+                    session: 2,
+                    recorded,
+                    snoozed_until: Some("tomorrow at 09:00".into()),
+                    reminder_job: Some(43),
+                    locale: locale.into(),
+                };
+                let card = render(&m).unwrap();
+                assert_eq!(card["version"], "1.5");
+                let verbs: Vec<&str> = card["actions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|a| a["verb"].as_str())
+                    .collect();
+                assert_eq!(verbs, ["report", "report", "report"]);
+                assert_eq!(card["actions"][0]["data"]["job"], "42");
+                activity(&card).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn long_scales_are_a_choice_and_short_ones_buttons() {
+        for (min, max, buttons) in [(1, 5, 5), (0, 10, 1)] {
+            let m = Message::Pulse {
+                job_id: 7,
+                own: true,
+                program: "P".into(),
+                question: "How confident are you?".into(),
+                about: None,
+                min,
+                max,
+                recorded: Some(3),
+                reminder_job: None,
+                locale: "cs".into(),
+            };
+            let card = render(&m).unwrap();
+            assert_eq!(card["actions"].as_array().unwrap().len(), buttons);
+        }
+    }
+}

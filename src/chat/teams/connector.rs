@@ -1,0 +1,329 @@
+//! Outbound to Teams through the Bot Connector REST API: a client-credentials
+//! token cached until shortly before it expires, then sending, updating and
+//! creating conversations and reading rosters at the activity's service URL.
+//! Errors are classified like Slack's, so the scheduler's guarantees hold.
+
+use super::super::ChatError;
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// The scope the Bot Connector accepts tokens for.
+pub const BOT_FRAMEWORK_SCOPE: &str = "https://api.botframework.com/.default";
+/// A token is renewed this long before it expires.
+const RENEW_BEFORE: Duration = Duration::from_secs(300);
+
+/// A member of a conversation, as the roster calls return it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamsMember {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub aad_object_id: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+}
+
+pub struct Connector {
+    http: reqwest::Client,
+    app_id: String,
+    password: String,
+    token_url: String,
+    token: Mutex<Option<(String, Instant)>>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+impl Connector {
+    /// `token_url`: the tenant's (single-tenant) or `botframework.com`'s
+    /// (multi-tenant) OAuth 2.0 token endpoint.
+    pub fn new(http: reqwest::Client, app_id: &str, password: &str, token_url: &str) -> Self {
+        Self {
+            http,
+            app_id: app_id.to_string(),
+            password: password.to_string(),
+            token_url: token_url.to_string(),
+            token: Mutex::new(None),
+        }
+    }
+
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    /// A valid access token, fetched when there is none or it expires soon.
+    async fn bearer(&self) -> Result<String, ChatError> {
+        let mut cached = self.token.lock().await;
+        if let Some((token, until)) = cached.as_ref() {
+            if Instant::now() + RENEW_BEFORE < *until {
+                return Ok(token.clone());
+            }
+        }
+        let resp = self
+            .http
+            .post(&self.token_url)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.app_id.as_str()),
+                ("client_secret", self.password.as_str()),
+                ("scope", BOT_FRAMEWORK_SCOPE),
+            ])
+            .send()
+            .await
+            .map_err(|e| ChatError::Transient(format!("token endpoint: {}", short(&e))))?;
+        let status = resp.status();
+        if status.is_client_error() {
+            let body: Value = resp.json().await.unwrap_or_default();
+            // The body names the problem (AADSTS7000215: invalid secret); it
+            // never holds the secret itself.
+            let code = body["error"].as_str().unwrap_or("refused").to_string();
+            return Err(ChatError::Permanent(format!(
+                "the bot's app id or password was refused ({code})"
+            )));
+        }
+        if !status.is_success() {
+            return Err(ChatError::Transient(format!(
+                "token endpoint: HTTP {}",
+                status.as_u16()
+            )));
+        }
+        let t: TokenResponse = resp
+            .json()
+            .await
+            .map_err(|e| ChatError::Transient(format!("token endpoint: {}", short(&e))))?;
+        let until = Instant::now() + Duration::from_secs(t.expires_in.unwrap_or(3600));
+        *cached = Some((t.access_token.clone(), until));
+        Ok(t.access_token)
+    }
+
+    /// One connector call. `posting`: it would create a message, so a
+    /// timeout or a server error leaves its outcome unknown.
+    async fn call(
+        &self,
+        method: Method,
+        url: url::Url,
+        body: Option<&Value>,
+        posting: bool,
+    ) -> Result<Value, ChatError> {
+        let token = self.bearer().await?;
+        let mut req = self.http.request(method, url).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) if posting && !e.is_connect() => {
+                return Err(ChatError::Uncertain(short(&e)));
+            }
+            Err(e) => return Err(ChatError::Transient(short(&e))),
+        };
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body: Value = resp.json().await.unwrap_or_default();
+        if status.is_success() {
+            return Ok(body);
+        }
+        let code = body["error"]["code"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
+        Err(match status {
+            StatusCode::TOO_MANY_REQUESTS => ChatError::RateLimited { retry_after },
+            StatusCode::UNAUTHORIZED => {
+                // The cached token may have been revoked: fetch a new one next time.
+                *self.token.lock().await = None;
+                ChatError::Transient(format!("unauthorized ({code})"))
+            }
+            StatusCode::FORBIDDEN => ChatError::Permanent(super::APP_NOT_INSTALLED.into()),
+            StatusCode::NOT_FOUND => ChatError::Permanent("conversation_not_found".into()),
+            s if s.is_client_error() => ChatError::Permanent(code),
+            _ if posting => ChatError::Uncertain(code),
+            _ => ChatError::Transient(code),
+        })
+    }
+
+    /// Sends an activity to a conversation; returns its id.
+    pub async fn send(
+        &self,
+        service_url: &str,
+        conversation: &str,
+        activity: &Value,
+    ) -> Result<String, ChatError> {
+        let url = endpoint(
+            service_url,
+            &["v3", "conversations", conversation, "activities"],
+        )?;
+        let resp = self.call(Method::POST, url, Some(activity), true).await?;
+        Ok(resp["id"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Replaces a sent activity (`updateActivity`).
+    pub async fn update(
+        &self,
+        service_url: &str,
+        conversation: &str,
+        activity_id: &str,
+        activity: &Value,
+    ) -> Result<(), ChatError> {
+        let url = endpoint(
+            service_url,
+            &[
+                "v3",
+                "conversations",
+                conversation,
+                "activities",
+                activity_id,
+            ],
+        )?;
+        let mut body = activity.clone();
+        body["id"] = json!(activity_id);
+        self.call(Method::PUT, url, Some(&body), false).await?;
+        Ok(())
+    }
+
+    /// Creates (or finds) the 1:1 conversation between the bot and a
+    /// person, for a proactive message; returns its id.
+    pub async fn create_personal(
+        &self,
+        service_url: &str,
+        tenant: &str,
+        member: &str,
+    ) -> Result<String, ChatError> {
+        let url = endpoint(service_url, &["v3", "conversations"])?;
+        let body = json!({
+            "bot": { "id": format!("28:{}", self.app_id) },
+            "members": [{ "id": member }],
+            "isGroup": false,
+            "tenantId": tenant,
+            "channelData": { "tenant": { "id": tenant } },
+        });
+        let resp = self.call(Method::POST, url, Some(&body), false).await?;
+        resp["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ChatError::Transient("createConversation returned no id".into()))
+    }
+
+    /// Everyone in a conversation (a team's roster), page by page.
+    pub async fn members(
+        &self,
+        service_url: &str,
+        conversation: &str,
+    ) -> Result<Vec<TeamsMember>, ChatError> {
+        let mut out = Vec::new();
+        let mut continuation: Option<String> = None;
+        loop {
+            let mut url = endpoint(
+                service_url,
+                &["v3", "conversations", conversation, "pagedmembers"],
+            )?;
+            url.query_pairs_mut().append_pair("pageSize", "500");
+            if let Some(c) = &continuation {
+                url.query_pairs_mut().append_pair("continuationToken", c);
+            }
+            let page = self.call(Method::GET, url, None, false).await?;
+            for m in page["members"].as_array().into_iter().flatten() {
+                if let Ok(m) = serde_json::from_value::<TeamsMember>(m.clone()) {
+                    out.push(m);
+                }
+            }
+            match page["continuationToken"].as_str() {
+                Some(c) if !c.is_empty() => continuation = Some(c.to_string()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// One member of a conversation (email and name for a 1:1 chat's person).
+    pub async fn member(
+        &self,
+        service_url: &str,
+        conversation: &str,
+        member: &str,
+    ) -> Result<TeamsMember, ChatError> {
+        let url = endpoint(
+            service_url,
+            &["v3", "conversations", conversation, "members", member],
+        )?;
+        let v = self.call(Method::GET, url, None, false).await?;
+        serde_json::from_value(v)
+            .map_err(|e| ChatError::Transient(format!("unexpected member shape: {e}")))
+    }
+}
+
+/// `service_url` with path segments appended, each percent-encoded as the
+/// Bot Framework SDKs do (`encodeURIComponent`: conversation ids hold `:`,
+/// `@`, `;` and `=`).
+fn endpoint(service_url: &str, segments: &[&str]) -> Result<url::Url, ChatError> {
+    let mut out = service_url.trim_end_matches('/').to_string();
+    for segment in segments {
+        out.push('/');
+        for b in segment.bytes() {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    url::Url::parse(&out)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http"))
+        .ok_or_else(|| ChatError::Permanent(format!("{service_url:?} is not a service URL")))
+}
+
+/// A reqwest error's first line, without the URL (which may carry ids).
+fn short(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "no answer in time".into()
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else if let Some(status) = e.status() {
+        format!("HTTP {}", status.as_u16())
+    } else if e.is_decode() {
+        "an answer that is not JSON".into()
+    } else {
+        "the request failed".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversation_ids_are_encoded_into_the_path() {
+        let u = endpoint(
+            "https://smba.trafficmanager.net/emea/",
+            &[
+                "v3",
+                "conversations",
+                "19:abc@thread.tacv2;messageid=1",
+                "activities",
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            u.as_str(),
+            "https://smba.trafficmanager.net/emea/v3/conversations/19%3Aabc%40thread.tacv2%3Bmessageid%3D1/activities"
+        );
+    }
+}

@@ -1,0 +1,392 @@
+//! The Microsoft Teams adapter: Bot Framework inbound verification (`auth`),
+//! the Bot Connector REST API outbound (`connector`), Adaptive Cards from
+//! `templates/teams/` (`cards`), and the app package (`package`). One
+//! `TeamsChat` port per tenant; conversation references live in the store.
+
+pub mod activity;
+pub mod auth;
+pub mod cards;
+pub mod connector;
+pub mod package;
+
+use super::{ChatError, ChatPort, ChatUser, Delivered, Message, View};
+use crate::domain::{ChatIdentity, Platform};
+use crate::store::teams::TeamsUser;
+use crate::store::Store;
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// Bot Framework's sign-in authority.
+pub const LOGIN_URL: &str = "https://login.microsoftonline.com";
+/// The delivery problem HR sees when a person cannot be messaged because
+/// the app is not installed for them (or they removed it).
+pub const APP_NOT_INSTALLED: &str = "app_not_installed";
+
+/// How the bot is registered in Azure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AppType {
+    /// The default: the bot's tokens come from its own tenant.
+    #[default]
+    SingleTenant,
+    /// Older registrations: tokens from `botframework.com`.
+    MultiTenant,
+}
+
+impl AppType {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "singletenant" => Some(AppType::SingleTenant),
+            "multitenant" => Some(AppType::MultiTenant),
+            _ => None,
+        }
+    }
+}
+
+/// The bot's registration and where Microsoft's endpoints are.
+#[derive(Clone)]
+pub struct TeamsSettings {
+    pub app_id: String,
+    pub app_password: String,
+    /// The bot's home tenant (required for `SingleTenant`).
+    pub tenant_id: Option<String>,
+    pub app_type: AppType,
+    /// `https://login.microsoftonline.com`, or the local workspace's.
+    pub login_url: String,
+    /// Whose tokens `/api/messages` trusts: Bot Framework's metadata unless
+    /// configured otherwise (only ever the local workspace's).
+    pub openid_metadata_url: String,
+}
+
+impl std::fmt::Debug for TeamsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeamsSettings")
+            .field("app_id", &self.app_id)
+            .field("app_password", &"…")
+            .field("tenant_id", &self.tenant_id)
+            .field("app_type", &self.app_type)
+            .field("login_url", &self.login_url)
+            .field("openid_metadata_url", &self.openid_metadata_url)
+            .finish()
+    }
+}
+
+impl TeamsSettings {
+    /// The OAuth 2.0 token endpoint the bot's credentials go to.
+    pub fn token_url(&self) -> String {
+        let authority = match (self.app_type, &self.tenant_id) {
+            (AppType::SingleTenant, Some(t)) => t.as_str(),
+            _ => "botframework.com",
+        };
+        format!(
+            "{}/{authority}/oauth2/v2.0/token",
+            self.login_url.trim_end_matches('/')
+        )
+    }
+}
+
+/// The bot, shared by every tenant's port and the inbound route.
+pub struct TeamsBot {
+    pub settings: TeamsSettings,
+    pub auth: auth::BotAuth,
+    pub connector: connector::Connector,
+}
+
+impl TeamsBot {
+    pub fn new(settings: TeamsSettings) -> Self {
+        // reqwest honours HTTPS_PROXY / NO_PROXY for every call.
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Self {
+            auth: auth::BotAuth::new(
+                &settings.app_id,
+                &settings.openid_metadata_url,
+                http.clone(),
+            ),
+            connector: connector::Connector::new(
+                http,
+                &settings.app_id,
+                &settings.app_password,
+                &settings.token_url(),
+            ),
+            settings,
+        }
+    }
+}
+
+/// One tenant, reached through the bot.
+pub struct TeamsChat {
+    bot: Arc<TeamsBot>,
+    tenant: String,
+    store: Store,
+}
+
+impl TeamsChat {
+    pub fn new(bot: Arc<TeamsBot>, tenant: &str, store: Store) -> Self {
+        Self {
+            bot,
+            tenant: tenant.to_string(),
+            store,
+        }
+    }
+
+    fn store_error(e: crate::store::StoreError) -> ChatError {
+        ChatError::Transient(format!("database: {e}"))
+    }
+
+    /// Where a conversation is served; the tenant's service URL when the
+    /// conversation itself was not seen (a channel named in a program file).
+    async fn service_url(&self, conversation: &str) -> Result<String, ChatError> {
+        if let Some(url) = self
+            .store
+            .teams_service_url(&self.tenant, conversation)
+            .await
+            .map_err(Self::store_error)?
+        {
+            return Ok(url);
+        }
+        self.store
+            .teams_tenant_service_url(&self.tenant)
+            .await
+            .map_err(Self::store_error)?
+            .ok_or_else(|| ChatError::Permanent(APP_NOT_INSTALLED.into()))
+    }
+
+    /// The person's 1:1 conversation with the app: the stored one, or one
+    /// created now (which Teams allows only where the app is installed for
+    /// them).
+    async fn personal_conversation(
+        &self,
+        to: &ChatIdentity,
+    ) -> Result<(String, String), ChatError> {
+        let known = self
+            .store
+            .teams_user(&self.tenant, &to.user)
+            .await
+            .map_err(Self::store_error)?;
+        if let Some(TeamsUser {
+            conversation_id: Some(c),
+            service_url: Some(s),
+            ..
+        }) = &known
+        {
+            return Ok((c.clone(), s.clone()));
+        }
+        let Some(service_url) = self
+            .store
+            .teams_tenant_service_url(&self.tenant)
+            .await
+            .map_err(Self::store_error)?
+        else {
+            return Err(ChatError::Permanent(APP_NOT_INSTALLED.into()));
+        };
+        let member = known
+            .as_ref()
+            .and_then(|u| u.user_id.clone())
+            .unwrap_or_else(|| to.user.clone());
+        let conversation = self
+            .bot
+            .connector
+            .create_personal(&service_url, &self.tenant, &member)
+            .await?;
+        if let Ok(Some(org)) = self
+            .store
+            .org_for_workspace(Platform::Teams, &self.tenant)
+            .await
+        {
+            let user = TeamsUser {
+                tenant_id: self.tenant.clone(),
+                aad_object_id: to.user.clone(),
+                conversation_id: Some(conversation.clone()),
+                service_url: Some(service_url.clone()),
+                ..Default::default()
+            };
+            let _ = self
+                .store
+                .save_teams_user(org, &user, jiff::Timestamp::now())
+                .await;
+        }
+        Ok((conversation, service_url))
+    }
+
+    fn to_chat_user(&self, u: TeamsUser) -> ChatUser {
+        ChatUser {
+            identity: ChatIdentity {
+                platform: Platform::Teams,
+                workspace: self.tenant.clone(),
+                user: u.aad_object_id,
+            },
+            display_name: u.name,
+            email: u.email,
+            time_zone: u.time_zone,
+            locale: u.locale,
+            deleted: false,
+            is_bot: false,
+            status: Default::default(),
+        }
+    }
+
+    /// Reads the rosters of the teams the app is in and remembers each
+    /// member's email, so enrolled work emails resolve.
+    async fn sweep_rosters(&self) -> Result<(), ChatError> {
+        let Some(org) = self
+            .store
+            .org_for_workspace(Platform::Teams, &self.tenant)
+            .await
+            .map_err(Self::store_error)?
+        else {
+            return Ok(());
+        };
+        let conversations = self
+            .store
+            .teams_installed_conversations(&self.tenant)
+            .await
+            .map_err(Self::store_error)?;
+        for (conversation, service_url) in conversations {
+            for m in self
+                .bot
+                .connector
+                .members(&service_url, &conversation)
+                .await?
+            {
+                let Some(aad) = m.aad_object_id else { continue };
+                let user = TeamsUser {
+                    tenant_id: self.tenant.clone(),
+                    aad_object_id: aad,
+                    user_id: Some(m.id),
+                    name: m.name,
+                    email: m.email.or(m.user_principal_name),
+                    service_url: Some(service_url.clone()),
+                    ..Default::default()
+                };
+                self.store
+                    .save_teams_user(org, &user, jiff::Timestamp::now())
+                    .await
+                    .map_err(Self::store_error)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_card(
+        &self,
+        conversation: &str,
+        service_url: &str,
+        message: &Message,
+    ) -> Result<Delivered, ChatError> {
+        let activity = cards::activity(&cards::render(message)?)?;
+        let id = self
+            .bot
+            .connector
+            .send(service_url, conversation, &activity)
+            .await?;
+        Ok(Delivered {
+            channel: conversation.to_string(),
+            ts: id,
+        })
+    }
+
+    /// Sends a card that is not a scheduled message (a reply with a form or
+    /// the status) to a person's 1:1 chat.
+    pub async fn send_card_to(
+        &self,
+        to: &ChatIdentity,
+        card: &serde_json::Value,
+    ) -> Result<(), ChatError> {
+        let (conversation, service_url) = self.personal_conversation(to).await?;
+        self.bot
+            .connector
+            .send(&service_url, &conversation, &cards::activity(card)?)
+            .await
+            .map(|_| ())
+    }
+
+    /// A text reply in a conversation.
+    pub async fn reply_text(&self, to: &ChatIdentity, text: &str) -> Result<(), ChatError> {
+        let (conversation, service_url) = self.personal_conversation(to).await?;
+        self.bot
+            .connector
+            .send(&service_url, &conversation, &cards::text_activity(text))
+            .await
+            .map(|_| ())
+    }
+}
+
+#[async_trait]
+impl ChatPort for TeamsChat {
+    fn platform(&self) -> Platform {
+        Platform::Teams
+    }
+
+    fn workspace(&self) -> &str {
+        &self.tenant
+    }
+
+    async fn send_direct(
+        &self,
+        to: &ChatIdentity,
+        message: &Message,
+    ) -> Result<Delivered, ChatError> {
+        let (conversation, service_url) = self.personal_conversation(to).await?;
+        self.send_card(&conversation, &service_url, message).await
+    }
+
+    async fn post_to_channel(
+        &self,
+        channel: &str,
+        message: &Message,
+    ) -> Result<Delivered, ChatError> {
+        let service_url = self.service_url(channel).await?;
+        self.send_card(channel, &service_url, message).await
+    }
+
+    async fn update(&self, at: &Delivered, message: &Message) -> Result<(), ChatError> {
+        let service_url = self.service_url(&at.channel).await?;
+        let activity = cards::activity(&cards::render(message)?)?;
+        self.bot
+            .connector
+            .update(&service_url, &at.channel, &at.ts, &activity)
+            .await
+    }
+
+    /// Teams has no home tab: the status card goes to the 1:1 chat.
+    async fn publish_home(&self, to: &ChatIdentity, view: &View) -> Result<(), ChatError> {
+        self.send_card_to(to, &cards::render_view(view)?).await
+    }
+
+    /// Forms are cards in the 1:1 chat (`trigger` is the person's identity).
+    async fn open_form(&self, trigger: &str, view: &View) -> Result<(), ChatError> {
+        let to = ChatIdentity::parse(trigger).map_err(ChatError::Permanent)?;
+        self.send_card_to(&to, &cards::render_view(view)?).await
+    }
+
+    /// From what the rosters said; a person not found yet is looked for in
+    /// the rosters of the teams the app is in.
+    async fn lookup_by_email(&self, email: &str) -> Result<Option<ChatUser>, ChatError> {
+        if let Some(u) = self
+            .store
+            .teams_user_by_email(&self.tenant, email)
+            .await
+            .map_err(Self::store_error)?
+        {
+            return Ok(Some(self.to_chat_user(u)));
+        }
+        self.sweep_rosters().await?;
+        Ok(self
+            .store
+            .teams_user_by_email(&self.tenant, email)
+            .await
+            .map_err(Self::store_error)?
+            .map(|u| self.to_chat_user(u)))
+    }
+
+    async fn user_info(&self, who: &ChatIdentity) -> Result<ChatUser, ChatError> {
+        self.store
+            .teams_user(&self.tenant, &who.user)
+            .await
+            .map_err(Self::store_error)?
+            .map(|u| self.to_chat_user(u))
+            .ok_or_else(|| ChatError::Permanent("user_not_found".into()))
+    }
+}

@@ -1,0 +1,482 @@
+//! Microsoft Teams end to end against the local workspace's Bot Framework
+//! channel: token verification, installs, proactive cards, taps that update
+//! the card and are stored once, commands in the 1:1 chat.
+
+use crate::helpers::*;
+use base64::Engine;
+use momentum::chat::sim::botframework::{TokenSpec, APP_ID, TENANT};
+use momentum::chat::teams::auth::{AuthError, BotAuth};
+use serde_json::{json, Value};
+
+fn teams_program(jana: &str, pavel: &str) -> String {
+    format!(
+        r#"version: 1
+program:
+  key: teams-pilot
+  name: Teams Pilot
+  time_zone: Europe/Prague
+  locale: en
+  welcome: false
+  anonymity_threshold: 5
+  quiet_hours: {{ from: "19:00", to: "08:00" }}
+  working_days: [mon, tue, wed, thu, fri]
+  themes: [feedback, delegation]
+  sessions:
+    - {{ number: 1, planned: 2026-09-07 }}
+    - {{ number: 2, planned: 2026-09-21 }}
+  nudges:
+    - {{ kind: small_step, days_after_session: 1, at: "09:30" }}
+    - {{ kind: manager_checkin, days_after_session: 3, at: "10:00" }}
+participants:
+  - {{ name: Jana Týmová, chat: "teams:{TENANT}/{jana}", manager: {{ name: Pavel Vedoucí, chat: "teams:{TENANT}/{pavel}" }}, focus: delegation, share_focus_with_manager: true }}
+"#
+    )
+}
+
+/// An unsigned token (`alg: none`) with a valid token's claims.
+fn unsigned(valid: &str) -> String {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let claims = valid.split('.').nth(1).unwrap();
+    let header = b64.encode(r#"{"alg":"none","typ":"JWT","kid":"sim-signing-key-1"}"#);
+    format!("{header}.{claims}.")
+}
+
+/// The same claims signed with HMAC instead of the issuer's RSA key.
+fn hmac_signed(valid: &str) -> String {
+    use hmac::Mac;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let claims = valid.split('.').nth(1).unwrap();
+    let header = b64.encode(r#"{"alg":"HS256","typ":"JWT","kid":"sim-signing-key-1"}"#);
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"guess").unwrap();
+    mac.update(format!("{header}.{claims}").as_bytes());
+    format!(
+        "{header}.{claims}.{}",
+        b64.encode(mac.finalize().into_bytes())
+    )
+}
+
+#[tokio::test]
+async fn forged_expired_and_misaddressed_tokens_are_refused_and_change_nothing() {
+    let t = spawn_app().await;
+    let jana = t.sim.teams_add_user(
+        "Jana Týmová",
+        "jana.tymova@acme.example",
+        "Europe/Prague",
+        "cs-CZ",
+    );
+    let mut install = t.sim.teams_activity(&jana, "installationUpdate").unwrap();
+    install["action"] = json!("add");
+    let token = |spec: TokenSpec| Some(t.sim.teams_token(&spec));
+    let valid = t.sim.teams_token(&TokenSpec::default());
+    let forged: Vec<(&str, Option<String>)> = vec![
+        ("no token", None),
+        ("not a JWT", Some("abc.def.ghi".into())),
+        (
+            "expired",
+            token(TokenSpec {
+                expires_in: Some(-3600),
+                ..Default::default()
+            }),
+        ),
+        (
+            "another bot's",
+            token(TokenSpec {
+                audience: Some("11111111-2222-3333-4444-555555555555".into()),
+                ..Default::default()
+            }),
+        ),
+        (
+            "another issuer's",
+            token(TokenSpec {
+                issuer: Some("https://api.botframework.com".into()),
+                ..Default::default()
+            }),
+        ),
+        (
+            "signed with a key the issuer does not publish",
+            token(TokenSpec {
+                rogue_key: true,
+                ..Default::default()
+            }),
+        ),
+        (
+            "for another service URL",
+            token(TokenSpec {
+                service_url: Some("https://smba.trafficmanager.net/emea/".into()),
+                ..Default::default()
+            }),
+        ),
+        ("unsigned (alg none)", Some(unsigned(&valid))),
+        ("HMAC-signed", Some(hmac_signed(&valid))),
+    ];
+    for (what, token) in &forged {
+        let reply = t
+            .sim
+            .teams_deliver_with(&install, token.as_deref())
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 401, "{what}: {}", reply.body);
+    }
+    assert_eq!(
+        t.count("teams_users").await,
+        0,
+        "nothing stored from a refused request"
+    );
+    // Within five minutes of expiry the clock skew is forgiven.
+    let skewed = t.sim.teams_token(&TokenSpec {
+        expires_in: Some(-120),
+        ..Default::default()
+    });
+    let reply = t
+        .sim
+        .teams_deliver_with(&install, Some(&skewed))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(t.count("teams_users").await, 1);
+}
+
+#[tokio::test]
+async fn the_simulators_issuer_is_trusted_only_where_configured() {
+    let t = spawn_app().await;
+    let valid = t.sim.teams_token(&TokenSpec::default());
+    let service_url = t.sim.teams_service_url();
+    let now = t.sim.now().as_second();
+    let http = reqwest::Client::new();
+    let configured = BotAuth::new(APP_ID, &t.sim.teams_openid_metadata_url(), http.clone());
+    configured
+        .verify(
+            Some(&format!("Bearer {valid}")),
+            "msteams",
+            &service_url,
+            now,
+        )
+        .await
+        .unwrap();
+    // A key endorsed for Teams does not sign for another channel.
+    assert_eq!(
+        configured
+            .verify(
+                Some(&format!("Bearer {valid}")),
+                "webchat",
+                &service_url,
+                now
+            )
+            .await,
+        Err(AuthError::NotEndorsed("webchat".into()))
+    );
+    // Another issuer (another local workspace) does not know the key.
+    let other = momentum::chat::sim::SimWorkspace::new(
+        Default::default(),
+        std::sync::Arc::new(momentum::clock::SystemClock),
+    );
+    let (addr, _) = other.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let elsewhere = BotAuth::new(
+        APP_ID,
+        &format!("http://{addr}/botframework/.well-known/openidconfiguration"),
+        http,
+    );
+    let refused = elsewhere
+        .verify(
+            Some(&format!("Bearer {valid}")),
+            "msteams",
+            &service_url,
+            now,
+        )
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    // By default the service trusts Bot Framework's published metadata only.
+    assert_eq!(
+        momentum::chat::teams::auth::BOT_FRAMEWORK_OPENID_METADATA,
+        "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    );
+}
+
+/// The latest card activity in a person's 1:1 chat.
+fn latest(t: &TestApp, aad: &str) -> momentum::chat::sim::botframework::BfActivity {
+    let conversation = t.sim.teams_user(aad).unwrap().conversation.unwrap();
+    t.sim
+        .teams_activities(&conversation)
+        .pop()
+        .expect("a message in the chat")
+}
+
+#[tokio::test]
+async fn a_teams_participant_taps_a_nudge_the_card_updates_and_a_redelivery_is_stored_once() {
+    let t = spawn_app().await;
+    let jana = t.sim.teams_add_user(
+        "Jana Týmová",
+        "jana.tymova@acme.example",
+        "Europe/Prague",
+        "cs-CZ",
+    );
+    let pavel = t.sim.teams_add_user(
+        "Pavel Vedoucí",
+        "pavel.vedouci@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    t.sim.teams_install(&jana).await.unwrap();
+    t.sim.teams_install(&pavel).await.unwrap();
+    let resp = t
+        .apply_yaml(&t.admin_token, &teams_program(&jana, &pavel))
+        .await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let body = json!({"participant": {"chat": format!("teams:{TENANT}/{jana}")}, "session": 1, "completed_on": "2026-09-07"});
+    let resp = t.post_session(&t.admin_token, "teams-pilot", body).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+
+    // 09:30 in Prague: the nudge arrives as a card, in Czech (her Teams language).
+    assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 1);
+    let nudge = latest(&t, &jana);
+    assert!(nudge.text().contains("jeden malý krok"), "{}", nudge.text());
+    assert_eq!(nudge.card().unwrap()["version"], "1.5");
+
+    // She taps "Hotovo"; Teams delivers the invoke twice.
+    let invoke = t
+        .sim
+        .teams_tap_activity(&jana, &nudge.id, "Hotovo", json!({}))
+        .unwrap();
+    let first = t.sim.teams_deliver(&invoke).await.unwrap();
+    let again = t.sim.teams_deliver(&invoke).await.unwrap();
+    for reply in [&first, &again] {
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let body: Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(body["type"], "application/vnd.microsoft.card.adaptive");
+        assert!(body["value"].to_string().contains("Zaznamenáno"), "{body}");
+    }
+    assert_eq!(t.count("reports").await, 1, "stored once");
+    assert_eq!(t.count("taps").await, 1);
+
+    // She changes her mind: the card shows the new answer.
+    let changed = t
+        .sim
+        .teams_tap(&jana, &nudge.id, "Zatím ne", json!({}))
+        .await
+        .unwrap();
+    assert!(
+        changed["value"].to_string().contains("✓ Zatím ne"),
+        "{changed}"
+    );
+    assert_eq!(t.count("reports").await, 1, "an answer changed, not added");
+
+    // A private note from the card: stored sealed, echoed to nobody.
+    let kept = t
+        .sim
+        .teams_tap(
+            &jana,
+            &nudge.id,
+            "Uložit",
+            json!({"note": "Požádala jsem Evu o zpětnou vazbu"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        kept["type"], "application/vnd.microsoft.activity.message",
+        "{kept}"
+    );
+    assert!(!t.all_stored_text().await.contains("Požádala jsem Evu"));
+
+    // Thursday 10:00: Pavel's check-in names her focus (she agreed to share it).
+    t.advance_to("2026-09-10T08:00:00Z").await;
+    let checkin = latest(&t, &pavel);
+    assert!(checkin.text().contains("delegation"), "{}", checkin.text());
+    assert!(
+        !checkin.text().contains("Zatím ne"),
+        "a manager never sees answers"
+    );
+    let supported = t
+        .sim
+        .teams_tap(&pavel, &checkin.id, "I supported this week", json!({}))
+        .await
+        .unwrap();
+    assert!(
+        supported["value"].to_string().contains("Recorded"),
+        "{supported}"
+    );
+
+    // Jana cannot answer Pavel's card.
+    let invoke = t
+        .sim
+        .teams_tap_activity(&pavel, &checkin.id, "I will", json!({}))
+        .unwrap();
+    let mut stolen = invoke.clone();
+    stolen["from"] = json!({ "id": "29:1sim-user-1", "aadObjectId": jana });
+    let reply = t.sim.teams_deliver(&stolen).await.unwrap();
+    let body: Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(body["statusCode"], 400, "{body}");
+}
+
+#[tokio::test]
+async fn status_in_the_chat_is_a_card_and_other_commands_reply_in_text() {
+    let t = spawn_app().await;
+    let jana = t.sim.teams_add_user(
+        "Jana Týmová",
+        "jana.tymova@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    let pavel = t.sim.teams_add_user(
+        "Pavel Vedoucí",
+        "pavel.vedouci@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    let conversation = t.sim.teams_install(&jana).await.unwrap();
+    t.apply_yaml(&t.admin_token, &teams_program(&jana, &pavel))
+        .await;
+
+    let reply = t.sim.teams_say(&jana, "status").await.unwrap();
+    assert_eq!(reply.status, 200);
+    assert!(
+        t.eventually(|| !t.sim.teams_activities(&conversation).is_empty())
+            .await
+    );
+    let status = t.sim.teams_activities(&conversation).pop().unwrap();
+    let text = status.text();
+    assert!(
+        text.contains("Teams Pilot") && text.contains("delegation"),
+        "{text}"
+    );
+    assert!(text.contains("0 of 2 done"), "{text}");
+
+    t.sim.teams_say(&jana, "pause").await.unwrap();
+    assert!(
+        t.eventually(|| t.sim.teams_activities(&conversation).len() == 2)
+            .await
+    );
+    let help = {
+        t.sim.teams_say(&jana, "what can you do").await.unwrap();
+        assert!(
+            t.eventually(|| t.sim.teams_activities(&conversation).len() == 3)
+                .await
+        );
+        t.sim.teams_activities(&conversation).pop().unwrap().text()
+    };
+    assert!(
+        help.contains("**status**") && !help.contains("/momentum"),
+        "{help}"
+    );
+}
+
+#[tokio::test]
+async fn without_the_app_installed_a_message_is_a_delivery_problem_hr_can_act_on() {
+    let t = spawn_app().await;
+    let jana = t.sim.teams_add_user(
+        "Jana Týmová",
+        "jana.tymova@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    let pavel = t.sim.teams_add_user(
+        "Pavel Vedoucí",
+        "pavel.vedouci@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    // Only Pavel has the app; a team install gives the tenant's service URL.
+    t.sim.teams_install(&pavel).await.unwrap();
+    t.apply_yaml(&t.admin_token, &teams_program(&jana, &pavel))
+        .await;
+    let body = json!({"participant": {"chat": format!("teams:{TENANT}/{jana}")}, "session": 1, "completed_on": "2026-09-07"});
+    t.post_session(&t.admin_token, "teams-pilot", body).await;
+    let s = t.advance_to("2026-09-08T07:30:00Z").await;
+    assert_eq!(s.sent, 0);
+    let delivery: Value = t
+        .get(&t.admin_token, "/api/v1/programs/teams-pilot/delivery")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        delivery.to_string().contains("app_not_installed"),
+        "{delivery}"
+    );
+    assert_eq!(t.sim.teams_calls("createConversation", 403), 1);
+
+    // After she removes the app, nothing more goes to her old chat either.
+    t.sim.teams_install(&jana).await.unwrap();
+    t.sim.teams_uninstall(&jana).await.unwrap();
+    let user = t.store.teams_user(TENANT, &jana).await.unwrap().unwrap();
+    assert_eq!(user.conversation_id, None);
+}
+
+#[tokio::test]
+async fn work_emails_resolve_through_the_rosters_of_teams_the_app_is_in() {
+    let t = spawn_app().await;
+    let jana = t.sim.teams_add_user(
+        "Jana Týmová",
+        "Jana.Tymova@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    for n in 0..4 {
+        t.sim.teams_add_user(
+            &format!("Colleague {n}"),
+            &format!("c{n}@acme.example"),
+            "UTC",
+            "en-US",
+        );
+    }
+    let pavel = t.sim.teams_add_user(
+        "Pavel Vedoucí",
+        "pavel.vedouci@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    t.sim.teams_install_in_team(&pavel).await.unwrap();
+    let program = teams_program(&jana, &pavel)
+        .replace(
+            &format!("chat: \"teams:{TENANT}/{jana}\""),
+            "email: jana.tymova@acme.example",
+        )
+        .replace(
+            &format!("chat: \"teams:{TENANT}/{pavel}\""),
+            "email: pavel.vedouci@acme.example",
+        );
+    let resp = t.apply_yaml(&t.admin_token, &program).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let list: Value = t
+        .get(&t.admin_token, "/api/v1/programs/teams-pilot/participants")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["chat"], format!("teams:{TENANT}/{jana}"), "{list}");
+    // The roster came in pages of two.
+    assert!(t.sim.teams_calls("getPagedMembers", 200) >= 3);
+}
+
+#[tokio::test]
+async fn the_weekly_digest_is_posted_to_the_sponsors_teams_channel_as_a_card_once() {
+    let t = spawn_app().await;
+    let jana = t.sim.teams_add_user(
+        "Jana Týmová",
+        "jana.tymova@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    let pavel = t.sim.teams_add_user(
+        "Pavel Vedoucí",
+        "pavel.vedouci@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    let channel = t.sim.teams_install_in_team(&pavel).await.unwrap();
+    let program = teams_program(&jana, &pavel).replace(
+        "  welcome: false\n",
+        &format!("  welcome: false\n  sponsor_channel: \"teams:{TENANT}/{channel}\"\n  recurring:\n    - {{ purpose: digest, cron: \"30 9 * * 1\" }}\n"),
+    );
+    let resp = t.apply_yaml(&t.admin_token, &program).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    // Monday 14 September, 09:30 in Prague: last week's digest.
+    t.advance_to("2026-09-14T07:30:00Z").await;
+    t.dispatch().await;
+    let posted = t.sim.teams_activities(&channel);
+    assert_eq!(posted.len(), 1, "once");
+    let text = posted[0].text();
+    assert!(text.contains("Momentum digest · 2026-W37"), "{text}");
+    // One participant: below the threshold, no figure is shown.
+    assert!(text.contains("Not published this week"), "{text}");
+    assert!(!text.contains("Jana"), "{text}");
+}

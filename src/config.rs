@@ -319,6 +319,19 @@ fn teams_settings() -> Result<Option<crate::chat::teams::TeamsSettings>, Setting
         }
     });
     let [login_url, openid_metadata_url] = urls;
+    let graph_url = env("MOMENTUM_TEAMS_GRAPH_URL")
+        .unwrap_or_else(|| crate::chat::teams::graph::GRAPH_URL.into());
+    let graph = match env("MOMENTUM_TEAMS_GRAPH").as_deref() {
+        None | Some("off") => None,
+        Some("lookup") => Some((graph_url, crate::chat::teams::graph::GraphUse::Lookup)),
+        Some("install") => Some((graph_url, crate::chat::teams::graph::GraphUse::Install)),
+        Some(other) => {
+            return Err(SettingsError::Invalid {
+                name: "MOMENTUM_TEAMS_GRAPH",
+                message: format!("{other:?} is not off, lookup (User.Read.All) or install (also TeamsAppInstallation.ReadWriteSelfForUser.All)"),
+            })
+        }
+    };
     Ok(Some(TeamsSettings {
         app_id,
         app_password,
@@ -326,6 +339,9 @@ fn teams_settings() -> Result<Option<crate::chat::teams::TeamsSettings>, Setting
         app_type,
         login_url: login_url?,
         openid_metadata_url: openid_metadata_url?,
+        service_url: env("MOMENTUM_TEAMS_SERVICE_URL")
+            .unwrap_or_else(|| crate::chat::teams::GLOBAL_SERVICE_URL.into()),
+        graph,
     }))
 }
 

@@ -5,6 +5,7 @@
 use momentum::app::{App, Scope};
 use momentum::chat::sim::{botframework, SimConfig, SimWorkspace};
 use momentum::chat::slack::{http_client, SlackChat, SlackOptions};
+use momentum::chat::teams::graph::GraphUse;
 use momentum::chat::teams::{AppType, TeamsBot, TeamsChat, TeamsSettings};
 use momentum::chat::{ChatPort, Chats};
 use momentum::clock::{Clock, SharedClock, VirtualClock};
@@ -76,16 +77,22 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(slack_options: SlackOptions) -> TestApp {
-    spawn(slack_options, false).await
+    spawn(slack_options, false, false).await
+}
+
+/// The service with Microsoft Graph consented for the Teams tenant: emails
+/// resolve through Graph and the app is installed for enrolled people.
+pub async fn spawn_app_with_graph() -> TestApp {
+    spawn(fast_slack(), false, true).await
 }
 
 /// The service receiving over Socket Mode: the local workspace sends every
 /// tap, command and event as an envelope on the WebSocket instead of HTTP.
 pub async fn spawn_app_socket() -> TestApp {
-    spawn(fast_slack(), true).await
+    spawn(fast_slack(), true, false).await
 }
 
-async fn spawn(slack_options: SlackOptions, socket: bool) -> TestApp {
+async fn spawn(slack_options: SlackOptions, socket: bool, graph: bool) -> TestApp {
     let org_name = "Acme";
     let dir = tempfile::tempdir().unwrap();
     let url = test_database(dir.path()).await;
@@ -111,6 +118,8 @@ async fn spawn(slack_options: SlackOptions, socket: bool) -> TestApp {
         app_type: AppType::SingleTenant,
         login_url: sim.teams_login_url(),
         openid_metadata_url: sim.teams_openid_metadata_url(),
+        service_url: sim.teams_service_url(),
+        graph: graph.then(|| (sim.teams_graph_url(), GraphUse::Install)),
     }));
     chats.add(Arc::new(TeamsChat::new(
         teams.clone(),

@@ -30,6 +30,8 @@ async fn stored(t: &TestApp) -> Vec<i64> {
         "taps",
         "notes",
         "audit_log",
+        "teams_users",
+        "teams_conversations",
     ] {
         out.push(t.count(table).await);
     }
@@ -179,6 +181,63 @@ async fn hostile_requests_at_every_route_are_refused_without_a_trace() {
             assert!((400..500).contains(&status), "{path}: {status}");
         }
     }
+    // Teams: no token, a forged one, garbage with a valid one, oversized,
+    // and a valid token for a tenant that belongs to no organisation.
+    let jana = t.sim.teams_add_user(
+        "Jana Týmová",
+        "jana.tymova@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    let mut install = t.sim.teams_activity(&jana, "installationUpdate").unwrap();
+    install["action"] = serde_json::json!("add");
+    let valid = t
+        .sim
+        .teams_token(&momentum::chat::sim::botframework::TokenSpec::default());
+    for auth in [None, Some("Bearer forged".to_string())] {
+        let mut headers = vec![json.clone()];
+        if let Some(a) = auth {
+            headers.push(("Authorization", a));
+        }
+        let status = send(
+            &t,
+            Method::POST,
+            "/api/messages",
+            &headers,
+            install.to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    let signed = vec![json.clone(), ("Authorization", format!("Bearer {valid}"))];
+    for body in [nested.clone(), not_utf8.clone(), b"{}".to_vec()] {
+        let status = send(&t, Method::POST, "/api/messages", &signed, body).await;
+        assert_eq!(status, 400);
+    }
+    let status = send(
+        &t,
+        Method::POST,
+        "/api/messages",
+        &signed,
+        huge_slack.clone(),
+    )
+    .await;
+    assert_eq!(status, 413);
+    let mut foreign_tenant = install.clone();
+    foreign_tenant["channelData"]["tenant"]["id"] =
+        serde_json::json!("99999999-aaaa-bbbb-cccc-dddddddddddd");
+    foreign_tenant["conversation"]["tenantId"] =
+        serde_json::json!("99999999-aaaa-bbbb-cccc-dddddddddddd");
+    let status = send(
+        &t,
+        Method::POST,
+        "/api/messages",
+        &signed,
+        foreign_tenant.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 403);
+
     for path in [
         "/slack/oauth_redirect?state=x&code=y",
         "/slack/oauth_redirect",

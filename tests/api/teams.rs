@@ -480,3 +480,190 @@ async fn the_weekly_digest_is_posted_to_the_sponsors_teams_channel_as_a_card_onc
     assert!(text.contains("Not published this week"), "{text}");
     assert!(!text.contains("Jana"), "{text}");
 }
+
+#[tokio::test]
+async fn with_graph_consented_emails_resolve_and_the_app_is_installed_before_the_first_nudge() {
+    let t = spawn_app_with_graph().await;
+    let jana = t.sim.teams_add_user(
+        "Jana Týmová",
+        "jana.tymova@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    let pavel = t.sim.teams_add_user(
+        "Pavel Vedoucí",
+        "pavel.vedouci@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    // Nobody has the app yet, and the bot has heard from nobody in the tenant.
+    let program = teams_program(&jana, &pavel)
+        .replace(
+            &format!("chat: \"teams:{TENANT}/{jana}\""),
+            "email: Jana.Tymova@acme.example",
+        )
+        .replace(
+            &format!("chat: \"teams:{TENANT}/{pavel}\""),
+            "email: pavel.vedouci@acme.example",
+        );
+    let resp = t.apply_yaml(&t.admin_token, &program).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    assert!(t.sim.graph_calls("graph.users") >= 2);
+    let body = json!({"participant": {"email": "jana.tymova@acme.example"}, "session": 1, "completed_on": "2026-09-07"});
+    let resp = t.post_session(&t.admin_token, "teams-pilot", body).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+
+    assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 1);
+    assert_eq!(t.sim.graph_calls("graph.install"), 1);
+    let conversation = t.sim.teams_user(&jana).unwrap().conversation.unwrap();
+    let nudge = t.sim.teams_activities(&conversation);
+    assert_eq!(nudge.len(), 1);
+    assert!(
+        nudge[0].text().contains("one small step"),
+        "{}",
+        nudge[0].text()
+    );
+    // Teams tells the bot about the install it made; the reference is kept.
+    assert!(
+        t.eventually(|| t.sim.teams_calls("createConversation", 201) == 1)
+            .await
+    );
+}
+
+#[tokio::test]
+async fn the_welcome_card_opens_the_focus_form_and_saving_it_keeps_the_starting_point_private() {
+    let t = spawn_app().await;
+    let jana = t.sim.teams_add_user(
+        "Jana Týmová",
+        "jana.tymova@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    let pavel = t.sim.teams_add_user(
+        "Pavel Vedoucí",
+        "pavel.vedouci@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    t.sim.teams_install(&jana).await.unwrap();
+    let program = teams_program(&jana, &pavel).replace("welcome: false", "welcome: true");
+    t.apply_yaml(&t.admin_token, &program).await;
+    // The welcome waits for the first allowed hour: 08:00 in Prague.
+    assert_eq!(t.advance_to("2026-09-07T06:00:00Z").await.sent, 1);
+    let welcome = latest(&t, &jana);
+    assert!(
+        welcome.text().contains("Welcome to **Teams Pilot**"),
+        "{}",
+        welcome.text()
+    );
+
+    let form = t
+        .sim
+        .teams_tap(&jana, &welcome.id, "Choose my focus", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        form["type"], "application/vnd.microsoft.card.adaptive",
+        "{form}"
+    );
+    let inputs: Vec<&str> = form["value"]["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["id"].as_str())
+        .collect();
+    assert_eq!(inputs, ["goal", "context", "blocker", "focus", "share"]);
+
+    // A focus outside the program's themes is refused by name; nothing saved.
+    let wrong = t
+        .sim
+        .teams_tap(
+            &jana,
+            &welcome.id,
+            "Save",
+            json!({"focus": "juggling", "share": "false"}),
+        )
+        .await
+        .unwrap();
+    assert!(
+        wrong["value"].as_str().unwrap().contains("focus"),
+        "{wrong}"
+    );
+    let saved = t
+        .sim
+        .teams_tap(
+            &jana,
+            &welcome.id,
+            "Save",
+            json!({"goal": "Delegovat víc", "context": "Nový tým", "blocker": "Chci mít vše pod kontrolou", "focus": "feedback", "share": "false"}),
+        )
+        .await
+        .unwrap();
+    assert!(saved["value"].to_string().contains("Saved"), "{saved}");
+    let focus: (String, i64) = sqlx::query_as("SELECT focus, share_focus FROM participants")
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(focus, ("feedback".to_string(), 0));
+    let stored = t.all_stored_text().await;
+    assert!(
+        !stored.contains("Chci mít vše pod kontrolou"),
+        "the blocker is sealed"
+    );
+}
+
+#[tokio::test]
+async fn my_data_arrives_in_the_chat_and_forget_me_erases_the_teams_reference_too() {
+    let t = spawn_app().await;
+    let jana = t.sim.teams_add_user(
+        "Jana Týmová",
+        "jana.tymova@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    let pavel = t.sim.teams_add_user(
+        "Pavel Vedoucí",
+        "pavel.vedouci@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    let conversation = t.sim.teams_install(&jana).await.unwrap();
+    t.apply_yaml(&t.admin_token, &teams_program(&jana, &pavel))
+        .await;
+    t.sim
+        .teams_say(&jana, "note Mluvila jsem s Evou")
+        .await
+        .unwrap();
+    assert!(
+        t.eventually(|| t.sim.teams_activities(&conversation).len() == 1)
+            .await
+    );
+    t.sim.teams_say(&jana, "my-data").await.unwrap();
+    // The acknowledgement and the data itself.
+    assert!(
+        t.eventually(|| t.sim.teams_activities(&conversation).len() == 3)
+            .await
+    );
+    let all: String = t
+        .sim
+        .teams_activities(&conversation)
+        .iter()
+        .map(|a| a.text())
+        .collect();
+    assert!(
+        all.contains("Mluvila jsem s Evou") && all.contains("```json"),
+        "{all}"
+    );
+
+    t.sim.teams_say(&jana, "forget-me confirm").await.unwrap();
+    assert!(
+        t.eventually(|| t.sim.teams_activities(&conversation).len() == 4)
+            .await
+    );
+    assert_eq!(
+        t.store.teams_user(TENANT, &jana).await.unwrap(),
+        None,
+        "her Teams reference went with her"
+    );
+    assert!(!t.all_stored_text().await.contains(&jana));
+}

@@ -121,8 +121,9 @@ pub(crate) struct BfState {
     /// Teams the app is installed in: (team id = its general channel id, installed).
     pub teams: Vec<(String, bool)>,
     pub activities: Vec<BfActivity>,
-    /// Access tokens handed to the bot.
+    /// Access tokens handed to the bot: for the Bot Connector, for Graph.
     pub tokens: Vec<String>,
+    pub graph_tokens: Vec<String>,
     /// Connector calls: (operation, HTTP status).
     pub calls: Vec<(String, u16)>,
     next: u64,
@@ -293,9 +294,10 @@ impl SimWorkspace {
         self.teams_deliver_with(activity, Some(&token)).await
     }
 
-    /// The person installs the app (personal scope): Teams creates the 1:1
-    /// conversation and tells the bot.
-    pub async fn teams_install(&self, aad: &str) -> Result<String, String> {
+    /// Installs the app for a person (personal scope): Teams creates the
+    /// 1:1 conversation at once; the `installationUpdate` activity telling
+    /// the bot is returned, to deliver.
+    pub(crate) fn install_for(&self, aad: &str) -> Result<(String, Value), String> {
         let conversation = format!("a:1sim-personal-{aad}");
         let user = {
             let mut s = self.state();
@@ -309,6 +311,13 @@ impl SimWorkspace {
         };
         let mut a = self.activity_from(&user, "installationUpdate", None);
         a["action"] = json!("add");
+        Ok((conversation, a))
+    }
+
+    /// The person installs the app (personal scope): Teams creates the 1:1
+    /// conversation and tells the bot.
+    pub async fn teams_install(&self, aad: &str) -> Result<String, String> {
+        let (conversation, a) = self.install_for(aad)?;
         let reply = self.teams_deliver(&a).await?;
         if reply.status != 200 {
             return Err(format!(
@@ -533,7 +542,8 @@ async fn token(
             "AADSTS7000215: Invalid client secret provided.",
         );
     }
-    if field("scope") != crate::chat::teams::connector::BOT_FRAMEWORK_SCOPE {
+    let graph = field("scope") == crate::chat::teams::graph::GRAPH_SCOPE;
+    if field("scope") != crate::chat::teams::connector::BOT_FRAMEWORK_SCOPE && !graph {
         return aad_error(StatusCode::BAD_REQUEST, "invalid_scope", "AADSTS70011");
     }
     let token = {
@@ -541,7 +551,11 @@ async fn token(
         let n: u128 = sim.state().rng.gen();
         format!("sim-bf-access-{n:032x}")
     };
-    sim.state().bf.tokens.push(token.clone());
+    if graph {
+        sim.state().bf.graph_tokens.push(token.clone());
+    } else {
+        sim.state().bf.tokens.push(token.clone());
+    }
     Json(json!({ "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token }))
         .into_response()
 }

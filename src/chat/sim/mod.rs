@@ -8,6 +8,7 @@
 mod api;
 pub mod botframework;
 mod faults;
+mod graph;
 mod outbound;
 mod socket;
 mod views;

@@ -4,16 +4,14 @@
 //! Errors are classified like Slack's, so the scheduler's guarantees hold.
 
 use super::super::ChatError;
+use super::token::{short, TokenSource};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
+use std::time::Duration;
 
 /// The scope the Bot Connector accepts tokens for.
 pub const BOT_FRAMEWORK_SCOPE: &str = "https://api.botframework.com/.default";
-/// A token is renewed this long before it expires.
-const RENEW_BEFORE: Duration = Duration::from_secs(300);
 
 /// A member of a conversation, as the roster calls return it.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -35,16 +33,7 @@ pub struct TeamsMember {
 pub struct Connector {
     http: reqwest::Client,
     app_id: String,
-    password: String,
-    token_url: String,
-    token: Mutex<Option<(String, Instant)>>,
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
+    tokens: TokenSource,
 }
 
 impl Connector {
@@ -52,61 +41,16 @@ impl Connector {
     /// (multi-tenant) OAuth 2.0 token endpoint.
     pub fn new(http: reqwest::Client, app_id: &str, password: &str, token_url: &str) -> Self {
         Self {
+            tokens: TokenSource::new(
+                http.clone(),
+                app_id,
+                password,
+                token_url,
+                BOT_FRAMEWORK_SCOPE,
+            ),
             http,
             app_id: app_id.to_string(),
-            password: password.to_string(),
-            token_url: token_url.to_string(),
-            token: Mutex::new(None),
         }
-    }
-
-    pub fn app_id(&self) -> &str {
-        &self.app_id
-    }
-
-    /// A valid access token, fetched when there is none or it expires soon.
-    async fn bearer(&self) -> Result<String, ChatError> {
-        let mut cached = self.token.lock().await;
-        if let Some((token, until)) = cached.as_ref() {
-            if Instant::now() + RENEW_BEFORE < *until {
-                return Ok(token.clone());
-            }
-        }
-        let resp = self
-            .http
-            .post(&self.token_url)
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", self.app_id.as_str()),
-                ("client_secret", self.password.as_str()),
-                ("scope", BOT_FRAMEWORK_SCOPE),
-            ])
-            .send()
-            .await
-            .map_err(|e| ChatError::Transient(format!("token endpoint: {}", short(&e))))?;
-        let status = resp.status();
-        if status.is_client_error() {
-            let body: Value = resp.json().await.unwrap_or_default();
-            // The body names the problem (AADSTS7000215: invalid secret); it
-            // never holds the secret itself.
-            let code = body["error"].as_str().unwrap_or("refused").to_string();
-            return Err(ChatError::Permanent(format!(
-                "the bot's app id or password was refused ({code})"
-            )));
-        }
-        if !status.is_success() {
-            return Err(ChatError::Transient(format!(
-                "token endpoint: HTTP {}",
-                status.as_u16()
-            )));
-        }
-        let t: TokenResponse = resp
-            .json()
-            .await
-            .map_err(|e| ChatError::Transient(format!("token endpoint: {}", short(&e))))?;
-        let until = Instant::now() + Duration::from_secs(t.expires_in.unwrap_or(3600));
-        *cached = Some((t.access_token.clone(), until));
-        Ok(t.access_token)
     }
 
     /// One connector call. `posting`: it would create a message, so a
@@ -118,7 +62,7 @@ impl Connector {
         body: Option<&Value>,
         posting: bool,
     ) -> Result<Value, ChatError> {
-        let token = self.bearer().await?;
+        let token = self.tokens.bearer().await?;
         let mut req = self.http.request(method, url).bearer_auth(token);
         if let Some(b) = body {
             req = req.json(b);
@@ -149,7 +93,7 @@ impl Connector {
             StatusCode::TOO_MANY_REQUESTS => ChatError::RateLimited { retry_after },
             StatusCode::UNAUTHORIZED => {
                 // The cached token may have been revoked: fetch a new one next time.
-                *self.token.lock().await = None;
+                self.tokens.forget().await;
                 ChatError::Transient(format!("unauthorized ({code})"))
             }
             StatusCode::FORBIDDEN => ChatError::Permanent(super::APP_NOT_INSTALLED.into()),
@@ -288,21 +232,6 @@ fn endpoint(service_url: &str, segments: &[&str]) -> Result<url::Url, ChatError>
         .ok()
         .filter(|u| matches!(u.scheme(), "https" | "http"))
         .ok_or_else(|| ChatError::Permanent(format!("{service_url:?} is not a service URL")))
-}
-
-/// A reqwest error's first line, without the URL (which may carry ids).
-fn short(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "no answer in time".into()
-    } else if e.is_connect() {
-        "could not connect".into()
-    } else if let Some(status) = e.status() {
-        format!("HTTP {}", status.as_u16())
-    } else if e.is_decode() {
-        "an answer that is not JSON".into()
-    } else {
-        "the request failed".into()
-    }
 }
 
 #[cfg(test)]

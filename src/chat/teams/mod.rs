@@ -7,7 +7,9 @@ pub mod activity;
 pub mod auth;
 pub mod cards;
 pub mod connector;
+pub mod graph;
 pub mod package;
+pub mod token;
 
 use super::{ChatError, ChatPort, ChatUser, Delivered, Message, View};
 use crate::domain::{ChatIdentity, Platform};
@@ -16,6 +18,9 @@ use crate::store::Store;
 use async_trait::async_trait;
 use std::sync::Arc;
 
+/// Where proactive messages go in a tenant the bot has not heard from yet
+/// (Microsoft's global Teams service URL); later, the URL activities carry.
+pub const GLOBAL_SERVICE_URL: &str = "https://smba.trafficmanager.net/teams/";
 /// Bot Framework's sign-in authority.
 pub const LOGIN_URL: &str = "https://login.microsoftonline.com";
 /// The delivery problem HR sees when a person cannot be messaged because
@@ -55,6 +60,10 @@ pub struct TeamsSettings {
     /// Whose tokens `/api/messages` trusts: Bot Framework's metadata unless
     /// configured otherwise (only ever the local workspace's).
     pub openid_metadata_url: String,
+    /// The service URL for tenants not heard from yet.
+    pub service_url: String,
+    /// Microsoft Graph, when the admin consented: (its URL, what for).
+    pub graph: Option<(String, graph::GraphUse)>,
 }
 
 impl std::fmt::Debug for TeamsSettings {
@@ -66,6 +75,8 @@ impl std::fmt::Debug for TeamsSettings {
             .field("app_type", &self.app_type)
             .field("login_url", &self.login_url)
             .field("openid_metadata_url", &self.openid_metadata_url)
+            .field("service_url", &self.service_url)
+            .field("graph", &self.graph)
             .finish()
     }
 }
@@ -89,6 +100,7 @@ pub struct TeamsBot {
     pub settings: TeamsSettings,
     pub auth: auth::BotAuth,
     pub connector: connector::Connector,
+    pub graph: Option<graph::Graph>,
 }
 
 impl TeamsBot {
@@ -99,6 +111,16 @@ impl TeamsBot {
             .build()
             .unwrap_or_default();
         Self {
+            graph: settings.graph.as_ref().map(|(url, uses)| {
+                graph::Graph::new(
+                    http.clone(),
+                    &settings.app_id,
+                    &settings.app_password,
+                    &settings.login_url,
+                    url,
+                    *uses,
+                )
+            }),
             auth: auth::BotAuth::new(
                 &settings.app_id,
                 &settings.openid_metadata_url,
@@ -146,11 +168,17 @@ impl TeamsChat {
         {
             return Ok(url);
         }
-        self.store
+        self.tenant_service_url().await
+    }
+
+    /// The tenant's most recent service URL, or the global one.
+    async fn tenant_service_url(&self) -> Result<String, ChatError> {
+        Ok(self
+            .store
             .teams_tenant_service_url(&self.tenant)
             .await
             .map_err(Self::store_error)?
-            .ok_or_else(|| ChatError::Permanent(APP_NOT_INSTALLED.into()))
+            .unwrap_or_else(|| self.bot.settings.service_url.clone()))
     }
 
     /// The person's 1:1 conversation with the app: the stored one, or one
@@ -173,14 +201,17 @@ impl TeamsChat {
         {
             return Ok((c.clone(), s.clone()));
         }
-        let Some(service_url) = self
-            .store
-            .teams_tenant_service_url(&self.tenant)
-            .await
-            .map_err(Self::store_error)?
-        else {
-            return Err(ChatError::Permanent(APP_NOT_INSTALLED.into()));
-        };
+        let service_url = self.tenant_service_url().await?;
+        // Teams lets the bot start a chat only with someone who has the app:
+        // install it for them first where the admin allowed it.
+        if let Some(g) = self
+            .bot
+            .graph
+            .as_ref()
+            .filter(|g| g.uses == graph::GraphUse::Install)
+        {
+            g.install_for(&self.tenant, &to.user).await?;
+        }
         let member = known
             .as_ref()
             .and_then(|u| u.user_id.clone())
@@ -190,23 +221,9 @@ impl TeamsChat {
             .connector
             .create_personal(&service_url, &self.tenant, &member)
             .await?;
-        if let Ok(Some(org)) = self
-            .store
-            .org_for_workspace(Platform::Teams, &self.tenant)
-            .await
-        {
-            let user = TeamsUser {
-                tenant_id: self.tenant.clone(),
-                aad_object_id: to.user.clone(),
-                conversation_id: Some(conversation.clone()),
-                service_url: Some(service_url.clone()),
-                ..Default::default()
-            };
-            let _ = self
-                .store
-                .save_teams_user(org, &user, jiff::Timestamp::now())
-                .await;
-        }
+        // Not stored here: a reference is kept only from what Teams sends
+        // (the install, the person's own messages), so that an erased
+        // person's reference does not come back with the reply confirming it.
         Ok((conversation, service_url))
     }
 
@@ -267,6 +284,38 @@ impl TeamsChat {
             }
         }
         Ok(())
+    }
+
+    /// A work email through Graph; the person is remembered (name and
+    /// email, for `user_info`).
+    async fn lookup_in_graph(
+        &self,
+        g: &graph::Graph,
+        email: &str,
+    ) -> Result<Option<ChatUser>, ChatError> {
+        let Some(found) = g.user_by_email(&self.tenant, email).await? else {
+            return Ok(None);
+        };
+        let user = TeamsUser {
+            tenant_id: self.tenant.clone(),
+            aad_object_id: found.id.clone(),
+            name: found.display_name.clone(),
+            email: found.mail.clone().or(found.user_principal_name.clone()),
+            ..Default::default()
+        };
+        if let Ok(Some(org)) = self
+            .store
+            .org_for_workspace(Platform::Teams, &self.tenant)
+            .await
+        {
+            self.store
+                .save_teams_user(org, &user, jiff::Timestamp::now())
+                .await
+                .map_err(Self::store_error)?;
+        }
+        let mut chat_user = self.to_chat_user(user);
+        chat_user.deleted = found.account_enabled == Some(false);
+        Ok(Some(chat_user))
     }
 
     async fn send_card(
@@ -350,6 +399,26 @@ impl ChatPort for TeamsChat {
             .await
     }
 
+    /// A bot cannot attach a file without the person accepting it first, so
+    /// a person's data (JSON, small) comes as a message with a code block.
+    async fn send_file(
+        &self,
+        to: &ChatIdentity,
+        filename: &str,
+        title: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), ChatError> {
+        let body = String::from_utf8(bytes)
+            .map_err(|_| ChatError::Permanent("only text files can be sent in Teams".into()))?;
+        let text = format!("**{title}** ({filename})\n\n```json\n{body}\n```");
+        if text.len() > cards::MAX_ACTIVITY_BYTES - 1024 {
+            return Err(ChatError::Permanent(
+                "the file is larger than a Teams message".into(),
+            ));
+        }
+        self.reply_text(to, &text).await
+    }
+
     /// Teams has no home tab: the status card goes to the 1:1 chat.
     async fn publish_home(&self, to: &ChatIdentity, view: &View) -> Result<(), ChatError> {
         self.send_card_to(to, &cards::render_view(view)?).await
@@ -364,6 +433,9 @@ impl ChatPort for TeamsChat {
     /// From what the rosters said; a person not found yet is looked for in
     /// the rosters of the teams the app is in.
     async fn lookup_by_email(&self, email: &str) -> Result<Option<ChatUser>, ChatError> {
+        if let Some(g) = &self.bot.graph {
+            return self.lookup_in_graph(g, email).await;
+        }
         if let Some(u) = self
             .store
             .teams_user_by_email(&self.tenant, email)

@@ -246,7 +246,7 @@ impl Settings {
                     message: format!("{v:?} is not 0 (keep) or a number of days from 30 to 3650"),
                 })?,
         };
-        let teams = teams_settings()?;
+        let teams = teams_settings(public_url.as_deref())?;
         Ok(Self {
             teams,
             retention_days,
@@ -274,7 +274,9 @@ impl Settings {
 
 /// `MICROSOFT_APP_ID`, `MICROSOFT_APP_PASSWORD`, `MICROSOFT_APP_TENANT_ID`,
 /// `MICROSOFT_APP_TYPE`; the endpoints can point at the local workspace.
-fn teams_settings() -> Result<Option<crate::chat::teams::TeamsSettings>, SettingsError> {
+fn teams_settings(
+    public_url: Option<&str>,
+) -> Result<Option<crate::chat::teams::TeamsSettings>, SettingsError> {
     use crate::chat::teams::{auth, AppType, TeamsSettings, LOGIN_URL};
     let Some(app_id) = env("MICROSOFT_APP_ID") else {
         return Ok(None);
@@ -341,6 +343,7 @@ fn teams_settings() -> Result<Option<crate::chat::teams::TeamsSettings>, Setting
         openid_metadata_url: openid_metadata_url?,
         service_url: env("MOMENTUM_TEAMS_SERVICE_URL")
             .unwrap_or_else(|| crate::chat::teams::GLOBAL_SERVICE_URL.into()),
+        public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
         graph,
     }))
 }

@@ -87,6 +87,33 @@ async fn metrics(
     }
 }
 
+/// `/charts/ID.png`: a digest's chart, for Teams cards (aggregates only).
+async fn chart(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let id = file.strip_suffix(".png").unwrap_or_default();
+    if id.len() != 32 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return error::not_found().await.into_response();
+    }
+    match state.app.store.chart(id).await {
+        Ok(Some(png)) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "image/png"),
+                (axum::http::header::CACHE_CONTROL, "private, max-age=604800"),
+            ],
+            png,
+        )
+            .into_response(),
+        Ok(None) => error::not_found().await.into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "chart not read");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
+        }
+    }
+}
+
 /// Counts every request by its route's pattern (never the raw path, which
 /// would carry keys and ids) and status.
 async fn count_requests(
@@ -133,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::document))
+        .route("/charts/{file}", get(chart))
         .route(
             "/api/messages",
             post(teams::messages).layer(DefaultBodyLimit::max(SLACK_BODY_LIMIT)),

@@ -26,6 +26,7 @@ macro_rules! migrations {
             (8, "slack_installs", "0008_slack_installs"),
             (9, "audit", "0009_audit"),
             (10, "teams", "0010_teams"),
+            (11, "charts", "0011_charts"),
         );)*
     };
 }

@@ -6,6 +6,7 @@
 //! (a token hash, a chat workspace) and the dispatcher's cross-org lease.
 
 pub mod audit;
+pub mod charts;
 pub mod inbound;
 pub mod installs;
 pub mod jobs;

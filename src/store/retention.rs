@@ -80,6 +80,11 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        // Charts are aggregates but have no use after their digest's week.
+        sqlx::query("DELETE FROM charts WHERE created_at < $1")
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(removed)
     }

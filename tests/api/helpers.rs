@@ -109,6 +109,12 @@ async fn spawn(slack_options: SlackOptions, socket: bool, graph: bool) -> TestAp
             .await
             .unwrap();
     let team = slack.workspace().to_string();
+    // OAuth's redirect URL names the service's address: take a free port first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let chats = Chats::default();
     chats.add(Arc::new(slack));
     let teams = Arc::new(TeamsBot::new(TeamsSettings {
@@ -119,6 +125,7 @@ async fn spawn(slack_options: SlackOptions, socket: bool, graph: bool) -> TestAp
         login_url: sim.teams_login_url(),
         openid_metadata_url: sim.teams_openid_metadata_url(),
         service_url: sim.teams_service_url(),
+        public_url: Some(format!("http://127.0.0.1:{port}")),
         graph: graph.then(|| (sim.teams_graph_url(), GraphUse::Install)),
     }));
     chats.add(Arc::new(TeamsChat::new(
@@ -143,12 +150,6 @@ async fn spawn(slack_options: SlackOptions, socket: bool, graph: bool) -> TestAp
         .create_token(org.id, "test", Scope::Admin)
         .await
         .unwrap();
-    // OAuth's redirect URL names the service's address: take a free port first.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let running = startup::start(
         app.clone(),
         ServiceOptions {

@@ -667,3 +667,90 @@ async fn my_data_arrives_in_the_chat_and_forget_me_erases_the_teams_reference_to
     );
     assert!(!t.all_stored_text().await.contains(&jana));
 }
+
+#[tokio::test]
+async fn a_429_from_the_bot_connector_is_waited_out_and_the_nudge_arrives_once() {
+    use momentum::chat::sim::{Fault, FaultKind};
+    let t = spawn_app().await;
+    let jana = t.sim.teams_add_user(
+        "Jana Týmová",
+        "jana.tymova@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    let pavel = t.sim.teams_add_user(
+        "Pavel Vedoucí",
+        "pavel.vedouci@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    let conversation = t.sim.teams_install(&jana).await.unwrap();
+    t.apply_yaml(&t.admin_token, &teams_program(&jana, &pavel))
+        .await;
+    let body = json!({"participant": {"chat": format!("teams:{TENANT}/{jana}")}, "session": 1, "completed_on": "2026-09-07"});
+    t.post_session(&t.admin_token, "teams-pilot", body).await;
+    t.sim.set_faults(vec![Fault::new(
+        "sendToConversation",
+        1.0,
+        FaultKind::RateLimited { retry_after: 20 },
+    )]);
+    assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 0);
+    assert_eq!(t.sim.teams_calls("sendToConversation", 429), 1);
+    t.sim.set_faults(vec![]);
+    // Not before Retry-After has passed.
+    assert_eq!(t.advance_to("2026-09-08T07:30:10Z").await.sent, 0);
+    assert_eq!(t.advance_to("2026-09-08T07:30:30Z").await.sent, 1);
+    assert_eq!(t.dispatch().await.sent, 0);
+    assert_eq!(t.sim.teams_activities(&conversation).len(), 1);
+}
+
+#[tokio::test]
+async fn a_published_digest_card_shows_its_chart_from_this_deployment() {
+    let t = spawn_app().await;
+    let manager = t.sim.teams_add_user(
+        "Pavel Vedoucí",
+        "pavel.vedouci@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    let channel = t.sim.teams_install_in_team(&manager).await.unwrap();
+    let mut people = String::new();
+    for n in 0..6 {
+        let aad = t.sim.teams_add_user(
+            &format!("Person {n}"),
+            &format!("p{n}@acme.example"),
+            "Europe/Prague",
+            "en-US",
+        );
+        people.push_str(&format!(
+            "  - {{ name: Person {n}, chat: \"teams:{TENANT}/{aad}\", manager: {{ name: Pavel, chat: \"teams:{TENANT}/{manager}\" }}, focus: feedback }}\n"
+        ));
+    }
+    let first = teams_program("x", "y");
+    let header = first.split("participants:").next().unwrap().replace(
+        "  welcome: false\n",
+        &format!("  welcome: false\n  sponsor_channel: \"teams:{TENANT}/{channel}\"\n  recurring:\n    - {{ purpose: digest, cron: \"30 9 * * 1\" }}\n"),
+    );
+    let resp = t
+        .apply_yaml(&t.admin_token, &format!("{header}participants:\n{people}"))
+        .await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    t.advance_to("2026-09-14T07:30:00Z").await;
+    let posted = t.sim.teams_activities(&channel);
+    assert_eq!(posted.len(), 1);
+    let card = posted[0].card().unwrap().to_string();
+    assert!(card.contains("Engagement"), "{card}");
+    let url = card
+        .split("\"url\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the card shows the chart");
+    assert!(url.starts_with(&t.url) && url.ends_with(".png"), "{url}");
+    let png = reqwest::get(url).await.unwrap();
+    assert_eq!(png.status(), 200);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    // Another id shows nothing.
+    let other = format!("{}/charts/{}.png", t.url, "0".repeat(32));
+    assert_eq!(reqwest::get(other).await.unwrap().status(), 404);
+}

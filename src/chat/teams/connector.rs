@@ -5,9 +5,11 @@
 
 use super::super::ChatError;
 use super::token::{short, TokenSource};
+use governor::{Quota, RateLimiter};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 /// The scope the Bot Connector accepts tokens for.
@@ -34,6 +36,40 @@ pub struct Connector {
     http: reqwest::Client,
     app_id: String,
     tokens: TokenSource,
+    pace: Pace,
+}
+
+/// Teams' published limits for a bot, kept on our side so that a cohort
+/// goes out at the allowed pace instead of in 429s: per conversation 7
+/// operations a second and 60 in 30 seconds (a burst of 7, then one every
+/// half second), and 50 a second for the whole app.
+struct Pace {
+    per_conversation: RateLimiter<
+        String,
+        governor::state::keyed::DefaultKeyedStateStore<String>,
+        governor::clock::DefaultClock,
+    >,
+    overall: governor::DefaultDirectRateLimiter,
+}
+
+impl Pace {
+    fn new() -> Self {
+        let n = |v: u32| NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN);
+        let conversation = Quota::with_period(Duration::from_millis(500))
+            .unwrap_or_else(|| Quota::per_second(n(2)))
+            .allow_burst(n(7));
+        Self {
+            per_conversation: RateLimiter::keyed(conversation),
+            overall: RateLimiter::direct(Quota::per_second(n(50))),
+        }
+    }
+
+    async fn until_ready(&self, conversation: &str) {
+        self.per_conversation
+            .until_key_ready(&conversation.to_string())
+            .await;
+        self.overall.until_ready().await;
+    }
 }
 
 impl Connector {
@@ -41,6 +77,7 @@ impl Connector {
     /// (multi-tenant) OAuth 2.0 token endpoint.
     pub fn new(http: reqwest::Client, app_id: &str, password: &str, token_url: &str) -> Self {
         Self {
+            pace: Pace::new(),
             tokens: TokenSource::new(
                 http.clone(),
                 app_id,
@@ -115,6 +152,7 @@ impl Connector {
             service_url,
             &["v3", "conversations", conversation, "activities"],
         )?;
+        self.pace.until_ready(conversation).await;
         let resp = self.call(Method::POST, url, Some(activity), true).await?;
         Ok(resp["id"].as_str().unwrap_or_default().to_string())
     }
@@ -139,6 +177,7 @@ impl Connector {
         )?;
         let mut body = activity.clone();
         body["id"] = json!(activity_id);
+        self.pace.until_ready(conversation).await;
         self.call(Method::PUT, url, Some(&body), false).await?;
         Ok(())
     }

@@ -62,6 +62,9 @@ pub struct TeamsSettings {
     pub openid_metadata_url: String,
     /// The service URL for tenants not heard from yet.
     pub service_url: String,
+    /// Where this deployment is reached (`MOMENTUM_PUBLIC_URL`): cards show
+    /// the digest's chart from there.
+    pub public_url: Option<String>,
     /// Microsoft Graph, when the admin consented: (its URL, what for).
     pub graph: Option<(String, graph::GraphUse)>,
 }
@@ -397,6 +400,39 @@ impl ChatPort for TeamsChat {
             .connector
             .update(&service_url, &at.channel, &at.ts, &activity)
             .await
+    }
+
+    /// Teams cards show images by URL: the chart is kept and served at
+    /// `/charts/ID.png` under this deployment's public URL.
+    async fn upload_image(
+        &self,
+        _filename: &str,
+        _title: &str,
+        png: Vec<u8>,
+    ) -> Result<String, ChatError> {
+        let Some(public) = &self.bot.settings.public_url else {
+            return Err(ChatError::Permanent(
+                "charts in Teams need MOMENTUM_PUBLIC_URL".into(),
+            ));
+        };
+        let org = self
+            .store
+            .org_for_workspace(Platform::Teams, &self.tenant)
+            .await
+            .map_err(Self::store_error)?
+            .ok_or_else(|| ChatError::Permanent("the tenant has no organisation".into()))?;
+        let id: String = {
+            use rand::Rng;
+            let mut rng = rand::thread_rng();
+            (0..32)
+                .map(|_| format!("{:x}", rng.gen_range(0..16u8)))
+                .collect()
+        };
+        self.store
+            .save_chart(org, &id, &png, jiff::Timestamp::now())
+            .await
+            .map_err(Self::store_error)?;
+        Ok(format!("{}/charts/{id}.png", public.trim_end_matches('/')))
     }
 
     /// A bot cannot attach a file without the person accepting it first, so

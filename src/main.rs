@@ -694,6 +694,17 @@ async fn run(cli: Cli) -> Result<i32> {
                 sim.config.team_id
             );
             println!("point the service at it: SLACK_API_URL=http://{addr}/api SLACK_BOT_TOKEN={} SLACK_SIGNING_SECRET=…", sim.config.bot_token);
+            {
+                use momentum::chat::sim::botframework::{APP_ID, APP_PASSWORD, TENANT};
+                println!(
+                    "and as Microsoft Teams (Bot Framework): MICROSOFT_APP_ID={APP_ID} MICROSOFT_APP_PASSWORD={APP_PASSWORD} \
+                     MICROSOFT_APP_TENANT_ID={TENANT} MOMENTUM_TEAMS_LOGIN_URL={} MOMENTUM_TEAMS_OPENID_METADATA_URL={} \
+                     MOMENTUM_TEAMS_SERVICE_URL={}",
+                    sim.teams_login_url(),
+                    sim.teams_openid_metadata_url(),
+                    sim.teams_service_url()
+                );
+            }
             tokio::select! {
                 _ = handle => {}
                 _ = tokio::signal::ctrl_c() => {}

@@ -31,6 +31,7 @@ pub fn router(sim: SimWorkspace) -> Router {
         .route("/_sim/upload/{file}", post(upload))
         .route("/oauth/v2/authorize", get(super::workspaces::authorize))
         .merge(super::botframework::router())
+        .merge(super::botframework::control_router())
         .merge(super::graph::router())
         .with_state(sim)
 }

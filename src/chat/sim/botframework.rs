@@ -833,3 +833,97 @@ async fn member(
         ),
     }
 }
+
+/// `/_sim/teams/*`: drive the Teams side by hand (a local run, or a script):
+/// add people, install the app for them or in a team, write in a chat, tap
+/// a card action, and list what the bot sent.
+pub(crate) fn control_router() -> Router<SimWorkspace> {
+    Router::new()
+        .route("/_sim/teams/users", post(control_add_user))
+        .route("/_sim/teams/install", post(control_install))
+        .route("/_sim/teams/install_in_team", post(control_install_in_team))
+        .route("/_sim/teams/say", post(control_say))
+        .route("/_sim/teams/tap", post(control_tap))
+        .route("/_sim/teams/activities", get(control_activities))
+}
+
+fn control_answer(r: Result<Value, String>) -> Response {
+    match r {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response(),
+    }
+}
+
+fn text_field<'a>(body: &'a Value, name: &str) -> Result<&'a str, String> {
+    body[name]
+        .as_str()
+        .ok_or_else(|| format!("{name} is required (a string)"))
+}
+
+async fn control_add_user(State(sim): State<SimWorkspace>, Json(b): Json<Value>) -> Response {
+    control_answer((|| {
+        let aad = sim.teams_add_user(
+            text_field(&b, "name")?,
+            text_field(&b, "email")?,
+            b["time_zone"].as_str().unwrap_or("UTC"),
+            b["locale"].as_str().unwrap_or("en-US"),
+        );
+        Ok(json!({ "aad_object_id": aad, "chat": format!("teams:{TENANT}/{aad}") }))
+    })())
+}
+
+async fn control_install(State(sim): State<SimWorkspace>, Json(b): Json<Value>) -> Response {
+    let r = match text_field(&b, "aad_object_id") {
+        Ok(aad) => sim
+            .teams_install(aad)
+            .await
+            .map(|c| json!({ "conversation": c })),
+        Err(e) => Err(e),
+    };
+    control_answer(r)
+}
+
+async fn control_install_in_team(
+    State(sim): State<SimWorkspace>,
+    Json(b): Json<Value>,
+) -> Response {
+    let r = match text_field(&b, "aad_object_id") {
+        Ok(aad) => sim
+            .teams_install_in_team(aad)
+            .await
+            .map(|c| json!({ "channel": c, "sponsor_channel": format!("teams:{TENANT}/{c}") })),
+        Err(e) => Err(e),
+    };
+    control_answer(r)
+}
+
+async fn control_say(State(sim): State<SimWorkspace>, Json(b): Json<Value>) -> Response {
+    let r = match (text_field(&b, "aad_object_id"), text_field(&b, "text")) {
+        (Ok(aad), Ok(text)) => sim
+            .teams_say(aad, text)
+            .await
+            .map(|reply| json!({ "status": reply.status })),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    control_answer(r)
+}
+
+async fn control_tap(State(sim): State<SimWorkspace>, Json(b): Json<Value>) -> Response {
+    let r = match (
+        text_field(&b, "aad_object_id"),
+        text_field(&b, "activity"),
+        text_field(&b, "title"),
+    ) {
+        (Ok(aad), Ok(activity), Ok(title)) => {
+            sim.teams_tap(aad, activity, title, b["inputs"].clone())
+                .await
+        }
+        (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => Err(e),
+    };
+    control_answer(r)
+}
+
+async fn control_activities(State(sim): State<SimWorkspace>) -> Json<Value> {
+    let all = sim.state().bf.activities.clone();
+    Json(json!(all))
+}

@@ -160,8 +160,14 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the database answers within two seconds (a cut connection
+    /// would otherwise hold `/readyz` for the pool's whole acquire timeout).
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        let query = sqlx::query("SELECT 1").execute(&self.pool);
+        matches!(
+            tokio::time::timeout(Duration::from_secs(2), query).await,
+            Ok(Ok(_))
+        )
     }
 
     pub async fn close(&self) {

@@ -77,25 +77,53 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(slack_options: SlackOptions) -> TestApp {
-    spawn(slack_options, false, false).await
+    spawn(slack_options, false, false, None).await
+}
+
+/// The service reaching PostgreSQL through `proxy` (host:port), so that a
+/// test can cut the database connection; `None` on SQLite.
+pub async fn spawn_app_through(proxy: &str) -> Option<TestApp> {
+    std::env::var("MOMENTUM_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    Some(spawn(fast_slack(), false, false, Some(proxy.to_string())).await)
+}
+
+/// Where the PostgreSQL test server listens, when the suite runs on it.
+pub fn postgres_address() -> Option<String> {
+    let url = std::env::var("MOMENTUM_TEST_DATABASE_URL").ok()?;
+    let parsed = url::Url::parse(&url).ok()?;
+    Some(format!(
+        "{}:{}",
+        parsed.host_str()?,
+        parsed.port().unwrap_or(5432)
+    ))
 }
 
 /// The service with Microsoft Graph consented for the Teams tenant: emails
 /// resolve through Graph and the app is installed for enrolled people.
 pub async fn spawn_app_with_graph() -> TestApp {
-    spawn(fast_slack(), false, true).await
+    spawn(fast_slack(), false, true, None).await
 }
 
 /// The service receiving over Socket Mode: the local workspace sends every
 /// tap, command and event as an envelope on the WebSocket instead of HTTP.
 pub async fn spawn_app_socket() -> TestApp {
-    spawn(fast_slack(), true, false).await
+    spawn(fast_slack(), true, false, None).await
 }
 
-async fn spawn(slack_options: SlackOptions, socket: bool, graph: bool) -> TestApp {
+async fn spawn(
+    slack_options: SlackOptions,
+    socket: bool,
+    graph: bool,
+    database_via: Option<String>,
+) -> TestApp {
     let org_name = "Acme";
     let dir = tempfile::tempdir().unwrap();
-    let url = test_database(dir.path()).await;
+    let mut url = test_database(dir.path()).await;
+    if let (Some(via), Some(direct)) = (database_via, postgres_address()) {
+        url = url.replacen(&direct, &via, 1);
+    }
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     let clock = VirtualClock::new(START.parse().unwrap());

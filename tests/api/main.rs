@@ -12,6 +12,7 @@ mod home;
 mod hostile;
 mod install;
 mod onboarding;
+mod outage;
 mod privacy;
 mod pulses;
 mod reminders;

@@ -250,7 +250,19 @@ impl SimWorkspace {
     /// Tells the service, as Slack's Events API does, that a person's
     /// profile changed (`user_change`, which carries the whole user object).
     pub(crate) fn announce_user_change(&self, user: &super::SimUser) {
-        let event = json!({
+        let event = self.user_change_event(user);
+        let sim = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = sim.deliver_json("/slack/events", event.to_string()).await {
+                tracing::debug!(error = %e, "user_change event not delivered");
+            }
+        });
+    }
+
+    /// The `user_change` event Slack sends when someone's profile changes
+    /// (deliver it with `deliver_json`, again to see a retry).
+    pub fn user_change_event(&self, user: &super::SimUser) -> serde_json::Value {
+        json!({
             "token": "deprecated-verification-token",
             "team_id": self.config.team_id,
             "api_app_id": APP_ID,
@@ -263,13 +275,7 @@ impl SimWorkspace {
             "type": "event_callback",
             "event_id": format!("EvU{}{}", user.id, self.now().as_millisecond()),
             "event_time": self.now().as_second(),
-        });
-        let sim = self.clone();
-        tokio::spawn(async move {
-            if let Err(e) = sim.deliver_json("/slack/events", event.to_string()).await {
-                tracing::debug!(error = %e, "user_change event not delivered");
-            }
-        });
+        })
     }
 
     /// Posts a signed JSON body (Events API) to the service at `path`.

@@ -34,7 +34,9 @@ pub(crate) async fn handle_event(state: &AppState, event: &serde_json::Value) ->
     let inner = &event["event"];
     match inner["type"].as_str() {
         Some("message_metadata_posted") => metadata_posted(state, event, inner).await,
-        Some("user_change") => user_changed(state, event, inner).await,
+        Some("user_change") if !user_changed(state, event, inner).await => {
+            return retry_later(state, team, event).await;
+        }
         Some("app_home_opened") => views::home_opened(state, team, inner),
         Some("app_uninstalled") | Some("tokens_revoked") => {
             // Tokens revoked for users only (no bot) leave the bot working.
@@ -45,17 +47,23 @@ pub(crate) async fn handle_event(state: &AppState, event: &serde_json::Value) ->
             if bot_revoked {
                 if let Err(e) = state.app.uninstall_slack(team).await {
                     tracing::error!(error = %e, "could not record an uninstall");
-                    if let Some(id) = event["event_id"].as_str() {
-                        let key = format!("slack:{team}:{id}");
-                        let _ = state.app.store.release_inbound_event(&key).await;
-                    }
-                    return Handled::Unavailable("try again later");
+                    return retry_later(state, team, event).await;
                 }
             }
         }
         _ => {}
     }
     Handled::Done
+}
+
+/// The event could not be stored: its claim is let go and Slack is asked
+/// to deliver it again.
+async fn retry_later(state: &AppState, team: &str, event: &serde_json::Value) -> Handled {
+    if let Some(id) = event["event_id"].as_str() {
+        let key = format!("slack:{team}:{id}");
+        let _ = state.app.store.release_inbound_event(&key).await;
+    }
+    Handled::Unavailable("try again later")
 }
 
 /// A message Momentum posted carried a job id in its metadata: the job's
@@ -95,7 +103,12 @@ async fn metadata_posted(
 
 /// A person's profile changed (`user_change`): their status may now say, or
 /// no longer say, that they are out of office.
-async fn user_changed(state: &AppState, envelope: &serde_json::Value, event: &serde_json::Value) {
+/// False when it could not be stored (Slack should deliver it again).
+async fn user_changed(
+    state: &AppState,
+    envelope: &serde_json::Value,
+    event: &serde_json::Value,
+) -> bool {
     let user = &event["user"];
     let (Some(id), Some(team)) = (
         user["id"].as_str(),
@@ -103,10 +116,10 @@ async fn user_changed(state: &AppState, envelope: &serde_json::Value, event: &se
             .as_str()
             .or_else(|| envelope["team_id"].as_str()),
     ) else {
-        return;
+        return true;
     };
     let Ok(profile) = serde_json::from_value::<SlackUserProfile>(user["profile"].clone()) else {
-        return;
+        return true;
     };
     let who = ChatIdentity::slack(team, id);
     if let Err(e) = state
@@ -115,5 +128,7 @@ async fn user_changed(state: &AppState, envelope: &serde_json::Value, event: &se
         .await
     {
         tracing::warn!(error = %e, "could not record a status change");
+        return false;
     }
+    true
 }

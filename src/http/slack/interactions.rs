@@ -104,7 +104,19 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
             ts: message_ts,
         },
     };
-    match state.app.take_tap(&tap).await {
+    // Slack waits three seconds and does not retry a tap: past that, say
+    // it was not saved (a dropped transaction stores nothing).
+    let taken = tokio::time::timeout(
+        std::time::Duration::from_millis(2500),
+        state.app.take_tap(&tap),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err(crate::app::AppError::Store(crate::store::StoreError::Db(
+            sqlx::Error::PoolTimedOut,
+        )))
+    });
+    match taken {
         Ok(TapResult::Recorded { updates }) => {
             // Slow work after the answer: Slack wants it within 3 seconds.
             for (port, at, message) in updates {

@@ -45,10 +45,9 @@ pub enum TapRefusal {
 pub type MessageUpdate = (Arc<dyn ChatPort>, Delivered, Message);
 
 pub enum TapResult {
-    /// Stored; these messages (the tapped one, and the job's own message
-    /// when a reminder was tapped) should now be updated to show it.
+    /// Stored; `tap_updates` tells which messages to update to show it.
     Recorded {
-        updates: Vec<MessageUpdate>,
+        job: Box<Job>,
     },
     /// The same delivery was already stored: nothing changed. The message
     /// as it shows the answer (for platforms that answer a tap with it).
@@ -60,20 +59,18 @@ pub enum TapResult {
 
 impl App {
     pub async fn take_tap(&self, tap: &Tap) -> AppResult<TapResult> {
-        let Some(org) = self
-            .store
-            .org_for_workspace(tap.who.platform, &tap.who.workspace)
-            .await?
-        else {
+        // One query on the hot path: workspace → organisation, person, job.
+        let context = self.store.tap_context(&tap.who, tap.job_id).await?;
+        let Some(org) = context.org else {
             return Ok(TapResult::Refused(TapRefusal::UnknownWorkspace));
         };
-        let Some(person) = self.store.person_by_chat(org, &tap.who).await? else {
+        let Some(person_id) = context.person_id else {
             return Ok(TapResult::Refused(TapRefusal::NotYours));
         };
-        let Some(job) = self.store.job(org, tap.job_id).await? else {
+        let Some(job) = context.job else {
             return Ok(TapResult::Refused(TapRefusal::UnknownMessage));
         };
-        if job.recipient_person_id != Some(person.id) {
+        if job.recipient_person_id != Some(person_id) {
             return Ok(TapResult::Refused(TapRefusal::NotYours));
         }
         let Some(participant_id) = job.participant_id else {
@@ -85,7 +82,7 @@ impl App {
             }
             (TapAnswer::Checkin(_), JobPurpose::ManagerCheckin) => TapTarget::Checkin {
                 participant_id,
-                manager_person_id: person.id,
+                manager_person_id: person_id,
             },
             (TapAnswer::Pulse(value), p) if p.is_pulse() => {
                 let program = self.store.program(org, job.program_id).await?;
@@ -113,7 +110,7 @@ impl App {
                 &NewTap {
                     job_id: job.id,
                     program_id: job.program_id,
-                    person_id: person.id,
+                    person_id,
                     target,
                     answer: &tap.answer.to_string(),
                     delivery_key: &tap.delivery_key,
@@ -125,17 +122,27 @@ impl App {
             let shown = self.message_for_job(&job, Some(tap.answer)).await.ok();
             return Ok(TapResult::Duplicate { shown });
         }
-        let updates = match (
-            self.message_for_job(&job, Some(tap.answer)).await,
+        Ok(TapResult::Recorded { job: Box::new(job) })
+    }
+
+    /// The messages to update after a recorded tap (the tapped one, and the
+    /// job's own message when a reminder was tapped), to show the answer.
+    /// Built after the acknowledgement: it is not on the hot path.
+    pub async fn tap_updates(&self, tap: &Tap, job: &Job) -> Vec<MessageUpdate> {
+        match (
+            self.message_for_job(job, Some(tap.answer)).await,
             self.chats.for_identity(&tap.who),
         ) {
-            (Ok(m), Some(port)) => places_to_update(&job, &tap.message)
+            (Ok(m), Some(port)) => places_to_update(job, &tap.message)
                 .into_iter()
                 .map(|at| (port.clone(), at, m.clone()))
                 .collect(),
+            (Err(e), _) => {
+                tracing::warn!(error = %e, "the tapped message cannot be rebuilt");
+                vec![]
+            }
             _ => vec![],
-        };
-        Ok(TapResult::Recorded { updates })
+        }
     }
 
     /// The message a job delivers, showing `recorded` when there is an answer.

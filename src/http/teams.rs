@@ -387,9 +387,9 @@ impl Inbound<'_> {
             message: at.clone(),
         };
         Ok(match self.state.app.take_tap(&tap).await? {
-            TapResult::Recorded { updates } => {
+            TapResult::Recorded { job } => {
                 let mut shown = None;
-                for (port, place, message) in updates {
+                for (port, place, message) in self.state.app.tap_updates(&tap, &job).await {
                     if place == at {
                         shown = Some(message);
                     } else {

@@ -103,6 +103,14 @@ pub struct Job {
 const COLUMNS: &str = "id, org_id, program_id, participant_id, recipient_person_id, purpose, period, session_number, \
                        due_at, state, attempts, outcome, channel_id, message_ts, verify_first, created_at, planned_due_at, reminds_job_id";
 
+/// What `tap_context` found (`None` where nothing matched).
+#[derive(Debug, Clone, Default)]
+pub struct TapContext {
+    pub org: Option<OrgId>,
+    pub person_id: Option<i64>,
+    pub job: Option<Job>,
+}
+
 fn job(row: &AnyRow) -> Result<Job> {
     let purpose: String = col(row, "purpose")?;
     Ok(Job {
@@ -353,6 +361,41 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Everything a tap needs to be checked, in one query: the workspace's
+    /// organisation, the tapping person there, and the tapped job there.
+    pub async fn tap_context(
+        &self,
+        who: &crate::domain::ChatIdentity,
+        job_id: i64,
+    ) -> Result<TapContext> {
+        let job_columns: Vec<String> = COLUMNS
+            .split(", ")
+            .map(|c| format!("j.{}", c.trim()))
+            .collect();
+        let row = sqlx::query(&format!(
+            "SELECT w.org_id AS ctx_org, p.id AS ctx_person, {} FROM workspaces w \
+             LEFT JOIN people p ON p.org_id = w.org_id AND p.platform = $1 AND p.workspace_id = $2 AND p.user_id = $3 \
+             LEFT JOIN jobs j ON j.org_id = w.org_id AND j.id = $4 \
+             WHERE w.platform = $1 AND w.workspace_id = $2",
+            job_columns.join(", ")
+        ))
+        .bind(who.platform.as_str())
+        .bind(&who.workspace)
+        .bind(&who.user)
+        .bind(job_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(TapContext::default());
+        };
+        let job_found: Option<i64> = col(&row, "id")?;
+        Ok(TapContext {
+            org: Some(OrgId(col(&row, "ctx_org")?)),
+            person_id: col(&row, "ctx_person")?,
+            job: job_found.map(|_| job(&row)).transpose()?,
+        })
     }
 
     pub async fn job(&self, org: OrgId, id: i64) -> Result<Option<Job>> {

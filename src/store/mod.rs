@@ -20,12 +20,14 @@ pub mod programs;
 pub mod reports;
 pub mod retention;
 pub mod sessions;
+mod tap_writer;
 pub mod teams;
 pub mod tokens;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use jobs::{Job, JobOutcome, JobState, NewJob};
@@ -61,6 +63,8 @@ pub struct OrgId(pub i64);
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The group-commit writer for taps, started on the first tap.
+    tap_writer: Arc<std::sync::OnceLock<tap_writer::Writer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -112,7 +116,11 @@ impl Store {
             }
             Backend::Postgres => options.max_connections(10).connect(&url).await?,
         };
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            tap_writer: Arc::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {

@@ -4,6 +4,7 @@
 
 use super::{millis, OrgId, Result, Store};
 use jiff::Timestamp;
+use sqlx::{Any, Transaction};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TapOutcome {
@@ -43,95 +44,104 @@ pub struct NewTap<'a> {
     pub at: Timestamp,
 }
 
-impl Store {
-    /// Stores a tap durably (committed before returning).
-    pub async fn record_tap(&self, org: OrgId, tap: &NewTap<'_>) -> Result<TapOutcome> {
-        let NewTap {
-            job_id,
-            program_id,
-            person_id,
-            target,
-            answer,
-            delivery_key,
-            at,
-        } = *tap;
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO taps (org_id, job_id, person_id, answer, delivery_key, tapped_at, program_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (org_id, delivery_key) DO NOTHING",
+/// Writes one tap inside a transaction: the tap, then its answer (unless
+/// the same delivery was stored before).
+pub(super) async fn write_tap(
+    tx: &mut Transaction<'static, Any>,
+    org: OrgId,
+    tap: &NewTap<'_>,
+) -> Result<TapOutcome> {
+    let NewTap {
+        job_id,
+        program_id,
+        person_id,
+        target,
+        answer,
+        delivery_key,
+        at,
+    } = *tap;
+    let inserted = sqlx::query(
+        "INSERT INTO taps (org_id, job_id, person_id, answer, delivery_key, tapped_at, program_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (org_id, delivery_key) DO NOTHING",
+    )
+    .bind(org.0)
+    .bind(job_id)
+    .bind(person_id)
+    .bind(answer)
+    .bind(delivery_key)
+    .bind(millis(at))
+    .bind(program_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(TapOutcome::Duplicate);
+    }
+    match target {
+        TapTarget::Report { participant_id } => {
+            sqlx::query(
+            "INSERT INTO reports (org_id, participant_id, job_id, answer, first_answered_at, answered_at) VALUES ($1, $2, $3, $4, $5, $5) \
+             ON CONFLICT (job_id) DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
         )
         .bind(org.0)
+        .bind(participant_id)
         .bind(job_id)
-        .bind(person_id)
         .bind(answer)
-        .bind(delivery_key)
         .bind(millis(at))
-        .bind(program_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await?;
-            return Ok(TapOutcome::Duplicate);
+        .execute(&mut **tx)
+        .await?;
         }
-        match target {
-            TapTarget::Report { participant_id } => {
-                sqlx::query(
-                    "INSERT INTO reports (org_id, participant_id, job_id, answer, first_answered_at, answered_at) VALUES ($1, $2, $3, $4, $5, $5) \
-                     ON CONFLICT (job_id) DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
-                )
-                .bind(org.0)
-                .bind(participant_id)
-                .bind(job_id)
-                .bind(answer)
-                .bind(millis(at))
-                .execute(&mut *tx)
-                .await?;
-            }
-            TapTarget::Checkin {
-                participant_id,
-                manager_person_id,
-            } => {
-                sqlx::query(
-                    "INSERT INTO checkins (org_id, participant_id, manager_person_id, job_id, answer, first_answered_at, answered_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $6) \
-                     ON CONFLICT (job_id) DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
-                )
-                .bind(org.0)
-                .bind(participant_id)
-                .bind(manager_person_id)
-                .bind(job_id)
-                .bind(answer)
-                .bind(millis(at))
-                .execute(&mut *tx)
-                .await?;
-            }
-            TapTarget::Pulse {
-                participant_id,
-                own,
-                day,
-            } => {
-                let value: i64 = answer.parse().map_err(|_| {
-                    super::StoreError::Conflict(format!("{answer:?} is not a pulse value"))
-                })?;
-                sqlx::query(
-                    "INSERT INTO pulses (org_id, participant_id, job_id, kind, day, value, first_answered_at, answered_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-                     ON CONFLICT (job_id) DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at",
-                )
-                .bind(org.0)
-                .bind(participant_id)
-                .bind(job_id)
-                .bind(if own { "self" } else { "manager" })
-                .bind(day)
-                .bind(value)
-                .bind(millis(at))
-                .execute(&mut *tx)
-                .await?;
-            }
+        TapTarget::Checkin {
+            participant_id,
+            manager_person_id,
+        } => {
+            sqlx::query(
+            "INSERT INTO checkins (org_id, participant_id, manager_person_id, job_id, answer, first_answered_at, answered_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) \
+             ON CONFLICT (job_id) DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
+        )
+        .bind(org.0)
+        .bind(participant_id)
+        .bind(manager_person_id)
+        .bind(job_id)
+        .bind(answer)
+        .bind(millis(at))
+        .execute(&mut **tx)
+        .await?;
         }
-        tx.commit().await?;
-        Ok(TapOutcome::Recorded)
+        TapTarget::Pulse {
+            participant_id,
+            own,
+            day,
+        } => {
+            let value: i64 = answer.parse().map_err(|_| {
+                super::StoreError::Conflict(format!("{answer:?} is not a pulse value"))
+            })?;
+            sqlx::query(
+            "INSERT INTO pulses (org_id, participant_id, job_id, kind, day, value, first_answered_at, answered_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             ON CONFLICT (job_id) DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at",
+        )
+        .bind(org.0)
+        .bind(participant_id)
+        .bind(job_id)
+        .bind(if own { "self" } else { "manager" })
+        .bind(day)
+        .bind(value)
+        .bind(millis(at))
+        .execute(&mut **tx)
+        .await?;
+        }
+    }
+    Ok(TapOutcome::Recorded)
+}
+
+impl Store {
+    /// Stores a tap durably: committed (and synced) before returning.
+    /// Concurrent taps are committed together (group commit, `tap_writer`),
+    /// so that a burst costs one sync instead of one each.
+    pub async fn record_tap(&self, org: OrgId, tap: &NewTap<'_>) -> Result<TapOutcome> {
+        super::tap_writer::record(self, org, tap).await
     }
 
     /// The current answer to a job, from whichever table holds it.

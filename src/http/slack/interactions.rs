@@ -117,15 +117,16 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
         )))
     });
     match taken {
-        Ok(TapResult::Recorded { updates }) => {
+        Ok(TapResult::Recorded { job }) => {
             // Slow work after the answer: Slack wants it within 3 seconds.
-            for (port, at, message) in updates {
-                tokio::spawn(async move {
+            let app = state.app.clone();
+            tokio::spawn(async move {
+                for (port, at, message) in app.tap_updates(&tap, &job).await {
                     if let Err(e) = port.update(&at, &message).await {
                         tracing::warn!(error = %e, "could not update the tapped message");
                     }
-                });
-            }
+                }
+            });
             Handled::Done
         }
         Ok(TapResult::Duplicate { .. }) => Handled::Done,

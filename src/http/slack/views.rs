@@ -238,10 +238,10 @@ async fn pulse_submitted(
         },
     };
     match state.app.take_tap(&tap).await {
-        Ok(crate::app::TapResult::Recorded { updates }) => {
+        Ok(crate::app::TapResult::Recorded { job }) => {
             let app = state.app.clone();
             tokio::spawn(async move {
-                for (port, at, message) in updates {
+                for (port, at, message) in app.tap_updates(&tap, &job).await {
                     if let Err(e) = port.update(&at, &message).await {
                         tracing::warn!(error = %e, "could not update the pulse message");
                     }

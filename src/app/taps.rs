@@ -129,19 +129,18 @@ impl App {
     /// job's own message when a reminder was tapped), to show the answer.
     /// Built after the acknowledgement: it is not on the hot path.
     pub async fn tap_updates(&self, tap: &Tap, job: &Job) -> Vec<MessageUpdate> {
-        match (
-            self.message_for_job(job, Some(tap.answer)).await,
-            self.chats.for_identity(&tap.who),
-        ) {
-            (Ok(m), Some(port)) => places_to_update(job, &tap.message)
+        let Some(port) = self.chats.for_identity(&tap.who) else {
+            return vec![];
+        };
+        match self.message_for_job(job, Some(tap.answer)).await {
+            Ok(m) => places_to_update(job, &tap.message)
                 .into_iter()
                 .map(|at| (port.clone(), at, m.clone()))
                 .collect(),
-            (Err(e), _) => {
+            Err(e) => {
                 tracing::warn!(error = %e, "the tapped message cannot be rebuilt");
                 vec![]
             }
-            _ => vec![],
         }
     }
 

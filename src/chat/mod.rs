@@ -2,6 +2,7 @@
 //! *what* to send (`Message`); adapters say *how* on their platform (Block
 //! Kit for Slack; Adaptive Cards for Teams), from `templates/`.
 
+pub mod proxy;
 pub mod sim;
 pub mod slack;
 pub mod teams;

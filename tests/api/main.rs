@@ -14,6 +14,7 @@ mod install;
 mod onboarding;
 mod outage;
 mod privacy;
+mod proxy;
 mod pulses;
 mod reminders;
 mod scheduling;

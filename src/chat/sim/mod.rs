@@ -368,6 +368,11 @@ impl SimWorkspace {
             .collect()
     }
 
+    /// Where the workspace is served (`http://host:port`), once it is.
+    pub fn base_url(&self) -> String {
+        self.state().own_url.clone().unwrap_or_default()
+    }
+
     pub fn set_service_url(&self, url: &str) {
         self.state().service_url = Some(url.trim_end_matches('/').to_string());
     }

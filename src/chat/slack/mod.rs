@@ -7,10 +7,10 @@ pub mod manifest;
 pub mod verify;
 
 use super::{ChatError, ChatPort, ChatStatus, ChatUser, Delivered, Message, View};
+use crate::chat::proxy::ProxyConnector;
 use crate::domain::{ChatIdentity, Platform};
 use async_trait::async_trait;
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
 use jiff::Timestamp;
 use limits::{Limiter, SlackLimits};
 use slack_morphism::errors::SlackClientError;
@@ -18,7 +18,7 @@ use slack_morphism::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub type SlackHttpClient = SlackClient<SlackClientHyperConnector<HttpsConnector<HttpConnector>>>;
+pub type SlackHttpClient = SlackClient<SlackClientHyperConnector<HttpsConnector<ProxyConnector>>>;
 
 /// Slack error codes that retrying cannot fix: the job ends with this reason.
 const PERMANENT: &[&str] = &[
@@ -45,15 +45,24 @@ const PERMANENT: &[&str] = &[
     "edit_window_closed",
 ];
 
-/// Builds a Slack Web API client for `api_url` (Slack, or the simulator over plain HTTP).
+/// Builds a Slack Web API client for `api_url` (Slack, or the simulator over
+/// plain HTTP), through the proxy `HTTPS_PROXY` / `NO_PROXY` name, if any.
 pub fn http_client(api_url: &str) -> Result<Arc<SlackHttpClient>, String> {
+    http_client_via(api_url, ProxyConnector::from_env())
+}
+
+/// The same through a given connector (a test's proxy).
+pub fn http_client_via(
+    api_url: &str,
+    connector: ProxyConnector,
+) -> Result<Arc<SlackHttpClient>, String> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .map_err(|e| format!("cannot load the system's TLS root certificates: {e}"))?
         .https_or_http()
         .enable_http1()
         .enable_http2()
-        .build();
+        .wrap_connector(connector);
     let connector = SlackClientHyperConnector::with_connector(https).with_slack_api_url(api_url);
     Ok(Arc::new(SlackClient::new(connector)))
 }
@@ -158,7 +167,7 @@ impl SlackChat {
     ) -> Result<T, CallError>
     where
         F: FnOnce(
-            SlackClientSession<'a, SlackClientHyperConnector<HttpsConnector<HttpConnector>>>,
+            SlackClientSession<'a, SlackClientHyperConnector<HttpsConnector<ProxyConnector>>>,
         ) -> Fut,
         Fut: std::future::Future<Output = Result<T, SlackClientError>>,
     {

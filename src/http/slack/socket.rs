@@ -16,7 +16,13 @@ use std::sync::Arc;
 
 /// The running Socket Mode listener.
 pub struct SocketMode {
-    listener: Arc<SlackClientSocketModeListener<SlackClientHyperHttpsConnector>>,
+    listener: Arc<
+        SlackClientSocketModeListener<
+            SlackClientHyperConnector<
+                hyper_rustls::HttpsConnector<crate::chat::proxy::ProxyConnector>,
+            >,
+        >,
+    >,
 }
 
 /// Why a payload was not acknowledged: Slack delivers it again.

@@ -434,3 +434,88 @@ fn backup_copies_the_sqlite_database_and_never_overwrites() {
         text(&again)
     );
 }
+
+/// As the container runs it: not root, the working directory read-only,
+/// one writable data directory. Needs root to switch user (CI runs as
+/// root); elsewhere it says it was skipped.
+#[test]
+fn runs_as_a_non_root_user_with_a_read_only_working_directory_and_one_data_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
+    if !root || !setpriv {
+        eprintln!("skipped: switching to a non-root user needs root and setpriv");
+        return;
+    }
+    let top = tempfile::tempdir().unwrap();
+    let (bin, work, data) = (
+        top.path().join("bin"),
+        top.path().join("work"),
+        top.path().join("data"),
+    );
+    for d in [&bin, &work, &data] {
+        std::fs::create_dir(d).unwrap();
+    }
+    std::fs::copy(BIN, bin.join("momentum")).unwrap();
+    let mode =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    mode(top.path(), 0o755);
+    mode(&bin, 0o555);
+    mode(&work, 0o555); // read-only for everyone but root, who owns it
+    let owned = Command::new("chown")
+        .args(["65534:65534", data.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(owned.success());
+    mode(&data, 0o700);
+    let as_nobody = |args: &[&str]| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(bin.join("momentum"))
+            .args(args)
+            .current_dir(&work)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env(
+                "MOMENTUM_DATABASE_URL",
+                format!("sqlite://{}", data.join("momentum.db").display()),
+            )
+            .env("MOMENTUM_SECRET_KEY", KEY);
+        cmd
+    };
+    let out = as_nobody(&["org", "create", "--name", "Acme"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let port = free_port();
+    let serve = Killed(
+        as_nobody(&["serve"])
+            .env("MOMENTUM_LISTEN", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let health = wait_for("healthz as nobody", || {
+        reqwest::blocking::get(format!("http://127.0.0.1:{port}/healthz"))
+            .ok()
+            .filter(|r| r.status() == 200)
+    });
+    assert_eq!(health.status(), 200);
+    let ready = reqwest::blocking::get(format!("http://127.0.0.1:{port}/readyz"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(!ready.contains("database"), "the database works: {ready}");
+    drop(serve);
+    assert_eq!(
+        std::fs::read_dir(&work).unwrap().count(),
+        0,
+        "nothing written outside the data directory"
+    );
+    assert!(data.join("momentum.db").exists());
+}

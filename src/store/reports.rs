@@ -55,10 +55,10 @@ pub(super) async fn write_tap(
         job_id,
         program_id,
         person_id,
-        target,
         answer,
         delivery_key,
         at,
+        ..
     } = *tap;
     let inserted = sqlx::query(
         "INSERT INTO taps (org_id, job_id, person_id, answer, delivery_key, tapped_at, program_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -77,6 +77,23 @@ pub(super) async fn write_tap(
     if inserted == 0 {
         return Ok(TapOutcome::Duplicate);
     }
+    write_answer(tx, org, tap).await?;
+    Ok(TapOutcome::Recorded)
+}
+
+/// Stores a tap's answer as the job's current one (in its target's table).
+pub(super) async fn write_answer(
+    tx: &mut Transaction<'static, Any>,
+    org: OrgId,
+    tap: &NewTap<'_>,
+) -> Result<()> {
+    let NewTap {
+        job_id,
+        target,
+        answer,
+        at,
+        ..
+    } = *tap;
     match target {
         TapTarget::Report { participant_id } => {
             sqlx::query(
@@ -133,7 +150,7 @@ pub(super) async fn write_tap(
         .await?;
         }
     }
-    Ok(TapOutcome::Recorded)
+    Ok(())
 }
 
 impl Store {

@@ -213,3 +213,44 @@ async fn a_nudge_found_long_after_it_fell_due_is_skipped_not_sent_late() {
     let channel = SimWorkspace::dm_channel(&t.user_id("jana.novakova"));
     assert!(t.sim.messages_in(&channel).is_empty());
 }
+
+/// Taps that arrive together are committed together (group commit): each
+/// is acknowledged only once stored, a redelivery in the same batch is
+/// still stored once, and each job keeps its latest answer.
+#[tokio::test]
+async fn concurrent_taps_and_their_redeliveries_are_each_stored_once() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    let people = participant_handles();
+    let sent = t.small_steps_for(&people).await;
+    assert_eq!(sent, people.len());
+    let mut bodies = Vec::new();
+    for handle in &people {
+        let user = t.user_id(handle);
+        let m = t
+            .sim
+            .messages_in(&SimWorkspace::dm_channel(&user))
+            .pop()
+            .unwrap();
+        let body = t.sim.tap_body(&user, &m.channel, &m.ts, "report:partly").unwrap();
+        // Each tap delivered twice, all at once.
+        bodies.push(body.clone());
+        bodies.push(body);
+    }
+    let replies = futures_util::future::join_all(
+        bodies
+            .into_iter()
+            .map(|b| t.sim.deliver("/slack/interactions", b)),
+    )
+    .await;
+    for r in replies {
+        assert_eq!(r.unwrap().status, 200);
+    }
+    assert_eq!(t.count("taps").await, people.len() as i64);
+    assert_eq!(t.count("reports").await, people.len() as i64);
+    let partly: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports WHERE answer = 'partly'")
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(partly, people.len() as i64);
+}

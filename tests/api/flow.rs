@@ -232,7 +232,10 @@ async fn concurrent_taps_and_their_redeliveries_are_each_stored_once() {
             .messages_in(&SimWorkspace::dm_channel(&user))
             .pop()
             .unwrap();
-        let body = t.sim.tap_body(&user, &m.channel, &m.ts, "report:partly").unwrap();
+        let body = t
+            .sim
+            .tap_body(&user, &m.channel, &m.ts, "report:partly")
+            .unwrap();
         // Each tap delivered twice, all at once.
         bodies.push(body.clone());
         bodies.push(body);

@@ -8,6 +8,14 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 /// Arbitrary JSON, a few levels deep.
+/// Cases per property: brief in CI; `MOMENTUM_FUZZ_CASES=5000` runs longer by hand.
+fn cases(ci: u32) -> u32 {
+    std::env::var("MOMENTUM_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ci)
+}
+
 fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
@@ -41,7 +49,7 @@ fn any_json() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(256), .. ProptestConfig::default() })]
 
     #[test]
     fn program_files_never_panic_and_refusals_name_a_field(program in any_json(), participants in any_json()) {
@@ -61,7 +69,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(48), .. ProptestConfig::default() })]
 
     #[test]
     fn signed_slack_payloads_of_any_shape_get_an_answer_below_500(
@@ -88,7 +96,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(32), .. ProptestConfig::default() })]
 
     #[test]
     fn signed_teams_activities_of_any_shape_get_an_answer_below_500(

@@ -107,6 +107,86 @@ pub enum View {
 }
 
 impl Message {
+    /// The template that words this message (the same name on every
+    /// platform, under `templates/<platform>/<locale>/`), its context and
+    /// locale. A digest's chart is `chart_file` (Slack's file id) and
+    /// `chart_url` (an image URL, for Teams): whichever the platform uploaded.
+    pub fn template(&self) -> (&'static str, minijinja::Value, &str) {
+        use minijinja::context;
+        match self {
+            Message::Nudge {
+                job_id,
+                purpose,
+                program,
+                session,
+                recorded,
+                snoozed_until,
+                reminder_job,
+                locale,
+            } => (
+                "nudge.json",
+                context! {
+                    job_id, purpose => purpose.as_str(), program, session,
+                    recorded => recorded.map(|a| a.as_str()), snoozed_until,
+                    reminder => reminder_job.is_some(),
+                },
+                locale,
+            ),
+            Message::Checkin {
+                job_id,
+                participant,
+                program,
+                theme,
+                recorded,
+                reminder_job,
+                locale,
+            } => (
+                "checkin.json",
+                context! {
+                    job_id, participant, program, theme, recorded => recorded.map(|a| a.as_str()),
+                    reminder => reminder_job.is_some(),
+                },
+                locale,
+            ),
+            Message::Pulse {
+                job_id,
+                own,
+                program,
+                question,
+                about,
+                min,
+                max,
+                recorded,
+                reminder_job,
+                locale,
+            } => (
+                "pulse.json",
+                context! {
+                    job_id, own, program, question, about, min, max, recorded,
+                    reminder => reminder_job.is_some(),
+                },
+                locale,
+            ),
+            Message::Welcome {
+                participant_id,
+                program,
+                locale,
+                ..
+            } => ("welcome.json", context! { participant_id, program }, locale),
+            Message::Digest {
+                program,
+                digest,
+                chart_file,
+                locale,
+                ..
+            } => (
+                "digest.json",
+                context! { d => digest, program, chart_file, chart_url => chart_file },
+                locale,
+            ),
+        }
+    }
+
     /// The job that delivers this message (the reminder's own job for a
     /// reminder), which the platform's metadata carries.
     pub fn delivery_job_id(&self) -> i64 {

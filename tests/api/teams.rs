@@ -33,6 +33,23 @@ participants:
     )
 }
 
+/// A participant (her Teams language `locale`) and her manager, in the tenant.
+fn jana_and_pavel(t: &TestApp, locale: &str) -> (String, String) {
+    let jana = t.sim.teams_add_user(
+        "Jana Týmová",
+        "jana.tymova@acme.example",
+        "Europe/Prague",
+        locale,
+    );
+    let pavel = t.sim.teams_add_user(
+        "Pavel Vedoucí",
+        "pavel.vedouci@acme.example",
+        "Europe/Prague",
+        "en-US",
+    );
+    (jana, pavel)
+}
+
 /// An unsigned token (`alg: none`) with a valid token's claims.
 fn unsigned(valid: &str) -> String {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -204,18 +221,7 @@ fn latest(t: &TestApp, aad: &str) -> momentum::chat::sim::botframework::BfActivi
 #[tokio::test]
 async fn a_teams_participant_taps_a_nudge_the_card_updates_and_a_redelivery_is_stored_once() {
     let t = spawn_app().await;
-    let jana = t.sim.teams_add_user(
-        "Jana Týmová",
-        "jana.tymova@acme.example",
-        "Europe/Prague",
-        "cs-CZ",
-    );
-    let pavel = t.sim.teams_add_user(
-        "Pavel Vedoucí",
-        "pavel.vedouci@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
+    let (jana, pavel) = jana_and_pavel(&t, "cs-CZ");
     t.sim.teams_install(&jana).await.unwrap();
     t.sim.teams_install(&pavel).await.unwrap();
     let resp = t
@@ -310,18 +316,7 @@ async fn a_teams_participant_taps_a_nudge_the_card_updates_and_a_redelivery_is_s
 #[tokio::test]
 async fn status_in_the_chat_is_a_card_and_other_commands_reply_in_text() {
     let t = spawn_app().await;
-    let jana = t.sim.teams_add_user(
-        "Jana Týmová",
-        "jana.tymova@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
-    let pavel = t.sim.teams_add_user(
-        "Pavel Vedoucí",
-        "pavel.vedouci@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
+    let (jana, pavel) = jana_and_pavel(&t, "en-US");
     let conversation = t.sim.teams_install(&jana).await.unwrap();
     t.apply_yaml(&t.admin_token, &teams_program(&jana, &pavel))
         .await;
@@ -362,18 +357,7 @@ async fn status_in_the_chat_is_a_card_and_other_commands_reply_in_text() {
 #[tokio::test]
 async fn without_the_app_installed_a_message_is_a_delivery_problem_hr_can_act_on() {
     let t = spawn_app().await;
-    let jana = t.sim.teams_add_user(
-        "Jana Týmová",
-        "jana.tymova@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
-    let pavel = t.sim.teams_add_user(
-        "Pavel Vedoucí",
-        "pavel.vedouci@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
+    let (jana, pavel) = jana_and_pavel(&t, "en-US");
     // Only Pavel has the app; a team install gives the tenant's service URL.
     t.sim.teams_install(&pavel).await.unwrap();
     t.apply_yaml(&t.admin_token, &teams_program(&jana, &pavel))
@@ -450,18 +434,7 @@ async fn work_emails_resolve_through_the_rosters_of_teams_the_app_is_in() {
 #[tokio::test]
 async fn the_weekly_digest_is_posted_to_the_sponsors_teams_channel_as_a_card_once() {
     let t = spawn_app().await;
-    let jana = t.sim.teams_add_user(
-        "Jana Týmová",
-        "jana.tymova@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
-    let pavel = t.sim.teams_add_user(
-        "Pavel Vedoucí",
-        "pavel.vedouci@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
+    let (jana, pavel) = jana_and_pavel(&t, "en-US");
     let channel = t.sim.teams_install_in_team(&pavel).await.unwrap();
     let program = teams_program(&jana, &pavel).replace(
         "  welcome: false\n",
@@ -484,18 +457,7 @@ async fn the_weekly_digest_is_posted_to_the_sponsors_teams_channel_as_a_card_onc
 #[tokio::test]
 async fn with_graph_consented_emails_resolve_and_the_app_is_installed_before_the_first_nudge() {
     let t = spawn_app_with_graph().await;
-    let jana = t.sim.teams_add_user(
-        "Jana Týmová",
-        "jana.tymova@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
-    let pavel = t.sim.teams_add_user(
-        "Pavel Vedoucí",
-        "pavel.vedouci@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
+    let (jana, pavel) = jana_and_pavel(&t, "en-US");
     // Nobody has the app yet, and the bot has heard from nobody in the tenant.
     let program = teams_program(&jana, &pavel)
         .replace(
@@ -533,18 +495,7 @@ async fn with_graph_consented_emails_resolve_and_the_app_is_installed_before_the
 #[tokio::test]
 async fn the_welcome_card_opens_the_focus_form_and_saving_it_keeps_the_starting_point_private() {
     let t = spawn_app().await;
-    let jana = t.sim.teams_add_user(
-        "Jana Týmová",
-        "jana.tymova@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
-    let pavel = t.sim.teams_add_user(
-        "Pavel Vedoucí",
-        "pavel.vedouci@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
+    let (jana, pavel) = jana_and_pavel(&t, "en-US");
     t.sim.teams_install(&jana).await.unwrap();
     let program = teams_program(&jana, &pavel).replace("welcome: false", "welcome: true");
     t.apply_yaml(&t.admin_token, &program).await;
@@ -615,18 +566,7 @@ async fn the_welcome_card_opens_the_focus_form_and_saving_it_keeps_the_starting_
 #[tokio::test]
 async fn my_data_arrives_in_the_chat_and_forget_me_erases_the_teams_reference_too() {
     let t = spawn_app().await;
-    let jana = t.sim.teams_add_user(
-        "Jana Týmová",
-        "jana.tymova@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
-    let pavel = t.sim.teams_add_user(
-        "Pavel Vedoucí",
-        "pavel.vedouci@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
+    let (jana, pavel) = jana_and_pavel(&t, "en-US");
     let conversation = t.sim.teams_install(&jana).await.unwrap();
     t.apply_yaml(&t.admin_token, &teams_program(&jana, &pavel))
         .await;
@@ -672,18 +612,7 @@ async fn my_data_arrives_in_the_chat_and_forget_me_erases_the_teams_reference_to
 async fn a_429_from_the_bot_connector_is_waited_out_and_the_nudge_arrives_once() {
     use momentum::chat::sim::{Fault, FaultKind};
     let t = spawn_app().await;
-    let jana = t.sim.teams_add_user(
-        "Jana Týmová",
-        "jana.tymova@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
-    let pavel = t.sim.teams_add_user(
-        "Pavel Vedoucí",
-        "pavel.vedouci@acme.example",
-        "Europe/Prague",
-        "en-US",
-    );
+    let (jana, pavel) = jana_and_pavel(&t, "en-US");
     let conversation = t.sim.teams_install(&jana).await.unwrap();
     t.apply_yaml(&t.admin_token, &teams_program(&jana, &pavel))
         .await;

@@ -13,88 +13,9 @@ pub const MAX_TEXT: usize = 4000;
 
 /// The Block Kit JSON (`{"text": …, "blocks": […]}`) for a message.
 pub fn render_json(message: &Message) -> Result<serde_json::Value, ChatError> {
-    let rendered = match message {
-        Message::Nudge {
-            job_id,
-            purpose,
-            program,
-            session,
-            recorded,
-            snoozed_until,
-            reminder_job,
-            locale,
-        } => templates::render_json(
-            "slack",
-            locale,
-            "nudge.json",
-            context! {
-                job_id, purpose => purpose.as_str(), program, session,
-                recorded => recorded.map(|a| a.as_str()), snoozed_until,
-                reminder => reminder_job.is_some(),
-            },
-        ),
-        Message::Checkin {
-            job_id,
-            participant,
-            program,
-            theme,
-            recorded,
-            reminder_job,
-            locale,
-        } => templates::render_json(
-            "slack",
-            locale,
-            "checkin.json",
-            context! {
-                job_id, participant, program, theme, recorded => recorded.map(|a| a.as_str()),
-                reminder => reminder_job.is_some(),
-            },
-        ),
-        Message::Pulse {
-            job_id,
-            own,
-            program,
-            question,
-            about,
-            min,
-            max,
-            recorded,
-            reminder_job,
-            locale,
-        } => templates::render_json(
-            "slack",
-            locale,
-            "pulse.json",
-            context! {
-                job_id, own, program, question, about, min, max, recorded,
-                reminder => reminder_job.is_some(),
-            },
-        ),
-        Message::Welcome {
-            participant_id,
-            program,
-            locale,
-            ..
-        } => templates::render_json(
-            "slack",
-            locale,
-            "welcome.json",
-            context! { participant_id, program },
-        ),
-        Message::Digest {
-            program,
-            digest,
-            chart_file,
-            locale,
-            ..
-        } => templates::render_json(
-            "slack",
-            locale,
-            "digest.json",
-            context! { d => digest, program, chart_file },
-        ),
-    };
-    rendered.map_err(|e| ChatError::Permanent(format!("message could not be rendered: {e}")))
+    let (name, ctx, locale) = message.template();
+    templates::render_json("slack", locale, name, ctx)
+        .map_err(|e| ChatError::Permanent(format!("message could not be rendered: {e}")))
 }
 
 /// Slack refuses a home tab or modal with more blocks than this.

@@ -181,28 +181,22 @@ impl BotAuth {
         Ok((key.clone(), endorsements.clone(), keys.issuer.clone()))
     }
 
-    async fn fetch(&self) -> Result<Keys, AuthError> {
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, AuthError> {
         let unavailable = |e: reqwest::Error| AuthError::Unavailable(e.to_string());
-        let metadata: Metadata = self
-            .http
-            .get(&self.metadata_url)
+        self.http
+            .get(url)
             .send()
             .await
             .and_then(|r| r.error_for_status())
             .map_err(unavailable)?
             .json()
             .await
-            .map_err(unavailable)?;
-        let jwks: Jwks = self
-            .http
-            .get(&metadata.jwks_uri)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
+            .map_err(unavailable)
+    }
+
+    async fn fetch(&self) -> Result<Keys, AuthError> {
+        let metadata: Metadata = self.get_json(&self.metadata_url).await?;
+        let jwks: Jwks = self.get_json(&metadata.jwks_uri).await?;
         let mut by_kid = HashMap::new();
         for k in jwks.keys {
             let (Some(kid), Some(n), Some(e)) = (k.kid, k.n, k.e) else {

@@ -20,87 +20,8 @@ fn rendered(r: Result<Value, templates::TemplateError>) -> Result<Value, ChatErr
 
 /// The card for a message.
 pub fn render(message: &Message) -> Result<Value, ChatError> {
-    rendered(match message {
-        Message::Nudge {
-            job_id,
-            purpose,
-            program,
-            session,
-            recorded,
-            snoozed_until,
-            reminder_job,
-            locale,
-        } => templates::render_json(
-            "teams",
-            locale,
-            "nudge.json",
-            context! {
-                job_id, purpose => purpose.as_str(), program, session,
-                recorded => recorded.map(|a| a.as_str()), snoozed_until,
-                reminder => reminder_job.is_some(),
-            },
-        ),
-        Message::Checkin {
-            job_id,
-            participant,
-            program,
-            theme,
-            recorded,
-            reminder_job,
-            locale,
-        } => templates::render_json(
-            "teams",
-            locale,
-            "checkin.json",
-            context! {
-                job_id, participant, program, theme, recorded => recorded.map(|a| a.as_str()),
-                reminder => reminder_job.is_some(),
-            },
-        ),
-        Message::Pulse {
-            job_id,
-            own,
-            program,
-            question,
-            about,
-            min,
-            max,
-            recorded,
-            reminder_job,
-            locale,
-        } => templates::render_json(
-            "teams",
-            locale,
-            "pulse.json",
-            context! {
-                job_id, own, program, question, about, min, max, recorded,
-                reminder => reminder_job.is_some(),
-            },
-        ),
-        Message::Welcome {
-            participant_id,
-            program,
-            locale,
-            ..
-        } => templates::render_json(
-            "teams",
-            locale,
-            "welcome.json",
-            context! { participant_id, program },
-        ),
-        Message::Digest {
-            program,
-            digest,
-            chart_file,
-            locale,
-            ..
-        } => templates::render_json(
-            "teams",
-            locale,
-            "digest.json",
-            context! { d => digest, program, chart_url => chart_file },
-        ),
-    })
+    let (name, ctx, locale) = message.template();
+    rendered(templates::render_json("teams", locale, name, ctx))
 }
 
 /// The card for a form (Teams has no modals: forms are cards with inputs).

@@ -4,7 +4,7 @@
 //! Errors are classified like Slack's, so the scheduler's guarantees hold.
 
 use super::super::ChatError;
-use super::token::{short, TokenSource};
+use super::token::{retry_after, short, TokenSource};
 use governor::{Quota, RateLimiter};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
@@ -112,12 +112,7 @@ impl Connector {
             Err(e) => return Err(ChatError::Transient(short(&e))),
         };
         let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry_after(&resp);
         let body: Value = resp.json().await.unwrap_or_default();
         if status.is_success() {
             return Ok(body);

@@ -4,13 +4,12 @@
 //! so that their first nudge can be sent proactively.
 
 use super::super::ChatError;
-use super::token::{short, TokenSource};
+use super::token::{retry_after, short, TokenSource};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::Mutex;
 
 pub const GRAPH_URL: &str = "https://graph.microsoft.com";
@@ -114,12 +113,7 @@ impl Graph {
             .await
             .map_err(|e| ChatError::Transient(format!("Graph: {}", short(&e))))?;
         let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry_after(&resp);
         let value: Value = resp.json().await.unwrap_or_default();
         let code = value["error"]["code"].as_str().unwrap_or_default();
         match status {

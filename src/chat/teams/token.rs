@@ -110,3 +110,12 @@ pub(crate) fn short(e: &reqwest::Error) -> String {
         "the request failed".into()
     }
 }
+
+/// A 429's `Retry-After` (seconds), if it has one.
+pub(crate) fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    resp.headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_secs)
+}

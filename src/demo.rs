@@ -317,6 +317,7 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
             slack_oauth: None,
             slack_socket: None,
             teams: None,
+            public_url: None,
         },
     )
     .await?;

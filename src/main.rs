@@ -144,6 +144,11 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// The HR console.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Admin API tokens.
     Token {
         #[command(subcommand)]
@@ -290,6 +295,20 @@ enum TokenCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Print a one-time link that signs in to the HR console (valid 15
+    /// minutes, once): for first set-up, or where no sign-in provider is
+    /// configured.
+    LoginLink {
+        #[arg(long)]
+        org: Option<String>,
+        /// Where the console is reached; MOMENTUM_PUBLIC_URL, else the listen address.
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+}
+
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
@@ -406,6 +425,21 @@ async fn run(cli: Cli) -> Result<i32> {
                     }
                 }
             }
+            Ok(0)
+        }
+        Command::Admin {
+            command: AdminCommand::LoginLink { org, base_url },
+        } => {
+            let s = settings()?;
+            let (app, org) = local_app(&s, org.as_deref()).await?;
+            let token = app
+                .console_login_token(org.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let base = base_url
+                .or_else(|| s.public_url.clone())
+                .unwrap_or_else(|| format!("http://{}", s.listen));
+            println!("{}/admin/login?token={token}", base.trim_end_matches('/'));
             Ok(0)
         }
         Command::Token {
@@ -837,6 +871,7 @@ async fn serve(s: Settings) -> Result<()> {
                 None => None,
             },
             teams,
+            public_url: s.public_url.clone(),
         },
     )
     .await

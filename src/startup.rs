@@ -191,6 +191,8 @@ pub struct ServiceOptions {
     pub slack_socket: Option<(Arc<crate::chat::slack::SlackHttpClient>, String)>,
     /// The Teams bot, when configured (`connect_teams`).
     pub teams: Option<Arc<crate::chat::teams::TeamsBot>>,
+    /// `MOMENTUM_PUBLIC_URL`, when set.
+    pub public_url: Option<String>,
 }
 
 pub fn build_app(
@@ -211,6 +213,7 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
         slack_signing_secret: options.slack_signing_secret.map(Arc::from),
         slack_oauth: options.slack_oauth.map(Arc::new),
         teams: options.teams,
+        public_url: options.public_url,
     };
     let socket = match options.slack_socket {
         None => None,

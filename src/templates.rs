@@ -63,6 +63,10 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "teams/cs/note_form.json",
     "teams/cs/recorded.json",
     "teams/cs/help.txt",
+    "admin/layout.html",
+    "admin/programs.html",
+    "admin/program.html",
+    "admin/message.html",
     "digest/en/digest.txt",
     "digest/cs/digest.txt",
 ];
@@ -88,7 +92,14 @@ fn env() -> &'static Environment<'static> {
         env.set_trim_blocks(true);
         // Templates escape explicitly (`| tojson`); automatic JSON escaping of
         // `.json` files would quote the punctuation they emit.
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        // The console's HTML pages are escaped as HTML.
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                minijinja::AutoEscape::Html
+            } else {
+                minijinja::AutoEscape::None
+            }
+        });
         for (name, source) in TEMPLATES {
             // Templates are compiled in and covered by tests; a broken one is
             // reported when rendered instead of stopping start-up.
@@ -116,6 +127,17 @@ fn resolve(platform: &str, locale: &str, name: &str) -> String {
         .into_iter()
         .find(|c| exists(c))
         .unwrap_or_else(|| format!("slack/en/{name}"))
+}
+
+/// An HTML page of the console (`admin/…`), escaped.
+pub fn render_page(name: &str, ctx: Value) -> Result<String, TemplateError> {
+    env()
+        .get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(|source| TemplateError::Render {
+            name: name.to_string(),
+            source,
+        })
 }
 
 pub fn render_text(

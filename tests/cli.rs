@@ -519,3 +519,24 @@ fn runs_as_a_non_root_user_with_a_read_only_working_directory_and_one_data_direc
     );
     assert!(data.join("momentum.db").exists());
 }
+
+#[test]
+fn admin_login_link_prints_a_one_time_console_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = momentum(dir.path(), &["org", "create", "--name", "Acme"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = momentum(
+        dir.path(),
+        &["admin", "login-link", "--org", "Acme"],
+        &[(
+            "MOMENTUM_PUBLIC_URL",
+            "https://momentum.acme.example".into(),
+        )],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let link = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        link.starts_with("https://momentum.acme.example/admin/login?token=") && link.len() > 100,
+        "{link}"
+    );
+}

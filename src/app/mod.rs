@@ -4,6 +4,7 @@
 
 mod admin;
 mod cadence;
+pub mod console;
 mod delivery;
 mod digest;
 mod home;
@@ -17,6 +18,7 @@ mod taps;
 
 pub use admin::ProgramHealth;
 pub use cadence::{CadenceInput, FieldErrors};
+pub use console::ConsoleSession;
 pub use delivery::JobContext;
 pub use digest::{aggregates_csv, digest_text};
 pub use install::SlackGrant;

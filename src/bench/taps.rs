@@ -110,6 +110,7 @@ pub async fn taps(
             slack_oauth: None,
             slack_socket: None,
             teams: None,
+            public_url: None,
         },
     )
     .await?;

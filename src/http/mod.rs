@@ -5,6 +5,7 @@
 
 pub mod api;
 pub(crate) mod commands;
+pub mod console;
 pub mod error;
 pub mod openapi;
 pub mod slack;
@@ -31,6 +32,9 @@ pub struct AppState {
     pub slack_oauth: Option<Arc<slack::SlackOAuth>>,
     /// The Teams bot; `/api/messages` refuses every request without it.
     pub teams: Option<Arc<crate::chat::teams::TeamsBot>>,
+    /// Where people reach this deployment (the console's cookie is
+    /// `Secure` when it is https).
+    pub public_url: Option<String>,
 }
 
 /// `/readyz`: 200 when the database answers, every migration is applied and
@@ -165,6 +169,10 @@ pub fn router(state: AppState) -> Router {
             "/api/messages",
             post(teams::messages).layer(DefaultBodyLimit::max(SLACK_BODY_LIMIT)),
         )
+        .route("/admin", get(console::programs))
+        .route("/admin/login", get(console::login))
+        .route("/admin/logout", post(console::logout))
+        .route("/admin/programs/{key}", get(console::program))
         .nest("/api/v1", api)
         .nest("/slack", slack)
         .fallback(error::not_found)

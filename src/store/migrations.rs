@@ -27,6 +27,7 @@ macro_rules! migrations {
             (9, "audit", "0009_audit"),
             (10, "teams", "0010_teams"),
             (11, "charts", "0011_charts"),
+            (12, "console", "0012_console"),
         );)*
     };
 }

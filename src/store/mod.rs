@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod charts;
+pub mod console;
 pub mod inbound;
 pub mod installs;
 pub mod jobs;

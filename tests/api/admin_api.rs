@@ -402,6 +402,7 @@ async fn readyz_names_what_is_missing() {
             slack_oauth: None,
             slack_socket: None,
             teams: None,
+            public_url: None,
         },
     )
     .await

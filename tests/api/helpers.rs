@@ -197,6 +197,7 @@ async fn spawn(
             }),
             slack_socket: socket.then(|| (client, sim.config.app_token.clone())),
             teams: Some(teams),
+            public_url: None,
         },
     )
     .await

@@ -238,6 +238,24 @@ async fn hostile_requests_at_every_route_are_refused_without_a_trace() {
     .await;
     assert_eq!(status, 403);
 
+    // The HR console: signed out, a forged cookie, a made-up login link.
+    let form = vec![(
+        "Content-Type",
+        "application/x-www-form-urlencoded".to_string(),
+    )];
+    let status = send(&t, Method::POST, "/admin/logout", &form, b"csrf=x".to_vec()).await;
+    assert_eq!(status, 401);
+    let status = send(&t, Method::POST, "/admin/logout", &[], b"csrf=x".to_vec()).await;
+    assert_eq!(status, 415, "not a form");
+    for path in [
+        "/admin",
+        "/admin/programs/leaders-2026",
+        "/admin/login?token=forged",
+    ] {
+        let forged = vec![("Cookie", "momentum_console=forged".to_string())];
+        let status = send(&t, Method::GET, path, &forged, vec![]).await;
+        assert_eq!(status, 401, "{path}");
+    }
     for path in [
         "/slack/oauth_redirect?state=x&code=y",
         "/slack/oauth_redirect",

@@ -2,6 +2,7 @@
 
 mod admin_api;
 mod commands;
+mod console;
 mod delivery;
 mod digest;
 mod flow;

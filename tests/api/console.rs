@@ -1,0 +1,162 @@
+//! The HR console over HTTP: a one-time login link opens a session of one
+//! organisation; pages need it; forms need its CSRF token; another
+//! organisation's session sees none of this one's programs.
+
+use crate::helpers::*;
+use reqwest::redirect::Policy;
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in with a fresh link for `org`; returns the session cookie.
+async fn sign_in(t: &TestApp, org: momentum::store::OrgId) -> String {
+    let token = t.app.console_login_token(org).await.unwrap();
+    let resp = browser()
+        .get(format!("{}/admin/login?token={token}", t.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    cookie.split(';').next().unwrap().to_string()
+}
+
+async fn get(t: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
+    let mut req = browser().get(format!("{}{path}", t.url));
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_login_link_signs_in_once_and_the_console_shows_the_programs_health() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    for path in ["/admin", "/admin/programs/leaders-2026"] {
+        let (status, body) = get(&t, path, None).await;
+        assert_eq!(status, 401, "{path} signed out");
+        assert!(body.contains("momentum admin login-link"), "{body}");
+    }
+    let token = t.app.console_login_token(t.org.id).await.unwrap();
+    let cookie = sign_in_with(&t, &token).await;
+    // The same link does not work twice.
+    let again = browser()
+        .get(format!("{}/admin/login?token={token}", t.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 401);
+
+    let (status, body) = get(&t, "/admin", Some(&cookie)).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Leadership Academy 2026"), "{body}");
+    assert!(body.contains("<th scope=\"col\">Enrolled</th>"), "{body}");
+    assert!(body.contains(">18<"), "18 enrolled: {body}");
+    let (status, body) = get(&t, "/admin/programs/leaders-2026?lang=cs", Some(&cookie)).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("Zapsaní") && body.contains("Problémy s doručením"),
+        "{body}"
+    );
+    assert_eq!(get(&t, "/admin/programs/nope", Some(&cookie)).await.0, 404);
+}
+
+async fn sign_in_with(t: &TestApp, token: &str) -> String {
+    let resp = browser()
+        .get(format!("{}/admin/login?token={token}", t.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    cookie.split(';').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_expired_link_and_another_organisations_session_see_nothing() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    let token = t.app.console_login_token(t.org.id).await.unwrap();
+    t.clock.advance(jiff::SignedDuration::from_mins(16));
+    let late = browser()
+        .get(format!("{}/admin/login?token={token}", t.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), 401, "a link lasts 15 minutes");
+
+    let other = t.app.create_org("Other", "UTC", "en").await.unwrap();
+    let cookie = sign_in(&t, other.id).await;
+    let (status, body) = get(&t, "/admin", Some(&cookie)).await;
+    assert_eq!(status, 200);
+    assert!(!body.contains("Leadership"), "{body}");
+    assert_eq!(
+        get(&t, "/admin/programs/leaders-2026", Some(&cookie))
+            .await
+            .0,
+        404
+    );
+    // A forged cookie is no session.
+    assert_eq!(
+        get(&t, "/admin", Some("momentum_console=forged")).await.0,
+        401
+    );
+}
+
+#[tokio::test]
+async fn forms_without_the_sessions_csrf_token_are_refused() {
+    let t = spawn_app().await;
+    let cookie = sign_in(&t, t.org.id).await;
+    let other_cookie = sign_in(&t, t.org.id).await;
+    let (_, page) = get(&t, "/admin", Some(&other_cookie)).await;
+    let other_csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let post = |cookie: String, form: Vec<(&'static str, String)>| {
+        let url = format!("{}/admin/logout", t.url);
+        async move {
+            browser()
+                .post(url)
+                .header("Cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(post(cookie.clone(), vec![]).await, 403, "no token");
+    assert_eq!(
+        post(cookie.clone(), vec![("csrf", other_csrf)]).await,
+        403,
+        "another session's token"
+    );
+    assert_eq!(
+        get(&t, "/admin", Some(&cookie)).await.0,
+        200,
+        "still signed in"
+    );
+    let (_, page) = get(&t, "/admin", Some(&cookie)).await;
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    assert_eq!(post(cookie.clone(), vec![("csrf", csrf)]).await, 200);
+    assert_eq!(get(&t, "/admin", Some(&cookie)).await.0, 401, "signed out");
+}

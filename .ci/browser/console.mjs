@@ -1,0 +1,75 @@
+// The HR console in a real headless Chromium (Debian's, driven by
+// playwright-core): signed out, sign-in with a login link, the programs'
+// health, a program's page, Czech, keyboard use, another organisation's
+// session, and a form without its CSRF token. Screenshots go to SHOTS.
+//
+// node console.mjs BASE_URL LINK OTHER_LINK SHOTS
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const [base, link, otherLink, shots] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+const failures = [];
+const check = (ok, what) => {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
+  if (!ok) failures.push(what);
+};
+
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+try {
+  const page = await (await browser.newContext({ locale: "en-GB" })).newPage();
+
+  let resp = await page.goto(`${base}/admin`);
+  check(resp.status() === 401, "signed out: /admin answers 401");
+  check((await page.textContent("main")).includes("momentum admin login-link"), "signed out: says how to sign in");
+  await page.screenshot({ path: `${shots}/signed-out.png`, fullPage: true });
+
+  resp = await page.goto(link);
+  check(page.url() === `${base}/admin`, "the login link lands on /admin");
+  check(await page.isVisible("text=Leadership Academy 2026"), "the programs list shows the program");
+  check(await page.isVisible("th:has-text('Active this week')"), "health columns are labelled");
+  await page.screenshot({ path: `${shots}/programs.png`, fullPage: true });
+
+  // Keyboard: the first Tab reaches the skip link, Enter follows it.
+  await page.keyboard.press("Tab");
+  check((await page.evaluate(() => document.activeElement.textContent)).includes("Skip to content"), "keyboard: skip link first");
+
+  const again = await page.goto(link);
+  check(again.status() === 401, "a login link works once");
+  await page.goto(`${base}/admin`);
+  await page.click("text=Leadership Academy 2026");
+  check(page.url().endsWith("/admin/programs/leaders-2026"), "the program's page opens");
+  check(await page.isVisible("h2:has-text('Delivery problems')"), "the program's delivery problems");
+  await page.screenshot({ path: `${shots}/program.png`, fullPage: true });
+
+  await page.goto(`${base}/admin/programs/leaders-2026?lang=cs`);
+  check(await page.isVisible("h2:has-text('Problémy s doručením')"), "Czech");
+  await page.screenshot({ path: `${shots}/program-cs.png`, fullPage: true });
+
+  // A form posted without the session's CSRF token is refused.
+  const forged = await page.evaluate(async () => {
+    const r = await fetch("/admin/logout", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: "csrf=forged" });
+    return r.status;
+  });
+  check(forged === 403, "a form without the session's token is refused");
+  await page.goto(`${base}/admin`);
+  await page.click("button:has-text('Sign out')");
+  check(await page.isVisible("h1:has-text('Signed out')"), "sign out");
+  resp = await page.goto(`${base}/admin`);
+  check(resp.status() === 401, "no page after signing out");
+
+  // Another organisation's session sees none of this one's programs.
+  const other = await (await browser.newContext()).newPage();
+  await other.goto(otherLink);
+  check(!(await other.isVisible("text=Leadership Academy 2026")), "another organisation: not in its list");
+  resp = await other.goto(`${base}/admin/programs/leaders-2026`);
+  check(resp.status() === 404, "another organisation: the program is not found");
+  await other.screenshot({ path: `${shots}/other-organisation.png`, fullPage: true });
+} finally {
+  await browser.close();
+}
+if (failures.length) {
+  console.log(`${failures.length} browser checks failed`);
+  process.exit(1);
+}
+console.log("all browser checks passed");

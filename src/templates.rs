@@ -67,6 +67,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "admin/programs.html",
     "admin/program.html",
     "admin/message.html",
+    "admin/schedule.html",
     "digest/en/digest.txt",
     "digest/cs/digest.txt",
 ];

@@ -42,6 +42,15 @@ try {
   check(await page.isVisible("h2:has-text('Delivery problems')"), "the program's delivery problems");
   await page.screenshot({ path: `${shots}/program.png`, fullPage: true });
 
+  // The schedule preview for someone in Sydney, across their clock change.
+  await page.click("text=Schedule preview");
+  await page.fill("#zone", "Australia/Sydney");
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/zone=Australia/);
+  const schedule = await page.textContent("table");
+  check(schedule.includes("UTC+10:00") && schedule.includes("UTC+11:00"), "schedule preview across a DST change");
+  await page.screenshot({ path: `${shots}/schedule-sydney.png`, fullPage: true });
+
   await page.goto(`${base}/admin/programs/leaders-2026?lang=cs`);
   check(await page.isVisible("h2:has-text('Problémy s doručením')"), "Czech");
   await page.screenshot({ path: `${shots}/program-cs.png`, fullPage: true });

@@ -13,6 +13,7 @@ mod lifecycle;
 mod me;
 mod onboarding;
 mod retention;
+pub mod schedule;
 mod sessions;
 mod taps;
 

@@ -183,6 +183,18 @@ impl QuietHours {
     }
 }
 
+/// Why a message does not go at the time its rule names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moved {
+    /// Not a working day.
+    DayOff(Date),
+    Holiday(Date),
+    /// The time fell in quiet hours.
+    QuietHours(Time),
+    /// The clocks went forward over the time (it does not exist that day).
+    DstGap(Time),
+}
+
 /// Where and when a recipient may be reached.
 #[derive(Debug, Clone)]
 pub struct DeliveryCalendar {
@@ -277,17 +289,33 @@ impl DeliveryCalendar {
     }
 
     /// The first allowed instant at or after local `time` on `day`.
-    pub fn first_allowed(&self, mut day: Date, mut time: Time) -> Option<Timestamp> {
+    pub fn first_allowed(&self, day: Date, time: Time) -> Option<Timestamp> {
+        self.first_allowed_explained(day, time).map(|(at, _)| at)
+    }
+
+    /// The same, with why it is not at `day` `time` (each move, in order).
+    pub fn first_allowed_explained(
+        &self,
+        mut day: Date,
+        mut time: Time,
+    ) -> Option<(Timestamp, Vec<Moved>)> {
         if self.working_days.is_empty() {
             return None;
         }
+        let mut moved = Vec::new();
         // Each round moves forward; two years of holidays is beyond any calendar.
         for _ in 0..800 {
             if !self.allowed_day(day) {
+                moved.push(if self.holidays.contains(&day) {
+                    Moved::Holiday(day)
+                } else {
+                    Moved::DayOff(day)
+                });
                 day = day.tomorrow().ok()?;
                 continue;
             }
             if let Some(q) = self.quiet_hours.filter(|q| q.contains(time)) {
+                moved.push(Moved::QuietHours(time));
                 if q.wraps() && time >= q.from.to_time() {
                     day = day.tomorrow().ok()?;
                 }
@@ -295,13 +323,17 @@ impl DeliveryCalendar {
                 continue;
             }
             let at = self.zone.instant(day, time)?;
-            // A DST gap can push the wall time forward into quiet hours.
             let actual = at.to_zoned(self.zone.tz().clone()).time();
-            if actual != time && self.in_quiet_hours(actual) {
-                time = actual;
-                continue;
+            if actual != time {
+                // The clocks went forward over that time.
+                moved.push(Moved::DstGap(time));
+                // A DST gap can push the wall time forward into quiet hours.
+                if self.in_quiet_hours(actual) {
+                    time = actual;
+                    continue;
+                }
             }
-            return Some(at);
+            return Some((at, moved));
         }
         None
     }

@@ -264,6 +264,66 @@ pub async fn program(
     )
 }
 
+/// `GET /admin/programs/{key}/schedule?zone=…`: the schedule preview.
+pub async fn schedule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    use crate::domain::time::Zone;
+    let lang = language(&headers, &query);
+    let (_, s) = match session(&state, &headers, lang).await {
+        Ok(x) => x,
+        Err(page) => return page,
+    };
+    let (t, _) = strings(lang);
+    let asked = query
+        .get("zone")
+        .map(|z| z.trim())
+        .filter(|z| !z.is_empty());
+    let (zone, error) = match asked.map(Zone::parse) {
+        None => (None, None),
+        Some(Ok(z)) => (Some(z), None),
+        Some(Err(_)) => (
+            None,
+            Some(format!(
+                "{:?} {}",
+                asked.unwrap_or_default(),
+                t["bad_zone"].as_str().unwrap_or_default()
+            )),
+        ),
+    };
+    let (zone, entries) = match state.app.schedule_preview(s.org, &key, zone).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
+        Err(e) => return unavailable(e),
+    };
+    let name = match state.app.store.program_by_key(s.org, &key).await {
+        Ok(Some(p)) => p.name,
+        _ => key.clone(),
+    };
+    let zones = [
+        zone.name(),
+        "Europe/Prague",
+        "Europe/London",
+        "America/New_York",
+        "Asia/Singapore",
+        "Australia/Sydney",
+    ];
+    let title = t["schedule"].as_str().unwrap_or_default().to_string();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page(
+        status,
+        "admin/schedule.html",
+        context! { t, lang, title, csrf => s.csrf, name, key, zone => zone.name(), zones, entries, error },
+    )
+}
+
 fn unavailable(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "console page failed");
     (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()

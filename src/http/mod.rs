@@ -173,6 +173,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/login", get(console::login))
         .route("/admin/logout", post(console::logout))
         .route("/admin/programs/{key}", get(console::program))
+        .route("/admin/programs/{key}/schedule", get(console::schedule))
         .nest("/api/v1", api)
         .nest("/slack", slack)
         .fallback(error::not_found)

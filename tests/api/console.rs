@@ -160,3 +160,59 @@ async fn forms_without_the_sessions_csrf_token_are_refused() {
     assert_eq!(post(cookie.clone(), vec![("csrf", csrf)]).await, 200);
     assert_eq!(get(&t, "/admin", Some(&cookie)).await.0, 401, "signed out");
 }
+
+#[tokio::test]
+async fn the_schedule_preview_shows_local_times_across_a_dst_change_and_why_one_moved() {
+    let t = spawn_app().await;
+    // The "how did it go?" check now falls on Saturday at 07:00.
+    let program = PROGRAM.replace(
+        "one_tap_check, days_after_session: 4, at: \"16:00\"",
+        "one_tap_check, days_after_session: 5, at: \"07:00\"",
+    );
+    assert_ne!(program, *PROGRAM);
+    t.apply_yaml(&t.admin_token, &program).await;
+    let cookie = sign_in(&t, t.org.id).await;
+    let (status, body) = get(&t, "/admin/programs/leaders-2026/schedule", Some(&cookie)).await;
+    assert_eq!(status, 200);
+    // Prague leaves summer time on 25 October: the same 09:30, another offset.
+    assert!(
+        body.contains("2026-10-20 09:30") && body.contains("UTC+02:00"),
+        "{body}"
+    );
+    assert!(
+        body.contains("2026-11-03 09:30") && body.contains("UTC+01:00"),
+        "{body}"
+    );
+    // Saturday 12 Sep 07:00 moves to Monday 08:00, and says why.
+    assert!(body.contains("Mon 2026-09-14 08:00"), "{body}");
+    assert!(
+        body.contains("2026-09-12 is not a working day; 2026-09-13 is not a working day; 07:00 is in quiet hours"),
+        "{body}"
+    );
+    let (status, body) = get(
+        &t,
+        "/admin/programs/leaders-2026/schedule?zone=Australia/Sydney",
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Sydney starts summer time on 4 October.
+    assert!(
+        body.contains("UTC+10:00") && body.contains("UTC+11:00"),
+        "{body}"
+    );
+    let (status, body) = get(
+        &t,
+        "/admin/programs/leaders-2026/schedule?zone=Mars/Olympus",
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("is not a time zone"), "{body}");
+    assert_eq!(
+        get(&t, "/admin/programs/leaders-2026/schedule", None)
+            .await
+            .0,
+        401
+    );
+}

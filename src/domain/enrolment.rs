@@ -1,0 +1,235 @@
+//! Enrolment from a CSV as HR systems export it: name, work email, the
+//! manager's work email, time zone, cohort (headers in any order and a few
+//! spellings, comma or semicolon). Every row's problems are found before
+//! anything is applied.
+
+use super::identity::Email;
+use super::time::Zone;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// One row, as read, with what is wrong in it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EnrolmentRow {
+    /// The line in the file (the header is line 1).
+    pub line: usize,
+    pub name: String,
+    pub email: String,
+    pub manager: String,
+    pub time_zone: String,
+    pub cohort: String,
+    pub problems: Vec<RowProblem>,
+}
+
+/// What is wrong with a row: a code (worded by the console's templates) and
+/// the value it is about.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RowProblem {
+    pub code: &'static str,
+    pub value: String,
+}
+
+fn problem(code: &'static str, value: impl Into<String>) -> RowProblem {
+    RowProblem {
+        code,
+        value: value.into(),
+    }
+}
+
+/// The columns and the header spellings HR exports use for them.
+const COLUMNS: [(&str, &[&str]); 5] = [
+    ("name", &["name", "full name", "jméno"]),
+    ("email", &["email", "work email", "work_email", "e-mail"]),
+    (
+        "manager",
+        &[
+            "manager",
+            "manager email",
+            "manager_email",
+            "manager's work email",
+            "manager work email",
+        ],
+    ),
+    ("time_zone", &["time zone", "time_zone", "timezone", "tz"]),
+    ("cohort", &["cohort", "group"]),
+];
+
+/// Reads the file; `Err` names what is wrong with it as a whole (no header,
+/// a required column missing). `cohorts`: the program's cohort keys (empty:
+/// any cohort is refused unless the program has none, then the column must
+/// be empty).
+pub fn read(text: &str, cohorts: &[String]) -> Result<Vec<EnrolmentRow>, String> {
+    let text = text.trim_start_matches('\u{feff}');
+    let first = text.lines().next().unwrap_or_default();
+    let delimiter = if first.matches(';').count() > first.matches(',').count() {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("the first line is not a CSV header: {e}"))?
+        .clone();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        let h = h.to_lowercase();
+        if let Some((col, _)) = COLUMNS
+            .iter()
+            .find(|(_, names)| names.contains(&h.as_str()))
+        {
+            index.entry(col).or_insert(i);
+        }
+    }
+    for required in ["name", "email", "manager"] {
+        if !index.contains_key(required) {
+            return Err(format!(
+                "the header has no {required} column (expected: name, email, manager, time zone, cohort)"
+            ));
+        }
+    }
+    let mut rows = Vec::new();
+    let mut first_line: HashMap<String, usize> = HashMap::new();
+    for (n, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| format!("row {}: {e}", n + 2))?;
+        // The reader skips blank lines: count the file's own lines up to the record.
+        let line = record.position().map_or(n + 2, |p| {
+            let bytes = text.as_bytes();
+            let mut at = usize::try_from(p.byte())
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            // The position is where reading began, before the skipped blank lines.
+            while at < bytes.len() && matches!(bytes[at], b'\n' | b'\r') {
+                at += 1;
+            }
+            bytes[..at].iter().filter(|b| **b == b'\n').count() + 1
+        });
+        let field = |col: &str| {
+            index
+                .get(col)
+                .and_then(|i| record.get(*i))
+                .unwrap_or_default()
+                .to_string()
+        };
+        let mut row = EnrolmentRow {
+            line,
+            name: field("name"),
+            email: field("email"),
+            manager: field("manager"),
+            time_zone: field("time_zone"),
+            cohort: field("cohort"),
+            problems: Vec::new(),
+        };
+        if row.name.is_empty() && row.email.is_empty() && row.manager.is_empty() {
+            continue; // a blank line
+        }
+        check(&mut row, cohorts, &mut first_line);
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err("the file has a header but no rows".into());
+    }
+    Ok(rows)
+}
+
+fn check(row: &mut EnrolmentRow, cohorts: &[String], first_line: &mut HashMap<String, usize>) {
+    let mut problems = Vec::new();
+    if row.name.is_empty() {
+        problems.push(problem("name_missing", ""));
+    }
+    match Email::parse(&row.email) {
+        Ok(e) => {
+            row.email = e.as_str().to_string();
+            if let Some(first) = first_line.get(&row.email) {
+                problems.push(problem("duplicate", first.to_string()));
+            } else {
+                first_line.insert(row.email.clone(), row.line);
+            }
+        }
+        Err(_) => problems.push(problem("bad_email", row.email.clone())),
+    }
+    if row.manager.is_empty() {
+        problems.push(problem("manager_missing", ""));
+    } else {
+        match Email::parse(&row.manager) {
+            Ok(m) if m.as_str() == row.email => problems.push(problem("own_manager", "")),
+            Ok(m) => row.manager = m.as_str().to_string(),
+            Err(_) => problems.push(problem("bad_manager_email", row.manager.clone())),
+        }
+    }
+    if !row.time_zone.is_empty() && Zone::parse(&row.time_zone).is_err() {
+        problems.push(problem("unknown_time_zone", row.time_zone.clone()));
+    }
+    if !row.cohort.is_empty() && !cohorts.contains(&row.cohort) {
+        problems.push(problem("unknown_cohort", row.cohort.clone()));
+    }
+    row.problems = problems;
+}
+
+/// The participants section of a program file for rows without problems.
+pub fn participants(rows: &[EnrolmentRow]) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = rows
+        .iter()
+        .filter(|r| r.problems.is_empty())
+        .map(|r| {
+            let mut p =
+                serde_json::json!({ "name": r.name, "email": r.email, "manager": r.manager });
+            if !r.time_zone.is_empty() {
+                p["time_zone"] = r.time_zone.clone().into();
+            }
+            if !r.cohort.is_empty() {
+                p["cohort"] = r.cohort.clone().into();
+            }
+            p
+        })
+        .collect();
+    serde_json::Value::Array(list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rows_problem_is_named() {
+        let csv = "\u{feff}Name;Work email;Manager's work email;Time zone;Cohort\n\
+            Jana Nováková;Jana.Novakova@acme.example;pavel.svoboda@acme.example;Europe/Prague;autumn-2026\n\
+            Tomáš;not-an-email;pavel.svoboda@acme.example;;\n\
+            Eva;eva@acme.example;;Mars/Olympus;spring\n\
+            Jana again;jana.novakova@acme.example;pavel.svoboda@acme.example;;\n\
+            \n\
+            Petr;petr@acme.example;petr@acme.example;UTC;\n";
+        let rows = read(csv, &["autumn-2026".to_string()]).unwrap();
+        let codes: Vec<Vec<&str>> = rows
+            .iter()
+            .map(|r| r.problems.iter().map(|p| p.code).collect())
+            .collect();
+        assert_eq!(
+            codes,
+            vec![
+                vec![],
+                vec!["bad_email"],
+                vec!["manager_missing", "unknown_time_zone", "unknown_cohort"],
+                vec!["duplicate"],
+                vec!["own_manager"],
+            ]
+        );
+        assert_eq!(rows[0].email, "jana.novakova@acme.example");
+        assert_eq!(rows[3].problems[0].value, "2");
+        assert_eq!(rows[4].line, 7);
+        assert_eq!(participants(&rows).as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_file_without_the_needed_columns_is_refused_as_a_whole() {
+        let e = read("name,email\nJana,jana@acme.example\n", &[]).unwrap_err();
+        assert!(e.contains("manager"), "{e}");
+        assert!(read("name,email,manager\n", &[])
+            .unwrap_err()
+            .contains("no rows"));
+    }
+}

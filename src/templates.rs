@@ -68,6 +68,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "admin/program.html",
     "admin/message.html",
     "admin/schedule.html",
+    "admin/enrol.html",
     "digest/en/digest.txt",
     "digest/cs/digest.txt",
 ];

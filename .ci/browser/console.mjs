@@ -5,7 +5,7 @@
 //
 // node console.mjs BASE_URL LINK OTHER_LINK SHOTS
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 
 const [base, link, otherLink, shots] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
@@ -50,6 +50,27 @@ try {
   const schedule = await page.textContent("table");
   check(schedule.includes("UTC+10:00") && schedule.includes("UTC+11:00"), "schedule preview across a DST change");
   await page.screenshot({ path: `${shots}/schedule-sydney.png`, fullPage: true });
+
+  // Enrolment from a CSV with mistakes: each row's problem, nothing applied;
+  // then the corrected file, all at once.
+  await page.goto(`${base}/admin/programs/leaders-2026`);
+  await page.click("text=Enrol people from a CSV");
+  const wrong = "Name;Work email;Manager;Time zone;Cohort\n" +
+    "Olga Malá;olga.mala@acme.example;pavel.svoboda@acme.example;Europe/Prague;autumn-2026\n" +
+    "Karel Velký;karel.velky-at-acme.example;pavel.svoboda@acme.example;Europe/Praha;autumn-2026\n";
+  writeFileSync(`${shots}/../enrolment.csv`, wrong);
+  await page.setInputFiles("#file", `${shots}/../enrolment.csv`);
+  await page.waitForFunction(() => document.getElementById("csv").value.includes("Olga"));
+  await page.click("button:has-text('Check')");
+  const rowsText = await page.textContent("table");
+  check(rowsText.includes("is not an email") && rowsText.includes("is not a time zone"), "CSV: each row's problems");
+  check(!(await page.isVisible("button:has-text('Enrol')")), "CSV: no enrolling while rows are wrong");
+  await page.screenshot({ path: `${shots}/enrol-problems.png`, fullPage: true });
+  await page.fill("#csv", wrong.replace("karel.velky-at-acme.example", "karel.velky@acme.example").replace("Europe/Praha", "Europe/Prague"));
+  await page.click("button:has-text('Check')");
+  await page.click("button:has-text('Enrol 2 people')");
+  check(await page.isVisible("text=Enrolled: 2 added"), "CSV: the corrected file enrols everyone");
+  await page.screenshot({ path: `${shots}/enrol-done.png`, fullPage: true });
 
   await page.goto(`${base}/admin/programs/leaders-2026?lang=cs`);
   check(await page.isVisible("h2:has-text('Problémy s doručením')"), "Czech");

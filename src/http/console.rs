@@ -324,6 +324,93 @@ pub async fn schedule(
     )
 }
 
+/// `GET /admin/programs/{key}/enrol`: the enrolment form.
+pub async fn enrol_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = language(&headers, &query);
+    let (_, s) = match session(&state, &headers, lang).await {
+        Ok(x) => x,
+        Err(page) => return page,
+    };
+    let name = match state.app.store.program_by_key(s.org, &key).await {
+        Ok(Some(p)) => p.name,
+        Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
+        Err(e) => return unavailable(e),
+    };
+    let (t, _) = strings(lang);
+    let title = t["enrol"].as_str().unwrap_or_default().to_string();
+    page(
+        StatusCode::OK,
+        "admin/enrol.html",
+        context! { t, lang, title, csrf => s.csrf, key, name, csv => "" },
+    )
+}
+
+/// `POST /admin/programs/{key}/enrol` (`csrf`, `csv`, `action` = preview
+/// or apply): every row's problems, or all rows enrolled at once.
+pub async fn enrol(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    use crate::app::enrolment::Enrolment;
+    let lang = language(&headers, &query);
+    let (_, s) = match session(&state, &headers, lang).await {
+        Ok(x) => x,
+        Err(page) => return page,
+    };
+    if !csrf_ok(&s, &form) {
+        return message(StatusCode::FORBIDDEN, lang, "forbidden");
+    }
+    let csv = form.get("csv").cloned().unwrap_or_default();
+    let apply = form.get("action").map(String::as_str) == Some("apply");
+    let name = match state.app.store.program_by_key(s.org, &key).await {
+        Ok(Some(p)) => p.name,
+        Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
+        Err(e) => return unavailable(e),
+    };
+    let result = match state.app.enrol_from_csv(s.org, &key, &csv, apply).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
+        Err(crate::app::AppError::Invalid(errs)) => Enrolment::FileProblem(errs.to_string()),
+        Err(e) => return unavailable(e),
+    };
+    let (t, _) = strings(lang);
+    let title = t["enrol"].as_str().unwrap_or_default().to_string();
+    let (status, file_problem, rows, outcome, csv) = match result {
+        Enrolment::FileProblem(why) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(why), None, None, csv)
+        }
+        Enrolment::Preview(rows) => {
+            let bad = rows.iter().any(|r| !r.problems.is_empty());
+            let status = if apply && bad {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            };
+            (status, None, Some(rows), None, csv)
+        }
+        // Applied: the form starts empty again.
+        Enrolment::Applied { outcome, .. } => {
+            (StatusCode::OK, None, None, Some(outcome), String::new())
+        }
+    };
+    let ready = rows
+        .as_ref()
+        .is_some_and(|r| r.iter().all(|r| r.problems.is_empty()));
+    page(
+        status,
+        "admin/enrol.html",
+        context! { t, lang, title, csrf => s.csrf, key, name, csv, file_problem, rows, ready, outcome },
+    )
+}
+
 fn unavailable(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "console page failed");
     (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()

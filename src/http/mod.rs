@@ -174,6 +174,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/logout", post(console::logout))
         .route("/admin/programs/{key}", get(console::program))
         .route("/admin/programs/{key}/schedule", get(console::schedule))
+        .route(
+            "/admin/programs/{key}/enrol",
+            get(console::enrol_form).post(console::enrol),
+        )
         .nest("/api/v1", api)
         .nest("/slack", slack)
         .fallback(error::not_found)

@@ -216,3 +216,85 @@ async fn the_schedule_preview_shows_local_times_across_a_dst_change_and_why_one_
         401
     );
 }
+
+async fn csrf_of(t: &TestApp, cookie: &str) -> String {
+    let (_, page) = get(t, "/admin", Some(cookie)).await;
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_csv_with_mistakes_is_refused_row_by_row_and_the_corrected_one_enrols_everyone() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    let cookie = sign_in(&t, t.org.id).await;
+    let csrf = csrf_of(&t, &cookie).await;
+    let before = t.count("participants").await;
+    let post = |csv: &str, action: &str| {
+        let form = [
+            ("csrf", csrf.clone()),
+            ("csv", csv.to_string()),
+            ("action", action.to_string()),
+        ];
+        let (url, cookie) = (
+            format!("{}/admin/programs/leaders-2026/enrol", t.url),
+            cookie.clone(),
+        );
+        async move {
+            let resp = browser()
+                .post(url)
+                .header("Cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+    };
+    let wrong = "Name;Work email;Manager;Time zone;Cohort\n\
+                 Olga Malá;olga.mala@acme.example;pavel.svoboda@acme.example;Europe/Prague;autumn-2026\n\
+                 Karel Velký;karel.velky-at-acme.example;pavel.svoboda@acme.example;Europe/Prague;autumn-2026\n\
+                 Iva Nová;iva.nova@acme.example;pavel.svoboda@acme.example;Europe/Praha;autumn-2026\n";
+    let (status, body) = post(wrong, "preview").await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("karel.velky-at-acme.example is not an email"),
+        "{body}"
+    );
+    assert!(body.contains("Praha is not a time zone"), "{body}");
+    assert!(
+        !body.contains("value=\"apply\""),
+        "no apply while rows are wrong"
+    );
+    let (status, _) = post(wrong, "apply").await;
+    assert_eq!(status, 422, "apply refuses a file with problems");
+    assert_eq!(t.count("participants").await, before, "nothing enrolled");
+
+    let right = wrong
+        .replace("karel.velky-at-acme.example", "karel.velky@acme.example")
+        .replace("Europe/Praha", "Europe/Prague");
+    let (status, body) = post(&right, "preview").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Enrol 3 people"), "{body}");
+    let (status, body) = post(&right, "apply").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Enrolled: 3 added"), "{body}");
+    // Nobody in the chat workspace has these emails: listed, not dropped.
+    assert!(
+        body.contains("Not found in chat") && body.contains("olga.mala@acme.example"),
+        "{body}"
+    );
+    assert_eq!(t.count("participants").await, before + 3);
+    // Without the session's token, nothing happens.
+    let resp = browser()
+        .post(format!("{}/admin/programs/leaders-2026/enrol", t.url))
+        .header("Cookie", cookie.clone())
+        .form(&[("csv", right.as_str()), ("action", "apply")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+}

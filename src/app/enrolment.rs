@@ -1,0 +1,56 @@
+//! Enrolment from HR's CSV: a preview of every row's problems, then an
+//! atomic apply of the whole file (through the program file's own path, so
+//! validation, chat look-ups and re-planning are the same).
+
+use super::*;
+use crate::domain::enrolment::{self, EnrolmentRow};
+
+/// What became of an uploaded file.
+#[derive(Debug)]
+pub enum Enrolment {
+    /// The file as a whole is unusable (no header, a column missing).
+    FileProblem(String),
+    /// Its rows, each with its problems; nothing was applied.
+    Preview(Vec<EnrolmentRow>),
+    /// Applied: every row enrolled (people no chat user was found for are
+    /// in `outcome.unresolved`).
+    Applied {
+        rows: Vec<EnrolmentRow>,
+        outcome: ApplyOutcome,
+    },
+}
+
+impl App {
+    /// Reads `csv` for program `key`; with `apply`, enrols its rows when
+    /// none has a problem (all or nothing). `None` for an unknown program.
+    pub async fn enrol_from_csv(
+        &self,
+        org: OrgId,
+        key: &str,
+        csv: &str,
+        apply: bool,
+    ) -> AppResult<Option<Enrolment>> {
+        let Some(program) = self.store.program_by_key(org, key).await? else {
+            return Ok(None);
+        };
+        let cohorts: Vec<String> = program.spec.cohorts.iter().map(|c| c.key.clone()).collect();
+        let rows = match enrolment::read(csv, &cohorts) {
+            Ok(rows) => rows,
+            Err(why) => return Ok(Some(Enrolment::FileProblem(why))),
+        };
+        if !apply || rows.iter().any(|r| !r.problems.is_empty()) {
+            return Ok(Some(Enrolment::Preview(rows)));
+        }
+        let source = &program.spec.source;
+        let doc = serde_json::json!({
+            "version": 1,
+            "program": source["program"],
+            "cohorts": source.get("cohorts").cloned().unwrap_or(serde_json::Value::Null),
+            "participants": enrolment::participants(&rows),
+        });
+        let outcome = self.apply_program(org, &doc, false).await?;
+        self.audit(org, "console", "program.enrol_csv", Some(key))
+            .await;
+        Ok(Some(Enrolment::Applied { rows, outcome }))
+    }
+}

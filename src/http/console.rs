@@ -411,6 +411,132 @@ pub async fn enrol(
     )
 }
 
+/// A download for a signed-in session, or the page to show instead.
+async fn download(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    key: &str,
+    make: impl AsyncFnOnce(
+        crate::store::OrgId,
+    ) -> crate::app::AppResult<(&'static str, String, Vec<u8>)>,
+) -> Response {
+    let lang = language(headers, query);
+    let (_, s) = match session(state, headers, lang).await {
+        Ok(x) => x,
+        Err(page) => return page,
+    };
+    match state.app.store.program_by_key(s.org, key).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
+        Err(e) => return unavailable(e),
+    }
+    match make(s.org).await {
+        Ok((content_type, filename, bytes)) => (
+            [
+                (header::CONTENT_TYPE, content_type.to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{filename}\""),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(crate::app::AppError::Invalid(_)) => {
+            message(StatusCode::NOT_FOUND, lang, "no_digest_yet")
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `GET /admin/programs/{key}/program.yaml`: the program as a program file,
+/// for version control (its participants are managed here and in HR's CSV).
+pub async fn program_file(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let app = state.app.clone();
+    let k = key.clone();
+    download(&state, &headers, &query, &key, async move |org| {
+        let program = app
+            .store
+            .program_by_key(org, &k)
+            .await?
+            .ok_or_else(|| crate::app::AppError::NotFound(k.clone()))?;
+        let source = &program.spec.source;
+        let mut doc = json!({ "version": 1, "program": source["program"] });
+        if let Some(c) = source.get("cohorts").filter(|c| !c.is_null()) {
+            doc["cohorts"] = c.clone();
+        }
+        let yaml = serde_norway::to_string(&doc).unwrap_or_default();
+        Ok((
+            "application/yaml; charset=utf-8",
+            format!("{k}.yaml"),
+            yaml.into_bytes(),
+        ))
+    })
+    .await
+}
+
+/// `GET /admin/programs/{key}/chart.png`: last week's digest chart.
+pub async fn chart(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let app = state.app.clone();
+    let k = key.clone();
+    download(&state, &headers, &query, &key, async move |org| {
+        let digest = app.digest(org, &k, None).await?;
+        let week = crate::domain::metrics::week::ProgramWeek::parse_iso(&digest.week)
+            .ok_or_else(|| crate::app::AppError::NotFound(digest.week.clone()))?;
+        let png = app.digest_chart(org, &k, &week).await?;
+        Ok(("image/png", format!("{k}-{}.png", digest.week), png))
+    })
+    .await
+}
+
+/// `GET /admin/programs/{key}/aggregates/csv|json`: weekly aggregates, with
+/// the digest's suppression (no figure about fewer than k people).
+pub async fn aggregates(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((key, format)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if format != "csv" && format != "json" {
+        return message(
+            StatusCode::NOT_FOUND,
+            language(&headers, &query),
+            "not_found",
+        );
+    }
+    let app = state.app.clone();
+    let k = key.clone();
+    download(&state, &headers, &query, &key, async move |org| {
+        let digests = app.aggregates(org, &k).await?;
+        Ok(if format == "json" {
+            (
+                "application/json",
+                format!("{k}-aggregates.json"),
+                serde_json::to_vec_pretty(&digests).unwrap_or_default(),
+            )
+        } else {
+            (
+                "text/csv; charset=utf-8",
+                format!("{k}-aggregates.csv"),
+                crate::app::aggregates_csv(&digests).into_bytes(),
+            )
+        })
+    })
+    .await
+}
+
 fn unavailable(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "console page failed");
     (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()

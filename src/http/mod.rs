@@ -175,6 +175,15 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/programs/{key}", get(console::program))
         .route("/admin/programs/{key}/schedule", get(console::schedule))
         .route(
+            "/admin/programs/{key}/program.yaml",
+            get(console::program_file),
+        )
+        .route("/admin/programs/{key}/chart.png", get(console::chart))
+        .route(
+            "/admin/programs/{key}/aggregates/{format}",
+            get(console::aggregates),
+        )
+        .route(
             "/admin/programs/{key}/enrol",
             get(console::enrol_form).post(console::enrol),
         )

@@ -298,3 +298,71 @@ async fn a_csv_with_mistakes_is_refused_row_by_row_and_the_corrected_one_enrols_
         .unwrap();
     assert_eq!(resp.status(), 403);
 }
+
+#[tokio::test]
+async fn the_program_file_chart_and_aggregates_download_for_the_session_only() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    // Two weeks on: a complete program week exists.
+    t.advance_to("2026-09-21T08:00:00Z").await;
+    let cookie = sign_in(&t, t.org.id).await;
+    let (status, yaml) = get(
+        &t,
+        "/admin/programs/leaders-2026/program.yaml",
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let reparsed = momentum::domain::ProgramFile::parse_yaml(&yaml).expect("a valid program file");
+    assert_eq!(reparsed.program.key, "leaders-2026");
+    let png = browser()
+        .get(format!("{}/admin/programs/leaders-2026/chart.png", t.url))
+        .header("Cookie", cookie.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.status(), 200);
+    assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    let (status, csv) = get(
+        &t,
+        "/admin/programs/leaders-2026/aggregates/csv",
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(csv.starts_with("week,"), "{csv}");
+    let (status, json) = get(
+        &t,
+        "/admin/programs/leaders-2026/aggregates/json",
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(json.trim_start().starts_with('['), "{json}");
+    assert_eq!(
+        get(
+            &t,
+            "/admin/programs/leaders-2026/aggregates/xml",
+            Some(&cookie)
+        )
+        .await
+        .0,
+        404
+    );
+    for path in ["program.yaml", "chart.png", "aggregates/csv"] {
+        let path = format!("/admin/programs/leaders-2026/{path}");
+        assert_eq!(get(&t, &path, None).await.0, 401, "{path}");
+    }
+    let other = t.app.create_org("Other", "UTC", "en").await.unwrap();
+    let foreign = sign_in(&t, other.id).await;
+    assert_eq!(
+        get(
+            &t,
+            "/admin/programs/leaders-2026/program.yaml",
+            Some(&foreign)
+        )
+        .await
+        .0,
+        404
+    );
+}

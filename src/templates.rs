@@ -69,6 +69,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "admin/message.html",
     "admin/schedule.html",
     "admin/enrol.html",
+    "admin/edit.html",
     "digest/en/digest.txt",
     "digest/cs/digest.txt",
 ];

@@ -7,6 +7,7 @@ mod cadence;
 pub mod console;
 mod delivery;
 mod digest;
+pub mod editing;
 pub mod enrolment;
 mod home;
 mod install;

@@ -411,6 +411,115 @@ pub async fn enrol(
     )
 }
 
+/// `GET /admin/programs/{key}/edit`: the program's fields in a form.
+pub async fn edit_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = language(&headers, &query);
+    let (_, s) = match session(&state, &headers, lang).await {
+        Ok(x) => x,
+        Err(page) => return page,
+    };
+    let form = match state.app.program_edit_form(s.org, &key).await {
+        Ok(Some(f)) => f,
+        Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
+        Err(e) => return unavailable(e),
+    };
+    edit_page(StatusCode::OK, lang, &s, &key, form, HashMap::new(), false)
+}
+
+fn edit_page(
+    status: StatusCode,
+    lang: &str,
+    s: &ConsoleSession,
+    key: &str,
+    form: crate::app::editing::ProgramEdit,
+    errors: HashMap<&str, String>,
+    saved: bool,
+) -> Response {
+    let (t, _) = strings(lang);
+    let title = t["edit"].as_str().unwrap_or_default().to_string();
+    let name = form.name.clone();
+    page(
+        status,
+        "admin/edit.html",
+        context! { t, lang, title, csrf => s.csrf.clone(), key, name, form, errors, saved },
+    )
+}
+
+/// `POST /admin/programs/{key}/edit`: applied all at once, or every wrong
+/// field named and nothing changed.
+pub async fn edit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Response {
+    let lang = language(&headers, &query);
+    let (_, s) = match session(&state, &headers, lang).await {
+        Ok(x) => x,
+        Err(page) => return page,
+    };
+    // Repeated fields (the working days' checkboxes) need the raw pairs.
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let field = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let csrf: HashMap<String, String> = [("csrf".to_string(), field("csrf"))].into();
+    if !csrf_ok(&s, &csrf) {
+        return message(StatusCode::FORBIDDEN, lang, "forbidden");
+    }
+    let form = crate::app::editing::ProgramEdit {
+        name: field("name"),
+        anonymity_threshold: field("anonymity_threshold"),
+        themes: field("themes"),
+        sessions: field("sessions"),
+        nudges: field("nudges"),
+        quiet_hours: field("quiet_hours"),
+        working_days: pairs
+            .iter()
+            .filter(|(n, _)| n == "working_days")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        holidays: field("holidays"),
+        reminder_after_days: field("reminder_after_days"),
+    };
+    match state.app.edit_program(s.org, &key, &form).await {
+        Ok(Some(Ok(_))) => edit_page(StatusCode::OK, lang, &s, &key, form, HashMap::new(), true),
+        Ok(Some(Err(errors))) => {
+            let mut by_field: HashMap<&str, String> = HashMap::new();
+            for (f, m) in errors {
+                by_field
+                    .entry(f)
+                    .and_modify(|e| {
+                        e.push_str("; ");
+                        e.push_str(&m);
+                    })
+                    .or_insert(m);
+            }
+            edit_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                lang,
+                &s,
+                &key,
+                form,
+                by_field,
+                false,
+            )
+        }
+        Ok(None) => message(StatusCode::NOT_FOUND, lang, "not_found"),
+        Err(e) => unavailable(e),
+    }
+}
+
 /// A download for a signed-in session, or the page to show instead.
 async fn download(
     state: &AppState,

@@ -175,6 +175,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/programs/{key}", get(console::program))
         .route("/admin/programs/{key}/schedule", get(console::schedule))
         .route(
+            "/admin/programs/{key}/edit",
+            get(console::edit_form).post(console::edit),
+        )
+        .route(
             "/admin/programs/{key}/program.yaml",
             get(console::program_file),
         )

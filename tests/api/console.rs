@@ -366,3 +366,71 @@ async fn the_program_file_chart_and_aggregates_download_for_the_session_only() {
         404
     );
 }
+
+#[tokio::test]
+async fn editing_a_program_names_each_wrong_field_and_applies_all_or_nothing() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    let cookie = sign_in(&t, t.org.id).await;
+    let csrf = csrf_of(&t, &cookie).await;
+    let (status, page) = get(&t, "/admin/programs/leaders-2026/edit", Some(&cookie)).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("small_step 1 09:30") && page.contains("19:00-08:00"),
+        "{page}"
+    );
+    let post = |pairs: Vec<(&'static str, String)>| {
+        let (url, cookie) = (
+            format!("{}/admin/programs/leaders-2026/edit", t.url),
+            cookie.clone(),
+        );
+        async move {
+            let resp = browser()
+                .post(url)
+                .header("Cookie", cookie)
+                .form(&pairs)
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+    };
+    let form = |quiet: &str, threshold: &str, nudges: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "Leadership Academy 2026".to_string()),
+            ("sessions", "1 2026-09-07\n2 2026-09-21".to_string()),
+            ("nudges", nudges.to_string()),
+            ("quiet_hours", quiet.to_string()),
+            ("working_days", "mon".to_string()),
+            ("working_days", "tue".to_string()),
+            ("working_days", "wed".to_string()),
+            ("holidays", "2026-12-24".to_string()),
+            ("themes", "feedback, delegation".to_string()),
+            ("anonymity_threshold", threshold.to_string()),
+            ("reminder_after_days", "2".to_string()),
+        ]
+    };
+    let (status, page) = post(form("19:00", "five", "small_step 1 25:00")).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"quiet_hours-error\""), "{page}");
+    assert!(page.contains("id=\"anonymity_threshold-error\""), "{page}");
+    let program: String = sqlx::query_scalar("SELECT spec FROM programs")
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap();
+    assert!(program.contains("\"16:00\""), "nothing changed");
+    // The form's own checks pass; the program file's validation refuses 25:00.
+    let (status, page) = post(form("19:00-08:00", "5", "small_step 1 25:00")).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"nudges-error\""), "{page}");
+    let (status, page) = post(form("20:00-07:30", "6", "small_step 2 10:00")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Saved"), "{page}");
+    let (_, page) = get(&t, "/admin/programs/leaders-2026/edit", Some(&cookie)).await;
+    assert!(
+        page.contains("small_step 2 10:00") && page.contains("20:00-07:30"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"6\""), "{page}");
+}

@@ -1,0 +1,203 @@
+//! Editing a program in the HR console: the fields HR changes (name,
+//! sessions, nudges, quiet hours, working days, holidays, themes, anonymity
+//! threshold, reminders) written into the program file and applied through
+//! its own validation: all or nothing, each mistake under its field.
+
+use super::*;
+use crate::domain::cadence::{parse_quiet_hours, parse_rules, quiet_hours_text, rules_text};
+use crate::domain::time::weekday_name;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// The edit form's fields, as text (what the person typed).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProgramEdit {
+    pub name: String,
+    pub anonymity_threshold: String,
+    pub themes: String,
+    /// One session a line: `NUMBER YYYY-MM-DD`.
+    pub sessions: String,
+    /// The cadence editor's rules, one a line (`small_step 1 09:30`).
+    pub nudges: String,
+    pub quiet_hours: String,
+    pub working_days: Vec<String>,
+    /// One date a line.
+    pub holidays: String,
+    pub reminder_after_days: String,
+}
+
+/// Form field → what is wrong in it.
+pub type EditErrors = Vec<(&'static str, String)>;
+
+/// Which form field a program-file error path belongs to.
+fn field_of(path: &str) -> &'static str {
+    let path = path.trim_start_matches("program.");
+    [
+        "name",
+        "anonymity_threshold",
+        "themes",
+        "sessions",
+        "nudges",
+        "quiet_hours",
+        "working_days",
+        "holidays",
+        "reminder_after_days",
+    ]
+    .into_iter()
+    .find(|f| path.starts_with(f))
+    .unwrap_or("name")
+}
+
+fn parse_sessions(text: &str) -> Result<Value, String> {
+    let mut out = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        match parts.as_slice() {
+            [n, date] => match n.parse::<u32>() {
+                Ok(n) => out.push(json!({ "number": n, "planned": date })),
+                Err(_) => return Err(format!("line {}: {n:?} is not a session number", i + 1)),
+            },
+            _ => {
+                return Err(format!(
+                    "line {}: write NUMBER YYYY-MM-DD, e.g. 1 2026-09-07",
+                    i + 1
+                ))
+            }
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+fn lines(text: &str) -> Value {
+    Value::Array(
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| Value::String(l.to_string()))
+            .collect(),
+    )
+}
+
+impl App {
+    /// The form filled with the program as it is; `None` for an unknown program.
+    pub async fn program_edit_form(&self, org: OrgId, key: &str) -> AppResult<Option<ProgramEdit>> {
+        let Some(p) = self.store.program_by_key(org, key).await? else {
+            return Ok(None);
+        };
+        let spec = &p.spec;
+        Ok(Some(ProgramEdit {
+            name: spec.name.clone(),
+            anonymity_threshold: spec.anonymity_threshold.to_string(),
+            themes: spec.themes.join(", "),
+            sessions: spec
+                .sessions
+                .iter()
+                .map(|s| format!("{} {}", s.number, s.planned))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            nudges: rules_text(&spec.nudges),
+            quiet_hours: quiet_hours_text(spec.quiet_hours.as_ref()),
+            working_days: spec
+                .working_days
+                .days()
+                .into_iter()
+                .map(|d| weekday_name(d).to_string())
+                .collect(),
+            holidays: spec
+                .holidays
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            reminder_after_days: spec.reminder_after_days.to_string(),
+        }))
+    }
+
+    /// Applies the edited fields; `Ok(Some(Err(..)))` names each wrong
+    /// field and changes nothing.
+    pub async fn edit_program(
+        &self,
+        org: OrgId,
+        key: &str,
+        edit: &ProgramEdit,
+    ) -> AppResult<Option<Result<ApplyOutcome, EditErrors>>> {
+        let Some(p) = self.store.program_by_key(org, key).await? else {
+            return Ok(None);
+        };
+        let mut errors: EditErrors = Vec::new();
+        let mut program = p.spec.source["program"].clone();
+        program["name"] = json!(edit.name.trim());
+        match edit.anonymity_threshold.trim().parse::<u32>() {
+            Ok(k) => program["anonymity_threshold"] = json!(k),
+            Err(_) => errors.push((
+                "anonymity_threshold",
+                format!(
+                    "{:?} is not a number of people",
+                    edit.anonymity_threshold.trim()
+                ),
+            )),
+        }
+        program["themes"] = Value::Array(
+            edit.themes
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| json!(t))
+                .collect(),
+        );
+        match parse_sessions(&edit.sessions) {
+            Ok(s) => program["sessions"] = s,
+            Err(e) => errors.push(("sessions", e)),
+        }
+        match parse_rules(&edit.nudges) {
+            Ok(rules) => program["nudges"] = Value::Array(rules),
+            Err(e) => errors.push(("nudges", e)),
+        }
+        match parse_quiet_hours(&edit.quiet_hours) {
+            Ok(Some(q)) => program["quiet_hours"] = q,
+            Ok(None) => {
+                if let Some(o) = program.as_object_mut() {
+                    o.remove("quiet_hours");
+                }
+            }
+            Err(e) => errors.push(("quiet_hours", e)),
+        }
+        program["working_days"] = json!(edit.working_days);
+        program["holidays"] = lines(&edit.holidays);
+        match edit.reminder_after_days.trim().parse::<i64>() {
+            Ok(d) => program["reminder_after_days"] = json!(d),
+            Err(_) => errors.push((
+                "reminder_after_days",
+                format!(
+                    "{:?} is not a number of days",
+                    edit.reminder_after_days.trim()
+                ),
+            )),
+        }
+        if !errors.is_empty() {
+            return Ok(Some(Err(errors)));
+        }
+        let source = &p.spec.source;
+        let doc = json!({
+            "version": 1,
+            "program": program,
+            "cohorts": source.get("cohorts").cloned().unwrap_or(Value::Null),
+        });
+        match self.apply_program(org, &doc, false).await {
+            Ok(outcome) => {
+                self.audit(org, "console", "program.edit", Some(key)).await;
+                Ok(Some(Ok(outcome)))
+            }
+            Err(AppError::Invalid(errs)) => Ok(Some(Err(errs
+                .0
+                .iter()
+                .map(|e| (field_of(&e.path), format!("{}: {}", e.path, e.message)))
+                .collect()))),
+            Err(e) => Err(e),
+        }
+    }
+}

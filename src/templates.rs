@@ -70,6 +70,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "admin/schedule.html",
     "admin/enrol.html",
     "admin/edit.html",
+    "admin/new.html",
     "digest/en/digest.txt",
     "digest/cs/digest.txt",
 ];

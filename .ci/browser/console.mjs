@@ -30,6 +30,16 @@ try {
   check(await page.isVisible("th:has-text('Active this week')"), "health columns are labelled");
   await page.screenshot({ path: `${shots}/programs.png`, fullPage: true });
 
+  // A new program from the five-session template.
+  await page.click("text=New program from a template");
+  await page.fill("#name", "Leaders 2027");
+  await page.fill("#key", "leaders-2027");
+  await page.fill("#first_session", "2027-02-01");
+  await page.screenshot({ path: `${shots}/new-program.png`, fullPage: true });
+  await page.click("button:has-text('Create')");
+  check(page.url().endsWith("/admin/programs/leaders-2027"), "a program created from the template");
+  await page.goto(`${base}/admin`);
+
   // Keyboard: the first Tab reaches the skip link, Enter follows it.
   await page.keyboard.press("Tab");
   check((await page.evaluate(() => document.activeElement.textContent)).includes("Skip to content"), "keyboard: skip link first");

@@ -5,6 +5,7 @@
 mod admin;
 mod cadence;
 pub mod console;
+pub mod creation;
 mod delivery;
 mod digest;
 pub mod editing;

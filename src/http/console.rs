@@ -520,6 +520,83 @@ pub async fn edit(
     }
 }
 
+/// `GET /admin/programs/new`: a new program from a template.
+pub async fn new_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = language(&headers, &query);
+    let (_, s) = match session(&state, &headers, lang).await {
+        Ok(x) => x,
+        Err(page) => return page,
+    };
+    let form = crate::app::creation::NewProgram {
+        template: "five-sessions".into(),
+        ..Default::default()
+    };
+    new_page(StatusCode::OK, lang, &s, form, HashMap::new())
+}
+
+fn new_page(
+    status: StatusCode,
+    lang: &str,
+    s: &ConsoleSession,
+    form: crate::app::creation::NewProgram,
+    errors: HashMap<&str, String>,
+) -> Response {
+    let (t, _) = strings(lang);
+    let title = t["new_program"].as_str().unwrap_or_default().to_string();
+    page(
+        status,
+        "admin/new.html",
+        context! { t, lang, title, csrf => s.csrf.clone(), form, errors },
+    )
+}
+
+/// `POST /admin/programs`: creates it, or names each wrong field.
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    let lang = language(&headers, &query);
+    let (_, s) = match session(&state, &headers, lang).await {
+        Ok(x) => x,
+        Err(page) => return page,
+    };
+    if !csrf_ok(&s, &form) {
+        return message(StatusCode::FORBIDDEN, lang, "forbidden");
+    }
+    let field = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let new = crate::app::creation::NewProgram {
+        template: field("template"),
+        key: field("key").trim().to_string(),
+        name: field("name"),
+        first_session: field("first_session"),
+    };
+    match state.app.create_program(s.org, &new).await {
+        Ok(Ok(outcome)) => {
+            Redirect::to(&format!("/admin/programs/{}", outcome.program_key)).into_response()
+        }
+        Ok(Err(errors)) => {
+            let mut by_field: HashMap<&str, String> = HashMap::new();
+            for (f, m) in errors {
+                by_field
+                    .entry(f)
+                    .and_modify(|e| {
+                        e.push_str("; ");
+                        e.push_str(&m);
+                    })
+                    .or_insert(m);
+            }
+            new_page(StatusCode::UNPROCESSABLE_ENTITY, lang, &s, new, by_field)
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
 /// A download for a signed-in session, or the page to show instead.
 async fn download(
     state: &AppState,

@@ -172,6 +172,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin", get(console::programs))
         .route("/admin/login", get(console::login))
         .route("/admin/logout", post(console::logout))
+        .route("/admin/programs", post(console::create))
+        .route("/admin/programs/new", get(console::new_form))
         .route("/admin/programs/{key}", get(console::program))
         .route("/admin/programs/{key}/schedule", get(console::schedule))
         .route(

@@ -434,3 +434,56 @@ async fn editing_a_program_names_each_wrong_field_and_applies_all_or_nothing() {
     );
     assert!(page.contains("value=\"6\""), "{page}");
 }
+
+#[tokio::test]
+async fn a_program_is_created_from_the_five_session_template() {
+    let t = spawn_app().await;
+    let cookie = sign_in(&t, t.org.id).await;
+    let csrf = csrf_of(&t, &cookie).await;
+    assert_eq!(get(&t, "/admin/programs/new", Some(&cookie)).await.0, 200);
+    let create = |key: &str, date: &str| {
+        let form = [
+            ("csrf", csrf.clone()),
+            ("template", "five-sessions".to_string()),
+            ("name", "Leaders 2027".to_string()),
+            ("key", key.to_string()),
+            ("first_session", date.to_string()),
+        ];
+        let (url, cookie) = (format!("{}/admin/programs", t.url), cookie.clone());
+        async move {
+            let resp = browser()
+                .post(url)
+                .header("Cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let location = resp
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string());
+            (resp.status().as_u16(), location, resp.text().await.unwrap())
+        }
+    };
+    let (status, _, page) = create("Leaders 2027", "2027-02-30").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"first_session-error\""), "{page}");
+    assert_eq!(t.count("programs").await, 0, "nothing created");
+    let (status, _, page) = create("Leaders 2027", "2027-02-01").await;
+    assert_eq!(
+        status, 422,
+        "the key is refused by the program file's validation"
+    );
+    assert!(page.contains("id=\"key-error\""), "{page}");
+    let (status, location, _) = create("leaders-2027", "2027-02-01").await;
+    assert_eq!(status, 303);
+    assert_eq!(location.as_deref(), Some("/admin/programs/leaders-2027"));
+    let (_, page) = get(&t, "/admin/programs/leaders-2027/edit", Some(&cookie)).await;
+    assert!(
+        page.contains("1 2027-02-01") && page.contains("5 2027-03-29"),
+        "{page}"
+    );
+    let (status, _, page) = create("leaders-2027", "2027-02-01").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("exists already"), "{page}");
+}

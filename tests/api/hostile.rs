@@ -243,13 +243,27 @@ async fn hostile_requests_at_every_route_are_refused_without_a_trace() {
         "Content-Type",
         "application/x-www-form-urlencoded".to_string(),
     )];
-    let status = send(&t, Method::POST, "/admin/logout", &form, b"csrf=x".to_vec()).await;
-    assert_eq!(status, 401);
+    for path in [
+        "/admin/logout",
+        "/admin/programs",
+        "/admin/programs/leaders-2026/edit",
+        "/admin/programs/leaders-2026/enrol",
+    ] {
+        let status = send(&t, Method::POST, path, &form, b"csrf=x&csv=a".to_vec()).await;
+        assert_eq!(status, 401, "{path}");
+    }
     let status = send(&t, Method::POST, "/admin/logout", &[], b"csrf=x".to_vec()).await;
     assert_eq!(status, 415, "not a form");
     for path in [
         "/admin",
         "/admin/programs/leaders-2026",
+        "/admin/programs/new",
+        "/admin/programs/leaders-2026/edit",
+        "/admin/programs/leaders-2026/enrol",
+        "/admin/programs/leaders-2026/schedule",
+        "/admin/programs/leaders-2026/program.yaml",
+        "/admin/programs/leaders-2026/chart.png",
+        "/admin/programs/leaders-2026/aggregates/csv",
         "/admin/login?token=forged",
     ] {
         let forged = vec![("Cookie", "momentum_console=forged".to_string())];

@@ -91,6 +91,36 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// A request from a signed-in browser: its language, its cookie and its
+/// session. Extracting it answers signed-out requests (401) by itself.
+pub struct Signed {
+    lang: &'static str,
+    cookie: String,
+    s: ConsoleSession,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        let query: HashMap<String, String> = parts
+            .uri
+            .query()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let lang = language(&parts.headers, &query);
+        let (cookie, s) = session(state, &parts.headers, lang).await?;
+        Ok(Signed { lang, cookie, s })
+    }
+}
+
 /// The signed-in session, or the page to show instead.
 async fn session(
     state: &AppState,
@@ -142,15 +172,10 @@ pub async fn login(
 /// `POST /admin/logout` (form with `csrf`).
 pub async fn logout(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    signed: Signed,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Response {
-    let lang = language(&headers, &query);
-    let (cookie, s) = match session(&state, &headers, lang).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+    let Signed { lang, cookie, s } = signed;
     if !csrf_ok(&s, &form) {
         return message(StatusCode::FORBIDDEN, lang, "forbidden");
     }
@@ -173,16 +198,8 @@ fn csrf_ok(s: &ConsoleSession, form: &HashMap<String, String>) -> bool {
 }
 
 /// `GET /admin`: the organisation's programs with their health.
-pub async fn programs(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let lang = language(&headers, &query);
-    let (_, s) = match session(&state, &headers, lang).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+pub async fn programs(State(state): State<AppState>, signed: Signed) -> Response {
+    let Signed { lang, s, .. } = signed;
     let app = &state.app;
     let rows = match app.store.programs(s.org).await {
         Ok(r) => r,
@@ -221,15 +238,10 @@ pub async fn programs(
 /// `GET /admin/programs/{key}`: one program of the signed-in organisation.
 pub async fn program(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    signed: Signed,
     Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let lang = language(&headers, &query);
-    let (_, s) = match session(&state, &headers, lang).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+    let Signed { lang, s, .. } = signed;
     let app = &state.app;
     let program = match app.store.program_by_key(s.org, &key).await {
         Ok(Some(p)) => p,
@@ -267,16 +279,12 @@ pub async fn program(
 /// `GET /admin/programs/{key}/schedule?zone=…`: the schedule preview.
 pub async fn schedule(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    signed: Signed,
     Path(key): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     use crate::domain::time::Zone;
-    let lang = language(&headers, &query);
-    let (_, s) = match session(&state, &headers, lang).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+    let Signed { lang, s, .. } = signed;
     let (t, _) = strings(lang);
     let asked = query
         .get("zone")
@@ -327,15 +335,10 @@ pub async fn schedule(
 /// `GET /admin/programs/{key}/enrol`: the enrolment form.
 pub async fn enrol_form(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    signed: Signed,
     Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let lang = language(&headers, &query);
-    let (_, s) = match session(&state, &headers, lang).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+    let Signed { lang, s, .. } = signed;
     let name = match state.app.store.program_by_key(s.org, &key).await {
         Ok(Some(p)) => p.name,
         Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
@@ -354,17 +357,12 @@ pub async fn enrol_form(
 /// or apply): every row's problems, or all rows enrolled at once.
 pub async fn enrol(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    signed: Signed,
     Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Response {
     use crate::app::enrolment::Enrolment;
-    let lang = language(&headers, &query);
-    let (_, s) = match session(&state, &headers, lang).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+    let Signed { lang, s, .. } = signed;
     if !csrf_ok(&s, &form) {
         return message(StatusCode::FORBIDDEN, lang, "forbidden");
     }
@@ -414,15 +412,10 @@ pub async fn enrol(
 /// `GET /admin/programs/{key}/edit`: the program's fields in a form.
 pub async fn edit_form(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    signed: Signed,
     Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let lang = language(&headers, &query);
-    let (_, s) = match session(&state, &headers, lang).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+    let Signed { lang, s, .. } = signed;
     let form = match state.app.program_edit_form(s.org, &key).await {
         Ok(Some(f)) => f,
         Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
@@ -454,16 +447,11 @@ fn edit_page(
 /// field named and nothing changed.
 pub async fn edit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    signed: Signed,
     Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
     body: axum::body::Bytes,
 ) -> Response {
-    let lang = language(&headers, &query);
-    let (_, s) = match session(&state, &headers, lang).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+    let Signed { lang, s, .. } = signed;
     // Repeated fields (the working days' checkboxes) need the raw pairs.
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let field = |k: &str| {
@@ -495,16 +483,7 @@ pub async fn edit(
     match state.app.edit_program(s.org, &key, &form).await {
         Ok(Some(Ok(_))) => edit_page(StatusCode::OK, lang, &s, &key, form, HashMap::new(), true),
         Ok(Some(Err(errors))) => {
-            let mut by_field: HashMap<&str, String> = HashMap::new();
-            for (f, m) in errors {
-                by_field
-                    .entry(f)
-                    .and_modify(|e| {
-                        e.push_str("; ");
-                        e.push_str(&m);
-                    })
-                    .or_insert(m);
-            }
+            let by_field = by_field(errors);
             edit_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 lang,
@@ -521,16 +500,8 @@ pub async fn edit(
 }
 
 /// `GET /admin/programs/new`: a new program from a template.
-pub async fn new_form(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let lang = language(&headers, &query);
-    let (_, s) = match session(&state, &headers, lang).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+pub async fn new_form(State(_state): State<AppState>, signed: Signed) -> Response {
+    let Signed { lang, s, .. } = signed;
     let form = crate::app::creation::NewProgram {
         template: "five-sessions".into(),
         ..Default::default()
@@ -557,15 +528,10 @@ fn new_page(
 /// `POST /admin/programs`: creates it, or names each wrong field.
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    signed: Signed,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Response {
-    let lang = language(&headers, &query);
-    let (_, s) = match session(&state, &headers, lang).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+    let Signed { lang, s, .. } = signed;
     if !csrf_ok(&s, &form) {
         return message(StatusCode::FORBIDDEN, lang, "forbidden");
     }
@@ -581,16 +547,7 @@ pub async fn create(
             Redirect::to(&format!("/admin/programs/{}", outcome.program_key)).into_response()
         }
         Ok(Err(errors)) => {
-            let mut by_field: HashMap<&str, String> = HashMap::new();
-            for (f, m) in errors {
-                by_field
-                    .entry(f)
-                    .and_modify(|e| {
-                        e.push_str("; ");
-                        e.push_str(&m);
-                    })
-                    .or_insert(m);
-            }
+            let by_field = by_field(errors);
             new_page(StatusCode::UNPROCESSABLE_ENTITY, lang, &s, new, by_field)
         }
         Err(e) => unavailable(e),
@@ -600,18 +557,13 @@ pub async fn create(
 /// A download for a signed-in session, or the page to show instead.
 async fn download(
     state: &AppState,
-    headers: &HeaderMap,
-    query: &HashMap<String, String>,
+    signed: Signed,
     key: &str,
     make: impl AsyncFnOnce(
         crate::store::OrgId,
     ) -> crate::app::AppResult<(&'static str, String, Vec<u8>)>,
 ) -> Response {
-    let lang = language(headers, query);
-    let (_, s) = match session(state, headers, lang).await {
-        Ok(x) => x,
-        Err(page) => return page,
-    };
+    let Signed { lang, s, .. } = signed;
     match state.app.store.program_by_key(s.org, key).await {
         Ok(Some(_)) => {}
         Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
@@ -641,13 +593,12 @@ async fn download(
 /// for version control (its participants are managed here and in HR's CSV).
 pub async fn program_file(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    signed: Signed,
     Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let app = state.app.clone();
     let k = key.clone();
-    download(&state, &headers, &query, &key, async move |org| {
+    download(&state, signed, &key, async move |org| {
         let program = app
             .store
             .program_by_key(org, &k)
@@ -671,13 +622,12 @@ pub async fn program_file(
 /// `GET /admin/programs/{key}/chart.png`: last week's digest chart.
 pub async fn chart(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    signed: Signed,
     Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let app = state.app.clone();
     let k = key.clone();
-    download(&state, &headers, &query, &key, async move |org| {
+    download(&state, signed, &key, async move |org| {
         let digest = app.digest(org, &k, None).await?;
         let week = crate::domain::metrics::week::ProgramWeek::parse_iso(&digest.week)
             .ok_or_else(|| crate::app::AppError::NotFound(digest.week.clone()))?;
@@ -691,20 +641,15 @@ pub async fn chart(
 /// the digest's suppression (no figure about fewer than k people).
 pub async fn aggregates(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    signed: Signed,
     Path((key, format)): Path<(String, String)>,
-    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     if format != "csv" && format != "json" {
-        return message(
-            StatusCode::NOT_FOUND,
-            language(&headers, &query),
-            "not_found",
-        );
+        return message(StatusCode::NOT_FOUND, signed.lang, "not_found");
     }
     let app = state.app.clone();
     let k = key.clone();
-    download(&state, &headers, &query, &key, async move |org| {
+    download(&state, signed, &key, async move |org| {
         let digests = app.aggregates(org, &k).await?;
         Ok(if format == "json" {
             (
@@ -721,6 +666,20 @@ pub async fn aggregates(
         })
     })
     .await
+}
+
+/// Each form field's mistakes, joined.
+fn by_field(errors: Vec<(&'static str, String)>) -> HashMap<&'static str, String> {
+    let mut out: HashMap<&str, String> = HashMap::new();
+    for (field, m) in errors {
+        out.entry(field)
+            .and_modify(|e| {
+                e.push_str("; ");
+                e.push_str(&m);
+            })
+            .or_insert(m);
+    }
+    out
 }
 
 fn unavailable(e: impl std::fmt::Display) -> Response {

@@ -872,6 +872,7 @@ async fn serve(s: Settings) -> Result<()> {
             },
             teams,
             public_url: s.public_url.clone(),
+            slack_signin: startup::slack_signin(&s),
         },
     )
     .await

@@ -89,6 +89,32 @@ pub fn slack_oauth(settings: &Settings) -> anyhow::Result<Option<crate::http::sl
     }))
 }
 
+/// "Sign in with Slack" for the HR console: with the app's OAuth
+/// credentials and the public URL. Slack's OpenID pages sit beside its Web
+/// API (`https://slack.com/api` → `https://slack.com`), the local
+/// workspace's too.
+pub fn slack_signin(settings: &Settings) -> Option<crate::http::signin::SlackSignIn> {
+    let (Some(id), Some(secret), Some(public)) = (
+        &settings.slack.client_id,
+        &settings.slack.client_secret,
+        &settings.public_url,
+    ) else {
+        return None;
+    };
+    let api = settings.slack.api_url.trim_end_matches('/');
+    Some(crate::http::signin::SlackSignIn {
+        client_id: id.clone(),
+        client_secret: secret.clone(),
+        base: api.trim_end_matches("/api").to_string(),
+        api_url: api.to_string(),
+        redirect_uri: format!("{public}/admin/signin/slack/callback"),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default(),
+    })
+}
+
 /// Connects every workspace that installed the app through OAuth. A token
 /// Slack no longer accepts is reported, not fatal: the others still work.
 pub async fn connect_installations(app: &App, settings: &Settings) -> anyhow::Result<()> {
@@ -193,6 +219,8 @@ pub struct ServiceOptions {
     pub teams: Option<Arc<crate::chat::teams::TeamsBot>>,
     /// `MOMENTUM_PUBLIC_URL`, when set.
     pub public_url: Option<String>,
+    /// "Sign in with Slack" for the console (`slack_signin`).
+    pub slack_signin: Option<crate::http::signin::SlackSignIn>,
 }
 
 pub fn build_app(
@@ -214,6 +242,7 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
         slack_oauth: options.slack_oauth.map(Arc::new),
         teams: options.teams,
         public_url: options.public_url,
+        slack_signin: options.slack_signin.map(Arc::new),
     };
     let socket = match options.slack_socket {
         None => None,

@@ -15,7 +15,7 @@ pub struct ConsoleSession {
     pub csrf: String,
 }
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
@@ -44,6 +44,17 @@ impl App {
         let Some(org) = self.store.use_console_link(&hash_token(token), now).await? else {
             return Ok(None);
         };
+        self.console_open_session(org, "login link").await.map(Some)
+    }
+
+    /// Opens a console session of `org` (after a login link or a sign-in
+    /// with a chat platform, `how`): (cookie value, session).
+    pub async fn console_open_session(
+        &self,
+        org: OrgId,
+        how: &str,
+    ) -> AppResult<(String, ConsoleSession)> {
+        let now = self.clock.now();
         let (cookie, csrf) = (random_token(), random_token());
         self.store
             .add_console_session(
@@ -54,8 +65,9 @@ impl App {
                 now + SESSION_LIFETIME,
             )
             .await?;
-        self.audit(org, "console", "console.sign_in", None).await;
-        Ok(Some((cookie, ConsoleSession { org, csrf })))
+        self.audit(org, &format!("console ({how})"), "console.sign_in", None)
+            .await;
+        Ok((cookie, ConsoleSession { org, csrf }))
     }
 
     pub async fn console_session(&self, cookie: &str) -> AppResult<Option<ConsoleSession>> {

@@ -66,7 +66,7 @@ fn page(status: StatusCode, name: &str, ctx: minijinja::Value) -> Response {
 }
 
 /// A short page (`message.html`) with one of the strings' title/text pairs.
-fn message(status: StatusCode, lang: &str, which: &str) -> Response {
+pub(super) fn message(status: StatusCode, lang: &str, which: &str) -> Response {
     let (t, _) = strings(lang);
     let title = t[format!("{which}_title")]
         .as_str()
@@ -80,15 +80,49 @@ fn message(status: StatusCode, lang: &str, which: &str) -> Response {
     )
 }
 
+/// The signed-out page, with "Sign in with Slack" when it is set up.
+fn signed_out(state: &AppState, lang: &str) -> Response {
+    let (t, _) = strings(lang);
+    let title = t["signed_out_title"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let text = t["signed_out"].as_str().unwrap_or_default().to_string();
+    let signin_slack = state.slack_signin.is_some();
+    page(
+        StatusCode::UNAUTHORIZED,
+        "admin/message.html",
+        context! { t, lang, title, text, signin_slack },
+    )
+}
+
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    cookie_named(headers, COOKIE)
+}
+
+pub(super) fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
+}
+
+/// Sets the session cookie and goes to the console.
+pub(super) fn signed_in(state: &AppState, cookie: &str) -> Response {
+    let secure = state
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"));
+    let set = format!(
+        "{COOKIE}={cookie}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        crate::app::console::SESSION_LIFETIME.as_secs(),
+        if secure { "; Secure" } else { "" }
+    );
+    ([(header::SET_COOKIE, set)], Redirect::to("/admin")).into_response()
 }
 
 /// A request from a signed-in browser: its language, its cookie and its
@@ -128,11 +162,11 @@ async fn session(
     lang: &str,
 ) -> Result<(String, ConsoleSession), Response> {
     let Some(cookie) = cookie_value(headers) else {
-        return Err(message(StatusCode::UNAUTHORIZED, lang, "signed_out"));
+        return Err(signed_out(state, lang));
     };
     match state.app.console_session(&cookie).await {
         Ok(Some(s)) => Ok((cookie, s)),
-        Ok(None) => Err(message(StatusCode::UNAUTHORIZED, lang, "signed_out")),
+        Ok(None) => Err(signed_out(state, lang)),
         Err(e) => {
             tracing::error!(error = %e, "console session not read");
             Err((StatusCode::SERVICE_UNAVAILABLE, "try again").into_response())
@@ -149,18 +183,7 @@ pub async fn login(
     let lang = language(&headers, &query);
     let token = query.get("token").map(String::as_str).unwrap_or_default();
     match state.app.console_sign_in(token).await {
-        Ok(Some((cookie, _))) => {
-            let secure = state
-                .public_url
-                .as_deref()
-                .is_some_and(|u| u.starts_with("https://"));
-            let set = format!(
-                "{COOKIE}={cookie}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={}{}",
-                crate::app::console::SESSION_LIFETIME.as_secs(),
-                if secure { "; Secure" } else { "" }
-            );
-            ([(header::SET_COOKIE, set)], Redirect::to("/admin")).into_response()
-        }
+        Ok(Some((cookie, _))) => signed_in(&state, &cookie),
         Ok(None) => message(StatusCode::UNAUTHORIZED, lang, "link_invalid"),
         Err(e) => {
             tracing::error!(error = %e, "console sign-in failed");

@@ -487,3 +487,94 @@ async fn a_program_is_created_from_the_five_session_template() {
     assert_eq!(status, 422);
     assert!(page.contains("exists already"), "{page}");
 }
+
+/// Follows "Sign in with Slack" through the local workspace as `user`;
+/// returns the callback's answer (status, Set-Cookie, body).
+async fn sign_in_with_slack(t: &TestApp, user: &str) -> (u16, Option<String>, String) {
+    let client = browser();
+    let start = client
+        .get(format!("{}/admin/signin/slack", t.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 303);
+    let nonce = start.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let authorize = start.headers()["location"].to_str().unwrap().to_string();
+    let at_slack = client
+        .get(format!("{authorize}&login_hint={user}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(at_slack.status(), 303, "{}", at_slack.text().await.unwrap());
+    let back = at_slack.headers()["location"].to_str().unwrap().to_string();
+    let resp = client
+        .get(back)
+        .header("Cookie", nonce)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string());
+    (status, cookie, resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_hr_admin_signs_in_with_slack_and_nobody_else_does() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    let (status, body) = get(&t, "/admin", None).await;
+    assert_eq!(status, 401);
+    assert!(body.contains("/admin/signin/slack"), "{body}");
+    // Klára is the program's HR admin (its file's admins).
+    let klara = t.user_id("klara.vesela");
+    let (status, cookie, _) = sign_in_with_slack(&t, &klara).await;
+    assert_eq!(status, 303);
+    let (status, body) = get(&t, "/admin", cookie.as_deref()).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Leadership Academy 2026"), "{body}");
+    // A participant is not an HR admin.
+    let jana = t.user_id("jana.novakova");
+    let (status, cookie, body) = sign_in_with_slack(&t, &jana).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(cookie.is_none());
+    // Another browser's callback (not its nonce) is refused.
+    let client = browser();
+    let start = client
+        .get(format!("{}/admin/signin/slack", t.url))
+        .send()
+        .await
+        .unwrap();
+    let authorize = start.headers()["location"].to_str().unwrap().to_string();
+    let at_slack = client
+        .get(format!("{authorize}&login_hint={klara}"))
+        .send()
+        .await
+        .unwrap();
+    let back = at_slack.headers()["location"].to_str().unwrap().to_string();
+    let stolen = client
+        .get(back)
+        .header("Cookie", "momentum_signin=someone-elses")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), 401);
+    // A callback with a state Momentum did not hand out is refused.
+    let forged = browser()
+        .get(format!(
+            "{}/admin/signin/slack/callback?code=x&state=forged",
+            t.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+}

@@ -198,6 +198,14 @@ async fn spawn(
             slack_socket: socket.then(|| (client, sim.config.app_token.clone())),
             teams: Some(teams),
             public_url: None,
+            slack_signin: Some(momentum::http::signin::SlackSignIn {
+                client_id: sim.config.client_id.clone(),
+                client_secret: sim.config.client_secret.clone(),
+                base: format!("http://{sim_addr}"),
+                api_url: format!("http://{sim_addr}/api"),
+                redirect_uri: format!("http://127.0.0.1:{port}/admin/signin/slack/callback"),
+                http: reqwest::Client::new(),
+            }),
         },
     )
     .await

@@ -33,6 +33,7 @@ pub fn router(sim: SimWorkspace) -> Router {
         .merge(super::botframework::router())
         .merge(super::botframework::control_router())
         .merge(super::graph::router())
+        .merge(super::openid::router())
         .with_state(sim)
 }
 
@@ -110,6 +111,10 @@ async fn web_api(
     };
     if method == "apps.connections.open" {
         let answer = sim.connections_open(token(&headers, &p).as_deref());
+        return finish(&sim, method, answer);
+    }
+    if method == "openid.connect.token" {
+        let answer = sim.oidc_token(&p);
         return finish(&sim, method, answer);
     }
     if method == "oauth.v2.access" {

@@ -52,6 +52,18 @@ impl SimKey {
 static KEY: LazyLock<SimKey> = LazyLock::new(SimKey::generate);
 static ROGUE_KEY: LazyLock<SimKey> = LazyLock::new(SimKey::generate);
 
+/// Signs claims with the workspace's key (for Slack's ID tokens too).
+pub(crate) fn sign(claims: &Value, kid: &str) -> String {
+    let mut header = Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(kid.to_string());
+    jsonwebtoken::encode(&header, claims, &KEY.encoding).unwrap_or_default()
+}
+
+/// The workspace key's public half as a JWK.
+pub(crate) fn public_jwk(kid: &str) -> Value {
+    json!({ "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": KEY.n, "e": KEY.e })
+}
+
 /// A person in the simulated tenant.
 #[derive(Debug, Clone, Serialize)]
 pub struct BfUser {

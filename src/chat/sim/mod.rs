@@ -9,6 +9,7 @@ mod api;
 pub mod botframework;
 mod faults;
 mod graph;
+mod openid;
 mod outbound;
 mod socket;
 mod views;
@@ -152,6 +153,9 @@ pub(crate) struct SimState {
     pub socket: socket::SocketState,
     /// The same workspace as Microsoft Teams (Bot Framework).
     pub bf: botframework::BfState,
+    /// "Sign in with Slack": who is signed in, and the codes handed out.
+    pub oidc_user: Option<String>,
+    pub oidc_codes: Vec<openid::OidcCode>,
 }
 
 /// A file uploaded the way Slack requires since 2025: an upload URL, the
@@ -205,6 +209,8 @@ impl SimWorkspace {
             codes: Vec::new(),
             socket: Default::default(),
             bf: Default::default(),
+            oidc_user: None,
+            oidc_codes: Vec::new(),
         };
         Self {
             config,

@@ -1,0 +1,162 @@
+//! "Sign in with Slack" in the local workspace: Slack's OpenID Connect
+//! endpoints (the authorize page, `openid.connect.token`, the JWKS), with
+//! ID tokens signed by the workspace's RSA key. Who is signed in to the
+//! workspace is set by a test (`sign_in_as`) or `?login_hint=USER_ID`.
+
+use super::{SimUser, SimWorkspace};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// A code handed out by the authorize page, for one person.
+#[derive(Debug, Clone)]
+pub(crate) struct OidcCode {
+    code: String,
+    user: String,
+    nonce: Option<String>,
+    redirect_uri: String,
+    used: bool,
+}
+
+const KID: &str = "sim-slack-openid";
+
+impl SimWorkspace {
+    /// The person signed in to the workspace in "the browser".
+    pub fn sign_in_as(&self, user_id: &str) {
+        self.state().oidc_user = Some(user_id.to_string());
+    }
+
+    /// Slack's OpenID Connect addresses here: (authorize, JWKS, issuer).
+    pub fn openid_urls(&self) -> (String, String, String) {
+        let base = self.base_url();
+        (
+            format!("{base}/openid/connect/authorize"),
+            format!("{base}/openid/connect/keys"),
+            base,
+        )
+    }
+
+    /// `openid.connect.token`: the code for an ID token.
+    pub(crate) fn oidc_token(&self, p: &Map<String, Value>) -> Value {
+        let err = |code: &str| json!({ "ok": false, "error": code });
+        let form = |k: &str| {
+            p.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        if form("client_id") != self.config.client_id {
+            return err("invalid_client_id");
+        }
+        if form("client_secret") != self.config.client_secret {
+            return err("bad_client_secret");
+        }
+        let code = form("code");
+        let found = {
+            let mut s = self.state();
+            let Some(c) = s.oidc_codes.iter_mut().find(|c| c.code == code && !c.used) else {
+                return err("invalid_code");
+            };
+            if c.redirect_uri != form("redirect_uri") {
+                return err("bad_redirect_uri");
+            }
+            c.used = true;
+            c.clone()
+        };
+        let Some(user) = self.user(&found.user) else {
+            return err("invalid_code");
+        };
+        json!({
+            "ok": true,
+            "access_token": format!("xoxp-oidc-{}", found.code),
+            "token_type": "Bearer",
+            "id_token": self.id_token(&user, found.nonce.as_deref()),
+        })
+    }
+
+    fn id_token(&self, user: &SimUser, nonce: Option<&str>) -> String {
+        let now = self.now().as_second();
+        let mut claims = json!({
+            "iss": self.base_url(),
+            "sub": user.id,
+            "aud": self.config.client_id,
+            "exp": now + 3600,
+            "iat": now,
+            "auth_time": now,
+            "https://slack.com/user_id": user.id,
+            "https://slack.com/team_id": user.team,
+            "email": user.email,
+            "email_verified": true,
+            "name": user.real_name,
+        });
+        if let Some(n) = nonce {
+            claims["nonce"] = json!(n);
+        }
+        super::botframework::sign(&claims, KID)
+    }
+}
+
+pub(crate) fn router() -> Router<SimWorkspace> {
+    Router::new()
+        .route("/openid/connect/authorize", get(authorize))
+        .route("/openid/connect/keys", get(keys))
+}
+
+async fn keys() -> Json<Value> {
+    Json(json!({ "keys": [super::botframework::public_jwk(KID)] }))
+}
+
+async fn authorize(
+    State(sim): State<SimWorkspace>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let bad = |why: &str| (StatusCode::BAD_REQUEST, why.to_string()).into_response();
+    if q.get("response_type").map(String::as_str) != Some("code")
+        || !q
+            .get("scope")
+            .is_some_and(|s| s.split(' ').any(|x| x == "openid"))
+    {
+        return bad("invalid_request: response_type=code and scope=openid are required");
+    }
+    if q.get("client_id") != Some(&sim.config.client_id) {
+        return bad("invalid_client_id");
+    }
+    let Some(redirect_uri) = q.get("redirect_uri").cloned() else {
+        return bad("redirect_uri is required");
+    };
+    let user = q
+        .get("login_hint")
+        .cloned()
+        .or_else(|| sim.state().oidc_user.clone());
+    let Some(user) = user.filter(|u| sim.user(u).is_some()) else {
+        return bad("nobody is signed in to the local workspace (sign_in_as or login_hint)");
+    };
+    let code = {
+        use rand::Rng;
+        let n: u64 = sim.state().rng.gen();
+        format!("oidc-{n:016x}")
+    };
+    sim.state().oidc_codes.push(OidcCode {
+        code: code.clone(),
+        user,
+        nonce: q.get("nonce").cloned(),
+        redirect_uri: redirect_uri.clone(),
+        used: false,
+    });
+    let mut target = match url::Url::parse(&redirect_uri) {
+        Ok(u) => u,
+        Err(_) => return bad("redirect_uri is not a URL"),
+    };
+    target
+        .query_pairs_mut()
+        .append_pair("code", &code)
+        .append_pair(
+            "state",
+            q.get("state").map(String::as_str).unwrap_or_default(),
+        );
+    Redirect::to(target.as_str()).into_response()
+}

@@ -318,7 +318,7 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
             slack_socket: None,
             teams: None,
             public_url: None,
-            slack_signin: None,
+            sign_in: Vec::new(),
         },
     )
     .await?;

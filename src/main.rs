@@ -872,7 +872,7 @@ async fn serve(s: Settings) -> Result<()> {
             },
             teams,
             public_url: s.public_url.clone(),
-            slack_signin: startup::slack_signin(&s),
+            sign_in: startup::sign_in_providers(&s),
         },
     )
     .await

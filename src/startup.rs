@@ -89,30 +89,52 @@ pub fn slack_oauth(settings: &Settings) -> anyhow::Result<Option<crate::http::sl
     }))
 }
 
-/// "Sign in with Slack" for the HR console: with the app's OAuth
-/// credentials and the public URL. Slack's OpenID pages sit beside its Web
-/// API (`https://slack.com/api` → `https://slack.com`), the local
-/// workspace's too.
-pub fn slack_signin(settings: &Settings) -> Option<crate::http::signin::SlackSignIn> {
-    let (Some(id), Some(secret), Some(public)) = (
-        &settings.slack.client_id,
-        &settings.slack.client_secret,
-        &settings.public_url,
-    ) else {
-        return None;
+/// The console's sign-in providers: Slack with the app's OAuth credentials
+/// (its OpenID pages sit beside its Web API: `https://slack.com/api` →
+/// `https://slack.com`, the local workspace's too), Microsoft with a
+/// single-tenant Teams bot's registration. Both need the public URL.
+pub fn sign_in_providers(settings: &Settings) -> Vec<crate::http::signin::OidcClient> {
+    use crate::http::signin::{OidcClient, Provider};
+    let Some(public) = &settings.public_url else {
+        return Vec::new();
     };
-    let api = settings.slack.api_url.trim_end_matches('/');
-    Some(crate::http::signin::SlackSignIn {
-        client_id: id.clone(),
-        client_secret: secret.clone(),
-        base: api.trim_end_matches("/api").to_string(),
-        api_url: api.to_string(),
-        redirect_uri: format!("{public}/admin/signin/slack/callback"),
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default(),
-    })
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    if let (Some(id), Some(secret)) = (&settings.slack.client_id, &settings.slack.client_secret) {
+        let api = settings.slack.api_url.trim_end_matches('/');
+        let base = api.trim_end_matches("/api");
+        out.push(OidcClient {
+            provider: Provider::Slack,
+            client_id: id.clone(),
+            client_secret: secret.clone(),
+            authorize_url: format!("{base}/openid/connect/authorize"),
+            token_url: format!("{api}/openid.connect.token"),
+            jwks_url: format!("{base}/openid/connect/keys"),
+            issuer: base.to_string(),
+            redirect_uri: format!("{public}/admin/signin/slack/callback"),
+            http: http.clone(),
+        });
+    }
+    if let Some(teams) = &settings.teams {
+        if let Some(tenant) = &teams.tenant_id {
+            let login = teams.login_url.trim_end_matches('/');
+            out.push(OidcClient {
+                provider: Provider::Microsoft,
+                client_id: teams.app_id.clone(),
+                client_secret: teams.app_password.clone(),
+                authorize_url: format!("{login}/{tenant}/oauth2/v2.0/authorize"),
+                token_url: format!("{login}/{tenant}/oauth2/v2.0/token"),
+                jwks_url: format!("{login}/{tenant}/discovery/v2.0/keys"),
+                issuer: format!("{login}/{tenant}/v2.0"),
+                redirect_uri: format!("{public}/admin/signin/microsoft/callback"),
+                http,
+            });
+        }
+    }
+    out
 }
 
 /// Connects every workspace that installed the app through OAuth. A token
@@ -219,8 +241,8 @@ pub struct ServiceOptions {
     pub teams: Option<Arc<crate::chat::teams::TeamsBot>>,
     /// `MOMENTUM_PUBLIC_URL`, when set.
     pub public_url: Option<String>,
-    /// "Sign in with Slack" for the console (`slack_signin`).
-    pub slack_signin: Option<crate::http::signin::SlackSignIn>,
+    /// Sign-in providers for the console (`sign_in_providers`).
+    pub sign_in: Vec<crate::http::signin::OidcClient>,
 }
 
 pub fn build_app(
@@ -242,7 +264,7 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
         slack_oauth: options.slack_oauth.map(Arc::new),
         teams: options.teams,
         public_url: options.public_url,
-        slack_signin: options.slack_signin.map(Arc::new),
+        sign_in: options.sign_in.into_iter().map(Arc::new).collect(),
     };
     let socket = match options.slack_socket {
         None => None,

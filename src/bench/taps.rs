@@ -111,7 +111,7 @@ pub async fn taps(
             slack_socket: None,
             teams: None,
             public_url: None,
-            slack_signin: None,
+            sign_in: Vec::new(),
         },
     )
     .await?;

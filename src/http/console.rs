@@ -88,11 +88,11 @@ fn signed_out(state: &AppState, lang: &str) -> Response {
         .unwrap_or_default()
         .to_string();
     let text = t["signed_out"].as_str().unwrap_or_default().to_string();
-    let signin_slack = state.slack_signin.is_some();
+    let providers: Vec<&str> = state.sign_in.iter().map(|c| c.provider.name()).collect();
     page(
         StatusCode::UNAUTHORIZED,
         "admin/message.html",
-        context! { t, lang, title, text, signin_slack },
+        context! { t, lang, title, text, providers },
     )
 }
 

@@ -36,9 +36,8 @@ pub struct AppState {
     /// Where people reach this deployment (the console's cookie is
     /// `Secure` when it is https).
     pub public_url: Option<String>,
-    /// "Sign in with Slack" for the console, when the app's OAuth
-    /// credentials and the public URL are set.
-    pub slack_signin: Option<Arc<signin::SlackSignIn>>,
+    /// Sign-in providers for the console (Slack, Microsoft), as configured.
+    pub sign_in: Vec<Arc<signin::OidcClient>>,
 }
 
 /// `/readyz`: 200 when the database answers, every migration is applied and
@@ -175,8 +174,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin", get(console::programs))
         .route("/admin/login", get(console::login))
-        .route("/admin/signin/slack", get(signin::start))
-        .route("/admin/signin/slack/callback", get(signin::callback))
+        .route("/admin/signin/{provider}", get(signin::start))
+        .route("/admin/signin/{provider}/callback", get(signin::callback))
         .route("/admin/logout", post(console::logout))
         .route("/admin/programs", post(console::create))
         .route("/admin/programs/new", get(console::new_form))

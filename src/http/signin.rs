@@ -1,51 +1,86 @@
-//! "Sign in with Slack" for the HR console (OpenID Connect): the person
-//! signs in on Slack, the ID token is verified (RS256 from Slack's JWKS,
-//! issuer, audience, expiry, nonce), and they get a console session of the
-//! organisation whose programs name them as an HR admin. Nobody else does.
+//! Signing in to the HR console with a chat platform's account (OpenID
+//! Connect): "Sign in with Slack" and "Sign in with Microsoft". The person
+//! signs in at the provider; the ID token is verified (RS256 from the
+//! provider's keys, issuer, audience, expiry, the nonce bound to this
+//! browser); they get a console session of the organisation whose programs
+//! name them as an HR admin. Nobody else does.
 
 use super::console::{cookie_named, message};
 use super::AppState;
-use crate::domain::ChatIdentity;
-use axum::extract::{Query, State};
+use crate::domain::{ChatIdentity, Platform};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
+use serde_json::Value;
 use std::collections::HashMap;
 
 const NONCE_COOKIE: &str = "momentum_signin";
 
-/// The app's Slack credentials and where Slack's OpenID endpoints are.
-pub struct SlackSignIn {
+/// Which platform an account belongs to (how its ID token names a person).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// `https://slack.com/team_id` and `sub` (the user id).
+    Slack,
+    /// `tid` and `oid` (the Entra object id, as in `teams:TENANT/OID`).
+    Microsoft,
+}
+
+impl Provider {
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Slack => "slack",
+            Provider::Microsoft => "microsoft",
+        }
+    }
+
+    fn identity(self, claims: &Value) -> Option<ChatIdentity> {
+        let s = |k: &str| claims[k].as_str().filter(|v| !v.is_empty());
+        match self {
+            Provider::Slack => Some(ChatIdentity::slack(
+                s("https://slack.com/team_id")?,
+                s("sub")?,
+            )),
+            Provider::Microsoft => Some(ChatIdentity {
+                platform: Platform::Teams,
+                workspace: s("tid")?.to_string(),
+                user: s("oid")?.to_string(),
+            }),
+        }
+    }
+}
+
+/// One provider's endpoints and this app's credentials there.
+pub struct OidcClient {
+    pub provider: Provider,
     pub client_id: String,
     pub client_secret: String,
-    /// `https://slack.com` (or the local workspace): the issuer, and the
-    /// base of the authorize page and the keys.
-    pub base: String,
-    /// The Web API (`openid.connect.token`).
-    pub api_url: String,
-    /// This deployment's callback.
+    pub authorize_url: String,
+    pub token_url: String,
+    pub jwks_url: String,
+    pub issuer: String,
+    /// This deployment's callback for the provider.
     pub redirect_uri: String,
     pub http: reqwest::Client,
 }
 
-#[derive(Deserialize)]
-struct Claims {
-    sub: String,
-    exp: i64,
-    #[serde(default)]
-    nonce: Option<String>,
-    #[serde(rename = "https://slack.com/team_id")]
-    team_id: String,
+fn provider<'a>(state: &'a AppState, name: &str) -> Option<&'a OidcClient> {
+    state
+        .sign_in
+        .iter()
+        .map(|c| c.as_ref())
+        .find(|c| c.provider.name() == name)
 }
 
-fn refuse(lang: &str, which: &str) -> Response {
-    message(StatusCode::UNAUTHORIZED, lang, which)
+fn unavailable(what: &str, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "{what}");
+    (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
 }
 
-/// `GET /admin/signin/slack`: off to Slack, with a one-time state and a nonce.
-pub async fn start(State(state): State<AppState>) -> Response {
-    let Some(slack) = &state.slack_signin else {
+/// `GET /admin/signin/{provider}`: off to the provider, with a one-time
+/// state and a nonce bound to this browser.
+pub async fn start(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    let Some(client) = provider(&state, &name) else {
         return message(StatusCode::NOT_FOUND, "en", "not_found");
     };
     let (oauth_state, nonce) = (
@@ -58,34 +93,34 @@ pub async fn start(State(state): State<AppState>) -> Response {
         .add_oauth_state(&crate::app::hash_token(&oauth_state), state.app.clock.now())
         .await
     {
-        tracing::error!(error = %e, "sign-in state not stored");
-        return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+        return unavailable("sign-in state not stored", e);
     }
-    let mut url = match url::Url::parse(&format!("{}/openid/connect/authorize", slack.base)) {
-        Ok(u) => u,
-        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "bad Slack address").into_response(),
+    let Ok(mut url) = url::Url::parse(&client.authorize_url) else {
+        return unavailable("sign-in", "the provider's authorize URL is not a URL");
     };
     url.query_pairs_mut()
         .append_pair("response_type", "code")
+        .append_pair("response_mode", "query")
         .append_pair("scope", "openid email profile")
-        .append_pair("client_id", &slack.client_id)
+        .append_pair("client_id", &client.client_id)
         .append_pair("state", &oauth_state)
         .append_pair("nonce", &nonce)
-        .append_pair("redirect_uri", &slack.redirect_uri);
-    // Lax: the browser brings it back on Slack's top-level redirect.
+        .append_pair("redirect_uri", &client.redirect_uri);
+    // Lax: the browser brings it back on the provider's top-level redirect.
     let cookie =
         format!("{NONCE_COOKIE}={nonce}; Path=/admin; HttpOnly; SameSite=Lax; Max-Age=600");
     ([(header::SET_COOKIE, cookie)], Redirect::to(url.as_str())).into_response()
 }
 
-/// `GET /admin/signin/slack/callback?code&state`: verified, then a session.
+/// `GET /admin/signin/{provider}/callback?code&state`: verified, then a session.
 pub async fn callback(
     State(state): State<AppState>,
+    Path(name): Path<String>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let lang = "en";
-    let Some(slack) = &state.slack_signin else {
+    let Some(client) = provider(&state, &name) else {
         return message(StatusCode::NOT_FOUND, lang, "not_found");
     };
     let app = &state.app;
@@ -96,55 +131,48 @@ pub async fn callback(
         .await
     {
         Ok(true) => {}
-        Ok(false) => return refuse(lang, "link_invalid"),
-        Err(e) => {
-            tracing::error!(error = %e, "sign-in state not read");
-            return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
-        }
+        Ok(false) => return message(StatusCode::UNAUTHORIZED, lang, "link_invalid"),
+        Err(e) => return unavailable("sign-in state not read", e),
     }
     let Some(nonce) = cookie_named(&headers, NONCE_COOKIE) else {
-        return refuse(lang, "link_invalid");
+        return message(StatusCode::UNAUTHORIZED, lang, "link_invalid");
     };
     let code = q.get("code").map(String::as_str).unwrap_or_default();
-    let who = match identity(slack, code, &nonce, app.clock.now().as_second()).await {
+    let who = match identity(client, code, &nonce, app.clock.now().as_second()).await {
         Ok(who) => who,
         Err(why) => {
-            tracing::warn!(reason = %why, "Slack sign-in refused");
-            return refuse(lang, "signin_refused");
+            tracing::warn!(provider = %name, reason = %why, "sign-in refused");
+            return message(StatusCode::UNAUTHORIZED, lang, "signin_refused");
         }
     };
     let org = match app.admin_programs(&who).await {
         Ok(Some((org, _))) => org,
         Ok(None) => return message(StatusCode::FORBIDDEN, lang, "not_admin"),
-        Err(e) => {
-            tracing::error!(error = %e, "admin look-up failed");
-            return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
-        }
+        Err(e) => return unavailable("admin look-up failed", e),
     };
-    match app.console_open_session(org, "Slack").await {
+    match app.console_open_session(org, client.provider.name()).await {
         Ok((cookie, _)) => super::console::signed_in(&state, &cookie),
-        Err(e) => {
-            tracing::error!(error = %e, "console session not opened");
-            (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
-        }
+        Err(e) => unavailable("console session not opened", e),
     }
 }
 
-/// Trades the code for an ID token and verifies it; the person it names.
+/// Trades the code for an ID token, verifies it, and names the person.
 async fn identity(
-    slack: &SlackSignIn,
+    client: &OidcClient,
     code: &str,
     nonce: &str,
     now: i64,
 ) -> Result<ChatIdentity, String> {
-    let token: serde_json::Value = slack
+    let answer: Value = client
         .http
-        .post(format!("{}/openid.connect.token", slack.api_url))
+        .post(&client.token_url)
         .form(&[
-            ("client_id", slack.client_id.as_str()),
-            ("client_secret", slack.client_secret.as_str()),
+            ("grant_type", "authorization_code"),
+            ("client_id", client.client_id.as_str()),
+            ("client_secret", client.client_secret.as_str()),
             ("code", code),
-            ("redirect_uri", slack.redirect_uri.as_str()),
+            ("redirect_uri", client.redirect_uri.as_str()),
+            ("scope", "openid email profile"),
         ])
         .send()
         .await
@@ -152,16 +180,16 @@ async fn identity(
         .json()
         .await
         .map_err(|e| format!("token answer: {e}"))?;
-    let id_token = token["id_token"]
+    let id_token = answer["id_token"]
         .as_str()
-        .ok_or_else(|| format!("no ID token: {}", token["error"]))?;
+        .ok_or_else(|| format!("no ID token: {}", answer["error"]))?;
     let header = jsonwebtoken::decode_header(id_token).map_err(|e| e.to_string())?;
     if header.alg != Algorithm::RS256 {
         return Err(format!("signed with {:?}", header.alg));
     }
-    let jwks: serde_json::Value = slack
+    let jwks: Value = client
         .http
-        .get(format!("{}/openid/connect/keys", slack.base))
+        .get(&client.jwks_url)
         .send()
         .await
         .map_err(|e| format!("keys: {e}"))?
@@ -181,18 +209,22 @@ async fn identity(
     )
     .map_err(|e| e.to_string())?;
     let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[&slack.base]);
-    validation.set_audience(&[&slack.client_id]);
+    validation.set_issuer(&[&client.issuer]);
+    validation.set_audience(&[&client.client_id]);
+    // Expiry against the service's clock, below.
     validation.validate_exp = false;
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let claims = jsonwebtoken::decode::<Claims>(id_token, &key, &validation)
+    let claims = jsonwebtoken::decode::<Value>(id_token, &key, &validation)
         .map_err(|e| e.to_string())?
         .claims;
-    if claims.exp + 300 < now {
+    if claims["exp"].as_i64().is_none_or(|exp| exp + 300 < now) {
         return Err("expired".into());
     }
-    if claims.nonce.as_deref() != Some(nonce) {
+    if claims["nonce"].as_str() != Some(nonce) {
         return Err("the nonce does not match this browser's".into());
     }
-    Ok(ChatIdentity::slack(&claims.team_id, &claims.sub))
+    client
+        .provider
+        .identity(&claims)
+        .ok_or_else(|| "the token names no person".into())
 }

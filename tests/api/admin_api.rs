@@ -403,7 +403,7 @@ async fn readyz_names_what_is_missing() {
             slack_socket: None,
             teams: None,
             public_url: None,
-            slack_signin: None,
+            sign_in: Vec::new(),
         },
     )
     .await

@@ -491,9 +491,14 @@ async fn a_program_is_created_from_the_five_session_template() {
 /// Follows "Sign in with Slack" through the local workspace as `user`;
 /// returns the callback's answer (status, Set-Cookie, body).
 async fn sign_in_with_slack(t: &TestApp, user: &str) -> (u16, Option<String>, String) {
+    sign_in_at(t, "slack", user).await
+}
+
+/// The same with any provider (`slack`, `microsoft`).
+async fn sign_in_at(t: &TestApp, provider: &str, user: &str) -> (u16, Option<String>, String) {
     let client = browser();
     let start = client
-        .get(format!("{}/admin/signin/slack", t.url))
+        .get(format!("{}/admin/signin/{provider}", t.url))
         .send()
         .await
         .unwrap();
@@ -577,4 +582,35 @@ async fn an_hr_admin_signs_in_with_slack_and_nobody_else_does() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
+}
+
+#[tokio::test]
+async fn a_teams_hr_admin_signs_in_with_microsoft() {
+    use momentum::chat::sim::botframework::TENANT;
+    let t = spawn_app().await;
+    let hr = t
+        .sim
+        .teams_add_user("Hana HR", "hana.hr@acme.example", "Europe/Prague", "en-US");
+    let jana = t
+        .sim
+        .teams_add_user("Jana", "jana.t@acme.example", "Europe/Prague", "en-US");
+    let program = format!(
+        "version: 1\nprogram:\n  key: teams-pilot\n  name: Teams Pilot\n  admins: [\"teams:{TENANT}/{hr}\"]\n  \
+         sessions:\n    - {{ number: 1, planned: 2026-09-07 }}\n  nudges:\n    - {{ kind: small_step, days_after_session: 1, at: \"09:30\" }}\n"
+    );
+    let resp = t.apply_yaml(&t.admin_token, &program).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let (_, signed_out) = get(&t, "/admin", None).await;
+    assert!(
+        signed_out.contains("/admin/signin/microsoft"),
+        "{signed_out}"
+    );
+    let (status, cookie, body) = sign_in_at(&t, "microsoft", &hr).await;
+    assert_eq!(status, 303, "{body}");
+    let (status, body) = get(&t, "/admin", cookie.as_deref()).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Teams Pilot"), "{body}");
+    let (status, cookie, _) = sign_in_at(&t, "microsoft", &jana).await;
+    assert_eq!(status, 403);
+    assert!(cookie.is_none());
 }

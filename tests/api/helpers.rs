@@ -198,14 +198,7 @@ async fn spawn(
             slack_socket: socket.then(|| (client, sim.config.app_token.clone())),
             teams: Some(teams),
             public_url: None,
-            slack_signin: Some(momentum::http::signin::SlackSignIn {
-                client_id: sim.config.client_id.clone(),
-                client_secret: sim.config.client_secret.clone(),
-                base: format!("http://{sim_addr}"),
-                api_url: format!("http://{sim_addr}/api"),
-                redirect_uri: format!("http://127.0.0.1:{port}/admin/signin/slack/callback"),
-                http: reqwest::Client::new(),
-            }),
+            sign_in: sign_in_providers(&sim, &format!("http://127.0.0.1:{port}")),
         },
     )
     .await
@@ -235,6 +228,38 @@ async fn spawn(
         _running: running,
         _dir: dir,
     }
+}
+
+/// "Sign in with Slack" and "Sign in with Microsoft" against the local workspace.
+fn sign_in_providers(sim: &SimWorkspace, service: &str) -> Vec<momentum::http::signin::OidcClient> {
+    use momentum::http::signin::{OidcClient, Provider};
+    let base = sim.base_url();
+    let login = sim.teams_login_url();
+    let tenant = botframework::TENANT;
+    vec![
+        OidcClient {
+            provider: Provider::Slack,
+            client_id: sim.config.client_id.clone(),
+            client_secret: sim.config.client_secret.clone(),
+            authorize_url: format!("{base}/openid/connect/authorize"),
+            token_url: format!("{base}/api/openid.connect.token"),
+            jwks_url: format!("{base}/openid/connect/keys"),
+            issuer: base.clone(),
+            redirect_uri: format!("{service}/admin/signin/slack/callback"),
+            http: reqwest::Client::new(),
+        },
+        OidcClient {
+            provider: Provider::Microsoft,
+            client_id: botframework::APP_ID.into(),
+            client_secret: botframework::APP_PASSWORD.into(),
+            authorize_url: format!("{login}/{tenant}/oauth2/v2.0/authorize"),
+            token_url: format!("{login}/{tenant}/oauth2/v2.0/token"),
+            jwks_url: format!("{login}/{tenant}/discovery/v2.0/keys"),
+            issuer: format!("{login}/{tenant}/v2.0"),
+            redirect_uri: format!("{service}/admin/signin/microsoft/callback"),
+            http: reqwest::Client::new(),
+        },
+    ]
 }
 
 /// The sample program without its self-assessment pulses, so that a test of

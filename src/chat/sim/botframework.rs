@@ -478,6 +478,14 @@ pub(crate) fn router() -> Router<SimWorkspace> {
         .route("/botframework/keys", get(keys))
         .route("/botframework/{tenant}/oauth2/v2.0/token", post(token))
         .route(
+            "/botframework/{tenant}/oauth2/v2.0/authorize",
+            get(sign_in_authorize),
+        )
+        .route(
+            "/botframework/{tenant}/discovery/v2.0/keys",
+            get(sign_in_keys),
+        )
+        .route(
             "/botframework/connector/v3/conversations",
             post(create_conversation),
         )
@@ -539,6 +547,9 @@ async fn token(
             "invalid_request",
             "AADSTS90002: Tenant not found.",
         );
+    }
+    if field("grant_type") == "authorization_code" {
+        return sign_in_token(&sim, &tenant, &form);
     }
     if field("grant_type") != "client_credentials" {
         return aad_error(
@@ -938,4 +949,117 @@ async fn control_tap(State(sim): State<SimWorkspace>, Json(b): Json<Value>) -> R
 async fn control_activities(State(sim): State<SimWorkspace>) -> Json<Value> {
     let all = sim.state().bf.activities.clone();
     Json(json!(all))
+}
+
+/// "Sign in with Microsoft": Entra's authorize page, as the person the
+/// workspace's browser is signed in as (`login_hint`, an Entra object id).
+async fn sign_in_authorize(
+    State(sim): State<SimWorkspace>,
+    Path(tenant): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let bad = |why: &str| (StatusCode::BAD_REQUEST, why.to_string()).into_response();
+    if tenant != TENANT {
+        return bad("AADSTS90002: Tenant not found.");
+    }
+    if q.get("client_id").map(String::as_str) != Some(APP_ID) {
+        return bad("AADSTS700016: Application not found in the directory.");
+    }
+    if q.get("response_type").map(String::as_str) != Some("code") {
+        return bad("AADSTS900144: response_type=code is required");
+    }
+    let (Some(redirect_uri), Some(user)) = (q.get("redirect_uri"), q.get("login_hint")) else {
+        return bad("redirect_uri and login_hint are required here");
+    };
+    if sim.teams_user(user).is_none() {
+        return bad("AADSTS50034: The user account does not exist in this directory.");
+    }
+    let code = format!("entra-{}", sim.state().bf.next + 1000);
+    sim.state().bf.next += 1;
+    sim.state().oidc_codes.push(super::openid::OidcCode {
+        code: code.clone(),
+        user: user.clone(),
+        nonce: q.get("nonce").cloned(),
+        redirect_uri: redirect_uri.clone(),
+        used: false,
+        entra: true,
+    });
+    let Ok(mut target) = url::Url::parse(redirect_uri) else {
+        return bad("redirect_uri is not a URL");
+    };
+    target
+        .query_pairs_mut()
+        .append_pair("code", &code)
+        .append_pair(
+            "state",
+            q.get("state").map(String::as_str).unwrap_or_default(),
+        );
+    axum::response::Redirect::to(target.as_str()).into_response()
+}
+
+async fn sign_in_keys() -> Json<Value> {
+    Json(json!({ "keys": [public_jwk(ENTRA_KID)] }))
+}
+
+const ENTRA_KID: &str = "sim-entra-signin";
+
+/// The authorization-code grant: an ID token naming the person (tid, oid).
+fn sign_in_token(
+    sim: &SimWorkspace,
+    tenant: &str,
+    form: &std::collections::HashMap<String, String>,
+) -> Response {
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    let refuse =
+        |error: &str| (StatusCode::BAD_REQUEST, Json(json!({ "error": error }))).into_response();
+    if field("client_id") != APP_ID || field("client_secret") != APP_PASSWORD {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "invalid_client" })),
+        )
+            .into_response();
+    }
+    let found = {
+        let mut s = sim.state();
+        let Some(c) = s
+            .oidc_codes
+            .iter_mut()
+            .find(|c| c.entra && !c.used && c.code == field("code"))
+        else {
+            return refuse("invalid_grant");
+        };
+        if c.redirect_uri != field("redirect_uri") {
+            return refuse("invalid_grant");
+        }
+        c.used = true;
+        c.clone()
+    };
+    let Some(user) = sim.teams_user(&found.user) else {
+        return refuse("invalid_grant");
+    };
+    let now = sim.now().as_second();
+    let mut claims = json!({
+        "iss": format!("{}/{tenant}/v2.0", sim.bf_base()),
+        "aud": APP_ID,
+        "exp": now + 3600,
+        "iat": now,
+        "nbf": now,
+        "sub": user.aad_object_id,
+        "oid": user.aad_object_id,
+        "tid": tenant,
+        "preferred_username": user.email,
+        "name": user.name,
+        "ver": "2.0",
+    });
+    if let Some(n) = &found.nonce {
+        claims["nonce"] = json!(n);
+    }
+    Json(json!({
+        "token_type": "Bearer",
+        "scope": "openid email profile",
+        "expires_in": 3599,
+        "access_token": format!("sim-entra-access-{}", found.code),
+        "id_token": sign(&claims, ENTRA_KID),
+    }))
+    .into_response()
 }

@@ -15,11 +15,13 @@ use std::collections::HashMap;
 /// A code handed out by the authorize page, for one person.
 #[derive(Debug, Clone)]
 pub(crate) struct OidcCode {
-    code: String,
-    user: String,
-    nonce: Option<String>,
-    redirect_uri: String,
-    used: bool,
+    pub code: String,
+    /// A Slack user id, or an Entra object id (`entra`).
+    pub user: String,
+    pub nonce: Option<String>,
+    pub redirect_uri: String,
+    pub used: bool,
+    pub entra: bool,
 }
 
 const KID: &str = "sim-slack-openid";
@@ -58,7 +60,11 @@ impl SimWorkspace {
         let code = form("code");
         let found = {
             let mut s = self.state();
-            let Some(c) = s.oidc_codes.iter_mut().find(|c| c.code == code && !c.used) else {
+            let Some(c) = s
+                .oidc_codes
+                .iter_mut()
+                .find(|c| c.code == code && !c.used && !c.entra)
+            else {
                 return err("invalid_code");
             };
             if c.redirect_uri != form("redirect_uri") {
@@ -146,6 +152,7 @@ async fn authorize(
         nonce: q.get("nonce").cloned(),
         redirect_uri: redirect_uri.clone(),
         used: false,
+        entra: false,
     });
     let mut target = match url::Url::parse(&redirect_uri) {
         Ok(u) => u,

@@ -260,8 +260,24 @@ fn decide(
     Some((action, delay_minutes))
 }
 
-pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
-    let started = std::time::Instant::now();
+/// The demo's world: an SQLite store in a temporary folder, the local
+/// workspace with the sample's people, the service on a free port, an
+/// organisation with the sample program applied, and a virtual clock at
+/// 07:00 in Prague on the first session's day.
+pub struct DemoEnv {
+    pub dir: tempfile::TempDir,
+    pub store: Store,
+    pub clock: VirtualClock,
+    pub sim: SimWorkspace,
+    pub app: Arc<crate::app::App>,
+    pub org: crate::store::Org,
+    pub service: startup::Running,
+    pub program: crate::domain::ProgramSpec,
+    pub program_id: i64,
+    pub people: HashMap<String, &'static Person>,
+}
+
+pub async fn environment() -> Result<DemoEnv> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let db_path = dir.path().join("momentum-demo.db");
     let store = Store::connect(&format!("sqlite://{}", db_path.display())).await?;
@@ -275,7 +291,6 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
         .first()
         .map(|s| s.planned)
         .context("the sample plans no sessions")?;
-    let last = program.sessions.last().map(|s| s.planned).unwrap_or(start);
     let clock = VirtualClock::new(at_local(start, 7, 0, "Europe/Prague"));
     let shared: SharedClock = Arc::new(clock.clone());
 
@@ -334,6 +349,40 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
         "unresolved people: {:?}",
         applied.unresolved
     );
+    Ok(DemoEnv {
+        dir,
+        store,
+        clock,
+        sim,
+        app,
+        org,
+        service,
+        program,
+        program_id: applied.program_id,
+        people,
+    })
+}
+
+pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
+    let started = std::time::Instant::now();
+    let DemoEnv {
+        dir: _dir,
+        store,
+        clock,
+        sim,
+        app,
+        org,
+        service,
+        program,
+        program_id,
+        people,
+    } = environment().await?;
+    let start = program
+        .sessions
+        .first()
+        .map(|s| s.planned)
+        .context("the sample plans no sessions")?;
+    let last = program.sessions.last().map(|s| s.planned).unwrap_or(start);
 
     // Script: sessions happen at 10:00 on their planned dates.
     let mut rng = StdRng::seed_from_u64(seed);
@@ -492,9 +541,9 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
         print_transcript(&sim, &messages, &people, &commands);
     }
     let statuses = store
-        .participant_statuses(org.id, applied.program_id, clock.now())
+        .participant_statuses(org.id, program_id, clock.now())
         .await?;
-    let counts = store.delivery_counts(org.id, applied.program_id).await?;
+    let counts = store.delivery_counts(org.id, program_id).await?;
     let taps: usize = messages.iter().map(|m| m.edits.len()).sum();
     println!("\n══ Summary ══");
     println!(

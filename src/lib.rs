@@ -17,6 +17,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod playground;
 pub mod scheduler;
 pub mod startup;
 pub mod store;

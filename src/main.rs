@@ -46,6 +46,13 @@ enum Command {
         /// Print only the summary, not every conversation.
         #[arg(long)]
         summary_only: bool,
+        /// Instead of the scripted run: the playground, a web page of the
+        /// local workspace to click through (and the HR console).
+        #[arg(long)]
+        web: bool,
+        /// Where the playground listens (with --web).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
     },
     /// Copy the SQLite database consistently while the service runs (for
     /// PostgreSQL use pg_dump). Restore by stopping the service and putting
@@ -331,7 +338,15 @@ async fn main() {
 async fn run(cli: Cli) -> Result<i32> {
     let settings = || Settings::load(cli.config.as_deref()).context("reading settings");
     match cli.command {
-        Command::Demo { seed, summary_only } => {
+        Command::Demo {
+            web: true, listen, ..
+        } => {
+            momentum::playground::serve(listen).await?;
+            Ok(0)
+        }
+        Command::Demo {
+            seed, summary_only, ..
+        } => {
             momentum::demo::run(seed, summary_only).await?;
             Ok(0)
         }

@@ -71,6 +71,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "admin/enrol.html",
     "admin/edit.html",
     "admin/new.html",
+    "admin/playground.html",
     "digest/en/digest.txt",
     "digest/cs/digest.txt",
 ];

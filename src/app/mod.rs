@@ -17,7 +17,7 @@ mod me;
 mod onboarding;
 mod retention;
 pub mod schedule;
-mod sessions;
+pub mod sessions;
 mod taps;
 
 pub use admin::ProgramHealth;

@@ -1,0 +1,37 @@
+// The playground in headless Chromium: move the clock, tap "Did it" as a
+// participant, see the message show it and HR's health numbers change.
+//
+// node playground.mjs BASE_URL SHOTS
+import { chromium } from "playwright-core";
+
+const [base, shots] = process.argv.slice(2);
+const failures = [];
+const check = (ok, what) => {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
+  if (!ok) failures.push(what);
+};
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+try {
+  const page = await browser.newPage();
+  await page.goto(`${base}/playground`);
+  check(await page.isVisible("text=Nothing yet"), "the playground starts before the first session");
+  await page.click("button:has-text('+1 day')");
+  await page.click("button:has-text('+1 day')");
+  check(await page.isVisible("text=one small step"), "a day after the session the nudge has arrived");
+  const before = await page.textContent("#active");
+  await page.click("button:has-text('Did it')");
+  check(await page.isVisible("text=Recorded"), "the tapped message shows what was recorded");
+  const after = await page.textContent("#active");
+  check(Number(after) === Number(before) + 1, `HR's active count moved (${before} → ${after})`);
+  await page.screenshot({ path: `${shots}/playground.png`, fullPage: true });
+  await page.click("button:has-text('+1 week')");
+  check((await page.textContent("aside")).includes("Momentum digest"), "the weekly digest reached the sponsors' channel");
+  await page.screenshot({ path: `${shots}/playground-digest.png`, fullPage: true });
+} finally {
+  await browser.close();
+}
+if (failures.length) {
+  console.log(`${failures.length} playground checks failed`);
+  process.exit(1);
+}
+console.log("all playground checks passed");

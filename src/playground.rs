@@ -50,6 +50,7 @@ pub async fn serve(listen: std::net::SocketAddr) -> Result<()> {
         .route("/playground", get(page))
         .route("/playground/tap", post(tap))
         .route("/playground/advance", post(advance))
+        .route("/playground/version", get(version))
         .with_state(state);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     println!("playground: http://{}/playground", listener.local_addr()?);
@@ -147,6 +148,19 @@ async fn page(
         Ok(h) => Html(h).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
+}
+
+/// What the page shows has changed when this does: the clock and the
+/// number of messages and edits (the page polls it to update itself).
+async fn version(State(p): State<Arc<Playground>>) -> String {
+    let messages = p.env.sim.messages();
+    let edits: usize = messages.iter().map(|m| m.edits.len()).sum();
+    format!(
+        "{}-{}-{}",
+        p.env.clock.now().as_second(),
+        messages.len(),
+        edits
+    )
 }
 
 async fn tap(State(p): State<Arc<Playground>>, Form(f): Form<HashMap<String, String>>) -> Response {

@@ -330,18 +330,33 @@ pub async fn schedule(
         Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
         Err(e) => return unavailable(e),
     };
-    let name = match state.app.store.program_by_key(s.org, &key).await {
-        Ok(Some(p)) => p.name,
-        _ => key.clone(),
+    let (name, participants) = match state.app.store.program_by_key(s.org, &key).await {
+        Ok(Some(p)) => {
+            let people = state
+                .app
+                .store
+                .participant_zones(s.org, p.id)
+                .await
+                .unwrap_or_default();
+            (p.name, people)
+        }
+        _ => (key.clone(), Vec::new()),
     };
-    let zones = [
-        zone.name(),
+    // The participants' zones first (labelled with their names), then a few
+    // others to try ("someone in Sydney").
+    let mut zones: Vec<(String, String)> = participants
+        .into_iter()
+        .map(|(who, zone)| (zone, who))
+        .collect();
+    for z in [
         "Europe/Prague",
         "Europe/London",
         "America/New_York",
         "Asia/Singapore",
         "Australia/Sydney",
-    ];
+    ] {
+        zones.push((z.to_string(), String::new()));
+    }
     let title = t["schedule"].as_str().unwrap_or_default().to_string();
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY

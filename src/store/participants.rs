@@ -286,6 +286,28 @@ pub struct ParticipantStatus {
 }
 
 impl Store {
+    /// A program's active participants with their time zone (the
+    /// participation's, else the person's): (name, zone), by name.
+    pub async fn participant_zones(
+        &self,
+        org: OrgId,
+        program_id: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT pe.display_name, COALESCE(pa.time_zone, pe.time_zone) FROM participants pa \
+             JOIN people pe ON pe.id = pa.person_id AND pe.org_id = pa.org_id \
+             WHERE pa.org_id = $1 AND pa.program_id = $2 AND pa.deactivated_at IS NULL ORDER BY pe.display_name",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(name, zone)| Some((name.unwrap_or_default(), zone?)))
+            .collect())
+    }
+
     pub async fn person_by_chat(&self, org: OrgId, who: &ChatIdentity) -> Result<Option<Person>> {
         let row = sqlx::query(&format!(
             "SELECT {PERSON_COLUMNS} FROM people WHERE org_id = $1 AND platform = $2 AND workspace_id = $3 AND user_id = $4"

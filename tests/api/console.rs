@@ -183,6 +183,8 @@ async fn the_schedule_preview_shows_local_times_across_a_dst_change_and_why_one_
         body.contains("2026-11-03 09:30") && body.contains("UTC+01:00"),
         "{body}"
     );
+    // Each participant's zone is offered under their name.
+    assert!(body.contains("label=\"Sarah Mitchell\""), "{body}");
     // Saturday 12 Sep 07:00 moves to Monday 08:00, and says why.
     assert!(body.contains("Mon 2026-09-14 08:00"), "{body}");
     assert!(

@@ -98,6 +98,20 @@ try {
   resp = await page.goto(`${base}/admin`);
   check(resp.status() === 401, "no page after signing out");
 
+  // Sign in with Slack (the local workspace's sign-in page): the program's HR admin.
+  const hr = await (await browser.newContext()).newPage();
+  await hr.goto(`${base}/admin`);
+  await hr.click("text=Sign in with Slack");
+  check(await hr.isVisible("text=pick who you are"), "Slack asks who signs in");
+  await hr.click("text=Klára Veselá");
+  check(hr.url() === `${base}/admin` && (await hr.isVisible("text=Leadership Academy 2026")), "the HR admin is signed in with Slack");
+  const participant = await (await browser.newContext()).newPage();
+  await participant.goto(`${base}/admin`);
+  await participant.click("text=Sign in with Slack");
+  resp = await Promise.all([participant.waitForNavigation(), participant.click("text=Jana Nováková")]);
+  check((await participant.textContent("h1")).includes("Not an HR admin"), "a participant is not let in");
+  await participant.screenshot({ path: `${shots}/not-an-admin.png`, fullPage: true });
+
   // Another organisation's session sees none of this one's programs.
   const other = await (await browser.newContext()).newPage();
   await other.goto(otherLink);

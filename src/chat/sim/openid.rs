@@ -112,6 +112,37 @@ pub(crate) fn router() -> Router<SimWorkspace> {
         .route("/openid/connect/keys", get(keys))
 }
 
+/// Nobody is signed in to the workspace yet: a page to pick who, as
+/// Slack's sign-in page would ask (each link comes back with `login_hint`).
+fn choose_account(sim: &SimWorkspace, q: &HashMap<String, String>) -> Response {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut items = String::new();
+    for u in sim.users().into_iter().filter(|u| !u.is_bot && !u.deleted) {
+        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in q {
+            pairs.append_pair(k, v);
+        }
+        pairs.append_pair("login_hint", &u.id);
+        items.push_str(&format!(
+            "<li><a href=\"/openid/connect/authorize?{}\">{}</a> <small>{}</small></li>",
+            escape(&pairs.finish()),
+            escape(&u.real_name),
+            escape(&u.email)
+        ));
+    }
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in to {team}</title></head>\
+         <body><h1>Sign in to {team}</h1><p>The local workspace: pick who you are.</p><ul>{items}</ul></body></html>",
+        team = escape(&sim.config.team_name)
+    );
+    axum::response::Html(html).into_response()
+}
+
 async fn keys() -> Json<Value> {
     Json(json!({ "keys": [super::botframework::public_jwk(KID)] }))
 }
@@ -139,7 +170,7 @@ async fn authorize(
         .cloned()
         .or_else(|| sim.state().oidc_user.clone());
     let Some(user) = user.filter(|u| sim.user(u).is_some()) else {
-        return bad("nobody is signed in to the local workspace (sign_in_as or login_hint)");
+        return choose_account(&sim, &q);
     };
     let code = {
         use rand::Rng;

@@ -51,6 +51,7 @@ pub async fn serve(listen: std::net::SocketAddr) -> Result<()> {
         .route("/playground/tap", post(tap))
         .route("/playground/advance", post(advance))
         .route("/playground/version", get(version))
+        .route("/playground/home", post(home))
         .with_state(state);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     println!("playground: http://{}/playground", listener.local_addr()?);
@@ -129,6 +130,20 @@ async fn page(
                 .collect()
         })
         .unwrap_or_default();
+    // The home tab, when asked for: its blocks' text.
+    let home: Option<String> = q
+        .get("home")
+        .and_then(|_| env.sim.home_of(&who))
+        .map(|view| {
+            let mut lines = Vec::new();
+            for block in view["blocks"].as_array().into_iter().flatten() {
+                lines.extend(block["text"]["text"].as_str().map(str::to_string));
+                for e in block["elements"].as_array().into_iter().flatten() {
+                    lines.extend(e["text"].as_str().map(str::to_string));
+                }
+            }
+            lines.join("\n")
+        });
     let health = match env.store.program_by_key(env.org.id, &env.program.key).await {
         Ok(Some(row)) => env.app.program_health(env.org.id, &row).await.ok(),
         _ => None,
@@ -142,12 +157,38 @@ async fn page(
         .to_string();
     let html = templates::render_page(
         "admin/playground.html",
-        context! { now, people, who, dm, sponsors, health, program => env.program.name.clone() },
+        context! { now, people, who, dm, sponsors, health, home, program => env.program.name.clone() },
     );
     match html {
         Ok(h) => Html(h).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
+}
+
+/// The person opens the app's home tab (Slack's `app_home_opened`); the
+/// page then shows it.
+async fn home(
+    State(p): State<Arc<Playground>>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let person = f.get("person").cloned().unwrap_or_default();
+    let n = p.env.clock.now().as_millisecond();
+    if let Err(e) = p
+        .env
+        .sim
+        .open_home(&person, &format!("EvHome{person}{n}"))
+        .await
+    {
+        return (StatusCode::BAD_REQUEST, e).into_response();
+    }
+    // The home tab is published after the event's acknowledgement.
+    for _ in 0..20 {
+        if p.env.sim.home_of(&person).is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Redirect::to(&format!("/playground?person={person}&home=1")).into_response()
 }
 
 /// What the page shows has changed when this does: the clock and the

@@ -24,6 +24,8 @@ try {
   const after = await page.textContent("#active");
   check(Number(after) === Number(before) + 1, `HR's active count moved (${before} → ${after})`);
   await page.screenshot({ path: `${shots}/playground.png`, fullPage: true });
+  await page.click("button:has-text('Open the home tab')");
+  check((await page.textContent("#home")).includes("Leadership Academy 2026"), "the person's home tab opens");
   await page.click("button:has-text('+1 week')");
   check((await page.textContent("aside")).includes("Momentum digest"), "the weekly digest reached the sponsors' channel");
   await page.screenshot({ path: `${shots}/playground-digest.png`, fullPage: true });

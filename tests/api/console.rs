@@ -29,6 +29,27 @@ async fn sign_in(t: &TestApp, org: momentum::store::OrgId) -> String {
     cookie.split(';').next().unwrap().to_string()
 }
 
+/// Posts a form as the signed-in browser: (status, Location, body).
+async fn post_form(
+    t: &TestApp,
+    path: &str,
+    cookie: &str,
+    pairs: &[(&str, String)],
+) -> (u16, Option<String>, String) {
+    let resp = browser()
+        .post(format!("{}{path}", t.url))
+        .header("Cookie", cookie)
+        .form(pairs)
+        .send()
+        .await
+        .unwrap();
+    let location = resp
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string());
+    (resp.status().as_u16(), location, resp.text().await.unwrap())
+}
+
 async fn get(t: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
     let mut req = browser().get(format!("{}{path}", t.url));
     if let Some(c) = cookie {
@@ -241,19 +262,11 @@ async fn a_csv_with_mistakes_is_refused_row_by_row_and_the_corrected_one_enrols_
             ("csv", csv.to_string()),
             ("action", action.to_string()),
         ];
-        let (url, cookie) = (
-            format!("{}/admin/programs/leaders-2026/enrol", t.url),
-            cookie.clone(),
-        );
+        let (t, cookie) = (&t, cookie.clone());
         async move {
-            let resp = browser()
-                .post(url)
-                .header("Cookie", cookie)
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            (resp.status().as_u16(), resp.text().await.unwrap())
+            let (status, _, body) =
+                post_form(t, "/admin/programs/leaders-2026/enrol", &cookie, &form).await;
+            (status, body)
         }
     };
     let wrong = "Name;Work email;Manager;Time zone;Cohort\n\
@@ -382,19 +395,11 @@ async fn editing_a_program_names_each_wrong_field_and_applies_all_or_nothing() {
         "{page}"
     );
     let post = |pairs: Vec<(&'static str, String)>| {
-        let (url, cookie) = (
-            format!("{}/admin/programs/leaders-2026/edit", t.url),
-            cookie.clone(),
-        );
+        let (t, cookie) = (&t, cookie.clone());
         async move {
-            let resp = browser()
-                .post(url)
-                .header("Cookie", cookie)
-                .form(&pairs)
-                .send()
-                .await
-                .unwrap();
-            (resp.status().as_u16(), resp.text().await.unwrap())
+            let (status, _, body) =
+                post_form(t, "/admin/programs/leaders-2026/edit", &cookie, &pairs).await;
+            (status, body)
         }
     };
     let form = |quiet: &str, threshold: &str, nudges: &str| {
@@ -451,21 +456,8 @@ async fn a_program_is_created_from_the_five_session_template() {
             ("key", key.to_string()),
             ("first_session", date.to_string()),
         ];
-        let (url, cookie) = (format!("{}/admin/programs", t.url), cookie.clone());
-        async move {
-            let resp = browser()
-                .post(url)
-                .header("Cookie", cookie)
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            let location = resp
-                .headers()
-                .get("location")
-                .map(|l| l.to_str().unwrap().to_string());
-            (resp.status().as_u16(), location, resp.text().await.unwrap())
-        }
+        let (t, cookie) = (&t, cookie.clone());
+        async move { post_form(t, "/admin/programs", &cookie, &form).await }
     };
     let (status, _, page) = create("Leaders 2027", "2027-02-30").await;
     assert_eq!(status, 422);

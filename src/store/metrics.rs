@@ -153,6 +153,7 @@ impl Store {
                 paused_all_week: paused.contains(&id),
                 active,
                 active_last_week,
+                enrolled_last_week: created < millis(w.start),
                 self_shift: baseline.zip(follow_up).map(|(b, (_, f))| f - b),
                 observation: observed.map(|(_, v)| v),
                 comparison: comparison_cohort.is_some() && cohort.as_deref() == comparison_cohort,

@@ -334,6 +334,7 @@ mod tests {
             sessions_missing: if i < 16 { 0 } else { 2 },
             active: i < 12,
             active_last_week: i < 14,
+            enrolled_last_week: true,
             groups: Groups {
                 cohort: Some("autumn".into()),
                 theme: Some(theme.into()),
@@ -444,6 +445,7 @@ mod tests {
                     enrolled: true,
                     started: true,
                     active,
+                    enrolled_last_week: true,
                     paused_all_week: paused,
                     groups: Groups {
                         cohort: (c > 0).then(|| format!("c{c}")),

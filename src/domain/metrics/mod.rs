@@ -46,6 +46,9 @@ pub struct ParticipantWeek {
     /// Reported an action, or answered a check-in or self-assessment, this week.
     pub active: bool,
     pub active_last_week: bool,
+    /// Already enrolled when last week ended: only then can "inactive for
+    /// two weeks" be true (a newcomer's first week is not a second one).
+    pub enrolled_last_week: bool,
     pub groups: Groups,
     /// Latest self-assessment follow-up minus the baseline, when both exist.
     pub self_shift: Option<i64>,
@@ -145,7 +148,7 @@ impl Trend {
             t.eligible += 1;
             if p.active {
                 t.active += 1;
-            } else if !p.active_last_week {
+            } else if !p.active_last_week && p.enrolled_last_week {
                 t.inactive_two_weeks += 1;
             }
         }
@@ -286,8 +289,19 @@ mod tests {
             enrolled: true,
             active,
             active_last_week,
+            enrolled_last_week: true,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_newcomers_first_quiet_week_is_not_two_inactive_weeks() {
+        let newcomer = ParticipantWeek {
+            enrolled_last_week: false,
+            ..p(false, false)
+        };
+        let t = Trend::of([newcomer, p(false, false)].iter(), None, 0.5);
+        assert_eq!((t.eligible, t.inactive_two_weeks), (2, 1));
     }
 
     #[test]

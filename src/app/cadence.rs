@@ -61,8 +61,7 @@ impl App {
             )]));
         };
         let mut errors: FieldErrors = Vec::new();
-        let mut source = program.spec.source.clone();
-        let section = &mut source["program"];
+        let mut section = program.spec.source["program"].clone();
         match parse_rules(&input.nudges) {
             Ok(rules) => section["nudges"] = Value::Array(rules),
             Err(e) => errors.push(("nudges", e)),
@@ -90,11 +89,7 @@ impl App {
         if !errors.is_empty() {
             return Ok(Err(errors));
         }
-        let doc = json!({
-            "version": 1,
-            "program": source["program"],
-            "cohorts": source.get("cohorts").cloned().unwrap_or(Value::Null),
-        });
+        let doc = program.spec.file_with(section);
         match self.apply_program(org, &doc, false).await {
             Ok(outcome) => {
                 tracing::info!(org = org.0, program = %key, "cadence changed in chat by a program admin");

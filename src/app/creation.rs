@@ -79,7 +79,7 @@ impl App {
         if !errors.is_empty() {
             return Ok(Err(errors));
         }
-        let doc = json!({ "version": 1, "program": program, "cohorts": template["cohorts"] });
+        let doc = crate::domain::program::file_document(&template, program);
         match self.apply_program(org, &doc, false).await {
             Ok(outcome) => {
                 self.audit(org, "console", "program.create", Some(key))

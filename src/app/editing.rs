@@ -181,12 +181,7 @@ impl App {
         if !errors.is_empty() {
             return Ok(Some(Err(errors)));
         }
-        let source = &p.spec.source;
-        let doc = json!({
-            "version": 1,
-            "program": program,
-            "cohorts": source.get("cohorts").cloned().unwrap_or(Value::Null),
-        });
+        let doc = p.spec.file_with(program);
         match self.apply_program(org, &doc, false).await {
             Ok(outcome) => {
                 self.audit(org, "console", "program.edit", Some(key)).await;

@@ -41,13 +41,10 @@ impl App {
         if !apply || rows.iter().any(|r| !r.problems.is_empty()) {
             return Ok(Some(Enrolment::Preview(rows)));
         }
-        let source = &program.spec.source;
-        let doc = serde_json::json!({
-            "version": 1,
-            "program": source["program"],
-            "cohorts": source.get("cohorts").cloned().unwrap_or(serde_json::Value::Null),
-            "participants": enrolment::participants(&rows),
-        });
+        let mut doc = program
+            .spec
+            .file_with(program.spec.source["program"].clone());
+        doc["participants"] = enrolment::participants(&rows);
         let outcome = self.apply_program(org, &doc, false).await?;
         self.audit(org, "console", "program.enrol_csv", Some(key))
             .await;

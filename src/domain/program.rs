@@ -226,15 +226,27 @@ impl ProgramFile {
     }
 }
 
+/// A program file (version, `program`, and the `cohorts` of `source` when it
+/// has any) with `program` as its program section: how an edit of a stored
+/// program, or a template, goes through the file's own validation.
+pub fn file_document(source: &Value, program: Value) -> Value {
+    let mut doc = json!({ "version": FILE_VERSION, "program": program });
+    if let Some(c) = source.get("cohorts").filter(|c| !c.is_null()) {
+        doc["cohorts"] = c.clone();
+    }
+    doc
+}
+
 impl ProgramSpec {
     /// Re-reads a stored spec (the `program` and `cohorts` sections).
     pub fn from_stored(value: &Value) -> Result<Self, ConfigErrors> {
-        let doc = json!({
-            "version": FILE_VERSION,
-            "program": value.get("program").cloned().unwrap_or(Value::Null),
-            "cohorts": value.get("cohorts").cloned().unwrap_or(Value::Null),
-        });
-        ProgramFile::from_value(&doc).map(|f| f.program)
+        let program = value.get("program").cloned().unwrap_or(Value::Null);
+        ProgramFile::from_value(&file_document(value, program)).map(|f| f.program)
+    }
+
+    /// This program as a program file, its program section replaced by `program`.
+    pub fn file_with(&self, program: Value) -> Value {
+        file_document(&self.source, program)
     }
 
     pub fn session_count(&self) -> u32 {

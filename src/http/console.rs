@@ -642,11 +642,9 @@ pub async fn program_file(
             .program_by_key(org, &k)
             .await?
             .ok_or_else(|| crate::app::AppError::NotFound(k.clone()))?;
-        let source = &program.spec.source;
-        let mut doc = json!({ "version": 1, "program": source["program"] });
-        if let Some(c) = source.get("cohorts").filter(|c| !c.is_null()) {
-            doc["cohorts"] = c.clone();
-        }
+        let doc = program
+            .spec
+            .file_with(program.spec.source["program"].clone());
         let yaml = serde_norway::to_string(&doc).unwrap_or_default();
         Ok((
             "application/yaml; charset=utf-8",

@@ -300,6 +300,21 @@ impl SimWorkspace {
         })
     }
 
+    /// Posts an activity with a valid token; anything but 200 is an error
+    /// naming the activity and the answer.
+    async fn teams_deliver_accepted(&self, activity: &Value) -> Result<(), String> {
+        let reply = self.teams_deliver(activity).await?;
+        if reply.status != 200 {
+            return Err(format!(
+                "{} answered {}: {}",
+                activity["type"].as_str().unwrap_or("the activity"),
+                reply.status,
+                reply.body
+            ));
+        }
+        Ok(())
+    }
+
     /// Posts an activity with a valid token.
     pub async fn teams_deliver(&self, activity: &Value) -> Result<super::InboundReply, String> {
         let token = self.teams_token(&TokenSpec::default());
@@ -330,13 +345,7 @@ impl SimWorkspace {
     /// conversation and tells the bot.
     pub async fn teams_install(&self, aad: &str) -> Result<String, String> {
         let (conversation, a) = self.install_for(aad)?;
-        let reply = self.teams_deliver(&a).await?;
-        if reply.status != 200 {
-            return Err(format!(
-                "installationUpdate answered {}: {}",
-                reply.status, reply.body
-            ));
-        }
+        self.teams_deliver_accepted(&a).await?;
         Ok(conversation)
     }
 
@@ -369,13 +378,7 @@ impl SimWorkspace {
         let mut a = self.activity_from(&user, "conversationUpdate", Some((&team, "channel")));
         a["membersAdded"] = json!([{ "id": format!("28:{APP_ID}") }]);
         a["channelData"] = json!({ "tenant": { "id": TENANT }, "team": { "id": team }, "eventType": "teamMemberAdded" });
-        let reply = self.teams_deliver(&a).await?;
-        if reply.status != 200 {
-            return Err(format!(
-                "conversationUpdate answered {}: {}",
-                reply.status, reply.body
-            ));
-        }
+        self.teams_deliver_accepted(&a).await?;
         Ok(team)
     }
 

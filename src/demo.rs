@@ -323,17 +323,8 @@ pub async fn environment() -> Result<DemoEnv> {
     let service = startup::start(
         app.clone(),
         ServiceOptions {
-            listen: "127.0.0.1:0".parse()?,
             slack_signing_secret: Some(sim.config.signing_secret.clone()),
-            dispatcher_interval: None,
-            lease: crate::scheduler::dispatch::DEFAULT_LEASE,
-            retry_base_seconds: 30,
-            retention_days: None,
-            slack_oauth: None,
-            slack_socket: None,
-            teams: None,
-            public_url: None,
-            sign_in: Vec::new(),
+            ..ServiceOptions::local("127.0.0.1:0".parse()?)
         },
     )
     .await?;

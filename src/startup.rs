@@ -245,6 +245,27 @@ pub struct ServiceOptions {
     pub sign_in: Vec<crate::http::signin::OidcClient>,
 }
 
+impl ServiceOptions {
+    /// A service on `listen` that connects nothing and runs no dispatcher:
+    /// what the demo, the benches and the tests start from, naming only
+    /// what they add (`ServiceOptions { slack_signing_secret, ..local(addr) }`).
+    pub fn local(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            slack_signing_secret: None,
+            dispatcher_interval: None,
+            lease: crate::scheduler::dispatch::DEFAULT_LEASE,
+            retry_base_seconds: 30,
+            retention_days: None,
+            slack_oauth: None,
+            slack_socket: None,
+            teams: None,
+            public_url: None,
+            sign_in: Vec::new(),
+        }
+    }
+}
+
 pub fn build_app(
     store: Store,
     clock: SharedClock,

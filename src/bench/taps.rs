@@ -101,17 +101,8 @@ pub async fn taps(
     let running = startup::start(
         live,
         ServiceOptions {
-            listen: "127.0.0.1:0".parse()?,
             slack_signing_secret: Some(SECRET.into()),
-            dispatcher_interval: None,
-            lease: crate::scheduler::dispatch::DEFAULT_LEASE,
-            retry_base_seconds: 30,
-            retention_days: None,
-            slack_oauth: None,
-            slack_socket: None,
-            teams: None,
-            public_url: None,
-            sign_in: Vec::new(),
+            ..ServiceOptions::local("127.0.0.1:0".parse()?)
         },
     )
     .await?;

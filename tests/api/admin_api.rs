@@ -392,19 +392,7 @@ async fn readyz_names_what_is_missing() {
     );
     let running = momentum::startup::start(
         app,
-        momentum::startup::ServiceOptions {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            slack_signing_secret: None,
-            dispatcher_interval: None,
-            lease: momentum::scheduler::dispatch::DEFAULT_LEASE,
-            retry_base_seconds: 30,
-            retention_days: None,
-            slack_oauth: None,
-            slack_socket: None,
-            teams: None,
-            public_url: None,
-            sign_in: Vec::new(),
-        },
+        momentum::startup::ServiceOptions::local("127.0.0.1:0".parse().unwrap()),
     )
     .await
     .unwrap();

@@ -181,12 +181,7 @@ async fn spawn(
     let running = startup::start(
         app.clone(),
         ServiceOptions {
-            listen: format!("127.0.0.1:{port}").parse().unwrap(),
             slack_signing_secret: Some(sim.config.signing_secret.clone()),
-            dispatcher_interval: None,
-            lease: momentum::scheduler::dispatch::DEFAULT_LEASE,
-            retry_base_seconds: 30,
-            retention_days: None,
             slack_oauth: Some(momentum::http::slack::SlackOAuth {
                 client_id: sim.config.client_id.clone(),
                 client_secret: sim.config.client_secret.clone(),
@@ -197,8 +192,8 @@ async fn spawn(
             }),
             slack_socket: socket.then(|| (client, sim.config.app_token.clone())),
             teams: Some(teams),
-            public_url: None,
             sign_in: sign_in_providers(&sim, &format!("http://127.0.0.1:{port}")),
+            ..ServiceOptions::local(format!("127.0.0.1:{port}").parse().unwrap())
         },
     )
     .await

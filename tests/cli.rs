@@ -31,6 +31,23 @@ fn momentum(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
     cmd.output().unwrap()
 }
 
+/// `momentum org create` for the organisation every CLI test works in.
+fn create_acme(dir: &Path) {
+    let out = momentum(
+        dir,
+        &[
+            "org",
+            "create",
+            "--name",
+            "Acme",
+            "--time-zone",
+            "Europe/Prague",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -64,19 +81,7 @@ fn check_config_reports_every_mistake_with_its_path() {
 #[test]
 fn an_invalid_file_applied_through_the_cli_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let out = momentum(
-        dir.path(),
-        &[
-            "org",
-            "create",
-            "--name",
-            "Acme",
-            "--time-zone",
-            "Europe/Prague",
-        ],
-        &[],
-    );
-    assert!(out.status.success(), "{}", text(&out));
+    create_acme(dir.path());
     let out = momentum(dir.path(), &["program", "apply", BAD], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -358,19 +363,7 @@ fn the_committed_slack_manifest_is_what_the_command_prints() {
 #[test]
 fn erase_removes_a_person_and_says_so_and_refuses_an_unknown_one() {
     let dir = tempfile::tempdir().unwrap();
-    let org = momentum(
-        dir.path(),
-        &[
-            "org",
-            "create",
-            "--name",
-            "Acme",
-            "--time-zone",
-            "Europe/Prague",
-        ],
-        &[],
-    );
-    assert!(org.status.success(), "{}", text(&org));
+    create_acme(dir.path());
     let applied = momentum(dir.path(), &["program", "apply", GOOD], &[]);
     assert!(applied.status.success(), "{}", text(&applied));
     let out = momentum(
@@ -398,19 +391,7 @@ fn erase_removes_a_person_and_says_so_and_refuses_an_unknown_one() {
 #[test]
 fn backup_copies_the_sqlite_database_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
-    let org = momentum(
-        dir.path(),
-        &[
-            "org",
-            "create",
-            "--name",
-            "Acme",
-            "--time-zone",
-            "Europe/Prague",
-        ],
-        &[],
-    );
-    assert!(org.status.success(), "{}", text(&org));
+    create_acme(dir.path());
     let copy = dir.path().join("copy.db");
     let out = momentum(dir.path(), &["backup", copy.to_str().unwrap()], &[]);
     assert!(out.status.success(), "{}", text(&out));
@@ -523,8 +504,7 @@ fn runs_as_a_non_root_user_with_a_read_only_working_directory_and_one_data_direc
 #[test]
 fn admin_login_link_prints_a_one_time_console_link() {
     let dir = tempfile::tempdir().unwrap();
-    let out = momentum(dir.path(), &["org", "create", "--name", "Acme"], &[]);
-    assert!(out.status.success(), "{}", text(&out));
+    create_acme(dir.path());
     let out = momentum(
         dir.path(),
         &["admin", "login-link", "--org", "Acme"],

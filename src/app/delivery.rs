@@ -169,7 +169,7 @@ impl App {
             JobPurpose::SelfAssessment | JobPurpose::ManagerObservation => {
                 let sa = program.spec.self_assessment.as_ref();
                 let own = job.purpose == JobPurpose::SelfAssessment;
-                Message::Pulse {
+                Message::Assessment {
                     job_id: job.id,
                     own,
                     program: program.name.clone(),
@@ -193,11 +193,26 @@ impl App {
                     min: sa.map_or(1, |s| s.scale_min),
                     max: sa.map_or(5, |s| s.scale_max),
                     recorded: match recorded {
-                        Some(TapAnswer::Pulse(v)) => Some(v),
+                        Some(TapAnswer::Scale(v)) => Some(v),
                         _ => None,
                     },
                     reminder_job,
                     locale: locale_for(ctx.recipient.as_ref(), program),
+                }
+            }
+            JobPurpose::PulseQuestion => {
+                let q = program.spec.pulse_rule().map(|(_, q)| q);
+                Message::Pulse {
+                    job_id: job.id,
+                    program: program.name.clone(),
+                    question: q.map(|q| q.text.clone()).unwrap_or_default(),
+                    min: q.map_or(1, |q| q.scale_min),
+                    max: q.map_or(5, |q| q.scale_max),
+                    recorded: match recorded {
+                        Some(TapAnswer::Scale(v)) => Some(v),
+                        _ => None,
+                    },
+                    locale: locale_for(Some(&participant.person), program),
                 }
             }
             JobPurpose::Welcome => Message::Welcome {

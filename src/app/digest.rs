@@ -3,9 +3,10 @@
 //! them), and read back for previews, exports and the API.
 
 use super::*;
-use crate::domain::metrics::digest::{compose, Digest};
+use crate::domain::metrics::digest::{compose, Digest, Labels};
+use crate::domain::metrics::prompts::asked_in;
 use crate::domain::metrics::{MetricSettings, ProgramWeek};
-use crate::domain::plan::next_digest;
+use crate::domain::plan::{composed_at, next_digest};
 use crate::store::metrics::WeekWindow;
 use crate::store::NewJob;
 use jiff::Timestamp;
@@ -31,19 +32,23 @@ impl App {
             .await?
             .into_iter()
             .map(|(week, body)| {
-                serde_json::from_str(&body).map_err(|e| {
-                    AppError::NotFound(format!(
-                        "the stored digest of the week of {week} is unreadable: {e}"
-                    ))
-                })
+                serde_json::from_str(&body)
+                    .map(|d| with_purpose(d, &program.spec))
+                    .map_err(|e| {
+                        AppError::NotFound(format!(
+                            "the stored digest of the week of {week} is unreadable: {e}"
+                        ))
+                    })
             })
             .collect()
     }
 
-    /// The digest of `week` (default: the last complete week). Weeks from the
-    /// program's first session up to it that were never computed are computed
-    /// and stored on the way, so momentum has its history; a week already
-    /// stored is read back as it was published.
+    /// The digest of `week` (default: the last complete week). A week is
+    /// composed once, at its scheduled digest time (PRODUCT.md), and stored
+    /// with its trends; asked earlier, it is computed without being stored
+    /// and marked provisional. Weeks from the program's first session up to
+    /// it that were never composed are composed on the way, in order, so
+    /// momentum has its history.
     pub async fn digest(
         &self,
         org: OrgId,
@@ -64,8 +69,12 @@ impl App {
                 ),
             )));
         }
-        let first = program
-            .spec
+        if self.store.has_week(org, program.id, target.monday).await? {
+            let stored = self.stored_digest(org, program.id, &target).await?;
+            return Ok(with_purpose(stored, &program.spec));
+        }
+        let spec = &program.spec;
+        let first = spec
             .sessions
             .iter()
             .map(|s| ProgramWeek::of(s.planned))
@@ -73,14 +82,11 @@ impl App {
             .unwrap_or_else(|| target.clone())
             .min(target.clone());
         let settings = MetricSettings {
-            anonymity_threshold: program.spec.anonymity_threshold,
-            ..MetricSettings::default()
+            anonymity_threshold: spec.anonymity_threshold,
+            momentum: spec.metrics,
         };
-        // Weeks are computed in order, so the stored ones are a prefix: start
+        // Weeks are composed in order, so the stored ones are a prefix: start
         // after the last stored week before the target, from its trends.
-        if self.store.has_week(org, program.id, target.monday).await? {
-            return self.stored_digest(org, program.id, &target).await;
-        }
         let mut week = first;
         let mut previous = HashMap::new();
         if let Some(last) = self
@@ -91,28 +97,48 @@ impl App {
             previous = self.store.weekly_trends(org, program.id, last).await?;
             week = ProgramWeek::of(last).next();
         }
+        let (_, target_end) = target.bounds(&zone).ok_or_else(outside_calendar)?;
+        let prompts = self.store.prompts(org, program.id, target_end).await?;
+        // Answers count for a week until it is composed (or until now).
+        let cutoff = |w: &ProgramWeek| composed_at(spec, &zone, w).unwrap_or(target_end).min(now);
+        let comparison = spec
+            .self_assessment
+            .as_ref()
+            .and_then(|sa| sa.comparison_cohort.as_deref());
+        let follow_up_days: Vec<u32> = spec
+            .self_assessment
+            .as_ref()
+            .map(|sa| sa.days.iter().copied().filter(|d| *d > 0).collect())
+            .unwrap_or_default();
+        let labels: Labels = spec
+            .cohorts
+            .iter()
+            .map(|c| (format!("cohort:{}", c.key), c.name.clone()))
+            .collect();
+        let mut composing = true;
         loop {
-            let window = self.window(&program, &zone, &week)?;
-            let comparison = program
-                .spec
-                .self_assessment
-                .as_ref()
-                .and_then(|sa| sa.comparison_cohort.as_deref());
-            let (facts, mut labels) = self
+            let window = self.window(&program, &zone, &week, cutoff(&week))?;
+            let asked = asked_in(&prompts, &zone, &week, spec.metrics.dropping_weeks, cutoff);
+            let mut facts = self
                 .store
-                .week_facts(org, program.id, &window, comparison)
+                .week_facts(org, program.id, &window, comparison, &asked)
                 .await?;
-            for c in &program.spec.cohorts {
-                labels.insert(format!("cohort:{}", c.key), c.name.clone());
+            facts.follow_up_days = follow_up_days.clone();
+            let (mut digest, trends) = compose(&week, &facts, &previous, &settings, &labels);
+            // Once one week is not due for composing, none after it is.
+            composing &= composed_at(spec, &zone, &week).is_some_and(|at| at <= now);
+            if composing {
+                let json = serde_json::to_string(&digest).map_err(|e| {
+                    AppError::Invalid(ConfigErrors::single("digest", e.to_string()))
+                })?;
+                self.store
+                    .store_week(org, program.id, week.monday, &trends, &json, now)
+                    .await?;
+            } else {
+                digest.provisional = true;
             }
-            let (digest, trends) = compose(&week, &facts, &previous, &settings, &labels);
-            let json = serde_json::to_string(&digest)
-                .map_err(|e| AppError::Invalid(ConfigErrors::single("digest", e.to_string())))?;
-            self.store
-                .store_week(org, program.id, week.monday, &trends, &json, now)
-                .await?;
             if week >= target {
-                return Ok(digest);
+                return Ok(with_purpose(digest, spec));
             }
             previous = trends.into_iter().collect();
             week = week.next();
@@ -205,25 +231,36 @@ impl App {
         program: &ProgramRow,
         zone: &Zone,
         week: &ProgramWeek,
+        cutoff: Timestamp,
     ) -> AppResult<WeekWindow> {
-        let (start, end) = week.bounds(zone).ok_or_else(|| {
-            AppError::Invalid(ConfigErrors::single(
-                "week",
-                "outside the supported calendar",
-            ))
-        })?;
-        let (previous_start, _) = week.previous().bounds(zone).unwrap_or((start, end));
+        let (start, end) = week.bounds(zone).ok_or_else(outside_calendar)?;
         let last_day = week.sunday();
         let planned: Vec<Date> = program.spec.sessions.iter().map(|s| s.planned).collect();
         Ok(WeekWindow {
             start,
             end,
-            previous_start,
+            cutoff,
             last_day,
             sessions_due: planned.iter().filter(|d| **d <= last_day).count() as u32,
             program_over: planned.iter().all(|d| *d <= last_day),
         })
     }
+}
+
+/// The digest headed by what the program is for, in HR's current words.
+fn with_purpose(digest: Digest, spec: &crate::domain::program::ProgramSpec) -> Digest {
+    Digest {
+        target_behaviour: spec.target_behaviour.clone(),
+        business_goal: spec.business_goal.clone(),
+        ..digest
+    }
+}
+
+fn outside_calendar() -> AppError {
+    AppError::Invalid(ConfigErrors::single(
+        "week",
+        "outside the supported calendar",
+    ))
 }
 
 /// The program's time zone, else the organisation's.
@@ -257,7 +294,7 @@ pub fn aggregates_csv(digests: &[Digest]) -> String {
         v.map(|x| x.to_string()).unwrap_or_default()
     }
     let mut out = String::from(
-        "week,published,enrolled,started,start_rate,completion_rate,completion_to_date,eligible,active,engagement,\
+        "week,published,enrolled,started,start_rate,completion_rate,completion_to_date,eligible,asked,responded,engagement,\
          actions_done,actions_partly,actions_not_yet,checkins_sent,manager_support_rate,session_usage,momentum,momentum_change,dropping\n",
     );
     for d in digests {
@@ -270,7 +307,8 @@ pub fn aggregates_csv(digests: &[Digest]) -> String {
             cell(d.completion_rate),
             d.completion_to_date.to_string(),
             cell(d.eligible),
-            cell(d.active),
+            cell(d.asked),
+            cell(d.responded),
             cell(d.engagement),
             cell(d.actions.map(|a| a.done)),
             cell(d.actions.map(|a| a.partly)),
@@ -282,7 +320,7 @@ pub fn aggregates_csv(digests: &[Digest]) -> String {
             cell(d.momentum_change),
             cell(d.dropping.map(|r| match r {
                 crate::domain::metrics::Dropping::EngagementFell { .. } => "engagement_fell",
-                crate::domain::metrics::Dropping::Inactive { .. } => "inactive",
+                crate::domain::metrics::Dropping::Silent { .. } => "silent",
             })),
         ];
         out.push_str(&row.join(","));

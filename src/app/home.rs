@@ -28,9 +28,9 @@ impl App {
                 }
             }
         }
-        let (pulse_due, snoozable) = match self.person_for(who).await? {
+        let (assessment_due, snoozable) = match self.person_for(who).await? {
             Some((org, person)) => (
-                self.store.unanswered_pulse(org, person.id).await?,
+                self.store.unanswered_assessment(org, person.id).await?,
                 self.store
                     .latest_unanswered_nudge(org, person.id)
                     .await?
@@ -41,7 +41,7 @@ impl App {
         Ok(View::Home {
             context: json!({
                 "overview": overview,
-                "pulse_due": pulse_due,
+                "assessment_due": assessment_due,
                 "snoozable": snoozable,
                 "paused": paused,
                 "programs": programs,
@@ -53,7 +53,7 @@ impl App {
 
     /// A pulse sent to `who` as a form (`job_id`, else their latest
     /// unanswered one); `None` when there is none of theirs.
-    pub async fn pulse_form(
+    pub async fn assessment_form(
         &self,
         who: &ChatIdentity,
         job_id: Option<i64>,
@@ -63,7 +63,7 @@ impl App {
         };
         let id = match job_id {
             Some(id) => Some(id),
-            None => self.store.unanswered_pulse(org, person.id).await?,
+            None => self.store.unanswered_assessment(org, person.id).await?,
         };
         let Some(job) = (match id {
             Some(id) => self.store.job(org, id).await?,
@@ -79,7 +79,7 @@ impl App {
         if !pulse || job.recipient_person_id != Some(person.id) {
             return Ok(None);
         }
-        Ok(Some(View::PulseForm {
+        Ok(Some(View::AssessmentForm {
             pulse: self.message_for_job(&job, None).await?,
         }))
     }

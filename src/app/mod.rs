@@ -29,14 +29,14 @@ pub use install::SlackGrant;
 pub use lifecycle::{ProgramState, ProgramStatus};
 pub use me::{NoteRefusal, Overview, ProgramProgress, RecentAction, NOTE_MAX_CHARS};
 pub use onboarding::StartingPoint;
-pub use sessions::{CompletedSession, ParticipantLookup, SessionOutcome};
+pub use sessions::{in_comparison, CompletedSession, ParticipantLookup, SessionOutcome};
 pub use taps::{Tap, TapAnswer, TapRefusal, TapResult};
 
 use crate::chat::{ChatPort, ChatStatus, Chats, Delivered, Message};
 use crate::clock::SharedClock;
 use crate::crypto::SecretKey;
 use crate::domain::plan::{
-    jobs_for_completed_session, pulse_jobs, PlannedJob, Recipient, Recipients,
+    assessment_jobs, jobs_for_completed_session, next_pulse, PlannedJob, Recipient, Recipients,
 };
 use crate::domain::program::ProgramFile;
 use crate::domain::time::{DeliveryCalendar, Snooze, Zone};

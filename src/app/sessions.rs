@@ -146,31 +146,21 @@ impl App {
         session: u32,
         on: Date,
     ) -> AppResult<u64> {
+        // The comparison cohort gets no coaching prompts of any kind.
+        if in_comparison(program, participant) {
+            return Ok(0);
+        }
         let now = self.clock.now();
         let jobs = session_jobs(org, program, participant, session, on);
         let planned = self.store.insert_jobs(org.id, &jobs, now).await?;
-        // The pulses count from the first completed session; a baseline
-        // whose time has passed goes out at the next allowed moment.
+        // Self-assessments count from the first completed session.
         let completed = self
             .store
             .completed_sessions(org.id, participant.id)
             .await?;
         if let Some(first) = completed.iter().map(|(_, d)| *d).min() {
-            let calendar = participant_calendar(org, program, participant);
-            let soon = calendar
-                .first_allowed(
-                    calendar.zone.date_of(now),
-                    now.to_zoned(calendar.zone.tz().clone()).time(),
-                )
-                .unwrap_or(now);
-            let mut pulses = pulse_jobs_for(org, program, participant, first);
-            for p in pulses
-                .iter_mut()
-                .filter(|p| p.period == "sa+0d" && p.due < now)
-            {
-                p.due = soon;
-            }
-            self.store.insert_jobs(org.id, &pulses, now).await?;
+            let assessments = assessment_jobs_for(org, program, participant, first, now);
+            self.store.insert_jobs(org.id, &assessments, now).await?;
         }
         Ok(planned)
     }
@@ -188,13 +178,37 @@ impl App {
             .await?;
         let now = self.clock.now();
         let mut jobs = Vec::new();
-        for participant in &participants {
+        let ends_on = program.spec.ends_on(None);
+        for participant in participants.iter().filter(|p| !p.deactivated) {
+            if in_comparison(&program, participant) {
+                // Self-assessments from enrolment; nothing else.
+                let calendar = participant_calendar(&org_row, &program, participant);
+                let enrolled = calendar.zone.date_of(participant.enrolled_at);
+                jobs.extend(assessment_jobs_for(
+                    &org_row,
+                    &program,
+                    participant,
+                    enrolled,
+                    now,
+                ));
+                continue;
+            }
             let mine = completed.get(&participant.id).into_iter().flatten();
             for (number, on) in mine.clone() {
                 jobs.extend(session_jobs(&org_row, &program, participant, *number, *on));
             }
             if let Some(first) = mine.map(|(_, on)| *on).min() {
-                jobs.extend(pulse_jobs_for(&org_row, &program, participant, first));
+                jobs.extend(assessment_jobs_for(
+                    &org_row,
+                    &program,
+                    participant,
+                    first,
+                    now,
+                ));
+            }
+            let calendar = participant_calendar(&org_row, &program, participant);
+            if let Some(pulse) = next_pulse(&program.spec, &calendar, now, ends_on) {
+                jobs.extend(stored_jobs(&program, participant, vec![pulse]));
             }
         }
         if program.spec.welcome {
@@ -204,12 +218,26 @@ impl App {
                     .filter_map(|p| welcome_job(&org_row, &program, p, now)),
             );
         }
-        jobs.retain(|j| j.due > now);
+        jobs.retain(|j| j.due > now || j.period == "sa+0d");
         jobs.extend(self.next_digest_job(&org_row, &program, now).await?);
         Ok(self
             .store
             .sync_future_jobs(org, program_id, &jobs, now)
             .await?)
+    }
+}
+
+impl App {
+    /// The pulse question after `after` for a job's participant (none for the
+    /// comparison cohort, or past the program's end).
+    pub fn next_pulse_job(&self, ctx: &JobContext, after: jiff::Timestamp) -> Option<NewJob> {
+        if in_comparison(&ctx.program, &ctx.participant) || ctx.participant.deactivated {
+            return None;
+        }
+        let calendar = participant_calendar(&ctx.org, &ctx.program, &ctx.participant);
+        let ends_on = ctx.program.spec.ends_on(None);
+        let next = next_pulse(&ctx.program.spec, &calendar, after, ends_on)?;
+        stored_jobs(&ctx.program, &ctx.participant, vec![next]).pop()
     }
 }
 
@@ -252,22 +280,52 @@ fn welcome_job(
     })
 }
 
-/// A participant's pulses, counted from their first completed session.
-fn pulse_jobs_for(
+/// In the program's comparison cohort (a waitlist): self-assessments only.
+pub fn in_comparison(program: &ProgramRow, participant: &Participant) -> bool {
+    let cohort = program
+        .spec
+        .self_assessment
+        .as_ref()
+        .and_then(|sa| sa.comparison_cohort.as_deref());
+    cohort.is_some() && participant.cohort.as_deref() == cohort
+}
+
+/// A participant's self-assessments (and their manager's observations,
+/// except for the comparison cohort), counted from `start`. A baseline
+/// whose time has passed goes out at the next allowed moment.
+fn assessment_jobs_for(
     org: &Org,
     program: &ProgramRow,
     participant: &Participant,
-    first: Date,
+    start: Date,
+    now: jiff::Timestamp,
 ) -> Vec<NewJob> {
     let (participant_cal, manager_cal) = calendars(org, program, participant);
-    let planned = pulse_jobs(
+    let comparison = in_comparison(program, participant);
+    let mut planned = assessment_jobs(
         &program.spec,
-        first,
+        start,
         &Recipients {
             participant: &participant_cal,
-            manager: manager_cal.as_ref(),
+            manager: if comparison {
+                None
+            } else {
+                manager_cal.as_ref()
+            },
         },
     );
+    let soon = participant_cal
+        .first_allowed(
+            participant_cal.zone.date_of(now),
+            now.to_zoned(participant_cal.zone.tz().clone()).time(),
+        )
+        .unwrap_or(now);
+    for p in planned
+        .iter_mut()
+        .filter(|p| p.period == "sa+0d" && p.due < now)
+    {
+        p.due = soon;
+    }
     stored_jobs(program, participant, planned)
 }
 

@@ -1,6 +1,7 @@
 //! Taps on message buttons, and pause / resume.
 
 use super::*;
+use crate::store::reports::ScaleKind;
 use crate::store::Job;
 
 /// A one-tap answer as it arrives from any platform.
@@ -20,7 +21,7 @@ pub enum TapAnswer {
     Report(Answer),
     Checkin(CheckinAnswer),
     /// A value on the program's self-assessment scale.
-    Pulse(i64),
+    Scale(i64),
 }
 
 impl std::fmt::Display for TapAnswer {
@@ -28,7 +29,7 @@ impl std::fmt::Display for TapAnswer {
         match self {
             TapAnswer::Report(a) => f.write_str(a.as_str()),
             TapAnswer::Checkin(a) => f.write_str(a.as_str()),
-            TapAnswer::Pulse(v) => write!(f, "{v}"),
+            TapAnswer::Scale(v) => write!(f, "{v}"),
         }
     }
 }
@@ -84,20 +85,38 @@ impl App {
                 participant_id,
                 manager_person_id: person_id,
             },
-            (TapAnswer::Pulse(value), p) if p.is_pulse() => {
+            (TapAnswer::Scale(value), p) if p.is_scaled() => {
                 let program = self.store.program(org, job.program_id).await?;
-                let on_scale = program
-                    .spec
-                    .self_assessment
-                    .as_ref()
-                    .is_some_and(|sa| (sa.scale_min..=sa.scale_max).contains(&value));
-                let day = crate::domain::plan::pulse_day(&job.period);
+                let (scale, kind, day) = match p {
+                    JobPurpose::PulseQuestion => (
+                        program
+                            .spec
+                            .pulse_rule()
+                            .map(|(_, q)| q.scale_min..=q.scale_max),
+                        ScaleKind::PulseQuestion,
+                        Some(0),
+                    ),
+                    _ => (
+                        program
+                            .spec
+                            .self_assessment
+                            .as_ref()
+                            .map(|sa| sa.scale_min..=sa.scale_max),
+                        if p == JobPurpose::SelfAssessment {
+                            ScaleKind::SelfAssessment
+                        } else {
+                            ScaleKind::Observation
+                        },
+                        crate::domain::plan::assessment_day(&job.period),
+                    ),
+                };
+                let on_scale = scale.is_some_and(|s| s.contains(&value));
                 let (true, Some(day)) = (on_scale, day) else {
                     return Ok(TapResult::Refused(TapRefusal::UnknownMessage));
                 };
-                TapTarget::Pulse {
+                TapTarget::Scale {
                     participant_id,
-                    own: p == JobPurpose::SelfAssessment,
+                    kind,
                     day,
                 }
             }

@@ -40,9 +40,9 @@ pub enum Message {
         reminder_job: Option<i64>,
         locale: String,
     },
-    /// A pulse on the program's scale: the participant's self-assessment, or
-    /// the manager's observation of a participant.
-    Pulse {
+    /// A value on the program's self-assessment scale: the participant's
+    /// self-assessment, or the manager's observation of a participant.
+    Assessment {
         job_id: i64,
         /// True for the participant's own; false for the manager's observation.
         own: bool,
@@ -54,6 +54,16 @@ pub enum Message {
         max: i64,
         recorded: Option<i64>,
         reminder_job: Option<i64>,
+        locale: String,
+    },
+    /// The pulse question: one tap on its own scale.
+    Pulse {
+        job_id: i64,
+        program: String,
+        question: String,
+        min: i64,
+        max: i64,
+        recorded: Option<i64>,
         locale: String,
     },
     /// The welcome on enrolment: what is recorded, who sees what, how to
@@ -95,9 +105,9 @@ pub enum View {
         context: serde_json::Value,
         locale: String,
     },
-    /// A pulse (self-assessment or manager observation) as a form: the
-    /// message's question and scale, answered with one choice.
-    PulseForm { pulse: Message },
+    /// A self-assessment or manager observation as a form: the message's
+    /// question and scale, answered with one choice.
+    AssessmentForm { pulse: Message },
     /// HR's cadence editor for one program (`key`, `name`, `nudges` as
     /// lines, `quiet_hours`, `working_days`, `reminder_after_days`).
     CadenceForm {
@@ -148,7 +158,7 @@ impl Message {
                 },
                 locale,
             ),
-            Message::Pulse {
+            Message::Assessment {
                 job_id,
                 own,
                 program,
@@ -160,11 +170,24 @@ impl Message {
                 reminder_job,
                 locale,
             } => (
-                "pulse.json",
+                "assessment.json",
                 context! {
                     job_id, own, program, question, about, min, max, recorded,
                     reminder => reminder_job.is_some(),
                 },
+                locale,
+            ),
+            Message::Pulse {
+                job_id,
+                program,
+                question,
+                min,
+                max,
+                recorded,
+                locale,
+            } => (
+                "pulse.json",
+                context! { job_id, program, question, min, max, recorded, reminder => false },
                 locale,
             ),
             Message::Welcome {
@@ -201,12 +224,14 @@ impl Message {
                 reminder_job,
                 ..
             }
-            | Message::Pulse {
+            | Message::Assessment {
                 job_id,
                 reminder_job,
                 ..
             } => reminder_job.unwrap_or(*job_id),
-            Message::Digest { job_id, .. } | Message::Welcome { job_id, .. } => *job_id,
+            Message::Digest { job_id, .. }
+            | Message::Welcome { job_id, .. }
+            | Message::Pulse { job_id, .. } => *job_id,
         }
     }
 }

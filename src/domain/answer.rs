@@ -73,10 +73,12 @@ pub enum JobPurpose {
     Reminder,
     /// The weekly momentum digest to the sponsors' channel.
     Digest,
-    /// A self-assessment pulse: baseline, then +30, +60, +90 days.
+    /// A self-assessment: baseline, then +30, +60, +90 days.
     SelfAssessment,
-    /// A manager's observation pulse about a participant (+60, +90 days).
+    /// A manager's observation of a participant (+60, +90 days).
     ManagerObservation,
+    /// The pulse question: a recurring rule's one-tap question.
+    PulseQuestion,
     /// The welcome on enrolment: what Momentum records, who sees what, how
     /// to stop; and the button to choose a focus.
     Welcome,
@@ -92,23 +94,25 @@ impl JobPurpose {
             JobPurpose::Digest => "digest",
             JobPurpose::SelfAssessment => "self_assessment",
             JobPurpose::ManagerObservation => "manager_observation",
+            JobPurpose::PulseQuestion => "pulse_question",
             JobPurpose::Welcome => "welcome",
         }
     }
 
+    pub const ALL: [JobPurpose; 9] = [
+        JobPurpose::SmallStep,
+        JobPurpose::OneTapCheck,
+        JobPurpose::ManagerCheckin,
+        JobPurpose::Reminder,
+        JobPurpose::Digest,
+        JobPurpose::SelfAssessment,
+        JobPurpose::ManagerObservation,
+        JobPurpose::PulseQuestion,
+        JobPurpose::Welcome,
+    ];
+
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            JobPurpose::SmallStep,
-            JobPurpose::OneTapCheck,
-            JobPurpose::ManagerCheckin,
-            JobPurpose::Reminder,
-            JobPurpose::Digest,
-            JobPurpose::SelfAssessment,
-            JobPurpose::ManagerObservation,
-            JobPurpose::Welcome,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == s)
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
     pub fn is_participant_nudge(self) -> bool {
@@ -127,11 +131,23 @@ impl JobPurpose {
         )
     }
 
-    /// A pulse answered on the program's scale.
-    pub fn is_pulse(self) -> bool {
+    /// Answered with a value on a scale.
+    pub fn is_scaled(self) -> bool {
         matches!(
             self,
-            JobPurpose::SelfAssessment | JobPurpose::ManagerObservation
+            JobPurpose::SelfAssessment | JobPurpose::ManagerObservation | JobPurpose::PulseQuestion
+        )
+    }
+
+    /// Asks the participant something: what engagement counts (PRODUCT.md).
+    /// A reminder belongs to the prompt it repeats.
+    pub fn is_prompt(self) -> bool {
+        matches!(
+            self,
+            JobPurpose::SmallStep
+                | JobPurpose::OneTapCheck
+                | JobPurpose::SelfAssessment
+                | JobPurpose::PulseQuestion
         )
     }
 }

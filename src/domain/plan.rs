@@ -61,14 +61,11 @@ pub fn jobs_for_completed_session(
         .collect()
 }
 
-/// The pulses that follow a participant's first completed session: the
+/// The self-assessments that follow a participant's start (their first
+/// completed session; for the comparison cohort, their enrolment): the
 /// self-assessment on each of its days (0 = baseline) and the manager's
-/// observation on each of its days, at the program's pulse time.
-pub fn pulse_jobs(
-    program: &ProgramSpec,
-    first_completed: Date,
-    to: &Recipients,
-) -> Vec<PlannedJob> {
+/// observation on each of its days, at the program's assessment time.
+pub fn assessment_jobs(program: &ProgramSpec, start: Date, to: &Recipients) -> Vec<PlannedJob> {
     let Some(sa) = &program.self_assessment else {
         return vec![];
     };
@@ -78,7 +75,7 @@ pub fn pulse_jobs(
             recipient: Recipient::Participant,
             period: format!("sa+{d}d"),
             session: 0,
-            due: to.participant.due(first_completed, i64::from(*d), sa.at)?,
+            due: to.participant.due(start, i64::from(*d), sa.at)?,
         })
     });
     let manager = sa.manager_days.iter().filter_map(|d| {
@@ -87,14 +84,38 @@ pub fn pulse_jobs(
             recipient: Recipient::Manager,
             period: format!("mo+{d}d"),
             session: 0,
-            due: to.manager?.due(first_completed, i64::from(*d), sa.at)?,
+            due: to.manager?.due(start, i64::from(*d), sa.at)?,
         })
     });
     own.chain(manager).collect()
 }
 
-/// The day of a pulse from its period (`sa+30d` → 30).
-pub fn pulse_day(period: &str) -> Option<i64> {
+/// The next pulse question after `after`: the rule's cron in the
+/// participant's own time zone; one that falls on a day off (or in quiet
+/// hours) goes out at the next allowed moment. None past `ends_on`.
+pub fn next_pulse(
+    program: &ProgramSpec,
+    calendar: &DeliveryCalendar,
+    after: Timestamp,
+    ends_on: Option<Date>,
+) -> Option<PlannedJob> {
+    let (cron, _) = program.pulse_rule()?;
+    let at = cron.next_after(after, &calendar.zone)?;
+    let local = at.to_zoned(calendar.zone.tz().clone());
+    if ends_on.is_some_and(|end| local.date() > end) {
+        return None;
+    }
+    Some(PlannedJob {
+        purpose: JobPurpose::PulseQuestion,
+        recipient: Recipient::Participant,
+        period: format!("pq:{}", local.date()),
+        session: 0,
+        due: calendar.first_allowed(local.date(), local.time())?,
+    })
+}
+
+/// The day of a self-assessment from its period (`sa+30d` → 30).
+pub fn assessment_day(period: &str) -> Option<i64> {
     period.get(3..)?.strip_suffix('d')?.parse().ok()
 }
 
@@ -132,6 +153,24 @@ pub fn next_digest(
         }
     }
     None
+}
+
+/// When a program week is composed: at the digest that reports it (the
+/// first occurrence of the digest rule after the week that reports this
+/// week), else, without such a digest, a day after the week ends. Answers
+/// to the week's prompts count until then; the figures are final after.
+pub fn composed_at(program: &ProgramSpec, zone: &Zone, week: &ProgramWeek) -> Option<Timestamp> {
+    let (_, end) = week.bounds(zone)?;
+    let digest = program
+        .recurring
+        .iter()
+        .find(|r| r.purpose == RecurringPurpose::Digest)
+        .and_then(|rule| {
+            rule.cron
+                .next_after(end - jiff::SignedDuration::from_millis(1), zone)
+        })
+        .filter(|at| ProgramWeek::last_complete(*at, zone) == *week);
+    digest.or_else(|| end.checked_add(jiff::SignedDuration::from_hours(24)).ok())
 }
 
 #[cfg(test)]
@@ -212,6 +251,32 @@ program:
     }
 
     #[test]
+    fn the_pulse_question_goes_out_on_the_next_working_day_in_local_time() {
+        let p = ProgramFile::parse_yaml(&FILE.replace(
+            "  nudges:",
+            "  recurring:\n    - {purpose: pulse, cron: \"0 10 1 * *\", question: How is it going?}\n  nudges:",
+        ))
+        .unwrap()
+        .program;
+        let c = cal();
+        // 1 November 2026 is a Sunday: Monday the 2nd, 10:00 in Prague.
+        let job = next_pulse(&p, &c, "2026-10-15T00:00:00Z".parse().unwrap(), None).unwrap();
+        assert_eq!(job.purpose, JobPurpose::PulseQuestion);
+        assert_eq!(job.period, "pq:2026-11-01");
+        assert_eq!(
+            job.due,
+            "2026-11-02T09:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        // The next one after it: 1 December (a Tuesday).
+        let next = next_pulse(&p, &c, job.due, None).unwrap();
+        assert_eq!(
+            next.due,
+            "2026-12-01T09:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        assert_eq!(next_pulse(&p, &c, job.due, Some(date(2026, 11, 30))), None);
+    }
+
+    #[test]
     fn the_digest_reports_the_week_before_it_and_stops_after_the_end() {
         let mut p = ProgramFile::parse_yaml(FILE).unwrap().program;
         p.recurring = ProgramFile::parse_yaml(&FILE.replace(
@@ -232,5 +297,17 @@ program:
         assert_eq!(week.iso(), "2026-W38");
         // Nothing for weeks past the program's end.
         assert_eq!(next_digest(&p, &zone, at, Some(date(2026, 9, 13))), None);
+        // A week is composed at the digest that reports it.
+        let w37 = ProgramWeek::of(date(2026, 9, 7));
+        assert_eq!(
+            composed_at(&p, &zone, &w37),
+            Some("2026-09-14T07:30:00Z".parse().unwrap())
+        );
+        // Without a digest rule: a day after the week ends (Monday 24:00 local).
+        p.recurring.clear();
+        assert_eq!(
+            composed_at(&p, &zone, &w37),
+            Some("2026-09-14T22:00:00Z".parse().unwrap())
+        );
     }
 }

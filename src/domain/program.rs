@@ -5,6 +5,7 @@
 use super::cron::CronRule;
 use super::errors::ConfigErrors;
 use super::identity::{ChannelRef, ChatIdentity, Email, PersonRef};
+use super::metrics::MomentumSettings;
 use super::reader::{Field, Obj};
 use super::time::{parse_weekday, weekday_name, QuietHours, TimeOfDay, WorkingDays, Zone};
 use super::JobPurpose;
@@ -33,6 +34,10 @@ pub struct ProgramFile {
 pub struct ProgramSpec {
     pub key: String,
     pub name: String,
+    /// What the program is for, in HR's words: the behaviour it targets and
+    /// the sponsor's business goal. They head every digest.
+    pub target_behaviour: Option<String>,
+    pub business_goal: Option<String>,
     pub time_zone: Option<Zone>,
     pub locale: String,
     pub sponsor_channel: Option<ChannelRef>,
@@ -64,6 +69,8 @@ pub struct ProgramSpec {
     /// Welcome each participant on enrolment (what is recorded, who sees
     /// what, how to stop) and ask for their focus. On by default.
     pub welcome: bool,
+    /// α and the dropping rule (`metrics:`).
+    pub metrics: MomentumSettings,
     /// The validated source, kept so the program can be stored and downloaded.
     pub source: Value,
 }
@@ -128,6 +135,17 @@ pub enum RecurringPurpose {
 pub struct RecurringRule {
     pub purpose: RecurringPurpose,
     pub cron: CronRule,
+    /// The pulse question's text and scale (a pulse rule has one).
+    pub question: Option<PulseQuestion>,
+}
+
+/// A recurring one-tap question to every participant (PRODUCT.md's "pulse
+/// question"), answered on its own scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PulseQuestion {
+    pub text: String,
+    pub scale_min: i64,
+    pub scale_max: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -249,6 +267,13 @@ impl ProgramSpec {
         file_document(&self.source, program)
     }
 
+    /// The pulse question's rule, when the program has one.
+    pub fn pulse_rule(&self) -> Option<(&CronRule, &PulseQuestion)> {
+        self.recurring
+            .iter()
+            .find_map(|r| Some((&r.cron, r.question.as_ref()?)))
+    }
+
     pub fn session_count(&self) -> u32 {
         self.sessions.len() as u32
     }
@@ -297,6 +322,9 @@ fn stub_program() -> ProgramSpec {
     ProgramSpec {
         key: String::new(),
         name: String::new(),
+        target_behaviour: None,
+        business_goal: None,
+        metrics: MomentumSettings::default(),
         time_zone: None,
         locale: "en".into(),
         sponsor_channel: None,
@@ -396,8 +424,11 @@ fn parse_cohorts(f: &Field, errs: &mut ConfigErrors) -> Vec<Cohort> {
     out
 }
 
-const PROGRAM_FIELDS: [&str; 21] = [
+const PROGRAM_FIELDS: [&str; 24] = [
     "key",
+    "target_behaviour",
+    "business_goal",
+    "metrics",
     "welcome",
     "admins",
     "name",
@@ -425,6 +456,13 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
     let o = f.obj(&PROGRAM_FIELDS, errs)?;
     let key = o.req("key", errs).and_then(|k| key_field(&k, errs));
     let name = o.req("name", errs).and_then(|n| n.non_empty_str(errs));
+    let target_behaviour = o.get("target_behaviour").and_then(|t| hr_text(&t, errs));
+    let business_goal = o.get("business_goal").and_then(|t| hr_text(&t, errs));
+    let metrics = o
+        .get("metrics")
+        .map_or(Some(MomentumSettings::default()), |m| {
+            parse_metrics(&m, errs)
+        });
     let time_zone = o.get("time_zone").and_then(|z| zone_field(&z, errs));
     let locale = match o.get("locale") {
         None => Some("en".to_string()),
@@ -606,6 +644,9 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
     Some(ProgramSpec {
         key: key?,
         name: name?,
+        target_behaviour,
+        business_goal,
+        metrics: metrics?,
         time_zone,
         locale: locale?,
         sponsor_channel,
@@ -791,9 +832,9 @@ fn parse_nudges(f: &Field, planned: &[u32], errs: &mut ConfigErrors) -> Vec<Nudg
 }
 
 fn parse_recurring(f: &Field, errs: &mut ConfigErrors) -> Vec<RecurringRule> {
-    let mut out = Vec::new();
+    let mut out: Vec<RecurringRule> = Vec::new();
     for item in f.list(errs).unwrap_or_default() {
-        let Some(o) = item.obj(&["purpose", "cron"], errs) else {
+        let Some(o) = item.obj(&["purpose", "cron", "question", "scale"], errs) else {
             continue;
         };
         let purpose = o.req("purpose", errs).and_then(|p| {
@@ -814,11 +855,123 @@ fn parse_recurring(f: &Field, errs: &mut ConfigErrors) -> Vec<RecurringRule> {
             let s = c.str(errs)?;
             CronRule::parse(&s).map_err(|e| errs.push(&c.path, e)).ok()
         });
+        let question = match purpose {
+            Some(RecurringPurpose::Pulse) => {
+                let text = o.req("question", errs).and_then(|q| hr_text(&q, errs));
+                let scale = o
+                    .get("scale")
+                    .map_or(Some((1, 5)), |s| scale_field(&s, errs));
+                if out.iter().any(|r| r.purpose == RecurringPurpose::Pulse) {
+                    errs.push(
+                        &item.path,
+                        "a program asks one pulse question: this is a second",
+                    );
+                }
+                match (text, scale) {
+                    (Some(text), Some((min, max))) => Some(PulseQuestion {
+                        text,
+                        scale_min: min,
+                        scale_max: max,
+                    }),
+                    _ => None,
+                }
+            }
+            _ => {
+                for extra in ["question", "scale"] {
+                    if let Some(x) = o.get(extra) {
+                        errs.push(&x.path, "only a pulse rule asks a question");
+                    }
+                }
+                None
+            }
+        };
         if let (Some(purpose), Some(cron)) = (purpose, cron) {
-            out.push(RecurringRule { purpose, cron });
+            if purpose == RecurringPurpose::Pulse && question.is_none() {
+                continue;
+            }
+            out.push(RecurringRule {
+                purpose,
+                cron,
+                question,
+            });
         }
     }
     out
+}
+
+/// A scale `{min, max}` that goes up, by at most 100 steps.
+fn scale_field(s: &Field, errs: &mut ConfigErrors) -> Option<(i64, i64)> {
+    let so = s.obj(&["min", "max"], errs)?;
+    let min = so.req("min", errs).and_then(|m| m.int(errs));
+    let max = so.req("max", errs).and_then(|m| m.int(errs));
+    let (min, max) = (min?, max?);
+    if max <= min || max - min > 100 {
+        errs.push(
+            &s.path,
+            format!("the scale {min}..{max} must go up, by at most 100 steps"),
+        );
+        return None;
+    }
+    Some((min, max))
+}
+
+/// A short text HR writes about the program (at most 280 characters).
+fn hr_text(f: &Field, errs: &mut ConfigErrors) -> Option<String> {
+    let s = f.non_empty_str(errs)?;
+    if s.chars().count() > 280 {
+        errs.push(&f.path, "at most 280 characters");
+        return None;
+    }
+    Some(s.trim().to_string())
+}
+
+/// `metrics: {alpha, dropping_points, dropping_share, dropping_weeks}`.
+fn parse_metrics(f: &Field, errs: &mut ConfigErrors) -> Option<MomentumSettings> {
+    let o = f.obj(
+        &[
+            "alpha",
+            "dropping_points",
+            "dropping_share",
+            "dropping_weeks",
+        ],
+        errs,
+    )?;
+    let before = errs.len();
+    let d = MomentumSettings::default();
+    let fraction = |key: &str, lo_exclusive: f64, what: &str, errs: &mut ConfigErrors| {
+        let field = o.get(key)?;
+        let x = field.float(errs)?;
+        if !(x > lo_exclusive && x <= 1.0) {
+            errs.push(&field.path, format!("{x} is out of range: {what}"));
+            return None;
+        }
+        Some(x)
+    };
+    let alpha = fraction("alpha", 0.0, "α is more than 0 and at most 1", errs);
+    let share = fraction(
+        "dropping_share",
+        0.0,
+        "the share is more than 0 and at most 1 (0.3 = 30 %)",
+        errs,
+    );
+    let points = o
+        .get("dropping_points")
+        .and_then(|p| int_in(&p, 1, 100, "dropping points are 1 to 100", errs));
+    let weeks = o.get("dropping_weeks").and_then(|w| {
+        int_in(
+            &w,
+            1,
+            12,
+            "the dropping rule looks back 1 to 12 prompted weeks",
+            errs,
+        )
+    });
+    (errs.len() == before).then(|| MomentumSettings {
+        alpha: alpha.unwrap_or(d.alpha),
+        dropping_points: points.map_or(d.dropping_points, |p| p as u32),
+        dropping_share: share.unwrap_or(d.dropping_share),
+        dropping_weeks: weeks.map_or(d.dropping_weeks, |w| w as u32),
+    })
 }
 
 fn parse_self_assessment(
@@ -839,20 +992,7 @@ fn parse_self_assessment(
         errs,
     )?;
     let question = o.req("question", errs).and_then(|q| q.non_empty_str(errs));
-    let scale = o.req("scale", errs).and_then(|s| {
-        let so = s.obj(&["min", "max"], errs)?;
-        let min = so.req("min", errs).and_then(|m| m.int(errs));
-        let max = so.req("max", errs).and_then(|m| m.int(errs));
-        let (min, max) = (min?, max?);
-        if max <= min || max - min > 100 {
-            errs.push(
-                &s.path,
-                format!("the scale {min}..{max} must go up, by at most 100 steps"),
-            );
-            return None;
-        }
-        Some((min, max))
-    });
+    let scale = o.req("scale", errs).and_then(|s| scale_field(&s, errs));
     let days = o
         .get("days")
         .map_or(Some(vec![0, 30, 60, 90]), |d| pulse_days(&d, errs));

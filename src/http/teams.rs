@@ -338,7 +338,7 @@ impl Inbound<'_> {
             "pulse" => data["value"]
                 .as_str()
                 .and_then(|v| v.trim().parse().ok())
-                .map(TapAnswer::Pulse),
+                .map(TapAnswer::Scale),
             _ => None,
         };
         let response = match (verb, answer, job) {

@@ -194,6 +194,13 @@ impl Dispatcher {
                     ..c
                 }
             });
+            // The pulse question's chain: the next one is planned once this
+            // one has ended, whatever its outcome.
+            if let (JobPurpose::PulseQuestion, Ok(c)) = (job.purpose, &ctx) {
+                if let Some(next) = self.app.next_pulse_job(c, job.planned_due_at) {
+                    follow_ups.on_end.insert(job.id, next);
+                }
+            }
             let prepared = self.prepare(&job, ctx);
             if let (Ok(_), Some(r)) = (&prepared, job.recipient_person_id) {
                 *in_batch.entry(r).or_default() += 1;
@@ -614,8 +621,26 @@ fn skip_reason(ctx: &JobContext, job: &Job, now: Timestamp) -> Option<String> {
     if recipient.is_away_at(now) {
         return Some("recipient out of office".into());
     }
-    if job.purpose.is_pulse() && ctx.program.spec.self_assessment.is_none() {
-        return Some("the program no longer has self-assessments".into());
+    match job.purpose {
+        JobPurpose::PulseQuestion if ctx.program.spec.pulse_rule().is_none() => {
+            return Some("the program no longer asks a pulse question".into())
+        }
+        p if p.is_scaled()
+            && p != JobPurpose::PulseQuestion
+            && ctx.program.spec.self_assessment.is_none() =>
+        {
+            return Some("the program no longer has self-assessments".into())
+        }
+        p if crate::app::in_comparison(&ctx.program, &ctx.participant)
+            && !matches!(p, JobPurpose::SelfAssessment | JobPurpose::Welcome)
+            && !ctx
+                .reminds
+                .as_ref()
+                .is_some_and(|(j, _)| j.purpose == JobPurpose::SelfAssessment) =>
+        {
+            return Some("the comparison cohort gets no coaching prompts".into())
+        }
+        _ => {}
     }
     if job.purpose == JobPurpose::Reminder {
         match &ctx.reminds {

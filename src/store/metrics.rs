@@ -2,9 +2,10 @@
 //! gathered with a handful of aggregate queries (the raw events of other
 //! weeks are not read), and the stored trends and digests.
 
-use super::{col, millis, OrgId, Result, Store};
-use crate::domain::metrics::digest::Labels;
+use super::{col, instant, millis, OrgId, Result, Store};
+use crate::domain::metrics::prompts::{Asked, Prompt};
 use crate::domain::metrics::{Actions, Groups, ParticipantWeek, Trend, WeekFacts};
+use crate::domain::JobPurpose;
 use jiff::civil::Date;
 use jiff::Timestamp;
 use std::collections::{HashMap, HashSet};
@@ -14,7 +15,8 @@ use std::collections::{HashMap, HashSet};
 pub struct WeekWindow {
     pub start: Timestamp,
     pub end: Timestamp,
-    pub previous_start: Timestamp,
+    /// When the week is composed: answers to its prompts count until then.
+    pub cutoff: Timestamp,
     /// The week's Sunday: sessions completed on or before it count.
     pub last_day: Date,
     /// Sessions planned on or before the week's Sunday (or all of them).
@@ -22,60 +24,96 @@ pub struct WeekWindow {
     pub program_over: bool,
 }
 
-/// One participant's pulses as of the week's end.
-#[derive(Debug, Clone, Copy, Default)]
-struct PulsesOf {
-    /// The self-assessment baseline (day 0).
+/// One participant's self-assessments as of the week's end.
+#[derive(Debug, Clone, Default)]
+struct AssessmentsOf {
     baseline: Option<i64>,
-    /// The latest self-assessment follow-up: (day, value).
-    follow_up: Option<(i64, i64)>,
+    /// Follow-ups by day (+30, +60, +90).
+    follow_ups: Vec<(u32, i64)>,
     /// The manager's latest observation: (day, value).
     observed: Option<(i64, i64)>,
 }
 
 impl Store {
-    /// One week's facts about a program's participants.
+    /// Every prompt sent to the program's participants before `until`, with
+    /// when it was first answered: who was asked and who responded, by week.
+    pub async fn prompts(
+        &self,
+        org: OrgId,
+        program_id: i64,
+        until: Timestamp,
+    ) -> Result<Vec<Prompt>> {
+        // A reminder belongs to the prompt it repeats: its answer is stored
+        // against that prompt, and it is no prompt of its own.
+        let purposes: Vec<String> = JobPurpose::ALL
+            .iter()
+            .filter(|p| p.is_prompt())
+            .map(|p| format!("'{}'", p.as_str()))
+            .collect();
+        let prompts = purposes.join(", ");
+        let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(&format!(
+            "SELECT j.participant_id, j.sent_at, COALESCE( \
+                 (SELECT r.first_answered_at FROM reports r WHERE r.org_id = j.org_id AND r.job_id = j.id), \
+                 (SELECT u.first_answered_at FROM pulses u WHERE u.org_id = j.org_id AND u.job_id = j.id)) \
+             FROM jobs j WHERE j.org_id = $1 AND j.program_id = $2 AND j.purpose IN ({prompts}) \
+               AND j.state = 'sent' AND j.sent_at < $3 AND j.participant_id IS NOT NULL"
+        ))
+        .bind(org.0)
+        .bind(program_id)
+        .bind(millis(until))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(participant, sent, answered)| Prompt {
+                participant,
+                sent: instant(sent),
+                answered: answered.map(instant),
+            })
+            .collect())
+    }
+
+    /// One week's facts about a program's participants; `asked` says who was
+    /// asked this week (from [`Store::prompts`]).
     pub async fn week_facts(
         &self,
         org: OrgId,
         program_id: i64,
         w: &WeekWindow,
         comparison_cohort: Option<&str>,
-    ) -> Result<(WeekFacts, Labels)> {
+        asked: &HashMap<i64, Asked>,
+    ) -> Result<WeekFacts> {
         let end = millis(w.end);
-        // Pulses answered by the week's end: (self baseline, self latest
-        // follow-up (day, value), manager's latest (day, value)).
-        type PulseRow = (i64, String, i64, i64);
-        let pulse_rows: Vec<PulseRow> = sqlx::query_as(
+        let cutoff = millis(w.cutoff);
+        // Self-assessments and observations answered by the week's end.
+        let assessment_rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(
             "SELECT u.participant_id, u.kind, u.day, u.value FROM pulses u \
              JOIN participants pa ON pa.id = u.participant_id AND pa.org_id = u.org_id \
-             WHERE u.org_id = $1 AND pa.program_id = $2 AND u.first_answered_at < $3",
+             WHERE u.org_id = $1 AND pa.program_id = $2 AND u.kind IN ('self', 'manager') AND u.first_answered_at < $3",
         )
         .bind(org.0)
         .bind(program_id)
         .bind(end)
         .fetch_all(&self.pool)
         .await?;
-        let mut pulses: HashMap<i64, PulsesOf> = HashMap::new();
-        for (participant, kind, day, value) in pulse_rows {
-            let e = pulses.entry(participant).or_default();
-            let latest = |cur: Option<(i64, i64)>| match cur {
-                Some((d, _)) if d >= day => cur,
-                _ => Some((day, value)),
-            };
+        let mut assessments: HashMap<i64, AssessmentsOf> = HashMap::new();
+        for (participant, kind, day, value) in assessment_rows {
+            let e = assessments.entry(participant).or_default();
             match (kind.as_str(), day) {
                 ("self", 0) => e.baseline = Some(value),
-                ("self", _) => e.follow_up = latest(e.follow_up),
-                _ => e.observed = latest(e.observed),
+                ("self", d) => e.follow_ups.push((d as u32, value)),
+                _ => {
+                    if e.observed.is_none_or(|(d, _)| d < day) {
+                        e.observed = Some((day, value));
+                    }
+                }
             }
         }
         let rows = sqlx::query(
-            "SELECT pa.id, pa.person_id, pa.created_at, pa.deactivated_at, pa.cohort, pa.focus, pa.manager_person_id, \
-                    COALESCE(m.display_name, m.email) AS manager_name, \
+            "SELECT pa.id, pa.created_at, pa.deactivated_at, pa.cohort, pa.focus, \
                     CAST(CASE WHEN EXISTS (SELECT 1 FROM reports r WHERE r.participant_id = pa.id AND r.first_answered_at < $3) \
                          THEN 1 ELSE 0 END AS BIGINT) AS reported \
-             FROM participants pa LEFT JOIN people m ON m.id = pa.manager_person_id AND m.org_id = pa.org_id \
-             WHERE pa.org_id = $1 AND pa.program_id = $2 ORDER BY pa.id",
+             FROM participants pa WHERE pa.org_id = $1 AND pa.program_id = $2 ORDER BY pa.id",
         )
         .bind(org.0)
         .bind(program_id)
@@ -97,25 +135,6 @@ impl Store {
         .into_iter()
         .map(|(p, all, due)| (p, (all, due)))
         .collect();
-        // Activity: anything the person tapped in the program (a report, a
-        // check-in, a pulse), this week and last.
-        let activity: HashMap<i64, (bool, bool)> = sqlx::query_as::<_, (i64, i64, i64)>(
-            "SELECT person_id, \
-                    CAST(MAX(CASE WHEN tapped_at >= $3 THEN 1 ELSE 0 END) AS BIGINT), \
-                    CAST(MAX(CASE WHEN tapped_at < $3 THEN 1 ELSE 0 END) AS BIGINT) \
-             FROM taps WHERE org_id = $1 AND program_id = $2 AND tapped_at >= $4 AND tapped_at < $5 \
-             GROUP BY person_id",
-        )
-        .bind(org.0)
-        .bind(program_id)
-        .bind(millis(w.start))
-        .bind(millis(w.previous_start))
-        .bind(end)
-        .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|(p, now, before)| (p, (now != 0, before != 0)))
-        .collect();
         let paused: HashSet<i64> = sqlx::query_scalar(
             "SELECT participant_id FROM pauses WHERE org_id = $1 AND from_at <= $2 AND until_at >= $3",
         )
@@ -126,24 +145,14 @@ impl Store {
         .await?
         .into_iter()
         .collect();
-        let mut labels = Labels::new();
         let mut participants = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: i64 = col(row, "id")?;
             let created: i64 = col(row, "created_at")?;
             let left: Option<i64> = col(row, "deactivated_at")?;
-            let manager: Option<i64> = col(row, "manager_person_id")?;
-            if let (Some(m), Some(name)) = (manager, col::<Option<String>>(row, "manager_name")?) {
-                labels.insert(format!("manager:{m}"), name);
-            }
             let (completed, completed_due) = sessions.get(&id).copied().unwrap_or((0, 0));
-            let person: i64 = col(row, "person_id")?;
-            let (active, active_last_week) = activity.get(&person).copied().unwrap_or_default();
-            let PulsesOf {
-                baseline,
-                follow_up,
-                observed,
-            } = pulses.get(&id).copied().unwrap_or_default();
+            let this_week = asked.get(&id).copied();
+            let own = assessments.remove(&id).unwrap_or_default();
             let cohort: Option<String> = col(row, "cohort")?;
             participants.push(ParticipantWeek {
                 enrolled: created < end && left.is_none_or(|l| l >= end),
@@ -151,16 +160,18 @@ impl Store {
                 sessions_completed: completed_due as u32,
                 sessions_missing: w.sessions_due.saturating_sub(completed_due as u32),
                 paused_all_week: paused.contains(&id),
-                active,
-                active_last_week,
-                enrolled_last_week: created < millis(w.start),
-                self_shift: baseline.zip(follow_up).map(|(b, (_, f))| f - b),
-                observation: observed.map(|(_, v)| v),
+                asked: this_week.is_some(),
+                responded: this_week.is_some_and(|a| a.responded),
+                silent: this_week.is_some_and(|a| a.silent),
+                shifts: own
+                    .baseline
+                    .map(|b| own.follow_ups.iter().map(|(d, v)| (*d, v - b)).collect())
+                    .unwrap_or_default(),
+                observation: own.observed.map(|(_, v)| v),
                 comparison: comparison_cohort.is_some() && cohort.as_deref() == comparison_cohort,
                 groups: Groups {
                     cohort,
                     theme: col(row, "focus")?,
-                    manager: manager.map(|m| m.to_string()),
                 },
             });
         }
@@ -181,16 +192,27 @@ impl Store {
         .bind(end)
         .fetch_all(&self.pool)
         .await?;
-        for (answer, n) in answers {
-            let n = n as u64;
+        for (answer, n) in &answers {
+            let n = *n as u64;
             match answer.as_str() {
                 "done" => actions.done += n,
                 "partly" => actions.partly += n,
                 _ => actions.not_yet += n,
             }
         }
-        let (checkins_sent, checkins_supported): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), CAST(SUM(CASE WHEN c.answer IN ('supported', 'will') THEN 1 ELSE 0 END) AS BIGINT) \
+        let action_people: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT r.participant_id) FROM reports r JOIN participants pa ON pa.id = r.participant_id AND pa.org_id = r.org_id \
+             WHERE r.org_id = $1 AND pa.program_id = $2 AND r.first_answered_at >= $3 AND r.first_answered_at < $4",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .bind(millis(w.start))
+        .bind(end)
+        .fetch_one(&self.pool)
+        .await?;
+        let (checkins_sent, checkins_supported, managers): (i64, Option<i64>, i64) = sqlx::query_as(
+            "SELECT COUNT(*), CAST(SUM(CASE WHEN c.answer IN ('supported', 'will') AND c.first_answered_at < $5 THEN 1 ELSE 0 END) AS BIGINT), \
+                    COUNT(DISTINCT j.recipient_person_id) \
              FROM jobs j LEFT JOIN checkins c ON c.job_id = j.id AND c.org_id = j.org_id \
              WHERE j.org_id = $1 AND j.program_id = $2 AND j.purpose = 'manager_checkin' AND j.state = 'sent' \
                AND j.sent_at >= $3 AND j.sent_at < $4",
@@ -199,20 +221,36 @@ impl Store {
         .bind(program_id)
         .bind(millis(w.start))
         .bind(end)
+        .bind(cutoff)
         .fetch_one(&self.pool)
         .await?;
-        Ok((
-            WeekFacts {
-                participants,
-                actions,
-                checkins_sent: checkins_sent as u64,
-                checkins_supported: checkins_supported.unwrap_or(0) as u64,
-                sessions_due: w.sessions_due,
-                program_over: w.program_over,
-                has_comparison: comparison_cohort.is_some(),
-            },
-            labels,
-        ))
+        // The pulse question sent this week: each person's latest answer.
+        let pulse_rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT u.participant_id, u.value FROM pulses u JOIN jobs j ON j.id = u.job_id AND j.org_id = u.org_id \
+             WHERE u.org_id = $1 AND j.program_id = $2 AND u.kind = 'question' AND j.sent_at >= $3 AND j.sent_at < $4 \
+               AND u.first_answered_at < $5 ORDER BY j.sent_at, j.id",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .bind(millis(w.start))
+        .bind(end)
+        .bind(cutoff)
+        .fetch_all(&self.pool)
+        .await?;
+        let latest: HashMap<i64, i64> = pulse_rows.into_iter().collect();
+        Ok(WeekFacts {
+            participants,
+            actions,
+            action_people: action_people as u64,
+            checkins_sent: checkins_sent as u64,
+            checkins_supported: checkins_supported.unwrap_or(0) as u64,
+            checkin_managers: managers as u64,
+            sessions_due: w.sessions_due,
+            program_over: w.program_over,
+            has_comparison: comparison_cohort.is_some(),
+            follow_up_days: vec![],
+            pulse_answers: latest.into_values().collect(),
+        })
     }
 
     /// Whether a program week's digest is stored.
@@ -253,8 +291,10 @@ impl Store {
         program_id: i64,
         week: Date,
     ) -> Result<HashMap<String, Trend>> {
-        let rows: Vec<(String, i64, i64, i64, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT group_key, people, eligible, active, inactive_two_weeks, momentum_ppm FROM weekly_trends \
+        // (group key, people, eligible, asked, responded, silent, momentum ppm)
+        type TrendRow = (String, i64, i64, i64, i64, i64, Option<i64>);
+        let rows: Vec<TrendRow> = sqlx::query_as(
+            "SELECT group_key, people, eligible, asked, responded, silent, momentum_ppm FROM weekly_trends \
              WHERE org_id = $1 AND program_id = $2 AND week = $3",
         )
         .bind(org.0)
@@ -264,12 +304,13 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(key, people, eligible, active, inactive, m)| {
+            .map(|(key, people, eligible, asked, responded, silent, m)| {
                 let t = Trend {
                     people: people as u64,
                     eligible: eligible as u64,
-                    active: active as u64,
-                    inactive_two_weeks: inactive as u64,
+                    asked: asked as u64,
+                    responded: responded as u64,
+                    silent: silent as u64,
                     momentum: m.map(|ppm| ppm as f64 / 1e6),
                 };
                 (key, t)
@@ -299,9 +340,9 @@ impl Store {
         .await?;
         for chunk in trends.chunks(500) {
             let mut p = super::Placeholders::new(self.backend);
-            let values: Vec<String> = chunk.iter().map(|_| p.row(9)).collect();
+            let values: Vec<String> = chunk.iter().map(|_| p.row(10)).collect();
             let sql = format!(
-                "INSERT INTO weekly_trends (org_id, program_id, week, group_key, people, eligible, active, inactive_two_weeks, momentum_ppm) VALUES {}",
+                "INSERT INTO weekly_trends (org_id, program_id, week, group_key, people, eligible, asked, responded, silent, momentum_ppm) VALUES {}",
                 values.join(", ")
             );
             let mut q = sqlx::query(&sql);
@@ -313,8 +354,9 @@ impl Store {
                     .bind(key.clone())
                     .bind(t.people as i64)
                     .bind(t.eligible as i64)
-                    .bind(t.active as i64)
-                    .bind(t.inactive_two_weeks as i64)
+                    .bind(t.asked as i64)
+                    .bind(t.responded as i64)
+                    .bind(t.silent as i64)
                     .bind(t.momentum.map(|m| (m * 1e6).round() as i64));
             }
             q.execute(&mut *tx).await?;

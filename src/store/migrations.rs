@@ -28,6 +28,7 @@ macro_rules! migrations {
             (10, "teams", "0010_teams"),
             (11, "charts", "0011_charts"),
             (12, "console", "0012_console"),
+            (13, "measurement", "0013_measurement"),
         );)*
     };
 }

@@ -125,7 +125,7 @@ fn person_prefixed(row: &AnyRow, prefix: &str) -> Result<Person> {
 pub(crate) fn participant_query(filter: &str) -> String {
     format!(
         "SELECT pa.id, pa.org_id, pa.program_id, pa.cohort, pa.focus, pa.time_zone AS pa_time_zone, pa.share_focus, \
-                pa.holiday_calendar, pa.paused_until, pa.deactivated_at, pa.manager_person_id, {}, {} \
+                pa.holiday_calendar, pa.paused_until, pa.deactivated_at, pa.created_at AS pa_created_at, pa.manager_person_id, {}, {} \
          FROM participants pa JOIN people pe ON pe.id = pa.person_id AND pe.org_id = pa.org_id \
          LEFT JOIN people m ON m.id = pa.manager_person_id AND m.org_id = pa.org_id \
          WHERE pa.org_id = $1 AND {filter} ORDER BY pa.id",
@@ -152,6 +152,7 @@ pub(crate) fn participant_row(row: &AnyRow) -> Result<Participant> {
         holiday_calendar: col(row, "holiday_calendar")?,
         paused_until: col(row, "paused_until")?,
         deactivated: col::<Option<i64>>(row, "deactivated_at")?.is_some(),
+        enrolled_at: super::instant(col(row, "pa_created_at")?),
     })
 }
 
@@ -255,6 +256,7 @@ pub struct Participant {
     pub holiday_calendar: Option<String>,
     pub paused_until: Option<i64>,
     pub deactivated: bool,
+    pub enrolled_at: Timestamp,
 }
 
 impl Participant {

@@ -22,13 +22,31 @@ pub enum TapTarget {
         participant_id: i64,
         manager_person_id: i64,
     },
-    /// A pulse: the participant's own (`own`) or their manager's observation,
-    /// `day` days after the first completed session.
-    Pulse {
+    /// A value on a scale: a self-assessment or a manager's observation
+    /// (`day` days after the first completed session), or the pulse question.
+    Scale {
         participant_id: i64,
-        own: bool,
+        kind: ScaleKind,
         day: i64,
     },
+}
+
+/// Which question a value on a scale answers (the `kind` of a `pulses` row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleKind {
+    SelfAssessment,
+    Observation,
+    PulseQuestion,
+}
+
+impl ScaleKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ScaleKind::SelfAssessment => "self",
+            ScaleKind::Observation => "manager",
+            ScaleKind::PulseQuestion => "question",
+        }
+    }
 }
 
 /// One tap, ready to store.
@@ -126,13 +144,13 @@ pub(super) async fn write_answer(
         .execute(&mut **tx)
         .await?;
         }
-        TapTarget::Pulse {
+        TapTarget::Scale {
             participant_id,
-            own,
+            kind,
             day,
         } => {
             let value: i64 = answer.parse().map_err(|_| {
-                super::StoreError::Conflict(format!("{answer:?} is not a pulse value"))
+                super::StoreError::Conflict(format!("{answer:?} is not a value on the scale"))
             })?;
             sqlx::query(
             "INSERT INTO pulses (org_id, participant_id, job_id, kind, day, value, first_answered_at, answered_at) \
@@ -142,7 +160,7 @@ pub(super) async fn write_answer(
         .bind(org.0)
         .bind(participant_id)
         .bind(job_id)
-        .bind(if own { "self" } else { "manager" })
+        .bind(kind.as_str())
         .bind(day)
         .bind(value)
         .bind(millis(at))
@@ -207,7 +225,7 @@ impl Store {
 
     /// The latest pulse sent to a person (their self-assessment, or an
     /// observation asked of them as a manager) that has no answer yet.
-    pub async fn unanswered_pulse(&self, org: OrgId, person_id: i64) -> Result<Option<i64>> {
+    pub async fn unanswered_assessment(&self, org: OrgId, person_id: i64) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT j.id FROM jobs j WHERE j.org_id = $1 AND j.recipient_person_id = $2 \
                AND j.purpose IN ('self_assessment', 'manager_observation') AND j.state = 'sent' \

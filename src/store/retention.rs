@@ -42,21 +42,47 @@ impl Store {
     }
 
     /// Deletes taps, answers, notes and ended jobs from before `cutoff`, in
-    /// one transaction. A job still referenced by a newer answer stays.
-    pub async fn delete_raw_before(&self, cutoff: Timestamp) -> Result<Removed> {
+    /// one transaction. A job still referenced by a newer answer stays, and
+    /// so do the self-assessments (with their taps and jobs) of the
+    /// participants in `assessments_kept`.
+    pub async fn delete_raw_before(
+        &self,
+        cutoff: Timestamp,
+        assessments_kept: &[i64],
+    ) -> Result<Removed> {
         let at = millis(cutoff);
+        // Ids are integers from the store itself: safe to inline.
+        let kept = if assessments_kept.is_empty() {
+            "0".to_string()
+        } else {
+            assessments_kept
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let kept_jobs = format!(
+            "SELECT k.job_id FROM pulses k WHERE k.kind = 'self' AND k.participant_id IN ({kept})"
+        );
         let mut tx = self.pool.begin().await?;
         let mut removed = Removed {
-            taps: sqlx::query("DELETE FROM taps WHERE tapped_at < $1")
-                .bind(at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected(),
+            taps: sqlx::query(&format!(
+                "DELETE FROM taps WHERE tapped_at < $1 AND job_id NOT IN ({kept_jobs})"
+            ))
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
             ..Removed::default()
         };
         for table in ["reports", "checkins", "pulses"] {
+            let keep = if table == "pulses" {
+                format!(" AND job_id NOT IN ({kept_jobs})")
+            } else {
+                String::new()
+            };
             removed.answers += sqlx::query(&format!(
-                "DELETE FROM {table} WHERE answered_at < $1 \
+                "DELETE FROM {table} WHERE answered_at < $1{keep} \
                  AND NOT EXISTS (SELECT 1 FROM taps t WHERE t.job_id = {table}.job_id)"
             ))
             .bind(at)

@@ -247,9 +247,11 @@ async fn one_organisations_token_sees_nothing_of_another() {
         .await;
     assert_eq!(resp.status(), 404);
     assert_eq!(t.count("sessions").await, 0);
-    // Only the program's own weekly digest is planned; nothing for anyone.
+    // Only the program's own schedule is planned (its weekly digest and
+    // monthly pulse question); nothing follows from the refused session.
     let person_jobs: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM jobs WHERE org_id = $1 AND recipient_person_id IS NOT NULL",
+        "SELECT COUNT(*) FROM jobs WHERE org_id = $1 AND recipient_person_id IS NOT NULL \
+         AND purpose <> 'pulse_question'",
     )
     .bind(t.org.id.0)
     .fetch_one(t.store.pool())

@@ -277,11 +277,16 @@ pub static PROGRAM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     out
 });
 
-/// The sample program with its pulses; without the welcome on enrolment,
-/// so that tests count the messages they are about (`PROGRAM_WITH_WELCOME`
-/// has it).
+/// The sample program with its self-assessments; without the welcome on
+/// enrolment and the monthly pulse question, so that tests count the
+/// messages they are about (`PROGRAM_WITH_WELCOME` has both).
 pub static PROGRAM_WITH_PULSES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    PROGRAM_WITH_WELCOME.replace("  welcome: true ", "  welcome: false")
+    PROGRAM_WITH_WELCOME
+        .replace("  welcome: true ", "  welcome: false")
+        .lines()
+        .filter(|l| !l.contains("purpose: pulse"))
+        .map(|l| format!("{l}\n"))
+        .collect()
 });
 
 pub const PROGRAM_WITH_WELCOME: &str = momentum::demo::PROGRAM_FILE;

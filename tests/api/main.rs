@@ -16,6 +16,7 @@ mod onboarding;
 mod outage;
 mod privacy;
 mod proxy;
+mod pulse_question;
 mod pulses;
 mod reminders;
 mod scheduling;

@@ -79,7 +79,9 @@ async fn pulses_follow_the_first_session_and_the_digest_shows_the_shift_against_
     let t = spawn_app().await;
     let resp = t.apply_yaml(&t.admin_token, &with_waitlist()).await;
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
-    for p in PROGRAM_HANDS.iter().chain(&WAITLIST) {
+    // The waitlist has no coaching sessions: its self-assessments count
+    // from enrolment (today, 7 September), the program's from session 1.
+    for p in PROGRAM_HANDS {
         t.complete_session(p, 1, "2026-09-07").await;
     }
     // Baseline: Monday 7 September, 10:00 in Prague.
@@ -90,7 +92,7 @@ async fn pulses_follow_the_first_session_and_the_digest_shows_the_shift_against_
         baseline
             .content
             .text
-            .starts_with("A quick pulse: How confident"),
+            .starts_with("A short self-assessment: How confident"),
         "{}",
         baseline.content.text
     );
@@ -139,18 +141,37 @@ async fn pulses_follow_the_first_session_and_the_digest_shows_the_shift_against_
     let d: Value = serde_json::to_value(&digest).unwrap();
     assert_eq!(d["self_assessment_shift"]["n"], 5, "{d}");
     assert_eq!(d["self_assessment_shift"]["mean"], 2.0, "{d}");
-    assert_eq!(d["comparison"]["status"], "shown", "{d}");
-    assert_eq!(d["comparison"]["difference"], 1.0, "{d}");
-    assert_eq!(d["comparison"]["n_comparison"], 5, "{d}");
-    // The waitlist is not part of the program's own figures.
+    // Per follow-up day: at +30 the program moved 2.0, the waitlist 1.0.
+    let at30 = &d["follow_ups"][0];
+    assert_eq!(at30["day"], 30, "{d}");
+    assert_eq!(at30["shift"]["mean"], 2.0, "{d}");
+    assert_eq!(at30["comparison"]["status"], "shown", "{d}");
+    assert_eq!(at30["comparison"]["difference"], 1.0, "{d}");
+    assert_eq!(at30["comparison"]["n_comparison"], 5, "{d}");
+    assert_eq!(
+        d["follow_ups"][1]["comparison"]["status"],
+        "program_too_small"
+    );
+    // The waitlist is not part of the program's own figures, and got no
+    // coaching prompt of any kind: only its self-assessments.
     assert_eq!(d["enrolled"], 13, "18 enrolled, 5 of them waiting: {d}");
+    for p in WAITLIST {
+        let dm = SimWorkspace::dm_channel(&t.user_id(p));
+        for m in t.sim.messages_in(&dm) {
+            assert!(
+                m.content.text.starts_with("A short self-assessment"),
+                "{p} got {}",
+                m.content.text
+            );
+        }
+    }
 }
 
 #[tokio::test]
 async fn the_digest_text_speaks_of_the_shift_and_the_comparison() {
     let t = spawn_app().await;
     t.apply_yaml(&t.admin_token, &with_waitlist()).await;
-    for p in PROGRAM_HANDS.iter().chain(&WAITLIST) {
+    for p in PROGRAM_HANDS {
         t.complete_session(p, 1, "2026-09-07").await;
     }
     t.advance_to("2026-09-07T08:00:00Z").await;
@@ -170,7 +191,7 @@ async fn the_digest_text_speaks_of_the_shift_and_the_comparison() {
         "{text}"
     );
     assert!(
-        text.contains("Comparison not shown: fewer than 5 people in the comparison cohort"),
+        text.contains("at +30 days: +2.0 (n = 5); comparison not shown (fewer than 5 on one side)"),
         "{text}"
     );
     let cs = momentum::app::digest_text("Leaders", "cs", &digest).unwrap();

@@ -42,9 +42,9 @@ pub fn render_view_json(view: &View) -> Result<serde_json::Value, ChatError> {
             "cadence_form.json",
             minijinja::Value::from_serialize(context),
         ),
-        View::PulseForm {
+        View::AssessmentForm {
             pulse:
-                Message::Pulse {
+                Message::Assessment {
                     job_id,
                     own,
                     program,
@@ -58,10 +58,10 @@ pub fn render_view_json(view: &View) -> Result<serde_json::Value, ChatError> {
         } => templates::render_json(
             "slack",
             locale,
-            "pulse_form.json",
+            "assessment_form.json",
             context! { job_id, own, program, question, about, min, max },
         ),
-        View::PulseForm { .. } => {
+        View::AssessmentForm { .. } => {
             return Err(ChatError::Permanent("a pulse form needs a pulse".into()))
         }
         View::NoteForm { job_id, locale } => templates::render_json(
@@ -137,10 +137,10 @@ mod tests {
                 .map(|i| ParticipantWeek {
                     enrolled: true,
                     started: true,
-                    active: i % 2 == 0,
+                    asked: true,
+                    responded: i % 2 == 0,
                     groups: Groups {
                         theme: Some(["feedback", "delegation"][i % 2].into()),
-                        manager: Some((i % 3).to_string()),
                         cohort: None,
                     },
                     ..Default::default()
@@ -151,13 +151,14 @@ mod tests {
                 partly: 2,
                 not_yet: 1,
             },
+            action_people: 7,
             checkins_sent: 6,
             checkins_supported: 4,
+            checkin_managers: 5,
             sessions_due: 1,
-            program_over: false,
-            has_comparison: false,
+            ..Default::default()
         };
-        let labels = [("manager:0".to_string(), "Pavel Svoboda".to_string())].into();
+        let labels = Default::default();
         let week = ProgramWeek::of(jiff::civil::date(2026, 9, 14));
         let previous = [(
             "program".to_string(),
@@ -205,12 +206,14 @@ mod tests {
                     );
                     assert!(
                         text.contains(if locale == "en" {
-                            "Pavel Svoboda's team"
+                            "theme feedback"
                         } else {
-                            "tým Pavel Svoboda"
+                            "téma feedback"
                         }),
                         "{text}"
                     );
+                    // No figure by manager: support, not control.
+                    assert!(!text.contains("team"), "{text}");
                 } else {
                     assert!(
                         text.contains(if locale == "en" {
@@ -240,7 +243,7 @@ mod view_tests {
                 "recent": [{"session": 1, "answer": "done", "on": "2026-09-08"}],
             }]},
             "paused": false,
-            "pulse_due": 12,
+            "assessment_due": 12,
             "programs": [{"key": "leaders", "name": "Leaders", "status": "running", "enrolled": 18,
                           "started": 16, "active_this_week": 9, "anonymity_threshold": 5, "unreachable": 1,
                           "sent": 40, "to_go": 80,
@@ -283,8 +286,8 @@ mod view_tests {
                                     "focus": null, "share": false}),
                     locale: locale.clone(),
                 },
-                View::PulseForm {
-                    pulse: Message::Pulse {
+                View::AssessmentForm {
+                    pulse: Message::Assessment {
                         job_id: 12,
                         own: true,
                         program: "Leaders".into(),

@@ -36,7 +36,7 @@ pub fn render_view(view: &View) -> Result<Value, ChatError> {
         View::NoteForm { job_id, locale } => {
             templates::render_json("teams", locale, "note_form.json", context! { job_id })
         }
-        View::PulseForm { pulse } => return render(pulse),
+        View::AssessmentForm { pulse } => return render(pulse),
         View::Home { context, locale } => templates::render_json(
             "teams",
             locale,
@@ -139,7 +139,7 @@ mod tests {
     #[test]
     fn long_scales_are_a_choice_and_short_ones_buttons() {
         for (min, max, buttons) in [(1, 5, 5), (0, 10, 1)] {
-            let m = Message::Pulse {
+            let m = Message::Assessment {
                 job_id: 7,
                 own: true,
                 program: "P".into(),

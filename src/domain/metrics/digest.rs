@@ -12,17 +12,15 @@ use std::collections::HashMap;
 pub enum Dimension {
     Cohort,
     Theme,
-    Manager,
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 3] = [Dimension::Cohort, Dimension::Theme, Dimension::Manager];
+    pub const ALL: [Dimension; 2] = [Dimension::Cohort, Dimension::Theme];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Dimension::Cohort => "cohort",
             Dimension::Theme => "theme",
-            Dimension::Manager => "manager",
         }
     }
 
@@ -30,7 +28,6 @@ impl Dimension {
         match self {
             Dimension::Cohort => g.cohort.as_deref(),
             Dimension::Theme => g.theme.as_deref(),
-            Dimension::Manager => g.manager.as_deref(),
         }
     }
 }
@@ -46,10 +43,12 @@ pub fn trend_key(group: Option<(Dimension, &str)>) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupFigures {
     pub dimension: Dimension,
-    /// The cohort's or theme's name, or the manager's (for their team).
+    /// The cohort's or theme's name.
     pub name: String,
     pub people: u64,
     pub engagement: Option<u32>,
+    #[serde(default)]
+    pub engagement_note: Option<EngagementNote>,
     pub momentum: Option<u32>,
     pub momentum_change: Option<i32>,
     pub dropping: Option<Dropping>,
@@ -72,6 +71,16 @@ pub struct Digest {
     pub anonymity_threshold: u32,
     /// False when the program has fewer than k participants: nothing else is shown.
     pub published: bool,
+    /// What the program is for, as HR wrote it (the program's current
+    /// words, set when the digest is read; never anyone else's text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_behaviour: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_goal: Option<String>,
+    /// Computed before the week's scheduled digest time: its figures may
+    /// still change (answers keep counting until the week is composed).
+    #[serde(default)]
+    pub provisional: bool,
     pub enrolled: Option<u64>,
     pub started: Option<u64>,
     pub start_rate: Option<u32>,
@@ -79,8 +88,17 @@ pub struct Digest {
     /// True until the last planned session date has passed ("to date").
     pub completion_to_date: bool,
     pub eligible: Option<u64>,
-    pub active: Option<u64>,
+    /// Eligible participants sent at least one prompt this week.
+    #[serde(default)]
+    pub asked: Option<u64>,
+    /// Asked participants who answered a prompt sent to them this week.
+    #[serde(default)]
+    pub responded: Option<u64>,
+    /// Engagement = responded / asked; absent with a note when not shown.
     pub engagement: Option<u32>,
+    #[serde(default)]
+    pub engagement_note: Option<EngagementNote>,
+    /// Absent when fewer than k people reported this week.
     pub actions: Option<Actions>,
     pub checkins_sent: Option<u64>,
     pub manager_support_rate: Option<u32>,
@@ -95,23 +113,48 @@ pub struct Digest {
     /// participants who have both, with n; absent under k.
     #[serde(default)]
     pub self_assessment_shift: Option<Mean>,
+    /// The shift per follow-up day (+30, +60, +90), with the comparison
+    /// cohort's difference in differences when the program has one.
+    #[serde(default)]
+    pub follow_ups: Vec<FollowUp>,
     /// Managers' latest observation, with n; absent under k.
     #[serde(default)]
     pub manager_observation: Option<Mean>,
-    /// Against the comparison cohort, when the program has one.
+    /// The pulse question's mean this week, with n; absent under k.
     #[serde(default)]
-    pub comparison: Option<Comparison>,
-    /// Per cohort, theme and manager's team: shown groups only.
+    pub pulse: Option<Mean>,
+    /// Per cohort and theme: shown groups only.
     pub groups: Vec<GroupFigures>,
     /// How many groups were left out because they (or a complement) are small.
     pub groups_not_shown: u64,
 }
 
-/// Labels for group keys (a manager's key is their id; the digest shows a name).
+/// Why a week shows no engagement figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngagementNote {
+    /// No one was asked anything this week (a quiet week between sessions).
+    NoPrompts,
+    /// 1 to k−1 people were asked: too few to show.
+    TooFewAsked,
+}
+
+/// The self-assessment shift at one follow-up day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub day: u32,
+    /// Mean of (follow-up at this day − baseline), from k people.
+    pub shift: Option<Mean>,
+    /// Against the comparison cohort at this day, when the program has one.
+    pub comparison: Option<Comparison>,
+}
+
+/// Labels for group keys (a cohort's key → its name).
 pub type Labels = HashMap<String, String>;
 
-/// The digest of `week`, and every trend to store for next week's momentum
-/// (trends of hidden groups too: they are never published).
+/// The digest of `week`, and every trend to store for next week's momentum.
+/// A group's momentum moves only in weeks its engagement is published, so
+/// weeks in which it was hidden (or had too few asked) never seed it.
 pub fn compose(
     week: &ProgramWeek,
     facts: &WeekFacts,
@@ -120,6 +163,7 @@ pub fn compose(
     labels: &Labels,
 ) -> (Digest, Vec<(String, Trend)>) {
     let k = u64::from(s.anonymity_threshold);
+    let alpha = s.momentum.alpha;
     // The comparison cohort only serves the comparison; every other figure
     // is about the program's own participants.
     let main: Vec<&ParticipantWeek> = facts
@@ -129,7 +173,12 @@ pub fn compose(
         .collect();
     let prev = |key: &str| previous.get(key).and_then(|t| t.momentum);
     let program_key = trend_key(None);
-    let program = Trend::of(main.iter().copied(), prev(&program_key), s.momentum_alpha);
+    let counts = Counts::of(main.iter().copied());
+    let mut program = Trend::count(main.iter().copied(), prev(&program_key));
+    let published = counts.enrolled >= k && program.eligible >= k;
+    if published && program.engagement_shown(k) {
+        program.publish_engagement(alpha);
+    }
     let mut trends = vec![(program_key.clone(), program)];
     let mut groups = Vec::new();
     let mut not_shown = 0;
@@ -140,17 +189,11 @@ pub fn compose(
                 members.entry(g).or_default().push(p);
             }
         }
-        if members.is_empty() {
-            continue;
-        }
         let mut keys: Vec<&str> = members.keys().copied().collect();
         keys.sort();
-        let group_trends: Vec<Trend> = keys
+        let mut group_trends: Vec<Trend> = keys
             .iter()
-            .map(|g| {
-                let key = trend_key(Some((d, g)));
-                Trend::of(members[g].iter().copied(), prev(&key), s.momentum_alpha)
-            })
+            .map(|g| Trend::count(members[g].iter().copied(), prev(&trend_key(Some((d, g))))))
             .collect();
         // People without a group of this kind count as one more group, so a
         // hidden group cannot be read off "everyone minus the shown ones".
@@ -160,19 +203,26 @@ pub fn compose(
             sizes.push(ungrouped);
         }
         let shown = publishable(&sizes, k);
-        for (i, (g, t)) in keys.iter().zip(&group_trends).enumerate() {
+        for (i, (g, t)) in keys.iter().zip(group_trends.iter_mut()).enumerate() {
             let key = trend_key(Some((d, g)));
-            if shown[i] {
-                // A manager's team is named after the manager (templates say "team").
-                let name = labels.get(&key).cloned().unwrap_or_else(|| g.to_string());
+            if published && shown[i] {
+                let engagement_shown = t.engagement_shown(k);
+                if engagement_shown {
+                    t.publish_engagement(alpha);
+                }
                 groups.push(GroupFigures {
                     dimension: d,
-                    name,
+                    name: labels.get(&key).cloned().unwrap_or_else(|| g.to_string()),
                     people: t.people,
-                    engagement: t.engagement().and_then(percent_f),
+                    engagement: engagement_shown
+                        .then(|| percent(t.responded, t.asked))
+                        .flatten(),
+                    engagement_note: engagement_note(t, k),
                     momentum: t.momentum.and_then(percent_f),
                     momentum_change: t.change(prev(&key)),
-                    dropping: t.dropping(prev(&key), s),
+                    dropping: engagement_shown
+                        .then(|| t.dropping(prev(&key), &s.momentum))
+                        .flatten(),
                 });
             } else {
                 not_shown += 1;
@@ -181,17 +231,15 @@ pub fn compose(
         }
     }
     let (from, to) = (week.monday.to_string(), week.sunday().to_string());
-    let counts = Counts::of(main.iter().copied());
-    if counts.enrolled < k || program.eligible < k {
-        let digest = Digest {
-            week: week.iso(),
-            from,
-            to,
-            anonymity_threshold: s.anonymity_threshold,
-            published: false,
-            ..Digest::empty()
-        };
-        return (digest, trends);
+    let head = Digest {
+        week: week.iso(),
+        from,
+        to,
+        anonymity_threshold: s.anonymity_threshold,
+        ..Digest::empty()
+    };
+    if !published {
+        return (head, trends);
     }
     let mut theme_counts: HashMap<&str, u64> = HashMap::new();
     for p in main.iter().copied().filter(|p| p.enrolled) {
@@ -207,11 +255,8 @@ pub fn compose(
         k,
     );
     let sessions_due = counts.enrolled * u64::from(facts.sessions_due);
+    let engagement_shown = program.engagement_shown(k);
     let digest = Digest {
-        week: week.iso(),
-        from,
-        to,
-        anonymity_threshold: s.anonymity_threshold,
         published: true,
         enrolled: Some(counts.enrolled),
         started: Some(counts.started),
@@ -221,17 +266,24 @@ pub fn compose(
             .flatten(),
         completion_to_date: !facts.program_over,
         eligible: Some(program.eligible),
-        active: Some(program.active),
-        engagement: program.engagement().and_then(percent_f),
-        actions: Some(facts.actions),
+        asked: Some(program.asked),
+        responded: engagement_shown.then_some(program.responded),
+        engagement: engagement_shown
+            .then(|| percent(program.responded, program.asked))
+            .flatten(),
+        engagement_note: engagement_note(&program, k),
+        // A split about one week needs k people behind it (none is no one).
+        actions: (facts.action_people == 0 || facts.action_people >= k).then_some(facts.actions),
         checkins_sent: Some(facts.checkins_sent),
-        manager_support_rate: (facts.checkins_sent >= k)
+        manager_support_rate: (facts.checkin_managers >= k)
             .then(|| percent(facts.checkins_supported, facts.checkins_sent))
             .flatten(),
         session_usage: percent(counts.sessions_completed.min(sessions_due), sessions_due),
         momentum: program.momentum.and_then(percent_f),
         momentum_change: program.change(prev(&program_key)),
-        dropping: program.dropping(prev(&program_key), s),
+        dropping: engagement_shown
+            .then(|| program.dropping(prev(&program_key), &s.momentum))
+            .flatten(),
         themes: themes
             .into_iter()
             .map(|(theme, participants)| ThemeCount {
@@ -240,50 +292,78 @@ pub fn compose(
             })
             .collect(),
         other_themes: (other >= k).then_some(other),
-        groups,
-        groups_not_shown: not_shown,
-        ..Digest::empty()
-    };
-    let digest = Digest {
-        self_assessment_shift: shift(&facts.participants, false, k),
+        self_assessment_shift: Mean::of(
+            enrolled(&facts.participants, false).filter_map(|p| p.latest_shift()),
+            k,
+        ),
+        follow_ups: follow_ups(facts, k),
         manager_observation: Mean::of(
             enrolled(&facts.participants, false).filter_map(|p| p.observation),
             k,
         ),
-        comparison: facts.has_comparison.then(|| {
-            match (
-                shift(&facts.participants, false, k),
-                shift(&facts.participants, true, k),
-            ) {
-                (Some(a), Some(b)) => Comparison::Shown {
-                    difference: ((a.mean - b.mean) * 10.0).round() / 10.0,
-                    n_program: a.n,
-                    n_comparison: b.n,
-                },
-                (None, _) => Comparison::ProgramTooSmall,
-                (_, None) => Comparison::ComparisonTooSmall,
-            }
-        }),
-        ..digest
+        pulse: Mean::of(facts.pulse_answers.iter().copied(), k),
+        groups,
+        groups_not_shown: not_shown,
+        ..head
     };
     (digest, trends)
+}
+
+/// Why a group's engagement is not shown this week, if it is not.
+fn engagement_note(t: &Trend, k: u64) -> Option<EngagementNote> {
+    match t.asked {
+        0 => Some(EngagementNote::NoPrompts),
+        n if n < k => Some(EngagementNote::TooFewAsked),
+        _ => None,
+    }
+}
+
+/// The shift at each follow-up day, and against the comparison cohort (the
+/// difference of the two unrounded means, when both sides have k people).
+fn follow_ups(facts: &WeekFacts, k: u64) -> Vec<FollowUp> {
+    let at = |day: u32, comparison: bool| {
+        enrolled(&facts.participants, comparison)
+            .filter_map(|p| p.shifts.iter().find(|(d, _)| *d == day).map(|(_, s)| *s))
+            .collect::<Vec<i64>>()
+    };
+    facts
+        .follow_up_days
+        .iter()
+        .map(|&day| {
+            let own = at(day, false);
+            let comparison = facts.has_comparison.then(|| {
+                let other = at(day, true);
+                match (own.len() as u64 >= k, other.len() as u64 >= k) {
+                    (true, true) => Comparison::Shown {
+                        difference: round1(unrounded_mean(&own) - unrounded_mean(&other)),
+                        n_program: own.len() as u64,
+                        n_comparison: other.len() as u64,
+                    },
+                    (false, _) => Comparison::ProgramTooSmall,
+                    (_, false) => Comparison::ComparisonTooSmall,
+                }
+            });
+            FollowUp {
+                day,
+                shift: Mean::of(own.into_iter(), k),
+                comparison,
+            }
+        })
+        .collect()
+}
+
+fn unrounded_mean(values: &[i64]) -> f64 {
+    values.iter().sum::<i64>() as f64 / values.len().max(1) as f64
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
 }
 
 /// Enrolled participants of the program proper, or of its comparison cohort.
 fn enrolled(all: &[ParticipantWeek], comparison: bool) -> impl Iterator<Item = &ParticipantWeek> {
     all.iter()
         .filter(move |p| p.enrolled && p.comparison == comparison)
-}
-
-/// The mean self-assessment shift of one side, published from k people.
-fn shift(all: &[ParticipantWeek], comparison: bool, k: u64) -> Option<Mean> {
-    Mean::of(enrolled(all, comparison).filter_map(|p| p.self_shift), k)
-}
-
-/// A share (0..1) as a whole percentage, rounded half up.
-fn percent_f(x: f64) -> Option<u32> {
-    x.is_finite()
-        .then(|| round_half_up(x * 100.0).max(0) as u32)
 }
 
 impl Digest {
@@ -299,9 +379,14 @@ impl Digest {
             start_rate: None,
             completion_rate: None,
             completion_to_date: true,
+            target_behaviour: None,
+            business_goal: None,
+            provisional: false,
             eligible: None,
-            active: None,
+            asked: None,
+            responded: None,
             engagement: None,
+            engagement_note: None,
             actions: None,
             checkins_sent: None,
             manager_support_rate: None,
@@ -312,8 +397,9 @@ impl Digest {
             themes: vec![],
             other_themes: None,
             self_assessment_shift: None,
+            follow_ups: vec![],
             manager_observation: None,
-            comparison: None,
+            pulse: None,
             groups: vec![],
             groups_not_shown: 0,
         }
@@ -326,19 +412,17 @@ mod tests {
     use jiff::civil::date;
     use proptest::prelude::*;
 
-    fn participant(i: usize, theme: &str, manager: &str) -> ParticipantWeek {
+    fn participant(i: usize, theme: &str) -> ParticipantWeek {
         ParticipantWeek {
             enrolled: true,
             started: i < 16,
             sessions_completed: if i < 16 { 2 } else { 0 },
             sessions_missing: if i < 16 { 0 } else { 2 },
-            active: i < 12,
-            active_last_week: i < 14,
-            enrolled_last_week: true,
+            asked: true,
+            responded: i < 12,
             groups: Groups {
                 cohort: Some("autumn".into()),
                 theme: Some(theme.into()),
-                manager: Some(manager.into()),
             },
             ..Default::default()
         }
@@ -349,44 +433,72 @@ mod tests {
         let themes = ["feedback", "delegation", "prioritisation"];
         WeekFacts {
             participants: (0..18)
-                .map(|i| {
-                    let theme = if i == 17 { "conflict" } else { themes[i % 3] };
-                    participant(i, theme, if i < 9 { "m1" } else { "m2" })
-                })
+                .map(|i| participant(i, if i == 17 { "conflict" } else { themes[i % 3] }))
                 .collect(),
             actions: Actions {
                 done: 9,
                 partly: 4,
                 not_yet: 2,
             },
+            action_people: 12,
             checkins_sent: 10,
             checkins_supported: 7,
+            checkin_managers: 5,
             sessions_due: 2,
-            program_over: false,
-            has_comparison: false,
+            ..Default::default()
         }
+    }
+
+    /// The same people in a week nobody was asked anything.
+    fn quiet(mut facts: WeekFacts) -> WeekFacts {
+        for p in facts.participants.iter_mut() {
+            p.asked = false;
+            p.responded = false;
+        }
+        facts.actions = Actions::default();
+        facts.action_people = 0;
+        facts
+    }
+
+    /// Composes weeks in order, as the service does; returns each digest.
+    fn run(weeks: Vec<WeekFacts>) -> Vec<Digest> {
+        let mut previous = HashMap::new();
+        let mut week = ProgramWeek::of(date(2026, 9, 7));
+        let mut out = vec![];
+        for facts in weeks {
+            let (d, trends) = compose(
+                &week,
+                &facts,
+                &previous,
+                &MetricSettings::default(),
+                &Labels::new(),
+            );
+            previous = trends.into_iter().collect();
+            week = week.next();
+            out.push(d);
+        }
+        out
     }
 
     #[test]
     fn the_seed_week_in_numbers() {
-        let week = ProgramWeek::of(date(2026, 9, 14));
-        let labels: Labels = [("manager:m1".to_string(), "Pavel Svoboda".to_string())].into();
+        let labels: Labels = [("cohort:autumn".to_string(), "Autumn 2026".to_string())].into();
         let (d, trends) = compose(
-            &week,
+            &ProgramWeek::of(date(2026, 9, 14)),
             &seed(),
             &HashMap::new(),
             &MetricSettings::default(),
             &labels,
         );
-        assert!(d.published);
+        assert!(d.published && !d.provisional);
         assert_eq!(d.week, "2026-W38");
         assert_eq!(
             (d.enrolled, d.started, d.start_rate),
             (Some(18), Some(16), Some(89))
         );
         assert_eq!(d.completion_rate, Some(100));
-        assert!(d.completion_to_date);
-        assert_eq!(d.engagement, Some(67), "12 of 18");
+        assert_eq!((d.asked, d.responded), (Some(18), Some(12)));
+        assert_eq!(d.engagement, Some(67), "12 of 18 asked");
         assert_eq!(d.manager_support_rate, Some(70));
         assert_eq!(d.session_usage, Some(89), "32 of 36 sessions due");
         assert_eq!(d.momentum, Some(67));
@@ -395,27 +507,89 @@ mod tests {
         // so the smallest named theme joins it.
         assert_eq!(d.themes.len(), 2);
         assert_eq!(d.other_themes, Some(6));
-        assert!(d.groups.iter().any(|g| g.name == "Pavel Svoboda"
-            && g.dimension == Dimension::Manager
-            && g.people == 9));
-        assert!(trends.iter().any(|(k, _)| k == "program"));
-        // Next week, momentum continues from the stored trends.
-        let previous: HashMap<String, Trend> = trends.into_iter().collect();
-        let mut quieter = seed();
-        for p in quieter.participants.iter_mut().skip(4) {
-            p.active = false;
+        assert!(d
+            .groups
+            .iter()
+            .any(|g| g.name == "Autumn 2026" && g.people == 18));
+        assert!(trends.iter().all(|(k, _)| !k.starts_with("manager")));
+    }
+
+    #[test]
+    fn a_two_week_session_cadence_raises_no_alarm() {
+        // Sessions every two weeks; nudges 1 and 4 days after: prompted
+        // weeks alternate with quiet ones. 12 of 18 answer each prompted week.
+        let weeks = vec![seed(), quiet(seed()), seed(), quiet(seed()), seed()];
+        let d = run(weeks);
+        for (i, w) in d.iter().enumerate() {
+            assert_eq!(w.dropping, None, "week {i}");
+            assert_eq!(w.momentum, Some(67), "week {i}: quiet weeks carry momentum");
         }
-        let (d2, _) = compose(
-            &week.next(),
-            &quieter,
-            &previous,
-            &MetricSettings::default(),
-            &labels,
-        );
-        // Engagement 4/18 = 0.222; momentum 0.5·0.222 + 0.5·0.667 = 0.444.
-        assert_eq!(d2.momentum, Some(44));
-        assert_eq!(d2.momentum_change, Some(-22));
-        assert_eq!(d2.dropping, Some(Dropping::EngagementFell { points: 22 }));
+        assert_eq!(d[1].engagement, None);
+        assert_eq!(d[1].engagement_note, Some(EngagementNote::NoPrompts));
+        assert_eq!(d[1].momentum_change, Some(0));
+        assert_eq!(d[2].momentum_change, Some(0));
+    }
+
+    #[test]
+    fn a_real_drop_raises_the_alarm() {
+        // 12 of 18 (67%), then 4 of 18 (22%): momentum 0.5·0.222 + 0.5·0.667 = 0.444.
+        let mut fewer = seed();
+        for p in fewer.participants.iter_mut().skip(4) {
+            p.responded = false;
+        }
+        let d = run(vec![seed(), fewer]);
+        assert_eq!(d[1].engagement, Some(22));
+        assert_eq!(d[1].momentum, Some(44));
+        assert_eq!(d[1].momentum_change, Some(-23), "44 − 67");
+        assert_eq!(d[1].dropping, Some(Dropping::EngagementFell { points: 23 }));
+    }
+
+    #[test]
+    fn a_quiet_week_between_two_prompted_weeks_keeps_the_trend() {
+        // 12/18 = 0.667; quiet; 9/18 = 0.5 → 0.5·0.5 + 0.5·0.667 = 0.583 → 58, change −9 (no alarm).
+        let mut half = seed();
+        for (i, p) in half.participants.iter_mut().enumerate() {
+            p.responded = i < 9;
+        }
+        let d = run(vec![seed(), quiet(seed()), half]);
+        assert_eq!(d[1].momentum, Some(67));
+        assert_eq!(d[2].engagement, Some(50));
+        assert_eq!(d[2].momentum, Some(58));
+        assert_eq!(d[2].momentum_change, Some(-9));
+        assert_eq!(d[2].dropping, None);
+    }
+
+    #[test]
+    fn too_few_asked_is_not_shown_and_does_not_move_momentum() {
+        let mut few = quiet(seed());
+        for p in few.participants.iter_mut().take(3) {
+            p.asked = true;
+        }
+        let d = run(vec![seed(), few]);
+        assert_eq!(d[1].engagement, None);
+        assert_eq!(d[1].engagement_note, Some(EngagementNote::TooFewAsked));
+        assert_eq!(d[1].responded, None);
+        assert_eq!(d[1].momentum, Some(67));
+        assert_eq!(d[1].dropping, None);
+    }
+
+    #[test]
+    fn a_groups_trend_starts_at_its_first_published_week() {
+        // Cohort "solo" holds one person for two weeks (hidden), then five.
+        let mut facts = seed();
+        facts.participants[0].groups.cohort = Some("solo".into());
+        facts.participants[0].responded = false;
+        let mut later = seed();
+        for p in later.participants.iter_mut().take(5) {
+            p.groups.cohort = Some("solo".into());
+            p.responded = true;
+        }
+        let d = run(vec![facts.clone(), facts, later]);
+        assert!(d[0].groups.iter().all(|g| g.name != "solo"));
+        let solo = d[2].groups.iter().find(|g| g.name == "solo").unwrap();
+        // 5 of 5: its first published engagement is its momentum.
+        assert_eq!((solo.engagement, solo.momentum), (Some(100), Some(100)));
+        assert_eq!(solo.momentum_change, None, "no published week before");
     }
 
     #[test]
@@ -434,23 +608,69 @@ mod tests {
         assert!(d.groups.is_empty() && d.themes.is_empty());
     }
 
+    #[test]
+    fn the_comparison_is_per_follow_up_day_from_unrounded_means() {
+        let mut facts = seed();
+        facts.has_comparison = true;
+        facts.follow_up_days = vec![30, 60];
+        // Program: 5 people with shifts 1,1,1,1,2 at +30 (mean 1.2).
+        for (i, p) in facts.participants.iter_mut().take(5).enumerate() {
+            p.shifts = vec![(30, if i == 4 { 2 } else { 1 })];
+        }
+        // Comparison: 5 with shifts 0,0,0,1,0 at +30 (mean 0.2); 2 at +60.
+        for i in 0..5 {
+            facts.participants.push(ParticipantWeek {
+                enrolled: true,
+                comparison: true,
+                shifts: if i < 2 {
+                    vec![(30, i64::from(i == 3)), (60, 1)]
+                } else {
+                    vec![(30, i64::from(i == 3))]
+                },
+                ..Default::default()
+            });
+        }
+        let (d, _) = compose(
+            &ProgramWeek::of(date(2026, 9, 14)),
+            &facts,
+            &HashMap::new(),
+            &MetricSettings::default(),
+            &Labels::new(),
+        );
+        assert_eq!(d.follow_ups.len(), 2);
+        assert_eq!(d.follow_ups[0].shift, Some(Mean { mean: 1.2, n: 5 }));
+        assert_eq!(
+            d.follow_ups[0].comparison,
+            Some(Comparison::Shown {
+                difference: 1.0,
+                n_program: 5,
+                n_comparison: 5
+            })
+        );
+        assert_eq!(
+            d.follow_ups[1].comparison,
+            Some(Comparison::ProgramTooSmall)
+        );
+        // The comparison cohort counts nowhere else.
+        assert_eq!(d.enrolled, Some(18));
+    }
+
     proptest! {
         #[test]
         fn no_published_group_is_small_and_no_hidden_one_can_be_derived(
-            people in proptest::collection::vec((0usize..4, 0usize..5, 0usize..6, any::<bool>(), any::<bool>()), 0..60),
+            people in proptest::collection::vec((0usize..4, 0usize..5, any::<bool>(), any::<bool>()), 0..60),
             k in 2u32..8,
         ) {
             let facts = WeekFacts {
-                participants: people.iter().map(|&(c, t, m, active, paused)| ParticipantWeek {
+                participants: people.iter().map(|&(c, t, answered, paused)| ParticipantWeek {
                     enrolled: true,
                     started: true,
-                    active,
-                    enrolled_last_week: true,
+                    asked: true,
+                    responded: answered,
                     paused_all_week: paused,
                     groups: Groups {
                         cohort: (c > 0).then(|| format!("c{c}")),
                         theme: (t > 0).then(|| format!("t{t}")),
-                        manager: (m > 0).then(|| format!("m{m}")),
                     },
                     ..Default::default()
                 }).collect(),

@@ -4,6 +4,7 @@
 
 pub mod anonymity;
 pub mod digest;
+pub mod prompts;
 pub mod week;
 
 use serde::{Deserialize, Serialize};
@@ -20,13 +21,12 @@ fn round_half_up(x: f64) -> i32 {
     (x + 0.5).floor() as i32
 }
 
-/// The groups a participant belongs to, for the breakdowns.
+/// The groups a participant belongs to, for the breakdowns. (No breakdown
+/// by manager: a score per manager's team turns support into control.)
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Groups {
     pub cohort: Option<String>,
     pub theme: Option<String>,
-    /// The manager's team, named as the digest shows it.
-    pub manager: Option<String>,
 }
 
 /// One participant in the measured week.
@@ -43,15 +43,17 @@ pub struct ParticipantWeek {
     pub sessions_missing: u32,
     /// Paused from before the week began until after it ended.
     pub paused_all_week: bool,
-    /// Reported an action, or answered a check-in or self-assessment, this week.
-    pub active: bool,
-    pub active_last_week: bool,
-    /// Already enrolled when last week ended: only then can "inactive for
-    /// two weeks" be true (a newcomer's first week is not a second one).
-    pub enrolled_last_week: bool,
+    /// Sent at least one prompt this week (a small-step nudge, a follow-up
+    /// check, a self-assessment, a pulse question).
+    pub asked: bool,
+    /// Answered a prompt sent this week, by the time the week is composed.
+    pub responded: bool,
+    /// Asked this week, and left every prompt of their last `weeks`
+    /// prompted weeks (this one included) unanswered.
+    pub silent: bool,
     pub groups: Groups,
-    /// Latest self-assessment follow-up minus the baseline, when both exist.
-    pub self_shift: Option<i64>,
+    /// Per follow-up day: that follow-up minus the baseline.
+    pub shifts: Vec<(u32, i64)>,
     /// The manager's latest observation, when there is one.
     pub observation: Option<i64>,
     /// In the comparison cohort (a waitlist, say), not the program proper.
@@ -61,6 +63,16 @@ pub struct ParticipantWeek {
 impl ParticipantWeek {
     pub fn eligible(&self) -> bool {
         self.enrolled && !self.paused_all_week
+    }
+
+    /// Asked this week (only eligible participants count as asked).
+    pub fn counted_asked(&self) -> bool {
+        self.eligible() && self.asked
+    }
+
+    /// The latest follow-up minus the baseline.
+    pub fn latest_shift(&self) -> Option<i64> {
+        self.shifts.iter().max_by_key(|(d, _)| *d).map(|(_, s)| *s)
     }
 }
 
@@ -78,27 +90,44 @@ impl Actions {
     }
 }
 
-/// The settings the numbers depend on (per program).
+/// The settings the numbers depend on (per program: `metrics:` in the
+/// program file, and the anonymity threshold).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MetricSettings {
     /// k: no figure about fewer people is published.
     pub anonymity_threshold: u32,
-    /// Weight of this week's engagement in momentum (0.5).
-    pub momentum_alpha: f64,
-    /// Dropping when momentum changes by this many points or worse (−10).
-    pub dropping_points: f64,
-    /// … or when this share of eligible participants has been inactive for
-    /// two weeks or more (0.30).
-    pub dropping_inactive_share: f64,
+    pub momentum: MomentumSettings,
+}
+
+/// α and the dropping rule (PRODUCT.md's defaults: 0.5, 10 points, 30 %, 2 weeks).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MomentumSettings {
+    /// Weight of this week's engagement in momentum.
+    pub alpha: f64,
+    /// Dropping when momentum changes by this many points or worse.
+    pub dropping_points: u32,
+    /// … or when this share (0..1) of the people asked this week left every
+    /// prompt of their last `dropping_weeks` prompted weeks unanswered.
+    pub dropping_share: f64,
+    pub dropping_weeks: u32,
+}
+
+impl Default for MomentumSettings {
+    fn default() -> Self {
+        Self {
+            alpha: 0.5,
+            dropping_points: 10,
+            dropping_share: 0.30,
+            dropping_weeks: 2,
+        }
+    }
 }
 
 impl Default for MetricSettings {
     fn default() -> Self {
         Self {
             anonymity_threshold: 5,
-            momentum_alpha: 0.5,
-            dropping_points: 10.0,
-            dropping_inactive_share: 0.30,
+            momentum: MomentumSettings::default(),
         }
     }
 }
@@ -111,76 +140,116 @@ pub struct WeekFacts {
     pub checkins_sent: u64,
     /// Check-ins sent this week answered "I supported" or "I will".
     pub checkins_supported: u64,
+    /// Distinct managers sent a check-in this week.
+    pub checkin_managers: u64,
     /// Sessions planned on or before the end of the week, per participant.
     pub sessions_due: u32,
     /// The last planned session date has passed: completion is final.
     pub program_over: bool,
     /// The program names a comparison cohort.
     pub has_comparison: bool,
+    /// The self-assessment's follow-up days (30, 60, 90).
+    pub follow_up_days: Vec<u32>,
+    /// Each participant's latest answer to the pulse question sent this
+    /// week (answered before the week was composed).
+    pub pulse_answers: Vec<i64>,
+    /// Distinct participants behind `actions`.
+    pub action_people: u64,
 }
 
-/// Engagement and momentum of a group (or the program) for one week; what
-/// is stored per week so momentum continues from it next week.
+/// A group's (or the program's) week, stored so momentum continues from it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Trend {
     pub people: u64,
     pub eligible: u64,
-    pub active: u64,
-    /// Eligible participants inactive this week and the week before.
-    pub inactive_two_weeks: u64,
-    /// The exponentially weighted engagement (0..1), once there is one.
+    pub asked: u64,
+    pub responded: u64,
+    /// Asked people silent over their last prompted weeks.
+    pub silent: u64,
+    /// Momentum (0..1) as last published: it moves only in weeks whose
+    /// engagement is shown, and carries over every other week. `None` until
+    /// the group's first published engagement.
     pub momentum: Option<f64>,
 }
 
 impl Trend {
-    /// This week's trend from its members and last week's momentum.
-    pub fn of<'a>(
+    /// Counts a group's members this week; momentum still as `previous`.
+    pub fn count<'a>(
         members: impl Iterator<Item = &'a ParticipantWeek>,
         previous: Option<f64>,
-        alpha: f64,
     ) -> Trend {
-        let mut t = Trend::default();
+        let mut t = Trend {
+            momentum: previous,
+            ..Trend::default()
+        };
         for p in members.filter(|p| p.enrolled) {
             t.people += 1;
             if !p.eligible() {
                 continue;
             }
             t.eligible += 1;
-            if p.active {
-                t.active += 1;
-            } else if !p.active_last_week && p.enrolled_last_week {
-                t.inactive_two_weeks += 1;
+            if p.asked {
+                t.asked += 1;
+                t.responded += u64::from(p.responded);
+                t.silent += u64::from(p.silent);
             }
         }
-        t.momentum = match (t.engagement(), previous) {
-            (Some(e), Some(m)) => Some(alpha * e + (1.0 - alpha) * m),
-            (Some(e), None) => Some(e),
-            // A week with nobody eligible carries the trend over.
-            (None, m) => m,
-        };
         t
     }
 
+    /// Engagement (responded / asked), when anyone was asked.
     pub fn engagement(&self) -> Option<f64> {
-        (self.eligible > 0).then(|| self.active as f64 / self.eligible as f64)
+        (self.asked > 0).then(|| self.responded as f64 / self.asked as f64)
     }
 
-    /// Why this group's momentum is dropping against `previous`, if it is.
-    pub fn dropping(&self, previous: Option<f64>, s: &MetricSettings) -> Option<Dropping> {
-        let change = self.change(previous);
-        if let Some(c) = change.filter(|c| f64::from(*c) <= -s.dropping_points) {
+    /// Whether this week's engagement may be shown: at least k asked.
+    pub fn engagement_shown(&self, k: u64) -> bool {
+        self.asked > 0 && self.asked >= k
+    }
+
+    /// Moves momentum with this week's engagement, for a week whose
+    /// engagement is published. Hidden and quiet weeks never call this, so
+    /// they carry the last published value and seed nothing.
+    pub fn publish_engagement(&mut self, alpha: f64) {
+        if let Some(e) = self.engagement() {
+            self.momentum = Some(match self.momentum {
+                Some(m) => alpha * e + (1.0 - alpha) * m,
+                None => e,
+            });
+        }
+    }
+
+    /// Momentum's change against the previous published value, in points,
+    /// from the two rounded percentages that are shown.
+    pub fn change(&self, previous: Option<f64>) -> Option<i32> {
+        let now = percent_f(self.momentum?)?;
+        let before = percent_f(previous?)?;
+        Some(now as i32 - before as i32)
+    }
+
+    /// Why this group's momentum is dropping, in a week whose engagement is
+    /// shown (never in a quiet or hidden week).
+    pub fn dropping(&self, previous: Option<f64>, s: &MomentumSettings) -> Option<Dropping> {
+        if let Some(c) = self
+            .change(previous)
+            .filter(|c| *c <= -(s.dropping_points as i32))
+        {
             return Some(Dropping::EngagementFell { points: -c });
         }
-        let share = percent(self.inactive_two_weeks, self.eligible)?;
-        (self.eligible > 0
-            && self.inactive_two_weeks as f64 >= s.dropping_inactive_share * self.eligible as f64)
-            .then_some(Dropping::Inactive { percent: share })
+        (self.asked > 0 && self.silent as f64 >= s.dropping_share * self.asked as f64).then(|| {
+            Dropping::Silent {
+                percent: percent(self.silent, self.asked).unwrap_or(0),
+                weeks: s.dropping_weeks,
+            }
+        })
     }
+}
 
-    /// Momentum's change against last week, in whole percentage points.
-    pub fn change(&self, previous: Option<f64>) -> Option<i32> {
-        Some(round_half_up((self.momentum? - previous?) * 100.0))
-    }
+/// A share (0..1) as a whole percentage, rounded half up. (A hair of
+/// tolerance keeps 0.565 at 57 although 0.565 · 100 is 56.4999… in binary.)
+pub fn percent_f(x: f64) -> Option<u32> {
+    x.is_finite()
+        .then(|| round_half_up(x * 100.0 + 1e-9).max(0) as u32)
 }
 
 /// A mean on the program's scale over n people (one decimal).
@@ -223,8 +292,9 @@ pub enum Comparison {
 pub enum Dropping {
     /// Momentum fell by this many points against last week.
     EngagementFell { points: i32 },
-    /// This share of eligible participants has been inactive for 2+ weeks.
-    Inactive { percent: u32 },
+    /// This share of the people asked left every prompt of their last
+    /// `weeks` prompted weeks unanswered.
+    Silent { percent: u32, weeks: u32 },
 }
 
 impl std::fmt::Display for Dropping {
@@ -233,8 +303,11 @@ impl std::fmt::Display for Dropping {
             Dropping::EngagementFell { points } => {
                 write!(f, "engagement fell by {points} points")
             }
-            Dropping::Inactive { percent } => {
-                write!(f, "{percent}% inactive for 2+ weeks")
+            Dropping::Silent { percent, weeks } => {
+                write!(
+                    f,
+                    "{percent}% left their last {weeks} prompted weeks unanswered"
+                )
             }
         }
     }
@@ -284,77 +357,88 @@ mod tests {
         assert_eq!(round_half_up(2.5), 3);
     }
 
-    fn p(active: bool, active_last_week: bool) -> ParticipantWeek {
+    fn asked(responded: bool) -> ParticipantWeek {
         ParticipantWeek {
             enrolled: true,
-            active,
-            active_last_week,
-            enrolled_last_week: true,
+            asked: true,
+            responded,
             ..Default::default()
         }
     }
 
     #[test]
-    fn a_newcomers_first_quiet_week_is_not_two_inactive_weeks() {
-        let newcomer = ParticipantWeek {
-            enrolled_last_week: false,
-            ..p(false, false)
-        };
-        let t = Trend::of([newcomer, p(false, false)].iter(), None, 0.5);
-        assert_eq!((t.eligible, t.inactive_two_weeks), (2, 1));
-    }
-
-    #[test]
-    fn momentum_is_an_exponentially_weighted_engagement() {
-        // Week 1: 3 of 4 active → 0.75. Week 2: 1 of 4 → 0.5·0.25 + 0.5·0.75 = 0.5.
-        let w1 = [
-            p(true, false),
-            p(true, false),
-            p(true, false),
-            p(false, false),
-        ];
-        let t1 = Trend::of(w1.iter(), None, 0.5);
+    fn momentum_moves_only_with_published_engagement() {
+        // Week 1: 3 of 4 answered → 0.75. Week 2: 1 of 4 → 0.5·0.25 + 0.5·0.75 = 0.5.
+        let w1 = [asked(true), asked(true), asked(true), asked(false)];
+        let mut t1 = Trend::count(w1.iter(), None);
+        t1.publish_engagement(0.5);
         assert_eq!(t1.momentum, Some(0.75));
-        let w2 = [
-            p(true, true),
-            p(false, true),
-            p(false, true),
-            p(false, false),
-        ];
-        let t2 = Trend::of(w2.iter(), t1.momentum, 0.5);
+        let w2 = [asked(true), asked(false), asked(false), asked(false)];
+        let mut t2 = Trend::count(w2.iter(), t1.momentum);
+        t2.publish_engagement(0.5);
         assert_eq!(t2.momentum, Some(0.5));
         assert_eq!(t2.change(t1.momentum), Some(-25));
         assert_eq!(
-            t2.dropping(t1.momentum, &MetricSettings::default()),
+            t2.dropping(t1.momentum, &MomentumSettings::default()),
             Some(Dropping::EngagementFell { points: 25 })
         );
-        // One of four inactive for two weeks (25%) is under the 30% rule.
-        assert_eq!(t2.inactive_two_weeks, 1);
     }
 
     #[test]
-    fn a_paused_week_is_not_eligible_and_carries_momentum_over() {
-        let mut paused = p(false, false);
-        paused.paused_all_week = true;
-        let t = Trend::of([paused].iter(), Some(0.6), 0.5);
-        assert_eq!((t.people, t.eligible), (1, 0));
+    fn a_week_without_prompts_carries_momentum_unchanged() {
+        let quiet = [ParticipantWeek {
+            enrolled: true,
+            ..Default::default()
+        }];
+        let t = Trend::count(quiet.iter(), Some(0.6));
+        assert_eq!((t.people, t.eligible, t.asked), (1, 1, 0));
         assert_eq!(t.engagement(), None);
+        assert_eq!(t.momentum, Some(0.6));
+        assert_eq!(t.change(Some(0.6)), Some(0));
+    }
+
+    #[test]
+    fn the_change_is_taken_from_the_rounded_percentages() {
+        // 0.674 shows as 67 and 0.566 as 57: the change shown is −10, which
+        // the unrounded values (−10.8 → −11) would not match.
+        let t = Trend {
+            momentum: Some(0.566),
+            ..Trend::default()
+        };
+        assert_eq!(t.change(Some(0.674)), Some(-10));
+        let s = MomentumSettings::default();
+        assert_eq!(
+            t.dropping(Some(0.674), &s),
+            Some(Dropping::EngagementFell { points: 10 })
+        );
+        assert_eq!(t.dropping(Some(0.664), &s), None, "57 − 66 = −9");
+    }
+
+    #[test]
+    fn a_paused_week_is_not_eligible_and_not_asked() {
+        let mut paused = asked(false);
+        paused.paused_all_week = true;
+        let t = Trend::count([paused].iter(), Some(0.6));
+        assert_eq!((t.people, t.eligible, t.asked), (1, 0, 0));
         assert_eq!(t.momentum, Some(0.6));
     }
 
     #[test]
-    fn many_inactive_for_two_weeks_is_dropping_too() {
-        let w = [
-            p(true, true),
-            p(false, false),
-            p(false, false),
-            p(true, false),
-        ];
-        let t = Trend::of(w.iter(), Some(0.5), 0.5);
-        assert_eq!(t.change(Some(0.5)), Some(0));
+    fn a_third_silent_for_two_prompted_weeks_is_dropping() {
+        let mut w: Vec<ParticipantWeek> = (0..7).map(|i| asked(i < 4)).collect();
+        for p in w.iter_mut().skip(4) {
+            p.silent = true;
+        }
+        let mut t = Trend::count(w.iter(), Some(0.6));
+        t.publish_engagement(0.5);
+        // 4 of 7 → 0.571; momentum 0.5·0.571 + 0.5·0.6 = 0.586 (59, −1).
+        assert_eq!(t.change(Some(0.6)), Some(-1));
         assert_eq!(
-            t.dropping(Some(0.5), &MetricSettings::default()),
-            Some(Dropping::Inactive { percent: 50 })
+            t.dropping(Some(0.6), &MomentumSettings::default()),
+            Some(Dropping::Silent {
+                percent: 43,
+                weeks: 2
+            })
         );
     }
 

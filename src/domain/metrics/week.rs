@@ -4,7 +4,7 @@ use crate::domain::time::Zone;
 use jiff::civil::{Date, Time, Weekday};
 use jiff::{Timestamp, ToSpan};
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ProgramWeek {
     /// The Monday it starts on.
     pub monday: Date,

@@ -62,9 +62,9 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
             CheckinAnswer::parse(a).map(TapAnswer::Checkin),
             action.value.clone(),
         ),
-        (Some(("pulse", v)), _) => (v.parse().ok().map(TapAnswer::Pulse), action.value.clone()),
+        (Some(("pulse", v)), _) => (v.parse().ok().map(TapAnswer::Scale), action.value.clone()),
         (None, "pulse") => match selected.as_deref().and_then(|o| o.split_once(':')) {
-            Some((v, job)) => (v.parse().ok().map(TapAnswer::Pulse), Some(job.to_string())),
+            Some((v, job)) => (v.parse().ok().map(TapAnswer::Scale), Some(job.to_string())),
             None => (None, None),
         },
         _ => (None, None),

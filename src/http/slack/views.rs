@@ -77,7 +77,7 @@ pub(super) async fn action(
         }
         "pulse:open" => {
             let job_id = value.and_then(|v| v.parse::<i64>().ok());
-            let form = app.pulse_form(&who, job_id).await;
+            let form = app.assessment_form(&who, job_id).await;
             Some(open_form(&app, &who, trigger, form, "pulse form").await)
         }
         "cadence:open" => {
@@ -209,7 +209,7 @@ async fn onboarding_submitted(
 
 /// The pulse form's answer, stored like a tap on the pulse message (which
 /// then shows it).
-async fn pulse_submitted(
+async fn assessment_submitted(
     state: &AppState,
     ev: &SlackInteractionViewSubmissionEvent,
     modal: &slack_morphism::prelude::SlackModalView,
@@ -230,7 +230,7 @@ async fn pulse_submitted(
     let tap = crate::app::Tap {
         who: who.clone(),
         job_id,
-        answer: crate::app::TapAnswer::Pulse(value),
+        answer: crate::app::TapAnswer::Scale(value),
         delivery_key: format!("slack-view|{view_id}|{value}"),
         message: crate::chat::Delivered {
             channel: String::new(),
@@ -324,7 +324,7 @@ pub(super) async fn submitted(
     match modal.callback_id.as_ref().map(|c| c.to_string()).as_deref() {
         Some("note") => {}
         Some("cadence") => return cadence_submitted(state, &ev, modal).await,
-        Some("pulse") => return pulse_submitted(state, &ev, modal).await,
+        Some("pulse") => return assessment_submitted(state, &ev, modal).await,
         Some("onboarding") => return onboarding_submitted(state, &ev, modal).await,
         _ => return Handled::Done,
     }

@@ -1,0 +1,9 @@
+-- Engagement over the people asked (PRODUCT.md): a group's stored week
+-- keeps how many were asked, how many responded and how many went silent
+-- over their last prompted weeks; momentum stays the last published value.
+ALTER TABLE weekly_trends RENAME COLUMN active TO responded;
+ALTER TABLE weekly_trends RENAME COLUMN inactive_two_weeks TO silent;
+ALTER TABLE weekly_trends ADD COLUMN asked BIGINT NOT NULL DEFAULT 0;
+-- Figures by manager are no longer kept: a score per manager's team turns
+-- support into control.
+DELETE FROM weekly_trends WHERE group_key LIKE 'manager:%';

@@ -41,6 +41,14 @@ impl App {
                 "quiet_hours": quiet_hours_text(spec.quiet_hours.as_ref()),
                 "working_days": spec.working_days.days().into_iter().map(weekday_name).collect::<Vec<_>>(),
                 "reminder_after_days": spec.reminder_after_days,
+                // Shown, not edited: momentum settings are an organisation
+                // admin's (the console), not a program admin's.
+                "metrics": {
+                    "alpha": spec.metrics.alpha,
+                    "dropping_points": spec.metrics.dropping_points,
+                    "dropping_share": spec.metrics.dropping_share,
+                    "dropping_weeks": spec.metrics.dropping_weeks,
+                },
             }),
             locale: self.locale_for(who).await,
         }))

@@ -1,7 +1,8 @@
-//! Editing a program in the HR console: the fields HR changes (name,
-//! sessions, nudges, quiet hours, working days, holidays, themes, anonymity
-//! threshold, reminders) written into the program file and applied through
-//! its own validation: all or nothing, each mistake under its field.
+//! Editing a program in the HR console: the fields HR changes (name, what
+//! the program is for, sessions, nudges, quiet hours, working days,
+//! holidays, themes, anonymity threshold, reminders, momentum settings)
+//! written into the program file and applied through its own validation:
+//! all or nothing, each mistake under its field.
 
 use super::*;
 use crate::domain::cadence::{parse_quiet_hours, parse_rules, quiet_hours_text, rules_text};
@@ -13,6 +14,8 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ProgramEdit {
     pub name: String,
+    pub target_behaviour: String,
+    pub business_goal: String,
     pub anonymity_threshold: String,
     pub themes: String,
     /// One session a line: `NUMBER YYYY-MM-DD`.
@@ -24,7 +27,20 @@ pub struct ProgramEdit {
     /// One date a line.
     pub holidays: String,
     pub reminder_after_days: String,
+    /// `metrics:`: α, the dropping points, share and weeks.
+    pub metrics_alpha: String,
+    pub metrics_points: String,
+    pub metrics_share: String,
+    pub metrics_weeks: String,
 }
+
+/// The form fields of `metrics:`, with the program file's key of each.
+const METRICS: [(&str, &str); 4] = [
+    ("metrics_alpha", "alpha"),
+    ("metrics_points", "dropping_points"),
+    ("metrics_share", "dropping_share"),
+    ("metrics_weeks", "dropping_weeks"),
+];
 
 /// Form field → what is wrong in it.
 pub type EditErrors = Vec<(&'static str, String)>;
@@ -32,8 +48,16 @@ pub type EditErrors = Vec<(&'static str, String)>;
 /// Which form field a program-file error path belongs to.
 fn field_of(path: &str) -> &'static str {
     let path = path.trim_start_matches("program.");
+    if let Some(key) = path.strip_prefix("metrics.") {
+        return METRICS
+            .iter()
+            .find(|(_, k)| key.starts_with(k))
+            .map_or("metrics_alpha", |(f, _)| f);
+    }
     [
         "name",
+        "target_behaviour",
+        "business_goal",
         "anonymity_threshold",
         "themes",
         "sessions",
@@ -89,8 +113,15 @@ impl App {
             return Ok(None);
         };
         let spec = &p.spec;
+        let m = &spec.metrics;
         Ok(Some(ProgramEdit {
             name: spec.name.clone(),
+            target_behaviour: spec.target_behaviour.clone().unwrap_or_default(),
+            business_goal: spec.business_goal.clone().unwrap_or_default(),
+            metrics_alpha: m.alpha.to_string(),
+            metrics_points: m.dropping_points.to_string(),
+            metrics_share: m.dropping_share.to_string(),
+            metrics_weeks: m.dropping_weeks.to_string(),
             anonymity_threshold: spec.anonymity_threshold.to_string(),
             themes: spec.themes.join(", "),
             sessions: spec
@@ -131,6 +162,40 @@ impl App {
         let mut errors: EditErrors = Vec::new();
         let mut program = p.spec.source["program"].clone();
         program["name"] = json!(edit.name.trim());
+        for (field, text) in [
+            ("target_behaviour", &edit.target_behaviour),
+            ("business_goal", &edit.business_goal),
+        ] {
+            match (text.trim(), program.as_object_mut()) {
+                ("", Some(o)) => {
+                    o.remove(field);
+                }
+                (t, _) => program[field] = json!(t),
+            }
+        }
+        let mut metrics = serde_json::Map::new();
+        for ((field, key), text) in METRICS.iter().zip([
+            &edit.metrics_alpha,
+            &edit.metrics_points,
+            &edit.metrics_share,
+            &edit.metrics_weeks,
+        ]) {
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            match text.replace(',', ".").parse::<f64>() {
+                // Whole numbers stay whole, so "10" is checked as points.
+                Ok(x) if x.fract() == 0.0 && *key != "alpha" && *key != "dropping_share" => {
+                    metrics.insert(key.to_string(), json!(x as i64));
+                }
+                Ok(x) => {
+                    metrics.insert(key.to_string(), json!(x));
+                }
+                Err(_) => errors.push((field, format!("{text:?} is not a number"))),
+            }
+        }
+        program["metrics"] = Value::Object(metrics);
         match edit.anonymity_threshold.trim().parse::<u32>() {
             Ok(k) => program["anonymity_threshold"] = json!(k),
             Err(_) => errors.push((

@@ -292,10 +292,14 @@ pub async fn program(
         Err(_) => None,
     };
     let title = health.name.clone();
+    let (target_behaviour, business_goal) = (
+        program.spec.target_behaviour.clone(),
+        program.spec.business_goal.clone(),
+    );
     page(
         StatusCode::OK,
         "admin/program.html",
-        context! { t, lang, title, csrf => s.csrf, health, hints, digest },
+        context! { t, lang, title, csrf => s.csrf, health, hints, digest, target_behaviour, business_goal },
     )
 }
 
@@ -505,6 +509,12 @@ pub async fn edit(
     }
     let form = crate::app::editing::ProgramEdit {
         name: field("name"),
+        target_behaviour: field("target_behaviour"),
+        business_goal: field("business_goal"),
+        metrics_alpha: field("metrics_alpha"),
+        metrics_points: field("metrics_points"),
+        metrics_share: field("metrics_share"),
+        metrics_weeks: field("metrics_weeks"),
         anonymity_threshold: field("anonymity_threshold"),
         themes: field("themes"),
         sessions: field("sessions"),

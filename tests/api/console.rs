@@ -443,6 +443,105 @@ async fn editing_a_program_names_each_wrong_field_and_applies_all_or_nothing() {
 }
 
 #[tokio::test]
+async fn the_momentum_settings_and_what_the_program_is_for_are_edited_with_field_named_errors() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    let cookie = sign_in(&t, t.org.id).await;
+    let csrf = csrf_of(&t, &cookie).await;
+    let (_, page) = get(&t, "/admin/programs/leaders-2026/edit", Some(&cookie)).await;
+    // The sample's settings, as the form shows them.
+    assert!(
+        page.contains("id=\"metrics_alpha\" name=\"metrics_alpha\" value=\"0.5\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"Leaders give clear, timely feedback"),
+        "{page}"
+    );
+    let form = |alpha: &str, points: &str, share: &str, weeks: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "Leadership Academy 2026".to_string()),
+            (
+                "target_behaviour",
+                "Leaders delegate one decision a week.".to_string(),
+            ),
+            ("business_goal", "".to_string()),
+            ("sessions", "1 2026-09-07\n2 2026-09-21".to_string()),
+            ("nudges", "small_step 1 09:30".to_string()),
+            ("quiet_hours", "19:00-08:00".to_string()),
+            ("working_days", "mon".to_string()),
+            ("holidays", "".to_string()),
+            ("themes", "feedback, delegation".to_string()),
+            ("anonymity_threshold", "5".to_string()),
+            ("reminder_after_days", "2".to_string()),
+            ("metrics_alpha", alpha.to_string()),
+            ("metrics_points", points.to_string()),
+            ("metrics_share", share.to_string()),
+            ("metrics_weeks", weeks.to_string()),
+        ]
+    };
+    let before: String = sqlx::query_scalar("SELECT spec FROM programs")
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap();
+    let (status, _, page) = post_form(
+        &t,
+        "/admin/programs/leaders-2026/edit",
+        &cookie,
+        &form("1.5", "0", "0.3", "2"),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"metrics_alpha-error\""), "{page}");
+    assert!(
+        page.contains("program.metrics.alpha: 1.5 is out of range"),
+        "{page}"
+    );
+    assert!(page.contains("id=\"metrics_points-error\""), "{page}");
+    let after: String = sqlx::query_scalar("SELECT spec FROM programs")
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(before, after, "nothing applied");
+    let (status, _, page) = post_form(
+        &t,
+        "/admin/programs/leaders-2026/edit",
+        &cookie,
+        &form("0.4", "15", "0.25", "3"),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let program = t
+        .store
+        .program_by_key(t.org.id, "leaders-2026")
+        .await
+        .unwrap()
+        .unwrap();
+    let m = program.spec.metrics;
+    assert_eq!(
+        (
+            m.alpha,
+            m.dropping_points,
+            m.dropping_share,
+            m.dropping_weeks
+        ),
+        (0.4, 15, 0.25, 3)
+    );
+    assert_eq!(
+        program.spec.target_behaviour.as_deref(),
+        Some("Leaders delegate one decision a week.")
+    );
+    assert_eq!(program.spec.business_goal, None, "emptied");
+    // The program page is headed by what the program is for.
+    let (_, page) = get(&t, "/admin/programs/leaders-2026", Some(&cookie)).await;
+    assert!(
+        page.contains("Leaders delegate one decision a week."),
+        "{page}"
+    );
+}
+
+#[tokio::test]
 async fn a_program_is_created_from_the_five_session_template() {
     let t = spawn_app().await;
     let cookie = sign_in(&t, t.org.id).await;

@@ -197,3 +197,61 @@ async fn the_digest_text_speaks_of_the_shift_and_the_comparison() {
     let cs = momentum::app::digest_text("Leaders", "cs", &digest).unwrap();
     assert!(cs.contains("Sebehodnocení: +2.0"), "{cs}");
 }
+
+#[tokio::test]
+async fn self_assessments_outlive_a_short_retention_until_30_days_after_the_last_follow_up() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM_WITH_PULSES).await;
+    for p in PROGRAM_HANDS {
+        t.complete_session(p, 1, "2026-09-07").await;
+    }
+    // Baseline on 7 September, then +30, +60 and +90 (Sunday 6 December
+    // moves to Monday the 7th); the shortest retention (30 days) runs
+    // between them.
+    let steps = [
+        ("2026-09-07T08:00:00Z", 2, "2026-09-20T08:00:00Z"),
+        ("2026-10-07T08:00:00Z", 3, "2026-10-20T08:00:00Z"),
+        ("2026-11-06T09:00:00Z", 4, "2026-11-20T08:00:00Z"),
+        ("2026-12-07T09:00:00Z", 5, "2026-12-10T08:00:00Z"),
+    ];
+    for (asked, value, retention) in steps {
+        t.advance_to(asked).await;
+        for p in PROGRAM_HANDS {
+            assert_eq!(answer(&t, p, value).await, 200, "{p} at {asked}");
+        }
+        t.advance_to(retention).await;
+        t.app.apply_retention(30).await.unwrap();
+    }
+    let kept: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pulses WHERE org_id = $1 AND kind = 'self'",
+    )
+    .bind(t.org.id.0)
+    .fetch_one(t.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(kept, 20, "baselines and every follow-up kept");
+    t.clock.set("2026-12-14T08:00:00Z".parse().unwrap());
+    let digest = t
+        .app
+        .digest(
+            t.org.id,
+            "leaders-2026",
+            momentum::domain::metrics::ProgramWeek::parse_iso("2026-W50"),
+        )
+        .await
+        .unwrap();
+    let d: Value = serde_json::to_value(&digest).unwrap();
+    let at90 = d["follow_ups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["day"] == 90)
+        .cloned()
+        .unwrap();
+    assert_eq!(at90["shift"]["mean"], 3.0, "5 − 2 for everyone: {d}");
+    assert_eq!(at90["shift"]["n"], 5, "{d}");
+    // Thirty days after the last follow-up they go like every raw event.
+    t.clock.set("2027-01-10T08:00:00Z".parse().unwrap());
+    t.app.apply_retention(30).await.unwrap();
+    assert_eq!(t.count("pulses").await, 0);
+}

@@ -531,10 +531,9 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
     if !summary_only {
         print_transcript(&sim, &messages, &people, &commands);
     }
-    let statuses = store
-        .participant_statuses(org.id, program_id, clock.now())
-        .await?;
-    let counts = store.delivery_counts(org.id, program_id).await?;
+    let statuses = store.participant_statuses(org.id, program_id).await?;
+    let program_row = store.program(org.id, program_id).await?;
+    let health = app.program_health(org.id, &program_row).await?;
     let taps: usize = messages.iter().map(|m| m.edits.len()).sum();
     println!("\n══ Summary ══");
     println!(
@@ -551,14 +550,20 @@ pub async fn run(seed: u64, summary_only: bool) -> Result<()> {
         "messages delivered: {}, taps recorded (including changed answers): {taps}",
         messages.len()
     );
-    println!("HR's delivery view (jobs by outcome):");
-    for c in counts {
-        println!(
-            "  {:<8} {:>4}  {}",
-            c.state,
-            c.count,
-            c.reason.unwrap_or_default()
-        );
+    // What HR sees: the last composed week, by category; behavioural
+    // categories only as counts of at least k.
+    println!(
+        "HR's delivery view (week {}):",
+        health.week.as_deref().unwrap_or("none composed yet")
+    );
+    println!("  sent      {:>4}", health.sent.unwrap_or(0));
+    for p in &health.problems {
+        let count = p
+            .count
+            .map_or(format!("<{}", health.anonymity_threshold), |n| {
+                n.to_string()
+            });
+        println!("  {:<26} {:>4}", p.category.as_str(), count);
     }
     // The sponsors' view: the digest of the last complete week.
     let digest = app.digest(org.id, &program.key, None).await?;

@@ -1,8 +1,10 @@
 //! Prometheus metrics (`/metrics`): sends and their latency, Slack's 429s
 //! and inbound requests by route and status, counted in this process; jobs
-//! by state and reason and the dispatcher's lag are read from the database
-//! at scrape time, so every replica reports the same totals.
+//! by state and operational category (never a behavioural one) and the
+//! dispatcher's lag are read from the database at scrape time, so every
+//! replica reports the same totals.
 
+use crate::domain::delivery::ReasonCategory;
 use crate::store::Store;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -78,7 +80,7 @@ pub fn metrics() -> &'static Metrics {
         );
         registry.register(
             "jobs",
-            "Jobs in the database by state and (for skipped and failed) reason",
+            "Jobs in the database by state and (for skipped and failed) operational category",
             m.jobs.clone(),
         );
         registry.register("jobs_due", "Pending jobs already due", m.due.clone());
@@ -100,13 +102,23 @@ pub async fn render(
     let totals = store.job_totals().await?;
     let (due, oldest) = store.due_jobs(now).await?;
     m.jobs.clear();
+    // Bounded labels: the state, and for skipped and failed jobs their
+    // operational category. Behavioural ones (answered before the reminder,
+    // paused, stopped, away, over the cap) say what people did: not here.
+    let mut by_label: std::collections::HashMap<JobLabels, i64> = Default::default();
     for (state, reason, count) in totals {
-        m.jobs
-            .get_or_create(&JobLabels {
-                state,
-                reason: reason.unwrap_or_default(),
-            })
-            .set(count);
+        let category = reason.as_deref().map(ReasonCategory::of);
+        if category.is_some_and(ReasonCategory::behavioural) {
+            continue;
+        }
+        let labels = JobLabels {
+            state,
+            reason: category.map(|c| c.as_str().to_string()).unwrap_or_default(),
+        };
+        *by_label.entry(labels).or_default() += count;
+    }
+    for (labels, count) in by_label {
+        m.jobs.get_or_create(&labels).set(count);
     }
     m.due.set(due);
     let lag = oldest.map_or(0.0, |t| now.duration_since(t).as_secs_f64().max(0.0));

@@ -58,9 +58,24 @@ fn each_kind_of_mistake_is_named() {
             "program.recurring[0].purpose: \"party\" is not a recurring purpose",
         ),
         (
-            "  anonymity_threshold: 1",
+            "  anonymity_threshold: 2",
             "  - {email: a@x.example}",
-            "program.anonymity_threshold: 1 is out of range",
+            "program.anonymity_threshold: 2 is out of range: the anonymity threshold must be between 3 and 1000",
+        ),
+        (
+            "  metrics: {alpha: 0}",
+            "  - {email: a@x.example}",
+            "program.metrics.alpha: 0 is out of range",
+        ),
+        (
+            "  metrics: {dropping_weeks: 13}",
+            "  - {email: a@x.example}",
+            "program.metrics.dropping_weeks: 13 is out of range",
+        ),
+        (
+            "  recurring: [{purpose: pulse, cron: \"0 10 1 * *\", question: Q, scale: {min: 5, max: 1}}]",
+            "  - {email: a@x.example}",
+            "program.recurring[0].scale: the scale 5..1 must go up",
         ),
         (
             "  locale: de",

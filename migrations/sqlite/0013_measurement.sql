@@ -7,3 +7,6 @@ ALTER TABLE weekly_trends ADD COLUMN asked BIGINT NOT NULL DEFAULT 0;
 -- Figures by manager are no longer kept: a score per manager's team turns
 -- support into control.
 DELETE FROM weekly_trends WHERE group_key LIKE 'manager:%';
+-- Momentum carried exactly from week to week (the f64's bits): a value in
+-- millionths drifts off a .5 boundary and can flip the published percentage.
+ALTER TABLE weekly_trends ADD COLUMN momentum_bits BIGINT;

@@ -3,33 +3,42 @@
 //! preview. Group numbers only: never one participant's answers.
 
 use super::{App, AppResult};
+use crate::domain::delivery::{delivery_figures, DeliveryFigure};
+use crate::domain::metrics::digest::{Digest, EngagementNote};
 use crate::domain::metrics::week::ProgramWeek;
 use crate::domain::ChatIdentity;
-use crate::store::jobs::DeliveryCount;
 use crate::store::programs::ProgramRow;
 use crate::store::OrgId;
 use serde::Serialize;
 
-/// A program's health, as its admins see it in chat.
+/// A program's health, as HR sees it (console, home tab, `health`): who
+/// is enrolled and reachable, and the figures of the last composed week.
+/// Nothing here moves with one person's tap: no live counts, no figures by
+/// person, behavioural delivery categories only as counts of at least k.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProgramHealth {
     pub key: String,
     pub name: String,
     pub status: super::ProgramStatus,
     pub enrolled: i64,
-    /// Hidden (`None`) while fewer than k people are enrolled: a figure
-    /// about a handful of people would point at them.
-    pub started: Option<i64>,
-    /// Enrolled participants who answered anything since Monday (hidden
-    /// like `started`).
-    pub active_this_week: Option<i64>,
     pub anonymity_threshold: u32,
     /// Enrolled people no chat user was found for: they receive nothing.
     pub unreachable: i64,
-    pub sent: i64,
-    pub to_go: i64,
-    /// Skipped and failed messages by reason, most frequent first.
-    pub problems: Vec<DeliveryCount>,
+    /// The last composed week (`2026-W48`) the figures below are from;
+    /// `None` before the first.
+    pub week: Option<String>,
+    /// From that week's digest (absent where the digest shows nothing).
+    pub started: Option<u64>,
+    pub engagement: Option<u32>,
+    pub engagement_note: Option<EngagementNote>,
+    pub momentum: Option<u32>,
+    /// Messages that went out that week (reminders apart).
+    pub sent: Option<i64>,
+    /// Reminders that went out that week: each says someone had not
+    /// answered, so the count is shown from k.
+    pub reminders_sent: Option<i64>,
+    /// Skipped and failed messages of that week, by category.
+    pub problems: Vec<DeliveryFigure>,
 }
 
 impl App {
@@ -87,41 +96,49 @@ impl App {
         program: &ProgramRow,
     ) -> AppResult<ProgramHealth> {
         let org_row = self.store.org(org).await?;
-        let zone = super::digest::program_zone(&org_row, program);
-        let this_week = ProgramWeek::of(zone.date_of(self.clock.now()));
-        let since = this_week
-            .bounds(&zone)
-            .map(|(start, _)| start)
-            .unwrap_or_else(|| self.clock.now());
-        let (enrolled, started, active_this_week, unreachable) = self
-            .store
-            .program_health_counts(org, program.id, since)
-            .await?;
+        let (enrolled, unreachable) = self.store.program_health_counts(org, program.id).await?;
         let state = self.program_state(&org_row, program).await?;
-        let counts = self.store.delivery_counts(org, program.id).await?;
-        let sent = counts
-            .iter()
-            .filter(|c| c.state == "sent")
-            .map(|c| c.count)
-            .sum();
-        let mut problems: Vec<DeliveryCount> = counts
-            .into_iter()
-            .filter(|c| c.state == "skipped" || c.state == "failed")
-            .collect();
-        problems.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
         let k = program.spec.anonymity_threshold;
-        let shown = |n: i64| (enrolled >= i64::from(k)).then_some(n);
+        let digest: Option<Digest> = self
+            .store
+            .last_digest(org, program.id)
+            .await?
+            .and_then(|body| serde_json::from_str(&body).ok());
+        let zone = super::digest::program_zone(&org_row, program);
+        let window = digest
+            .as_ref()
+            .and_then(|d| ProgramWeek::parse_iso(&d.week))
+            .and_then(|w| w.bounds(&zone));
+        let (mut sent, mut reminders, mut ended) = (0, 0, Vec::new());
+        if let Some((from, to)) = window {
+            for (state, reason, reminder, n) in
+                self.store.delivery_in(org, program.id, from, to).await?
+            {
+                match (state.as_str(), reminder) {
+                    ("sent", false) => sent += n,
+                    ("sent", true) => reminders += n,
+                    ("skipped" | "failed" | "unknown", _) => {
+                        ended.push((reason.unwrap_or_else(|| state.clone()), n))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let problems = delivery_figures(ended.iter().map(|(r, n)| (r.as_str(), *n)), k);
         Ok(ProgramHealth {
             key: program.key.clone(),
             name: program.name.clone(),
             status: state.status,
             enrolled,
-            started: shown(started),
-            active_this_week: shown(active_this_week),
             anonymity_threshold: k,
             unreachable,
-            sent,
-            to_go: state.jobs_to_go,
+            week: digest.as_ref().map(|d| d.week.clone()),
+            started: digest.as_ref().and_then(|d| d.started),
+            engagement: digest.as_ref().and_then(|d| d.engagement),
+            engagement_note: digest.as_ref().and_then(|d| d.engagement_note),
+            momentum: digest.as_ref().and_then(|d| d.momentum),
+            sent: window.map(|_| sent),
+            reminders_sent: (window.is_some() && reminders >= i64::from(k)).then_some(reminders),
             problems,
         })
     }

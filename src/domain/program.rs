@@ -15,6 +15,8 @@ use std::collections::{BTreeSet, HashMap};
 
 pub const FILE_VERSION: i64 = 1;
 pub const DEFAULT_ANONYMITY_THRESHOLD: u32 = 5;
+/// No group of fewer people is ever published, whatever a file says.
+pub const MIN_ANONYMITY_THRESHOLD: u32 = 3;
 pub const DEFAULT_WEEKLY_CAP: u32 = 10;
 /// An unanswered nudge is reminded once, two days later.
 pub const DEFAULT_REMINDER_AFTER_DAYS: u32 = 2;
@@ -73,6 +75,10 @@ pub struct ProgramSpec {
     pub metrics: MomentumSettings,
     /// The validated source, kept so the program can be stored and downloaded.
     pub source: Value,
+    /// What was changed when a stored program was loaded under stricter
+    /// rules (an anonymity threshold below the minimum raised to it): the
+    /// console shows these to HR.
+    pub notices: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -256,10 +262,27 @@ pub fn file_document(source: &Value, program: Value) -> Value {
 }
 
 impl ProgramSpec {
-    /// Re-reads a stored spec (the `program` and `cohorts` sections).
+    /// Re-reads a stored spec (the `program` and `cohorts` sections). A
+    /// program stored before a rule became stricter is brought up to it,
+    /// never left unloadable: the change is kept in `notices`.
     pub fn from_stored(value: &Value) -> Result<Self, ConfigErrors> {
-        let program = value.get("program").cloned().unwrap_or(Value::Null);
-        ProgramFile::from_value(&file_document(value, program)).map(|f| f.program)
+        let mut program = value.get("program").cloned().unwrap_or(Value::Null);
+        let mut notices = Vec::new();
+        if let Some(k) = program
+            .get("anonymity_threshold")
+            .and_then(Value::as_i64)
+            .filter(|k| *k < i64::from(MIN_ANONYMITY_THRESHOLD))
+        {
+            program["anonymity_threshold"] = json!(MIN_ANONYMITY_THRESHOLD);
+            notices.push(format!(
+                "program.anonymity_threshold was {k}, below the minimum {MIN_ANONYMITY_THRESHOLD}: \
+                 it is {MIN_ANONYMITY_THRESHOLD} now. Save the program to keep the new value."
+            ));
+        }
+        ProgramFile::from_value(&file_document(value, program)).map(|f| ProgramSpec {
+            notices,
+            ..f.program
+        })
     }
 
     /// This program as a program file, its program section replaced by `program`.
@@ -345,6 +368,7 @@ fn stub_program() -> ProgramSpec {
         weekly_cap: DEFAULT_WEEKLY_CAP,
         reminder_after_days: DEFAULT_REMINDER_AFTER_DAYS,
         source: Value::Null,
+        notices: vec![],
     }
 }
 
@@ -511,9 +535,9 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
         None => Some(DEFAULT_ANONYMITY_THRESHOLD),
         Some(k) => int_in(
             &k,
-            2,
+            i64::from(MIN_ANONYMITY_THRESHOLD),
             1000,
-            "the anonymity threshold must be between 2 and 1000",
+            "the anonymity threshold must be between 3 and 1000",
             errs,
         )
         .map(|n| n as u32),
@@ -667,6 +691,7 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
         reminder_after_days,
         welcome,
         source,
+        notices: vec![],
     })
 }
 

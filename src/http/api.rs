@@ -172,8 +172,10 @@ async fn program_id(state: &AppState, org: OrgId, key: &str) -> Result<i64, ApiE
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no program {key:?}")))
 }
 
-/// Lists a program's participants with each person's delivery status (never
-/// their answers or notes).
+/// Lists a program's participants: who is enrolled, their cohort, whether
+/// Momentum can reach them (with the operational reason) and a focus theme
+/// only where they chose to share it. Never what they answered, how many
+/// messages they got or skipped, whether they paused or stopped, or notes.
 #[utoipa::path(get, path = "/api/v1/programs/{key}/participants", tag = "programs",
     params(("key" = String, Path, description = "The program's key")),
     responses((status = 200, body = [ParticipantStatus]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -188,7 +190,7 @@ pub async fn list_participants(
     let list = state
         .app
         .store
-        .participant_statuses(org, id, state.app.clock.now())
+        .participant_statuses(org, id)
         .await
         .map_err(crate::app::AppError::from)?;
     Ok(Json(list))

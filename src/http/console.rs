@@ -241,7 +241,13 @@ pub async fn programs(State(state): State<AppState>, signed: Signed) -> Response
             .ok()
             .flatten()
             .and_then(|b| serde_json::from_str(&b).ok());
-        let problems: i64 = health.problems.iter().map(|c| c.count).sum();
+        // Operational problems only: behavioural ones are not "problems".
+        let problems: i64 = health
+            .problems
+            .iter()
+            .filter(|c| !c.behavioural)
+            .filter_map(|c| c.count)
+            .sum();
         programs.push(json!({
             "health": health,
             "momentum": last.as_ref().map(|d| d["momentum"].clone()).filter(|v| !v.is_null()),
@@ -276,15 +282,12 @@ pub async fn program(
         Err(e) => return unavailable(e),
     };
     let (t, all_hints) = strings(lang);
-    // Reasons read "stale: missed its delivery window …": the hint goes by the word before the colon.
+    // What HR can do, by category.
     let hints: HashMap<String, Value> = health
         .problems
         .iter()
-        .filter_map(|p| p.reason.clone())
-        .map(|r| {
-            let word = r.split(':').next().unwrap_or_default().trim().to_string();
-            (r, all_hints[word.as_str()].clone())
-        })
+        .map(|p| p.category.as_str())
+        .map(|c| (c.to_string(), all_hints[c].clone()))
         .filter(|(_, h)| !h.is_null())
         .collect();
     let digest = match app.digest(s.org, &key, None).await {
@@ -299,7 +302,10 @@ pub async fn program(
     page(
         StatusCode::OK,
         "admin/program.html",
-        context! { t, lang, title, csrf => s.csrf, health, hints, digest, target_behaviour, business_goal },
+        context! {
+            t, lang, title, csrf => s.csrf, health, hints, digest, target_behaviour, business_goal,
+            notices => program.spec.notices,
+        },
     )
 }
 

@@ -645,6 +645,33 @@ impl Store {
             .collect())
     }
 
+    /// A program's jobs planned for `[from, to)` (one composed week), by
+    /// state, reason (skipped and failed only) and whether it is a reminder.
+    pub async fn delivery_in(
+        &self,
+        org: OrgId,
+        program_id: i64,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(String, Option<String>, bool, i64)>> {
+        let rows: Vec<(String, Option<String>, i64, i64)> = sqlx::query_as(
+            "SELECT state, CASE WHEN state IN ('skipped', 'failed') THEN outcome END AS reason, \
+                    CAST(CASE WHEN purpose = 'reminder' THEN 1 ELSE 0 END AS BIGINT) AS reminder, COUNT(*) AS n \
+             FROM jobs WHERE org_id = $1 AND program_id = $2 AND planned_due_at >= $3 AND planned_due_at < $4 \
+             GROUP BY state, reason, reminder",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .bind(millis(from))
+        .bind(millis(to))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(state, reason, reminder, n)| (state, reason, reminder != 0, n))
+            .collect())
+    }
+
     /// Jobs of every organisation by state and (skipped, failed) reason:
     /// operational totals for the metrics endpoint, never per person.
     pub async fn job_totals(&self) -> Result<Vec<(String, Option<String>, i64)>> {

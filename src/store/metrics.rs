@@ -291,10 +291,11 @@ impl Store {
         program_id: i64,
         week: Date,
     ) -> Result<HashMap<String, Trend>> {
-        // (group key, people, eligible, asked, responded, silent, momentum ppm)
-        type TrendRow = (String, i64, i64, i64, i64, i64, Option<i64>);
+        // (group key, people, eligible, asked, responded, silent, momentum
+        // in millionths (before 0013), momentum's exact bits)
+        type TrendRow = (String, i64, i64, i64, i64, i64, Option<i64>, Option<i64>);
         let rows: Vec<TrendRow> = sqlx::query_as(
-            "SELECT group_key, people, eligible, asked, responded, silent, momentum_ppm FROM weekly_trends \
+            "SELECT group_key, people, eligible, asked, responded, silent, momentum_ppm, momentum_bits FROM weekly_trends \
              WHERE org_id = $1 AND program_id = $2 AND week = $3",
         )
         .bind(org.0)
@@ -304,17 +305,21 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(key, people, eligible, asked, responded, silent, m)| {
-                let t = Trend {
-                    people: people as u64,
-                    eligible: eligible as u64,
-                    asked: asked as u64,
-                    responded: responded as u64,
-                    silent: silent as u64,
-                    momentum: m.map(|ppm| ppm as f64 / 1e6),
-                };
-                (key, t)
-            })
+            .map(
+                |(key, people, eligible, asked, responded, silent, ppm, bits)| {
+                    let t = Trend {
+                        people: people as u64,
+                        eligible: eligible as u64,
+                        asked: asked as u64,
+                        responded: responded as u64,
+                        silent: silent as u64,
+                        momentum: bits
+                            .map(|b| f64::from_bits(b as u64))
+                            .or(ppm.map(|ppm| ppm as f64 / 1e6)),
+                    };
+                    (key, t)
+                },
+            )
             .collect())
     }
 
@@ -340,9 +345,9 @@ impl Store {
         .await?;
         for chunk in trends.chunks(500) {
             let mut p = super::Placeholders::new(self.backend);
-            let values: Vec<String> = chunk.iter().map(|_| p.row(10)).collect();
+            let values: Vec<String> = chunk.iter().map(|_| p.row(11)).collect();
             let sql = format!(
-                "INSERT INTO weekly_trends (org_id, program_id, week, group_key, people, eligible, asked, responded, silent, momentum_ppm) VALUES {}",
+                "INSERT INTO weekly_trends (org_id, program_id, week, group_key, people, eligible, asked, responded, silent, momentum_ppm, momentum_bits) VALUES {}",
                 values.join(", ")
             );
             let mut q = sqlx::query(&sql);
@@ -357,7 +362,8 @@ impl Store {
                     .bind(t.asked as i64)
                     .bind(t.responded as i64)
                     .bind(t.silent as i64)
-                    .bind(t.momentum.map(|m| (m * 1e6).round() as i64));
+                    .bind(t.momentum.map(|m| (m * 1e6).round() as i64))
+                    .bind(t.momentum.map(|m| m.to_bits() as i64));
             }
             q.execute(&mut *tx).await?;
         }

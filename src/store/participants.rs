@@ -265,8 +265,10 @@ impl Participant {
     }
 }
 
-/// How a participant looks in the admin API: who they are and whether the
-/// service can reach them — never their answers.
+/// How a participant looks to HR (the admin API, the console): who they
+/// are, their cohort, and whether Momentum can reach them — never what they
+/// answered, how many messages they got or skipped, whether they paused or
+/// stopped, or a focus they did not share.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ParticipantStatus {
     pub id: i64,
@@ -275,16 +277,15 @@ pub struct ParticipantStatus {
     pub chat: Option<String>,
     pub manager: Option<String>,
     pub cohort: Option<String>,
+    /// Their focus theme, only where they chose to share it.
     pub focus: Option<String>,
+    /// In the program (not deactivated).
     pub active: bool,
-    pub paused: bool,
-    /// `ok`, `unresolved`, `failing` or `no messages yet`.
-    pub delivery: String,
-    /// Why the last delivery problem happened, when there is one.
-    pub delivery_problem: Option<String>,
-    pub messages_sent: i64,
-    pub messages_skipped: i64,
-    pub messages_failed: i64,
+    /// `reachable`, `not_found_in_chat`, `app_not_installed` or
+    /// `account_inactive`.
+    pub reachability: String,
+    /// The operational reason when they cannot be reached.
+    pub reason: Option<String>,
 }
 
 impl Store {
@@ -548,16 +549,16 @@ impl Store {
         &self,
         org: OrgId,
         program_id: i64,
-        now: Timestamp,
     ) -> Result<Vec<ParticipantStatus>> {
+        use crate::domain::delivery::ReasonCategory;
+        // The latest failure to reach them, unless a message reached them since.
         let rows = sqlx::query(
             "SELECT pa.id, pe.display_name, pe.email, pe.platform, pe.workspace_id, pe.user_id, pe.unresolved_reason, \
-                    m.email AS manager_email, m.display_name AS manager_name, pa.cohort, pa.focus, pa.paused_until, pa.deactivated_at, \
-                    (SELECT COUNT(*) FROM jobs j WHERE j.org_id = pa.org_id AND j.participant_id = pa.id AND j.state = 'sent') AS sent, \
-                    (SELECT COUNT(*) FROM jobs j WHERE j.org_id = pa.org_id AND j.participant_id = pa.id AND j.state = 'skipped') AS skipped, \
-                    (SELECT COUNT(*) FROM jobs j WHERE j.org_id = pa.org_id AND j.participant_id = pa.id AND j.state = 'failed') AS failed, \
-                    (SELECT j.outcome FROM jobs j WHERE j.org_id = pa.org_id AND j.participant_id = pa.id AND j.state = 'failed' \
-                       ORDER BY j.updated_at DESC LIMIT 1) AS problem \
+                    m.email AS manager_email, m.display_name AS manager_name, pa.cohort, pa.focus, pa.share_focus, pa.deactivated_at, \
+                    (SELECT j.outcome FROM jobs j WHERE j.org_id = pa.org_id AND j.recipient_person_id = pa.person_id AND j.state = 'failed' \
+                       AND NOT EXISTS (SELECT 1 FROM jobs s WHERE s.org_id = j.org_id AND s.recipient_person_id = j.recipient_person_id \
+                                         AND s.state = 'sent' AND s.sent_at > j.updated_at) \
+                       ORDER BY j.updated_at DESC LIMIT 1) AS failure \
              FROM participants pa JOIN people pe ON pe.id = pa.person_id AND pe.org_id = pa.org_id \
              LEFT JOIN people m ON m.id = pa.manager_person_id AND m.org_id = pa.org_id \
              WHERE pa.org_id = $1 AND pa.program_id = $2 ORDER BY pa.id",
@@ -566,7 +567,6 @@ impl Store {
         .bind(program_id)
         .fetch_all(&self.pool)
         .await?;
-        let now_ms = millis(now);
         rows.iter()
             .map(|r| {
                 let user: Option<String> = col(r, "user_id")?;
@@ -578,19 +578,24 @@ impl Store {
                     (Some(p), Some(w), Some(u)) => Some(format!("{p}:{w}/{u}")),
                     _ => None,
                 };
-                let unresolved: Option<String> = col(r, "unresolved_reason")?;
-                let failed: i64 = col(r, "failed")?;
-                let sent: i64 = col(r, "sent")?;
-                let problem: Option<String> = col(r, "problem")?;
-                let (delivery, delivery_problem) = if user.is_none() {
-                    ("unresolved".to_string(), unresolved)
-                } else if failed > 0 {
-                    ("failing".to_string(), problem)
-                } else if sent > 0 {
-                    ("ok".to_string(), None)
-                } else {
-                    ("no messages yet".to_string(), None)
+                let failure: Option<String> = col(r, "failure")?;
+                let unreachable = failure.as_deref().map(ReasonCategory::of).filter(|c| {
+                    matches!(
+                        c,
+                        ReasonCategory::NotFoundInChat
+                            | ReasonCategory::AppNotInstalled
+                            | ReasonCategory::AccountInactive
+                    )
+                });
+                let (reachability, reason) = match (&user, unreachable) {
+                    (None, _) => (
+                        ReasonCategory::NotFoundInChat.as_str(),
+                        col::<Option<String>>(r, "unresolved_reason")?,
+                    ),
+                    (Some(_), Some(c)) => (c.as_str(), failure),
+                    (Some(_), None) => ("reachable", None),
                 };
+                let shared = col::<i64>(r, "share_focus")? != 0;
                 Ok(ParticipantStatus {
                     id: col(r, "id")?,
                     name: col(r, "display_name")?,
@@ -598,14 +603,10 @@ impl Store {
                     chat,
                     manager: col::<Option<String>>(r, "manager_email")?.or(col(r, "manager_name")?),
                     cohort: col(r, "cohort")?,
-                    focus: col(r, "focus")?,
+                    focus: if shared { col(r, "focus")? } else { None },
                     active: col::<Option<i64>>(r, "deactivated_at")?.is_none(),
-                    paused: col::<Option<i64>>(r, "paused_until")?.is_some_and(|u| u > now_ms),
-                    delivery,
-                    delivery_problem,
-                    messages_sent: sent,
-                    messages_skipped: col(r, "skipped")?,
-                    messages_failed: failed,
+                    reachability: reachability.to_string(),
+                    reason,
                 })
             })
             .collect()

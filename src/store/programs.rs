@@ -124,25 +124,17 @@ impl Store {
 
     /// Enrolled, started, active since `since`, and enrolled people no chat
     /// user was found for: the program's health as HR sees it in chat.
-    pub async fn program_health_counts(
-        &self,
-        org: OrgId,
-        program_id: i64,
-        since: Timestamp,
-    ) -> Result<(i64, i64, i64, i64)> {
-        let row: (i64, i64, i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), \
-                COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.org_id = pa.org_id AND s.participant_id = pa.id AND s.completed_on IS NOT NULL) \
-                              OR EXISTS (SELECT 1 FROM reports r WHERE r.org_id = pa.org_id AND r.participant_id = pa.id) THEN 1 ELSE 0 END), 0), \
-                COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM taps t WHERE t.org_id = pa.org_id AND t.program_id = pa.program_id \
-                                               AND t.person_id = pa.person_id AND t.tapped_at >= $3) THEN 1 ELSE 0 END), 0), \
-                COALESCE(SUM(CASE WHEN pe.user_id IS NULL THEN 1 ELSE 0 END), 0) \
+    /// A program's enrolled participants, and how many of them no chat user
+    /// was found for: (enrolled, unreachable). Who is enrolled and whether
+    /// they can be reached, nothing they did.
+    pub async fn program_health_counts(&self, org: OrgId, program_id: i64) -> Result<(i64, i64)> {
+        let row: (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN pe.user_id IS NULL THEN 1 ELSE 0 END), 0) \
              FROM participants pa JOIN people pe ON pe.id = pa.person_id AND pe.org_id = pa.org_id \
              WHERE pa.org_id = $1 AND pa.program_id = $2 AND pa.deactivated_at IS NULL",
         )
         .bind(org.0)
         .bind(program_id)
-        .bind(millis(since))
         .fetch_one(&self.pool)
         .await?;
         Ok(row)

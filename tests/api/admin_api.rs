@@ -167,8 +167,8 @@ async fn unresolved_people_are_reported_not_dropped() {
     );
     assert_eq!(out["participants_added"], 18);
     let jana = t.participant_status("jana.n@elsewhere.example").await;
-    assert_eq!(jana["delivery"], "unresolved");
-    assert_eq!(jana["delivery_problem"], "no chat user has this email");
+    assert_eq!(jana["reachability"], "not_found_in_chat");
+    assert_eq!(jana["reason"], "no chat user has this email");
 }
 
 #[tokio::test]
@@ -261,9 +261,26 @@ async fn one_organisations_token_sees_nothing_of_another() {
 }
 
 #[tokio::test]
-async fn participants_list_shows_delivery_status_and_never_answers() {
+async fn participants_list_shows_who_can_be_reached_and_nothing_anyone_did() {
     let t = spawn_app().await;
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    // Jana gets her nudge, answers it and pauses; Eva never answers (her
+    // reminder goes out); Tomáš gets nothing at all.
+    t.complete_session("jana.novakova", 1, "2026-09-07").await;
+    t.complete_session("eva.cerna", 1, "2026-09-07").await;
+    t.advance_to("2026-09-08T07:30:00Z").await;
+    let user = t.user_id("jana.novakova");
+    let dm = momentum::chat::sim::SimWorkspace::dm_channel(&user);
+    let nudge = t.sim.messages_in(&dm).remove(0);
+    t.sim
+        .tap(&user, &dm, &nudge.ts, "report:done")
+        .await
+        .unwrap();
+    t.sim
+        .slash_command(&user, "/momentum", "pause")
+        .await
+        .unwrap();
+    t.advance_to("2026-09-12T12:00:00Z").await;
     let list: Value = t
         .get(&t.admin_token, "/api/v1/programs/leaders-2026/participants")
         .await
@@ -271,7 +288,32 @@ async fn participants_list_shows_delivery_status_and_never_answers() {
         .await
         .unwrap();
     let first = &list[0];
-    assert_eq!(first["delivery"], "no messages yet");
+    assert_eq!(first["reachability"], "reachable");
+    // Jana and Eva look exactly alike, and like someone who got nothing.
+    let same = |p: &Value| {
+        let mut p = p.clone();
+        for who in ["id", "name", "email", "chat", "manager", "focus"] {
+            p[who] = Value::Null;
+        }
+        p
+    };
+    let eva = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["email"] == "eva.cerna@acme.example")
+        .unwrap();
+    let tomas = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["email"] == "tomas.dvorak@acme.example")
+        .unwrap();
+    assert_eq!(same(first), same(eva));
+    assert_eq!(same(first), same(tomas));
+    // Eva did not share her focus: it is not shown; Jana did.
+    assert_eq!(eva["focus"], Value::Null);
+    assert_eq!(first["focus"], "delegation");
     assert_eq!(
         first["chat"],
         format!(
@@ -281,7 +323,19 @@ async fn participants_list_shows_delivery_status_and_never_answers() {
         )
     );
     let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
-    for private in ["answer", "answers", "reports", "notes", "note"] {
+    for private in [
+        "answer",
+        "answers",
+        "reports",
+        "notes",
+        "note",
+        "paused",
+        "messages_sent",
+        "messages_skipped",
+        "messages_failed",
+        "delivery",
+        "delivery_problem",
+    ] {
         assert!(
             !keys.iter().any(|k| k.as_str() == private),
             "{private} exposed: {keys:?}"

@@ -707,3 +707,35 @@ async fn a_teams_hr_admin_signs_in_with_microsoft() {
     assert_eq!(status, 403);
     assert!(cookie.is_none());
 }
+
+#[tokio::test]
+async fn a_stored_program_below_the_new_minimum_k_is_raised_and_flagged_not_unloadable() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    // Stored by an older version that allowed k = 2.
+    let spec: String = sqlx::query_scalar("SELECT spec FROM programs")
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap();
+    let spec = spec.replace("\"anonymity_threshold\":5", "\"anonymity_threshold\":2");
+    assert!(spec.contains("\"anonymity_threshold\":2"), "{spec}");
+    sqlx::query("UPDATE programs SET spec = $1")
+        .bind(&spec)
+        .execute(t.store.pool())
+        .await
+        .unwrap();
+    let program = t
+        .store
+        .program_by_key(t.org.id, "leaders-2026")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(program.spec.anonymity_threshold, 3);
+    let cookie = sign_in(&t, t.org.id).await;
+    let (status, page) = get(&t, "/admin/programs/leaders-2026", Some(&cookie)).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("program.anonymity_threshold was 2, below the minimum 3"),
+        "{page}"
+    );
+}

@@ -283,4 +283,41 @@ async fn metrics_report_jobs_sends_requests_and_lag_in_prometheus_format() {
         !text.contains("jana") && !text.contains("leaders-2026"),
         "{text}"
     );
+    // Jana answers; her reminder is skipped for it: a behavioural reason,
+    // which /metrics never carries (nor any free text).
+    let user = t.user_id("jana.novakova");
+    let dm = momentum::chat::sim::SimWorkspace::dm_channel(&user);
+    let nudge = t.sim.messages_in(&dm).remove(0);
+    t.sim
+        .tap(&user, &dm, &nudge.ts, "report:done")
+        .await
+        .unwrap();
+    t.advance_to("2026-09-10T12:00:00Z").await;
+    assert_eq!(t.skipped("answered before the reminder").await, 1);
+    let text = t
+        .http
+        .get(format!("{}/metrics", t.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !text.contains("answered before") && !text.contains("state=\"skipped\""),
+        "{text}"
+    );
+    for line in text.lines().filter(|l| l.starts_with("momentum_jobs{")) {
+        let reason = line
+            .split("reason=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert!(
+            reason.is_empty() || reason.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+            "{line}"
+        );
+    }
 }

@@ -197,8 +197,8 @@ async fn deactivated_chat_accounts_fail_with_the_platforms_reason() {
     let s = t.advance_to("2026-09-08T07:30:00Z").await;
     assert_eq!(s.failed, 1);
     let jana = t.participant_status("jana.novakova@acme.example").await;
-    assert_eq!(jana["delivery"], "failing");
-    assert_eq!(jana["delivery_problem"], "account_inactive");
+    assert_eq!(jana["reachability"], "account_inactive");
+    assert_eq!(jana["reason"], "account_inactive");
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ mod home;
 mod hostile;
 mod install;
 mod onboarding;
+mod oracle;
 mod outage;
 mod privacy;
 mod proxy;

@@ -83,8 +83,17 @@ async fn the_welcome_and_the_focus_form_put_the_participant_in_charge_of_what_is
 
     // The program file says delegation and sharing; her own choice stays.
     t.apply_yaml(&t.admin_token, PROGRAM_WITH_WELCOME).await;
+    let focus: Option<String> = sqlx::query_scalar(
+        "SELECT pa.focus FROM participants pa JOIN people pe ON pe.id = pa.person_id WHERE pe.email = $1",
+    )
+    .bind("jana.novakova@acme.example")
+    .fetch_one(t.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(focus.as_deref(), Some("feedback"));
+    // She did not share it: HR's list does not show it either.
     let status = t.participant_status("jana.novakova@acme.example").await;
-    assert_eq!(status["focus"], "feedback", "{status}");
+    assert_eq!(status["focus"], Value::Null, "{status}");
     // Her manager's check-in no longer names a theme.
     t.complete_session("jana.novakova", 1, "2026-09-07").await;
     t.advance_to("2026-09-10T08:00:00Z").await;

@@ -222,13 +222,12 @@ async fn self_assessments_outlive_a_short_retention_until_30_days_after_the_last
         t.advance_to(retention).await;
         t.app.apply_retention(30).await.unwrap();
     }
-    let kept: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pulses WHERE org_id = $1 AND kind = 'self'",
-    )
-    .bind(t.org.id.0)
-    .fetch_one(t.store.pool())
-    .await
-    .unwrap();
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pulses WHERE org_id = $1 AND kind = 'self'")
+            .bind(t.org.id.0)
+            .fetch_one(t.store.pool())
+            .await
+            .unwrap();
     assert_eq!(kept, 20, "baselines and every follow-up kept");
     t.clock.set("2026-12-14T08:00:00Z".parse().unwrap());
     let digest = t

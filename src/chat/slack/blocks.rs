@@ -245,14 +245,16 @@ mod view_tests {
             "paused": false,
             "assessment_due": 12,
             "programs": [{"key": "leaders", "name": "Leaders", "status": "running", "enrolled": 18,
-                          "started": 16, "active_this_week": 9, "anonymity_threshold": 5, "unreachable": 1,
-                          "sent": 40, "to_go": 80,
-                          "problems": [{"state": "skipped", "reason": "participant paused", "count": 3}]}],
+                          "started": 16, "anonymity_threshold": 5, "unreachable": 1, "week": "2026-W37",
+                          "engagement": 67, "sent": 40, "reminders_sent": null,
+                          "problems": [{"category": "paused", "behavioural": true, "count": null},
+                                       {"category": "stale", "behavioural": false, "count": 1}]}],
             "digests": {"leaders": "Momentum digest: Leaders"},
         });
         let cadence = json!({"key": "leaders", "name": "Leaders", "nudges": "small_step 1 09:30",
                              "quiet_hours": "19:00-08:00", "working_days": ["mon", "fri"],
-                             "reminder_after_days": 2});
+                             "reminder_after_days": 2,
+                             "metrics": {"alpha": 0.5, "dropping_points": 10, "dropping_share": 0.3, "dropping_weeks": 2}});
         for locale in crate::domain::program::LOCALES {
             let locale = locale.to_string();
             for view in [

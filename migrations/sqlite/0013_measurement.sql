@@ -10,3 +10,15 @@ DELETE FROM weekly_trends WHERE group_key LIKE 'manager:%';
 -- Momentum carried exactly from week to week (the f64's bits): a value in
 -- millionths drifts off a .5 boundary and can flip the published percentage.
 ALTER TABLE weekly_trends ADD COLUMN momentum_bits BIGINT;
+-- Figures that accumulate over weeks, as last published: republished only
+-- once k of their contributions changed. Contributions are participant ids
+-- with a fingerprint of what they contributed, never the value itself.
+CREATE TABLE held_figures (
+    org_id BIGINT NOT NULL REFERENCES orgs(id),
+    program_id BIGINT NOT NULL REFERENCES programs(id),
+    figure TEXT NOT NULL,
+    week TEXT NOT NULL,
+    value TEXT NOT NULL,
+    contributions TEXT NOT NULL,
+    PRIMARY KEY (org_id, program_id, figure)
+);

@@ -3,7 +3,7 @@
 //! them), and read back for previews, exports and the API.
 
 use super::*;
-use crate::domain::metrics::digest::{compose, Digest, Labels};
+use crate::domain::metrics::digest::{compose, Digest, History, Labels};
 use crate::domain::metrics::prompts::asked_in;
 use crate::domain::metrics::{MetricSettings, ProgramWeek};
 use crate::domain::plan::{composed_at, next_digest};
@@ -88,13 +88,14 @@ impl App {
         // Weeks are composed in order, so the stored ones are a prefix: start
         // after the last stored week before the target, from its trends.
         let mut week = first;
-        let mut previous = HashMap::new();
+        let mut previous = History::default();
         if let Some(last) = self
             .store
             .last_stored_week(org, program.id, target.monday)
             .await?
         {
-            previous = self.store.weekly_trends(org, program.id, last).await?;
+            previous.trends = self.store.weekly_trends(org, program.id, last).await?;
+            previous.held = self.store.held_figures(org, program.id).await?;
             week = ProgramWeek::of(last).next();
         }
         let (_, target_end) = target.bounds(&zone).ok_or_else(outside_calendar)?;
@@ -124,23 +125,23 @@ impl App {
                 .week_facts(org, program.id, &window, comparison, &asked)
                 .await?;
             facts.follow_up_days = follow_up_days.clone();
-            let (mut digest, trends) = compose(&week, &facts, &previous, &settings, &labels);
+            let mut composed = compose(&week, &facts, &previous, &settings, &labels);
             // Once one week is not due for composing, none after it is.
             composing &= composed_at(spec, &zone, &week).is_some_and(|at| at <= now);
             if composing {
-                let json = serde_json::to_string(&digest).map_err(|e| {
+                let json = serde_json::to_string(&composed.digest).map_err(|e| {
                     AppError::Invalid(ConfigErrors::single("digest", e.to_string()))
                 })?;
                 self.store
-                    .store_week(org, program.id, week.monday, &trends, &json, now)
+                    .store_week(org, program.id, week.monday, &composed, &json, now)
                     .await?;
             } else {
-                digest.provisional = true;
+                composed.digest.provisional = true;
             }
             if week >= target {
-                return Ok(with_purpose(digest, spec));
+                return Ok(with_purpose(composed.digest, spec));
             }
-            previous = trends.into_iter().collect();
+            previous = composed.into_history(previous);
             week = week.next();
         }
     }

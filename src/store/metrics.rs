@@ -3,6 +3,8 @@
 //! weeks are not read), and the stored trends and digests.
 
 use super::{col, instant, millis, OrgId, Result, Store};
+use crate::domain::metrics::digest::Composed;
+use crate::domain::metrics::held::Held;
 use crate::domain::metrics::prompts::{Asked, Prompt};
 use crate::domain::metrics::{Actions, Groups, ParticipantWeek, Trend, WeekFacts};
 use crate::domain::JobPurpose;
@@ -155,6 +157,7 @@ impl Store {
             let own = assessments.remove(&id).unwrap_or_default();
             let cohort: Option<String> = col(row, "cohort")?;
             participants.push(ParticipantWeek {
+                id,
                 enrolled: created < end && left.is_none_or(|l| l >= end),
                 started: completed > 0 || col::<i64>(row, "reported")? != 0,
                 sessions_completed: completed_due as u32,
@@ -323,17 +326,65 @@ impl Store {
             .collect())
     }
 
-    /// Stores a week's trends and its digest (replacing an earlier computation).
+    /// The accumulating figures of a program as last published.
+    pub async fn held_figures(&self, org: OrgId, program_id: i64) -> Result<HashMap<String, Held>> {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT figure, week, value, contributions FROM held_figures WHERE org_id = $1 AND program_id = $2",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(figure, week, value, contributions)| {
+                let broken = |e: serde_json::Error| {
+                    super::StoreError::Conflict(format!(
+                        "held figure {figure:?} is unreadable: {e}"
+                    ))
+                };
+                Ok((
+                    figure.clone(),
+                    Held {
+                        week,
+                        value: serde_json::from_str(&value).map_err(broken)?,
+                        contributions: serde_json::from_str(&contributions).map_err(broken)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Stores a week's trends, the figures it (re)published and its digest
+    /// (replacing an earlier computation), in one transaction.
     pub async fn store_week(
         &self,
         org: OrgId,
         program_id: i64,
         week: Date,
-        trends: &[(String, Trend)],
+        composed: &Composed,
         digest_json: &str,
         now: Timestamp,
     ) -> Result<()> {
+        let trends = &composed.trends;
         let mut tx = self.pool.begin().await?;
+        for (figure, held) in &composed.held {
+            let value = serde_json::to_string(&held.value)
+                .map_err(|e| super::StoreError::Conflict(e.to_string()))?;
+            let contributions = serde_json::to_string(&held.contributions)
+                .map_err(|e| super::StoreError::Conflict(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO held_figures (org_id, program_id, figure, week, value, contributions) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (org_id, program_id, figure) DO UPDATE SET week = excluded.week, value = excluded.value, contributions = excluded.contributions",
+            )
+            .bind(org.0)
+            .bind(program_id)
+            .bind(figure)
+            .bind(&held.week)
+            .bind(value)
+            .bind(contributions)
+            .execute(&mut *tx)
+            .await?;
+        }
         let week = week.to_string();
         sqlx::query(
             "DELETE FROM weekly_trends WHERE org_id = $1 AND program_id = $2 AND week = $3",

@@ -301,6 +301,7 @@ impl Store {
         if let Some(name) = name.filter(|n| !n.trim().is_empty()) {
             rows += forget_name_in_digests(&mut tx, org, name).await?;
         }
+        rows += forget_contributions(&mut tx, org, &participations).await?;
         for h in hashes {
             sqlx::query(
                 "INSERT INTO erasures (org_id, identity_hash, erased_at) VALUES ($1, $2, $3) \
@@ -318,6 +319,47 @@ impl Store {
             rows,
         })
     }
+}
+
+/// Held figures remember who contributed (an id and a fingerprint): the
+/// erased participations are taken out of them.
+async fn forget_contributions(
+    tx: &mut Transaction<'static, Any>,
+    org: OrgId,
+    participations: &[i64],
+) -> Result<u64> {
+    if participations.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT program_id, figure, contributions FROM held_figures WHERE org_id = $1",
+    )
+    .bind(org.0)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut changed = 0;
+    for (program_id, figure, text) in rows {
+        let Ok(mut who) = serde_json::from_str::<std::collections::BTreeMap<i64, u64>>(&text)
+        else {
+            continue;
+        };
+        let before = who.len();
+        who.retain(|p, _| !participations.contains(p));
+        if who.len() == before {
+            continue;
+        }
+        sqlx::query(
+            "UPDATE held_figures SET contributions = $1 WHERE org_id = $2 AND program_id = $3 AND figure = $4",
+        )
+        .bind(serde_json::to_string(&who).unwrap_or_else(|_| "{}".into()))
+        .bind(org.0)
+        .bind(program_id)
+        .bind(figure)
+        .execute(&mut **tx)
+        .await?;
+        changed += 1;
+    }
+    Ok(changed)
 }
 
 /// Published digests name a manager's team by the manager's name: after the

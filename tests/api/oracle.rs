@@ -426,10 +426,9 @@ struct Oracle {
     /// Momentum (0..1) per trend: "program", "cohort:KEY", "theme:KEY".
     momentum: HashMap<String, f64>,
     cohort_names: HashMap<String, String>,
-    /// Published engagement figures of a group whose asked people differ
-    /// from the program's by 1 to k−1 (PRODUCT.md, Anonymity: "across
-    /// breakdowns"); noted, not asserted (the app's rule is per breakdown).
-    differences: Vec<String>,
+    /// Theme counts as last published: the week, the figure, and each
+    /// contributor's theme (PRODUCT.md, Anonymity: "across weeks").
+    themes: Option<(String, Value, BTreeMap<i64, String>)>,
 }
 
 impl Oracle {
@@ -578,9 +577,14 @@ impl Oracle {
         let program = tally(enrolled.iter().copied(), &weeks);
         let published = program.people >= k && program.eligible >= k;
 
-        // Groups, per breakdown: every group of fewer than k eligible people
-        // is hidden, and hidden groups must be none or two or more holding k
-        // people together (else the next smallest is hidden too).
+        // Groups (PRODUCT.md, Anonymity): shown from k people, and across
+        // breakdowns no two shown groups (nor a group and the program) whose
+        // people differ by 1 to k−1 on either side — the theme, the smaller,
+        // the first key goes — and within a breakdown hidden groups with the
+        // people in none are none or two or more holding k; over and over
+        // until nothing changes. First over the groups' people (is the group
+        // shown?), then over the asked people of the shown ones (is its
+        // engagement shown?).
         let mut groups = Vec::new();
         let mut not_shown = 0;
         let shown_engagement = published && program.asked >= k;
@@ -589,7 +593,8 @@ impl Oracle {
         } else {
             None
         };
-        for dim in ["cohort", "theme"] {
+        let mut all: Vec<(&str, String, Vec<&ParticipantRow>)> = Vec::new();
+        for dim in ["theme", "cohort"] {
             let mut members: BTreeMap<String, Vec<&ParticipantRow>> = BTreeMap::new();
             for p in &enrolled {
                 let key = if dim == "cohort" { &p.cohort } else { &p.focus };
@@ -597,71 +602,75 @@ impl Oracle {
                     members.entry(key.clone()).or_default().push(p);
                 }
             }
-            let tallies: Vec<(String, Tally)> = members
-                .iter()
-                .map(|(key, list)| (key.clone(), tally(list.iter().copied(), &weeks)))
-                .collect();
-            let mut sizes: Vec<u64> = tallies.iter().map(|(_, t)| t.eligible).collect();
-            let ungrouped = program.eligible - sizes.iter().sum::<u64>();
-            if ungrouped > 0 {
-                sizes.push(ungrouped);
+            for (key, list) in members {
+                all.push((dim, key, list));
             }
-            let mut shown: Vec<bool> = sizes.iter().map(|n| *n >= k).collect();
-            loop {
-                let hidden: Vec<u64> = (0..sizes.len())
-                    .filter(|i| !shown[*i])
-                    .map(|i| sizes[i])
-                    .collect();
-                if hidden.is_empty() || (hidden.len() >= 2 && hidden.iter().sum::<u64>() >= k) {
-                    break;
-                }
-                let mut smallest: Option<usize> = None;
-                for i in 0..sizes.len() {
-                    if shown[i] && smallest.is_none_or(|s| sizes[i] < sizes[s]) {
-                        smallest = Some(i);
-                    }
-                }
-                match smallest {
-                    Some(i) => shown[i] = false,
-                    None => break,
-                }
+        }
+        let people_of = |list: &[&ParticipantRow], asked_only: bool| -> BTreeSet<i64> {
+            list.iter()
+                .filter(|p| !asked_only || (weeks[&p.id].eligible && weeks[&p.id].asked))
+                .map(|p| p.id)
+                .collect()
+        };
+        let everyone: BTreeSet<i64> = enrolled.iter().map(|p| p.id).collect();
+        let everyone_asked: BTreeSet<i64> = enrolled
+            .iter()
+            .filter(|p| weeks[&p.id].eligible && weeks[&p.id].asked)
+            .map(|p| p.id)
+            .collect();
+        let sets: Vec<(&str, &str, BTreeSet<i64>)> = all
+            .iter()
+            .map(|(dim, key, list)| (*dim, key.as_str(), people_of(list, false)))
+            .collect();
+        let visible = visible_groups(&everyone, &sets, k);
+        let asked_sets: Vec<(&str, &str, BTreeSet<i64>)> = all
+            .iter()
+            .zip(&visible)
+            .filter(|(_, v)| **v)
+            .map(|((dim, key, list), _)| (*dim, key.as_str(), people_of(list, true)))
+            .collect();
+        let mut engagement_visible = visible_groups(&everyone_asked, &asked_sets, k).into_iter();
+        // The app lists cohorts first, then themes.
+        let mut rows: Vec<(usize, Value)> = Vec::new();
+        for (i, (dim, key, list)) in all.iter().enumerate() {
+            let t = tally(list.iter().copied(), &weeks);
+            let eng_ok = visible[i] && engagement_visible.next().unwrap_or(false);
+            if !(published && visible[i]) {
+                not_shown += 1;
+                continue;
             }
-            for (i, (key, t)) in tallies.iter().enumerate() {
-                if !(published && shown[i]) {
-                    not_shown += 1;
-                    continue;
-                }
-                let engagement_shown = t.asked >= k && t.asked > 0;
-                let apart = program.asked - t.asked;
-                if engagement_shown && shown_engagement && apart > 0 && apart < k {
-                    self.differences.push(format!(
-                        "week {}: {dim} {key}: {} of {} asked shown beside the program's {} of {}",
-                        w.iso(),
-                        t.responded,
-                        t.asked,
-                        program.responded,
-                        program.asked
-                    ));
-                }
-                let (momentum, change, dropping) =
-                    self.trend(&format!("{dim}:{key}"), t, engagement_shown);
-                let name = if dim == "cohort" {
-                    self.cohort_names.get(key).cloned().unwrap_or(key.clone())
-                } else {
-                    key.clone()
-                };
-                groups.push(json!({
+            let engagement_shown = eng_ok && t.asked >= k && t.asked > 0;
+            let (momentum, change, dropping) =
+                self.trend(&format!("{dim}:{key}"), &t, engagement_shown);
+            let name = if *dim == "cohort" {
+                self.cohort_names.get(key).cloned().unwrap_or(key.clone())
+            } else {
+                key.clone()
+            };
+            let note = if engagement_shown {
+                Value::Null
+            } else if t.asked == 0 {
+                json!("no_prompts")
+            } else {
+                json!("too_few_asked")
+            };
+            let order = if *dim == "cohort" { 0 } else { 1 };
+            rows.push((
+                order,
+                json!({
                     "dimension": dim,
                     "name": name,
                     "people": t.people,
                     "engagement": if engagement_shown { json!(pct(t.responded, t.asked)) } else { Value::Null },
-                    "engagement_note": engagement_note(t.asked, k),
+                    "engagement_note": note,
                     "momentum": momentum,
                     "momentum_change": change,
                     "dropping": dropping,
-                }));
-            }
+                }),
+            ));
         }
+        rows.sort_by_key(|(order, _)| *order);
+        groups.extend(rows.into_iter().map(|(_, v)| v));
         let Some((momentum, change, dropping)) = program_trend else {
             return Value::Object(d);
         };
@@ -846,18 +855,121 @@ impl Oracle {
                 None => break,
             }
         }
-        d.insert(
-            "themes".into(),
-            Value::Array(
-                kept.into_iter()
-                    .map(|(theme, n)| json!({"theme": theme, "participants": n}))
-                    .collect(),
-            ),
-        );
-        if other >= k {
-            d.insert("other_themes".into(), json!(other));
+        let fresh = json!({
+            "themes": kept
+                .into_iter()
+                .map(|(theme, n)| json!({"theme": theme, "participants": n}))
+                .collect::<Vec<_>>(),
+            "other_themes": if other >= k { json!(other) } else { Value::Null },
+        });
+        // Republished only once k people's themes changed (joined, left,
+        // picked another) since the counts were last published.
+        let now: BTreeMap<i64, String> = enrolled
+            .iter()
+            .filter_map(|p| Some((p.id, p.focus.clone()?)))
+            .collect();
+        let shown = match &self.themes {
+            Some((week, value, then)) => {
+                let changed = now.iter().filter(|(p, t)| then.get(p) != Some(t)).count()
+                    + then.keys().filter(|p| !now.contains_key(p)).count();
+                if (changed as u64) < k {
+                    d.insert("themes_as_of".into(), json!(week));
+                    value.clone()
+                } else {
+                    self.themes = Some((w.iso(), fresh.clone(), now));
+                    fresh
+                }
+            }
+            None => {
+                self.themes = Some((w.iso(), fresh.clone(), now));
+                fresh
+            }
+        };
+        d.insert("themes".into(), shown["themes"].clone());
+        if !shown["other_themes"].is_null() {
+            d.insert("other_themes".into(), shown["other_themes"].clone());
         }
         Value::Object(d)
+    }
+}
+
+/// Which groups may be shown, PRODUCT.md's anonymity rules written out
+/// plainly: `groups` are (breakdown, key, people).
+fn visible_groups(
+    program: &BTreeSet<i64>,
+    groups: &[(&str, &str, BTreeSet<i64>)],
+    k: u64,
+) -> Vec<bool> {
+    let few = |n: usize| n >= 1 && (n as u64) < k;
+    let apart = |a: &BTreeSet<i64>, b: &BTreeSet<i64>| {
+        few(a.iter().filter(|x| !b.contains(x)).count())
+            || few(b.iter().filter(|x| !a.contains(x)).count())
+    };
+    let mut show: Vec<bool> = groups.iter().map(|g| g.2.len() as u64 >= k).collect();
+    // Theme before cohort, smaller before larger, then by key.
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by(|&a, &b| {
+        let rank = |i: usize| if groups[i].0 == "theme" { 0 } else { 1 };
+        (rank(a), groups[a].2.len(), groups[a].1).cmp(&(rank(b), groups[b].2.len(), groups[b].1))
+    });
+    loop {
+        let mut changed = false;
+        'pairs: for &i in &order {
+            if !show[i] {
+                continue;
+            }
+            if apart(program, &groups[i].2) {
+                show[i] = false;
+                changed = true;
+                break 'pairs;
+            }
+            for &j in &order {
+                if j != i && show[j] && apart(&groups[i].2, &groups[j].2) {
+                    show[i] = false;
+                    changed = true;
+                    break 'pairs;
+                }
+            }
+        }
+        for dim in ["theme", "cohort"] {
+            let mine: Vec<usize> = (0..groups.len()).filter(|&i| groups[i].0 == dim).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let in_some: BTreeSet<i64> = mine
+                .iter()
+                .flat_map(|&i| groups[i].2.iter().copied())
+                .collect();
+            let none = program.iter().filter(|p| !in_some.contains(p)).count() as u64;
+            loop {
+                let mut hidden: Vec<u64> = mine
+                    .iter()
+                    .filter(|&&i| !show[i])
+                    .map(|&i| groups[i].2.len() as u64)
+                    .collect();
+                if none > 0 {
+                    hidden.push(none);
+                }
+                if hidden.is_empty() || (hidden.len() >= 2 && hidden.iter().sum::<u64>() >= k) {
+                    break;
+                }
+                let smallest = mine
+                    .iter()
+                    .copied()
+                    .filter(|&i| show[i])
+                    .min_by_key(|&i| (groups[i].2.len(), i));
+                match smallest {
+                    Some(i) => {
+                        show[i] = false;
+                        changed = true;
+                    }
+                    None => break,
+                }
+            }
+        }
+        if !changed {
+            return show;
+        }
     }
 }
 
@@ -1474,7 +1586,7 @@ async fn play(s: Scenario) -> (Vec<String>, Coverage) {
             s: s.settings(),
             momentum: HashMap::new(),
             cohort_names: [("autumn-2026".to_string(), "Autumn 2026".to_string())].into(),
-            differences: Vec::new(),
+            themes: None,
         },
         read: Vec::new(),
         mismatches: Vec::new(),
@@ -1613,9 +1725,6 @@ async fn play(s: Scenario) -> (Vec<String>, Coverage) {
                 s.seed, now["week"]
             ));
         }
-    }
-    for d in &h.oracle.differences {
-        eprintln!("seed {}, {d}", s.seed);
     }
     (h.mismatches, h.cov)
 }

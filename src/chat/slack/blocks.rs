@@ -160,14 +160,17 @@ mod tests {
         };
         let labels = Default::default();
         let week = ProgramWeek::of(jiff::civil::date(2026, 9, 14));
-        let previous = [(
-            "program".to_string(),
-            Trend {
-                momentum: Some(0.9),
-                ..Default::default()
-            },
-        )]
-        .into();
+        let previous = digest::History {
+            trends: [(
+                "program".to_string(),
+                Trend {
+                    momentum: Some(0.9),
+                    ..Default::default()
+                },
+            )]
+            .into(),
+            ..Default::default()
+        };
         digest::compose(
             &week,
             &facts,
@@ -175,7 +178,7 @@ mod tests {
             &MetricSettings::default(),
             &labels,
         )
-        .0
+        .digest
     }
 
     #[test]

@@ -3,11 +3,94 @@
 //! group's figure must not follow from a published total minus the shown
 //! groups. So the hidden groups of one breakdown are either none, or at least
 //! two that together hold at least k people (more are hidden, smallest
-//! first, until that holds).
+//! first, until that holds). Across breakdowns, two published figures whose
+//! people differ by 1 to k−1 on either side give that difference away: one
+//! of them is suppressed (`suppress`).
+
+use std::collections::BTreeSet;
+
+/// A group figure that may be published: its breakdown (`rank`: themes 0,
+/// cohorts 1 — the order in which conflicts suppress), its key, and the
+/// people behind it (indices of participants).
+#[derive(Debug, Clone)]
+pub struct Candidate<'a> {
+    pub rank: u8,
+    pub key: &'a str,
+    pub people: BTreeSet<usize>,
+}
+
+/// Which candidates may be published, PRODUCT.md's rules together until
+/// nothing changes: each has at least k people; no published one differs
+/// from the program's people (`program`, never suppressed) or from another
+/// published one by 1 to k−1 people on either side — the first in the fixed
+/// order (theme before cohort, smaller first, ties by key) goes; and within
+/// a breakdown the hidden groups with those in none are none, or two or
+/// more holding at least k.
+pub fn suppress(program: &BTreeSet<usize>, groups: &[Candidate], k: u64) -> Vec<bool> {
+    let leaks = |a: &BTreeSet<usize>, b: &BTreeSet<usize>| {
+        let close = |n: usize| n > 0 && (n as u64) < k;
+        close(a.difference(b).count()) || close(b.difference(a).count())
+    };
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by_key(|&i| (groups[i].rank, groups[i].people.len(), groups[i].key));
+    let mut shown: Vec<bool> = groups.iter().map(|g| g.people.len() as u64 >= k).collect();
+    loop {
+        let mut changed = false;
+        for &i in &order {
+            if !shown[i] {
+                continue;
+            }
+            let g = &groups[i].people;
+            let conflict = leaks(program, g)
+                || order
+                    .iter()
+                    .any(|&j| j != i && shown[j] && leaks(g, &groups[j].people));
+            if conflict {
+                shown[i] = false;
+                changed = true;
+                break;
+            }
+        }
+        // Complementary suppression within each breakdown.
+        for rank in [0u8, 1] {
+            let idx: Vec<usize> = (0..groups.len())
+                .filter(|&i| groups[i].rank == rank)
+                .collect();
+            if idx.is_empty() {
+                continue;
+            }
+            let grouped: BTreeSet<usize> = idx
+                .iter()
+                .flat_map(|&i| groups[i].people.iter().copied())
+                .collect();
+            let ungrouped = program.difference(&grouped).count() as u64;
+            let mut sizes: Vec<u64> = idx.iter().map(|&i| groups[i].people.len() as u64).collect();
+            let mut pre: Vec<bool> = idx.iter().map(|&i| shown[i]).collect();
+            if ungrouped > 0 {
+                sizes.push(ungrouped);
+                pre.push(false);
+            }
+            let after = publishable_from(&sizes, pre, k);
+            for (n, &i) in idx.iter().enumerate() {
+                if shown[i] && !after[n] {
+                    shown[i] = false;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return shown;
+        }
+    }
+}
 
 /// Which groups of one breakdown (sizes in people) may be shown.
 pub fn publishable(sizes: &[u64], k: u64) -> Vec<bool> {
-    let mut shown: Vec<bool> = sizes.iter().map(|&s| s >= k).collect();
+    publishable_from(sizes, sizes.iter().map(|&s| s >= k).collect(), k)
+}
+
+/// The same, from groups already hidden for another reason.
+fn publishable_from(sizes: &[u64], mut shown: Vec<bool>, k: u64) -> Vec<bool> {
     loop {
         let hidden: Vec<u64> = (0..sizes.len())
             .filter(|&i| !shown[i])
@@ -85,7 +168,81 @@ mod tests {
         assert_eq!(other, 8);
     }
 
+    /// The eleven people: cohorts A = p1–p5, B = p6–p11; themes
+    /// T1 = p1–p6, T2 = p7–p11. T1 − A would be p6: the theme goes first.
+    #[test]
+    fn breakdowns_that_differ_by_one_person_are_not_both_published() {
+        let set = |r: std::ops::Range<usize>| r.collect::<BTreeSet<usize>>();
+        let program = set(1..12);
+        let groups = [
+            Candidate {
+                rank: 1,
+                key: "a",
+                people: set(1..6),
+            },
+            Candidate {
+                rank: 1,
+                key: "b",
+                people: set(6..12),
+            },
+            Candidate {
+                rank: 0,
+                key: "t1",
+                people: set(1..7),
+            },
+            Candidate {
+                rank: 0,
+                key: "t2",
+                people: set(7..12),
+            },
+        ];
+        let shown = suppress(&program, &groups, 5);
+        // T1 (6) differs from A by p6 and T2 (5) from B by p6: both themes go
+        // (and with them complementary suppression is satisfied); the
+        // cohorts stay.
+        assert_eq!(shown, vec![true, true, false, false]);
+    }
+
     proptest! {
+        #[test]
+        fn no_two_published_figures_differ_by_fewer_than_k_people(
+            membership in proptest::collection::vec((0usize..4, 0usize..4), 0..40),
+            k in 2u64..7,
+        ) {
+            let program: BTreeSet<usize> = (0..membership.len()).collect();
+            let mut groups = Vec::new();
+            let keys = ["g0", "g1", "g2", "g3"];
+            for (rank, pick) in [(0u8, 0usize), (1, 1)] {
+                for (g, key) in keys.iter().enumerate().skip(1) {
+                    let people: BTreeSet<usize> = membership
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, m)| if pick == 0 { m.0 == g } else { m.1 == g })
+                        .map(|(i, _)| i)
+                        .collect();
+                    if !people.is_empty() {
+                        groups.push(Candidate { rank, key, people });
+                    }
+                }
+            }
+            let shown = suppress(&program, &groups, k);
+            let published: Vec<&BTreeSet<usize>> = groups
+                .iter()
+                .zip(&shown)
+                .filter(|(_, s)| **s)
+                .map(|(g, _)| &g.people)
+                .collect();
+            let close = |n: usize| n > 0 && (n as u64) < k;
+            for (i, a) in published.iter().enumerate() {
+                prop_assert!(a.len() as u64 >= k);
+                prop_assert!(!close(program.difference(a).count()), "a group and the program differ by a few");
+                for b in &published[i + 1..] {
+                    prop_assert!(!close(a.difference(b).count()) && !close(b.difference(a).count()),
+                        "two published groups differ by a few: {a:?} {b:?}");
+                }
+            }
+        }
+
         #[test]
         fn no_shown_group_is_small_and_no_hidden_group_can_be_derived(
             sizes in proptest::collection::vec(0u64..30, 1..12),

@@ -2,9 +2,10 @@
 //! figure about fewer than k people left out (complementarily) and no free
 //! text from anyone. What sponsors read, what exports and the API return.
 
-use super::anonymity::{merge_small, publishable};
+use super::anonymity::{merge_small, suppress, Candidate};
+use super::held::{fingerprint, Held, Ledger};
 use super::*;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A breakdown the digest shows per group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +22,15 @@ impl Dimension {
         match self {
             Dimension::Cohort => "cohort",
             Dimension::Theme => "theme",
+        }
+    }
+
+    /// The order in which conflicting breakdowns are suppressed (PRODUCT.md:
+    /// theme, then cohort).
+    fn rank(self) -> u8 {
+        match self {
+            Dimension::Theme => 0,
+            Dimension::Cohort => 1,
         }
     }
 
@@ -109,6 +119,10 @@ pub struct Digest {
     pub themes: Vec<ThemeCount>,
     /// Participants whose themes are too small to name on their own.
     pub other_themes: Option<u64>,
+    /// The week the theme counts shown were published in, while they are
+    /// held (fewer than k people changed theme or joined since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub themes_as_of: Option<String>,
     /// Self-assessment shift (latest follow-up − baseline) over the program's
     /// participants who have both, with n; absent under k.
     #[serde(default)]
@@ -147,6 +161,39 @@ pub struct FollowUp {
     pub shift: Option<Mean>,
     /// Against the comparison cohort at this day, when the program has one.
     pub comparison: Option<Comparison>,
+    /// The week the comparison shown was published in, while it is held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison_as_of: Option<String>,
+}
+
+/// What a week is composed from besides its facts: the stored trends of the
+/// week before (momentum continues from them) and the accumulating figures
+/// as last published.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub trends: HashMap<String, Trend>,
+    pub held: HashMap<String, Held>,
+}
+
+/// A composed week: the digest, the trends to store for next week, and the
+/// accumulating figures published this week.
+#[derive(Debug, Clone)]
+pub struct Composed {
+    pub digest: Digest,
+    pub trends: Vec<(String, Trend)>,
+    pub held: Vec<(String, Held)>,
+}
+
+impl Composed {
+    /// What the next week is composed from.
+    pub fn into_history(self, before: History) -> History {
+        let mut held = before.held;
+        held.extend(self.held);
+        History {
+            trends: self.trends.into_iter().collect(),
+            held,
+        }
+    }
 }
 
 /// Labels for group keys (a cohort's key → its name).
@@ -158,10 +205,10 @@ pub type Labels = HashMap<String, String>;
 pub fn compose(
     week: &ProgramWeek,
     facts: &WeekFacts,
-    previous: &HashMap<String, Trend>,
+    previous: &History,
     s: &MetricSettings,
     labels: &Labels,
-) -> (Digest, Vec<(String, Trend)>) {
+) -> Composed {
     let k = u64::from(s.anonymity_threshold);
     let alpha = s.momentum.alpha;
     // The comparison cohort only serves the comparison; every other figure
@@ -171,7 +218,7 @@ pub fn compose(
         .iter()
         .filter(|p| !p.comparison)
         .collect();
-    let prev = |key: &str| previous.get(key).and_then(|t| t.momentum);
+    let prev = |key: &str| previous.trends.get(key).and_then(|t| t.momentum);
     let program_key = trend_key(None);
     let counts = Counts::of(main.iter().copied());
     let mut program = Trend::count(main.iter().copied(), prev(&program_key));
@@ -180,55 +227,94 @@ pub fn compose(
         program.publish_engagement(alpha);
     }
     let mut trends = vec![(program_key.clone(), program)];
+    // Every group of every breakdown, with its people: the enrolled (whom
+    // its `people` figure is about) and those asked (its engagement's).
+    struct Group<'a> {
+        dimension: Dimension,
+        name: &'a str,
+        enrolled: BTreeSet<usize>,
+        asked: BTreeSet<usize>,
+        trend: Trend,
+    }
+    let mut all: Vec<Group> = Vec::new();
+    for d in Dimension::ALL {
+        let mut members: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, p) in main.iter().enumerate().filter(|(_, p)| p.enrolled) {
+            if let Some(g) = d.of(&p.groups) {
+                members.entry(g).or_default().push(i);
+            }
+        }
+        for (name, people) in members {
+            let key = trend_key(Some((d, name)));
+            all.push(Group {
+                dimension: d,
+                name,
+                enrolled: people.iter().copied().collect(),
+                asked: people
+                    .iter()
+                    .copied()
+                    .filter(|&i| main[i].counted_asked())
+                    .collect(),
+                trend: Trend::count(people.iter().map(|&i| main[i]), prev(&key)),
+            });
+        }
+    }
+    let in_program: BTreeSet<usize> = (0..main.len()).filter(|&i| main[i].enrolled).collect();
+    let asked: BTreeSet<usize> = (0..main.len())
+        .filter(|&i| main[i].counted_asked())
+        .collect();
+    let candidates = |asked_people: bool, only: &[bool]| {
+        all.iter()
+            .zip(only)
+            .filter(|(_, ok)| **ok)
+            .map(|(g, _)| Candidate {
+                rank: g.dimension.rank(),
+                key: g.name,
+                people: if asked_people { &g.asked } else { &g.enrolled }.clone(),
+            })
+            .collect::<Vec<_>>()
+    };
+    // Groups shown at all (their people), then among them, whose engagement.
+    let shown = suppress(&in_program, &candidates(false, &vec![true; all.len()]), k);
+    let shown_asked = suppress(&asked, &candidates(true, &shown), k);
+    let mut engagement_ok = vec![false; all.len()];
+    for (slot, ok) in (0..all.len()).filter(|&i| shown[i]).zip(shown_asked) {
+        engagement_ok[slot] = ok && all[slot].trend.engagement_shown(k);
+    }
     let mut groups = Vec::new();
     let mut not_shown = 0;
-    for d in Dimension::ALL {
-        let mut members: HashMap<&str, Vec<&ParticipantWeek>> = HashMap::new();
-        for p in main.iter().copied().filter(|p| p.enrolled) {
-            if let Some(g) = d.of(&p.groups) {
-                members.entry(g).or_default().push(p);
+    for (i, g) in all.iter_mut().enumerate() {
+        let key = trend_key(Some((g.dimension, g.name)));
+        let t = &mut g.trend;
+        if published && shown[i] {
+            if engagement_ok[i] {
+                t.publish_engagement(alpha);
             }
+            groups.push(GroupFigures {
+                dimension: g.dimension,
+                name: labels
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| g.name.to_string()),
+                people: t.people,
+                engagement: engagement_ok[i]
+                    .then(|| percent(t.responded, t.asked))
+                    .flatten(),
+                engagement_note: (!engagement_ok[i]).then_some(if t.asked == 0 {
+                    EngagementNote::NoPrompts
+                } else {
+                    EngagementNote::TooFewAsked
+                }),
+                momentum: t.momentum.and_then(percent_f),
+                momentum_change: t.change(prev(&key)),
+                dropping: engagement_ok[i]
+                    .then(|| t.dropping(prev(&key), &s.momentum))
+                    .flatten(),
+            });
+        } else {
+            not_shown += 1;
         }
-        let mut keys: Vec<&str> = members.keys().copied().collect();
-        keys.sort();
-        let mut group_trends: Vec<Trend> = keys
-            .iter()
-            .map(|g| Trend::count(members[g].iter().copied(), prev(&trend_key(Some((d, g))))))
-            .collect();
-        // People without a group of this kind count as one more group, so a
-        // hidden group cannot be read off "everyone minus the shown ones".
-        let ungrouped = program.eligible - group_trends.iter().map(|t| t.eligible).sum::<u64>();
-        let mut sizes: Vec<u64> = group_trends.iter().map(|t| t.eligible).collect();
-        if ungrouped > 0 {
-            sizes.push(ungrouped);
-        }
-        let shown = publishable(&sizes, k);
-        for (i, (g, t)) in keys.iter().zip(group_trends.iter_mut()).enumerate() {
-            let key = trend_key(Some((d, g)));
-            if published && shown[i] {
-                let engagement_shown = t.engagement_shown(k);
-                if engagement_shown {
-                    t.publish_engagement(alpha);
-                }
-                groups.push(GroupFigures {
-                    dimension: d,
-                    name: labels.get(&key).cloned().unwrap_or_else(|| g.to_string()),
-                    people: t.people,
-                    engagement: engagement_shown
-                        .then(|| percent(t.responded, t.asked))
-                        .flatten(),
-                    engagement_note: engagement_note(t, k),
-                    momentum: t.momentum.and_then(percent_f),
-                    momentum_change: t.change(prev(&key)),
-                    dropping: engagement_shown
-                        .then(|| t.dropping(prev(&key), &s.momentum))
-                        .flatten(),
-                });
-            } else {
-                not_shown += 1;
-            }
-            trends.push((key, *t));
-        }
+        trends.push((key, *t));
     }
     let (from, to) = (week.monday.to_string(), week.sunday().to_string());
     let head = Digest {
@@ -239,8 +325,18 @@ pub fn compose(
         ..Digest::empty()
     };
     if !published {
-        return (head, trends);
+        return Composed {
+            digest: head,
+            trends,
+            held: vec![],
+        };
     }
+    let mut ledger = Ledger {
+        before: &previous.held,
+        week: week.iso(),
+        k,
+        published: vec![],
+    };
     let mut theme_counts: HashMap<&str, u64> = HashMap::new();
     for p in main.iter().copied().filter(|p| p.enrolled) {
         if let Some(t) = p.groups.theme.as_deref() {
@@ -254,6 +350,26 @@ pub fn compose(
             .collect(),
         k,
     );
+    let themes: Vec<ThemeCount> = themes
+        .into_iter()
+        .map(|(theme, participants)| ThemeCount {
+            theme,
+            participants,
+        })
+        .collect();
+    let other = (other >= k).then_some(other);
+    // Theme counts accumulate (people pick a focus over time): one choice
+    // must not move them.
+    let theme_people = main
+        .iter()
+        .filter(|p| p.enrolled)
+        .filter_map(|p| Some((p.id, fingerprint(p.groups.theme.as_deref()?))))
+        .collect();
+    let ((themes, other_themes), themes_as_of) =
+        match ledger.figure("themes", Some((themes, other)), theme_people) {
+            (Some(t), as_of) => (t, as_of),
+            (None, as_of) => ((vec![], None), as_of),
+        };
     let sessions_due = counts.enrolled * u64::from(facts.sessions_due);
     let engagement_shown = program.engagement_shown(k);
     let digest = Digest {
@@ -284,29 +400,48 @@ pub fn compose(
         dropping: engagement_shown
             .then(|| program.dropping(prev(&program_key), &s.momentum))
             .flatten(),
-        themes: themes
-            .into_iter()
-            .map(|(theme, participants)| ThemeCount {
-                theme,
-                participants,
-            })
-            .collect(),
-        other_themes: (other >= k).then_some(other),
-        self_assessment_shift: Mean::of(
-            enrolled(&facts.participants, false).filter_map(|p| p.latest_shift()),
-            k,
+        themes,
+        other_themes,
+        themes_as_of,
+        self_assessment_shift: held_mean(
+            &mut ledger,
+            "shift",
+            enrolled(&facts.participants, false)
+                .filter_map(|p| Some((p.id, p.latest_shift()?, p.latest_day()?))),
         ),
-        follow_ups: follow_ups(facts, k),
-        manager_observation: Mean::of(
-            enrolled(&facts.participants, false).filter_map(|p| p.observation),
-            k,
+        follow_ups: follow_ups(facts, &mut ledger),
+        manager_observation: held_mean(
+            &mut ledger,
+            "observation",
+            enrolled(&facts.participants, false).filter_map(|p| Some((p.id, p.observation?, 0))),
         ),
         pulse: Mean::of(facts.pulse_answers.iter().copied(), k),
         groups,
         groups_not_shown: not_shown,
         ..head
     };
-    (digest, trends)
+    Composed {
+        digest,
+        trends,
+        held: ledger.published,
+    }
+}
+
+/// A mean over (participant, value, day) contributions, held until k of them
+/// changed: shown "as of" the week it was last published.
+fn held_mean(
+    ledger: &mut Ledger,
+    key: &str,
+    contributions: impl Iterator<Item = (i64, i64, u32)>,
+) -> Option<Mean> {
+    let all: Vec<(i64, i64, u32)> = contributions.collect();
+    let fresh = Mean::of(all.iter().map(|c| c.1), ledger.k);
+    let who = all
+        .iter()
+        .map(|(p, v, d)| (*p, fingerprint((v, d))))
+        .collect();
+    let (mean, as_of) = ledger.figure(key, fresh, who);
+    mean.map(|m| Mean { as_of, ..m })
 }
 
 /// Why a group's engagement is not shown this week, if it is not.
@@ -319,34 +454,57 @@ fn engagement_note(t: &Trend, k: u64) -> Option<EngagementNote> {
 }
 
 /// The shift at each follow-up day, and against the comparison cohort (the
-/// difference of the two unrounded means, when both sides have k people).
-fn follow_ups(facts: &WeekFacts, k: u64) -> Vec<FollowUp> {
+/// difference of the two unrounded means, when both sides have k people);
+/// each held until k of its contributions changed.
+fn follow_ups(facts: &WeekFacts, ledger: &mut Ledger) -> Vec<FollowUp> {
+    let k = ledger.k;
     let at = |day: u32, comparison: bool| {
         enrolled(&facts.participants, comparison)
-            .filter_map(|p| p.shifts.iter().find(|(d, _)| *d == day).map(|(_, s)| *s))
-            .collect::<Vec<i64>>()
+            .filter_map(|p| {
+                let shift = p.shifts.iter().find(|(d, _)| *d == day)?.1;
+                Some((p.id, shift, day))
+            })
+            .collect::<Vec<(i64, i64, u32)>>()
     };
     facts
         .follow_up_days
         .iter()
         .map(|&day| {
             let own = at(day, false);
-            let comparison = facts.has_comparison.then(|| {
+            let (comparison, comparison_as_of) = if facts.has_comparison {
                 let other = at(day, true);
-                match (own.len() as u64 >= k, other.len() as u64 >= k) {
+                let values =
+                    |side: &[(i64, i64, u32)]| side.iter().map(|c| c.1).collect::<Vec<i64>>();
+                let fresh = match (own.len() as u64 >= k, other.len() as u64 >= k) {
                     (true, true) => Comparison::Shown {
-                        difference: round1(unrounded_mean(&own) - unrounded_mean(&other)),
+                        difference: round1(
+                            unrounded_mean(&values(&own)) - unrounded_mean(&values(&other)),
+                        ),
                         n_program: own.len() as u64,
                         n_comparison: other.len() as u64,
                     },
                     (false, _) => Comparison::ProgramTooSmall,
                     (_, false) => Comparison::ComparisonTooSmall,
-                }
-            });
+                };
+                let who = own
+                    .iter()
+                    .chain(&other)
+                    .map(|(p, v, _)| (*p, fingerprint(v)))
+                    .collect();
+                let (shown, as_of) = ledger.figure(
+                    &format!("comparison:{day}"),
+                    matches!(fresh, Comparison::Shown { .. }).then_some(fresh),
+                    who,
+                );
+                (Some(shown.unwrap_or(fresh)), as_of)
+            } else {
+                (None, None)
+            };
             FollowUp {
                 day,
-                shift: Mean::of(own.into_iter(), k),
+                shift: held_mean(ledger, &format!("shift:{day}"), own.into_iter()),
                 comparison,
+                comparison_as_of,
             }
         })
         .collect()
@@ -396,6 +554,7 @@ impl Digest {
             dropping: None,
             themes: vec![],
             other_themes: None,
+            themes_as_of: None,
             self_assessment_shift: None,
             follow_ups: vec![],
             manager_observation: None,
@@ -414,6 +573,7 @@ mod tests {
 
     fn participant(i: usize, theme: &str) -> ParticipantWeek {
         ParticipantWeek {
+            id: i as i64 + 1,
             enrolled: true,
             started: i < 16,
             sessions_completed: if i < 16 { 2 } else { 0 },
@@ -462,20 +622,20 @@ mod tests {
 
     /// Composes weeks in order, as the service does; returns each digest.
     fn run(weeks: Vec<WeekFacts>) -> Vec<Digest> {
-        let mut previous = HashMap::new();
+        let mut previous = History::default();
         let mut week = ProgramWeek::of(date(2026, 9, 7));
         let mut out = vec![];
         for facts in weeks {
-            let (d, trends) = compose(
+            let c = compose(
                 &week,
                 &facts,
                 &previous,
                 &MetricSettings::default(),
                 &Labels::new(),
             );
-            previous = trends.into_iter().collect();
+            out.push(c.digest.clone());
+            previous = c.into_history(previous);
             week = week.next();
-            out.push(d);
         }
         out
     }
@@ -483,10 +643,12 @@ mod tests {
     #[test]
     fn the_seed_week_in_numbers() {
         let labels: Labels = [("cohort:autumn".to_string(), "Autumn 2026".to_string())].into();
-        let (d, trends) = compose(
+        let Composed {
+            digest: d, trends, ..
+        } = compose(
             &ProgramWeek::of(date(2026, 9, 14)),
             &seed(),
-            &HashMap::new(),
+            &History::default(),
             &MetricSettings::default(),
             &labels,
         );
@@ -596,10 +758,10 @@ mod tests {
     fn a_program_under_k_publishes_nothing() {
         let mut facts = seed();
         facts.participants.truncate(4);
-        let (d, _) = compose(
+        let Composed { digest: d, .. } = compose(
             &ProgramWeek::of(date(2026, 9, 14)),
             &facts,
-            &HashMap::new(),
+            &History::default(),
             &MetricSettings::default(),
             &Labels::new(),
         );
@@ -620,6 +782,7 @@ mod tests {
         // Comparison: 5 with shifts 0,0,0,1,0 at +30 (mean 0.2); 2 at +60.
         for i in 0..5 {
             facts.participants.push(ParticipantWeek {
+                id: 100 + i64::from(i),
                 enrolled: true,
                 comparison: true,
                 shifts: if i < 2 {
@@ -630,15 +793,22 @@ mod tests {
                 ..Default::default()
             });
         }
-        let (d, _) = compose(
+        let Composed { digest: d, .. } = compose(
             &ProgramWeek::of(date(2026, 9, 14)),
             &facts,
-            &HashMap::new(),
+            &History::default(),
             &MetricSettings::default(),
             &Labels::new(),
         );
         assert_eq!(d.follow_ups.len(), 2);
-        assert_eq!(d.follow_ups[0].shift, Some(Mean { mean: 1.2, n: 5 }));
+        assert_eq!(
+            d.follow_ups[0].shift,
+            Some(Mean {
+                mean: 1.2,
+                n: 5,
+                as_of: None
+            })
+        );
         assert_eq!(
             d.follow_ups[0].comparison,
             Some(Comparison::Shown {
@@ -656,13 +826,51 @@ mod tests {
     }
 
     proptest! {
+        /// The attack: one person alone in cohort "solo" for four
+        /// weeks, four more join in week 5. Whatever the first person did in
+        /// the hidden weeks, every published figure of week 5 is the same.
+        #[test]
+        fn hidden_weeks_never_seed_a_published_trend(history in proptest::collection::vec(any::<(bool, bool)>(), 4)) {
+            let week_of = |solo: usize, responded: &[bool]| {
+                let mut f = seed();
+                for (i, p) in f.participants.iter_mut().enumerate() {
+                    if i < solo {
+                        p.groups.cohort = Some("solo".into());
+                        p.responded = responded[i];
+                    }
+                }
+                f
+            };
+            let mut weeks: Vec<WeekFacts> = history
+                .iter()
+                .map(|&(asked, responded)| {
+                    let mut f = week_of(1, &[responded]);
+                    f.participants[0].asked = asked;
+                    f
+                })
+                .collect();
+            weeks.push(week_of(5, &[true, true, false, true, true]));
+            let published = run(weeks).pop().unwrap();
+            let baseline = run(
+                (0..4).map(|_| week_of(1, &[false])).chain([week_of(5, &[true, true, false, true, true])]).collect(),
+            )
+            .pop()
+            .unwrap();
+            let solo = published.groups.iter().find(|g| g.name == "solo").cloned();
+            prop_assert!(solo.is_some(), "the solo cohort is published in week 5");
+            prop_assert_eq!(&published.groups, &baseline.groups);
+            let solo = solo.unwrap();
+            prop_assert_eq!(solo.momentum_change, None, "no published week before");
+        }
+
         #[test]
         fn no_published_group_is_small_and_no_hidden_one_can_be_derived(
             people in proptest::collection::vec((0usize..4, 0usize..5, any::<bool>(), any::<bool>()), 0..60),
             k in 2u32..8,
         ) {
             let facts = WeekFacts {
-                participants: people.iter().map(|&(c, t, answered, paused)| ParticipantWeek {
+                participants: people.iter().enumerate().map(|(i, &(c, t, answered, paused))| ParticipantWeek {
+                    id: i as i64,
                     enrolled: true,
                     started: true,
                     asked: true,
@@ -677,7 +885,7 @@ mod tests {
                 ..Default::default()
             };
             let s = MetricSettings { anonymity_threshold: k, ..Default::default() };
-            let (d, trends) = compose(&ProgramWeek::of(date(2026, 9, 14)), &facts, &HashMap::new(), &s, &Labels::new());
+            let Composed { digest: d, trends, .. } = compose(&ProgramWeek::of(date(2026, 9, 14)), &facts, &History::default(), &s, &Labels::new());
             let k = u64::from(k);
             for g in &d.groups {
                 prop_assert!(g.people >= k);
@@ -688,22 +896,22 @@ mod tests {
             if d.published {
                 prop_assert!(d.eligible.unwrap() >= k && d.enrolled.unwrap() >= k);
             }
-            // Per breakdown: the eligible people of hidden groups (and those in
-            // no group) are none, or two or more groups holding at least k.
+            // Per breakdown: the people of hidden groups (and those in no
+            // group) are none, or two or more groups holding at least k.
             let program = trends[0].1;
             for dim in Dimension::ALL {
                 let prefix = format!("{}:", dim.as_str());
                 let all: Vec<(&String, &Trend)> = trends.iter().filter(|(key, _)| key.starts_with(&prefix)).map(|(k, t)| (k, t)).collect();
                 let shown_eligible: u64 = all.iter()
                     .filter(|(key, _)| d.groups.iter().any(|g| g.dimension == dim && prefix.clone() + &g.name == **key))
-                    .map(|(_, t)| t.eligible)
+                    .map(|(_, t)| t.people)
                     .sum();
                 let shown_count = d.groups.iter().filter(|g| g.dimension == dim).count();
                 let hidden_real = all.len() - shown_count;
-                let ungrouped = program.eligible - all.iter().map(|(_, t)| t.eligible).sum::<u64>();
+                let ungrouped = program.people - all.iter().map(|(_, t)| t.people).sum::<u64>();
                 // What "everyone minus the shown groups" reveals: the hidden
                 // groups together with the people in no group.
-                let remainder = program.eligible - shown_eligible;
+                let remainder = program.people - shown_eligible;
                 if shown_count == 0 {
                     continue;
                 }

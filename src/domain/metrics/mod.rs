@@ -4,6 +4,7 @@
 
 pub mod anonymity;
 pub mod digest;
+pub mod held;
 pub mod prompts;
 pub mod week;
 
@@ -32,6 +33,8 @@ pub struct Groups {
 /// One participant in the measured week.
 #[derive(Debug, Clone, Default)]
 pub struct ParticipantWeek {
+    /// The participant's id: whose contribution a held figure counts.
+    pub id: i64,
     /// In the program at the end of the week, not erased, not deactivated.
     pub enrolled: bool,
     /// At least one completed session or one report by the end of the week.
@@ -73,6 +76,11 @@ impl ParticipantWeek {
     /// The latest follow-up minus the baseline.
     pub fn latest_shift(&self) -> Option<i64> {
         self.shifts.iter().max_by_key(|(d, _)| *d).map(|(_, s)| *s)
+    }
+
+    /// The day of the latest follow-up.
+    pub fn latest_day(&self) -> Option<u32> {
+        self.shifts.iter().map(|(d, _)| *d).max()
     }
 }
 
@@ -253,10 +261,13 @@ pub fn percent_f(x: f64) -> Option<u32> {
 }
 
 /// A mean on the program's scale over n people (one decimal).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mean {
     pub mean: f64,
     pub n: u64,
+    /// The week it was published in, while it is held (shown "as of").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
 }
 
 impl Mean {
@@ -266,6 +277,7 @@ impl Mean {
         (n >= k && n > 0).then(|| Mean {
             mean: (sum as f64 / n as f64 * 10.0).round() / 10.0,
             n,
+            as_of: None,
         })
     }
 }

@@ -755,6 +755,45 @@ mod tests {
     }
 
     #[test]
+    fn an_actions_split_from_fewer_than_k_people_is_not_published() {
+        // The demo's last digest said "1 done, 0 partly, 1 not yet" for two people.
+        let mut two = seed();
+        two.actions = Actions {
+            done: 1,
+            partly: 0,
+            not_yet: 1,
+        };
+        two.action_people = 2;
+        assert_eq!(run(vec![two])[0].actions, None);
+        let mut five = seed();
+        five.action_people = 5;
+        assert_eq!(run(vec![five])[0].actions.map(|a| a.done), Some(9));
+    }
+
+    #[test]
+    fn one_persons_new_focus_does_not_move_the_theme_counts() {
+        let before = seed();
+        let mut after = seed();
+        after.participants[0].groups.theme = Some("delegation".into());
+        let d = run(vec![before, after]);
+        assert_eq!(d[1].themes, d[0].themes, "held at week 1's counts");
+        assert_eq!(d[1].themes_as_of.as_deref(), Some(d[0].week.as_str()));
+        // Five people choosing: republished with the new counts.
+        let mut many = seed();
+        for p in many
+            .participants
+            .iter_mut()
+            .filter(|p| p.groups.theme.as_deref() != Some("delegation"))
+            .take(5)
+        {
+            p.groups.theme = Some("delegation".into());
+        }
+        let d = run(vec![seed(), many]);
+        assert_eq!(d[1].themes_as_of, None);
+        assert_ne!(d[1].themes, d[0].themes);
+    }
+
+    #[test]
     fn a_program_under_k_publishes_nothing() {
         let mut facts = seed();
         facts.participants.truncate(4);

@@ -58,6 +58,11 @@ fn each_kind_of_mistake_is_named() {
             "program.recurring[0].purpose: \"party\" is not a recurring purpose",
         ),
         (
+            "  holidays: [0001-01-01]",
+            "  - {email: a@x.example}",
+            "program.holidays[0]: \"0001-01-01\" is outside the dates a program can plan for (2000 to 2100)",
+        ),
+        (
             "  anonymity_threshold: 2",
             "  - {email: a@x.example}",
             "program.anonymity_threshold: 2 is out of range: the anonymity threshold must be between 3 and 1000",

@@ -392,9 +392,23 @@ fn key_field(f: &Field, errs: &mut ConfigErrors) -> Option<String> {
     }
 }
 
+/// Dates a program may plan for: a session in year 0001 would make every
+/// week since then a week to compute.
+pub const DATE_RANGE: (i16, i16) = (2000, 2100);
+
 fn date_field(f: &Field, errs: &mut ConfigErrors) -> Option<Date> {
     let s = f.str(errs)?;
     match s.trim().parse::<Date>() {
+        Ok(d) if d.year() < DATE_RANGE.0 || d.year() > DATE_RANGE.1 => {
+            errs.push(
+                &f.path,
+                format!(
+                    "{s:?} is outside the dates a program can plan for ({} to {})",
+                    DATE_RANGE.0, DATE_RANGE.1
+                ),
+            );
+            None
+        }
         Ok(d) => Some(d),
         Err(_) => {
             errs.push(&f.path, format!("{s:?} is not a date (YYYY-MM-DD)"));

@@ -66,6 +66,15 @@ pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: B
             "an activity needs channelId and serviceUrl",
         );
     };
+    // Web Chat or Direct Line on the same registration would let whoever
+    // holds that channel's secret name any tenant and user: Teams only.
+    if channel != "msteams" {
+        tracing::warn!(channel = %channel, "refused an activity from a channel other than Teams");
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            &format!("only Microsoft Teams activities are accepted, not channel {channel:?}"),
+        );
+    }
     let now = state.app.clock.now().as_second();
     if let Err(e) = bot
         .auth

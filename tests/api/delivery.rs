@@ -141,6 +141,45 @@ async fn the_metadata_event_confirms_an_unknown_send_before_any_retry() {
 }
 
 #[tokio::test]
+async fn metadata_posted_by_another_app_confirms_nothing() {
+    let t = spawn_app().await;
+    jana_nudge_due(&t).await;
+    let job = job_id(&t).await;
+    let event = serde_json::json!({
+        "token": "deprecated-verification-token",
+        "team_id": t.sim.config.team_id,
+        "api_app_id": "A0MOMENTUM",
+        "event": {
+            "type": "message_metadata_posted",
+            "app_id": "A0OTHERAPP",
+            "bot_id": "B0OTHER",
+            "team_id": t.sim.config.team_id,
+            "channel_id": "D0FAKE",
+            "metadata": {"event_type": "momentum_job", "event_payload": {"job_id": job.to_string()}},
+            "message_ts": "1700000000.000100",
+            "event_ts": "1700000000.000100",
+        },
+        "type": "event_callback",
+        "event_id": "Ev0OTHERAPP",
+        "event_time": 1700000000,
+    });
+    let reply = t
+        .sim
+        .deliver_json("/slack/events", event.to_string())
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        state(&t, job).await,
+        "pending",
+        "not stopped by another app"
+    );
+    // The nudge still goes out, once.
+    assert_eq!(t.dispatch().await.sent, 1);
+    assert_eq!(t.sim.messages_for_job(job).len(), 1);
+}
+
+#[tokio::test]
 async fn a_holder_that_died_mid_send_is_taken_over_without_a_duplicate() {
     let t = spawn_app().await;
     jana_nudge_due(&t).await;

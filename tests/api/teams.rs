@@ -134,6 +134,21 @@ async fn forged_expired_and_misaddressed_tokens_are_refused_and_change_nothing()
             .unwrap();
         assert_eq!(reply.status, 401, "{what}: {}", reply.body);
     }
+    // A valid token whose key is endorsed for Web Chat too, on an activity
+    // from Web Chat: refused, whatever tenant and user it names.
+    let mut webchat = install.clone();
+    webchat["channelId"] = json!("webchat");
+    let reply = t
+        .sim
+        .teams_deliver_with(&webchat, Some(&valid))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 401, "webchat: {}", reply.body);
+    assert!(
+        reply.body.contains("only Microsoft Teams"),
+        "{}",
+        reply.body
+    );
     assert_eq!(
         t.count("teams_users").await,
         0,

@@ -524,7 +524,9 @@ async fn metadata(State(sim): State<SimWorkspace>) -> Json<Value> {
 async fn keys() -> Json<Value> {
     Json(json!({ "keys": [{
         "kty": "RSA", "use": "sig", "kid": KID, "n": KEY.n, "e": KEY.e,
-        "endorsements": ["msteams"],
+        // Like a registration with Web Chat and Direct Line enabled too: the
+        // service must still take only Teams' activities.
+        "endorsements": ["msteams", "webchat", "directline"],
     }]}))
 }
 

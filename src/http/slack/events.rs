@@ -77,6 +77,13 @@ async fn metadata_posted(
     if metadata["event_type"] != METADATA_EVENT_TYPE {
         return;
     }
+    // Only this app's own messages confirm a delivery: another app in the
+    // workspace posting the same metadata shape must not stop a nudge.
+    let ours = envelope["api_app_id"].as_str();
+    if ours.is_none() || event["app_id"].as_str() != ours {
+        tracing::info!("ignored message metadata posted by another app");
+        return;
+    }
     let job_id = metadata["event_payload"]["job_id"]
         .as_str()
         .and_then(|j| j.parse::<i64>().ok());

@@ -151,7 +151,7 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
-    /// The HR console.
+    /// The HR console: login links and organisation admins.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
@@ -299,20 +299,57 @@ enum TokenCommand {
         /// What the token is for, e.g. "coaching platform webhook".
         #[arg(long, default_value = "api")]
         name: String,
+        /// Only these programs (keys, comma-separated): other programs,
+        /// new programs, a program's admins, k and metrics, erasures, the
+        /// audit log and organisation admins are refused (403). Without it
+        /// the token reaches the whole organisation.
+        #[arg(long, value_delimiter = ',')]
+        programs: Vec<String>,
     },
 }
 
 #[derive(Subcommand)]
 enum AdminCommand {
     /// Print a one-time link that signs in to the HR console (valid 15
-    /// minutes, once): for first set-up, or where no sign-in provider is
-    /// configured.
+    /// minutes, once) as one person: for first set-up, or where no sign-in
+    /// provider is configured. An organisation admin's link reaches every
+    /// program; a program admin's (a program file's `admins:`) only theirs.
     LoginLink {
         #[arg(long)]
         org: Option<String>,
+        /// Who the link is for: their work email or chat identity (slack:T…/U…).
+        #[arg(long = "for", value_name = "EMAIL_OR_CHAT")]
+        for_person: String,
         /// Where the console is reached; MOMENTUM_PUBLIC_URL, else the listen address.
         #[arg(long)]
         base_url: Option<String>,
+    },
+    /// Make a person an organisation admin: in the HR console they see and
+    /// change every program, create programs and set k, metrics and admins.
+    Grant {
+        #[arg(long)]
+        org: Option<String>,
+        /// Their work email.
+        #[arg(long, conflicts_with = "chat", required_unless_present = "chat")]
+        email: Option<String>,
+        /// Their chat identity, e.g. slack:T0123/U0456.
+        #[arg(long)]
+        chat: Option<String>,
+    },
+    /// Revoke a person's organisation admin grant; their organisation-wide
+    /// console sessions end with it.
+    Revoke {
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long, conflicts_with = "chat", required_unless_present = "chat")]
+        email: Option<String>,
+        #[arg(long)]
+        chat: Option<String>,
+    },
+    /// List the organisation admins (id, email or chat identity, granted by, when).
+    List {
+        #[arg(long)]
+        org: Option<String>,
     },
 }
 
@@ -443,22 +480,95 @@ async fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Admin {
-            command: AdminCommand::LoginLink { org, base_url },
+            command:
+                AdminCommand::LoginLink {
+                    org,
+                    for_person,
+                    base_url,
+                },
         } => {
             let s = settings()?;
             let (app, org) = local_app(&s, org.as_deref()).await?;
-            let token = app
-                .console_login_token(org.id)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let person = momentum::domain::PersonRef::parse_short(&for_person)
+                .map_err(|e| anyhow::anyhow!("--for: {e}"))?;
+            let token = match app.console_login_token(org.id, &person).await {
+                Ok(t) => t,
+                Err(momentum::app::AppError::Invalid(errs)) => bail!(
+                    "--for: {} in {}",
+                    errs.iter()
+                        .map(|e| e.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    org.name
+                ),
+                Err(e) => bail!("{e}"),
+            };
             let base = base_url
                 .or_else(|| s.public_url.clone())
                 .unwrap_or_else(|| format!("http://{}", s.listen));
             println!("{}/admin/login?token={token}", base.trim_end_matches('/'));
             Ok(0)
         }
+        Command::Admin {
+            command: AdminCommand::Grant { org, email, chat },
+        } => {
+            let s = settings()?;
+            let (app, org) = local_app(&s, org.as_deref()).await?;
+            let person = admin_person(email.as_deref(), chat.as_deref())?;
+            let grant = app
+                .grant_org_admin(org.id, &person, "cli")
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{} is an organisation admin of {} (grant {})",
+                grant.email.or(grant.chat).unwrap_or_default(),
+                org.name,
+                grant.id
+            );
+            Ok(0)
+        }
+        Command::Admin {
+            command: AdminCommand::Revoke { org, email, chat },
+        } => {
+            let s = settings()?;
+            let (app, org) = local_app(&s, org.as_deref()).await?;
+            let person = admin_person(email.as_deref(), chat.as_deref())?;
+            let given = email.or(chat).unwrap_or_default();
+            if app
+                .revoke_org_admin(org.id, &person, "cli")
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                println!("{given} is no longer an organisation admin of {}", org.name);
+                Ok(0)
+            } else {
+                bail!("{given:?} is not an organisation admin of {}", org.name)
+            }
+        }
+        Command::Admin {
+            command: AdminCommand::List { org },
+        } => {
+            let s = settings()?;
+            let (app, org) = local_app(&s, org.as_deref()).await?;
+            for a in app.store.org_admins(org.id).await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    a.id,
+                    a.email.or(a.chat).unwrap_or_default(),
+                    a.granted_by,
+                    a.granted_at
+                );
+            }
+            Ok(0)
+        }
         Command::Token {
-            command: TokenCommand::Create { org, scope, name },
+            command:
+                TokenCommand::Create {
+                    org,
+                    scope,
+                    name,
+                    programs,
+                },
         } => {
             let s = settings()?;
             let store = open_store(&s).await?;
@@ -467,15 +577,37 @@ async fn run(cli: Cli) -> Result<i32> {
                 .with_context(|| format!("{scope:?} is not a scope (admin or sessions:write)"))?;
             let org = pick_org(&store, org.as_deref()).await?;
             let app = startup::build_app(store, clock(), Default::default(), secret_key(&s)?);
-            let token = app
-                .create_token(org.id, &name, scope)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let programs: Vec<String> = programs
+                .iter()
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect();
+            let reach = if programs.is_empty() {
+                momentum::app::Reach::Organisation
+            } else {
+                momentum::app::Reach::Programs(programs.clone())
+            };
+            let token = match app.create_token_within(org.id, &name, scope, &reach).await {
+                Ok(t) => t,
+                Err(momentum::app::AppError::Invalid(errs)) => bail!(
+                    "--programs: {}",
+                    errs.iter()
+                        .map(|e| e.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                Err(e) => bail!("{e}"),
+            };
             app.audit(org.id, "cli", "token.create", None).await;
             eprintln!(
-                "token for {} with scope {} (shown once; store it safely):",
+                "token for {} with scope {}{} (shown once; store it safely):",
                 org.name,
-                scope.as_str()
+                scope.as_str(),
+                if programs.is_empty() {
+                    String::new()
+                } else {
+                    format!(", programs {}", programs.join(", "))
+                }
             );
             println!("{token}");
             Ok(0)
@@ -568,6 +700,8 @@ async fn run(cli: Cli) -> Result<i32> {
         } => {
             let (app, org) = local_app(&settings()?, org.as_deref()).await?;
             let digests = app.aggregates(org.id, &program).await?;
+            app.audit(org.id, "cli", "aggregates.export", Some(&program))
+                .await;
             match format {
                 ExportFormat::Json => println!("{}", serde_json::to_string_pretty(&digests)?),
                 ExportFormat::Csv => print!("{}", momentum::app::aggregates_csv(&digests)),
@@ -761,6 +895,20 @@ async fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// `--email` or `--chat`, checked; the error names the flag.
+fn admin_person(email: Option<&str>, chat: Option<&str>) -> Result<momentum::domain::PersonRef> {
+    momentum::app::access::admin_person(email, chat).map_err(|e| match e {
+        momentum::app::AppError::Invalid(errs) => anyhow::anyhow!(
+            "{}",
+            errs.iter()
+                .map(|e| format!("--{}: {}", e.path, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    })
 }
 
 fn clock() -> SharedClock {

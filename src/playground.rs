@@ -34,9 +34,16 @@ struct Playground {
 pub async fn serve(listen: std::net::SocketAddr) -> Result<()> {
     let env = crate::demo::environment().await?;
     let dispatcher = Dispatcher::new(env.app.clone());
+    // The sample's HR admin runs the demo organisation.
+    let hr = crate::domain::PersonRef::parse_short("klara.vesela@acme.example")
+        .map_err(anyhow::Error::msg)?;
+    env.app
+        .grant_org_admin(env.org.id, &hr, "playground")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let login = env
         .app
-        .console_login_token(env.org.id)
+        .console_login_token(env.org.id, &hr)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let console = format!("{}/admin/login?token={login}", env.service.url());

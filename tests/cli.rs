@@ -502,21 +502,141 @@ fn runs_as_a_non_root_user_with_a_read_only_working_directory_and_one_data_direc
 }
 
 #[test]
-fn admin_login_link_prints_a_one_time_console_link() {
+fn admin_login_link_prints_a_one_time_console_link_for_an_admin_only() {
     let dir = tempfile::tempdir().unwrap();
     create_acme(dir.path());
+    let public = [(
+        "MOMENTUM_PUBLIC_URL",
+        "https://momentum.acme.example".to_string(),
+    )];
+    let link_for = |who: &str| {
+        momentum(
+            dir.path(),
+            &["admin", "login-link", "--org", "Acme", "--for", who],
+            &public,
+        )
+    };
+    // Nobody is an admin yet: refused, and it says how to grant.
+    let out = link_for("klara.vesela@acme.example");
+    assert_eq!(out.status.code(), Some(1));
+    let t = text(&out);
+    assert!(
+        t.contains("--for: klara.vesela@acme.example is neither an organisation admin")
+            && t.contains("momentum admin grant"),
+        "{t}"
+    );
+    // Without --for there is no link.
     let out = momentum(
         dir.path(),
         &["admin", "login-link", "--org", "Acme"],
-        &[(
-            "MOMENTUM_PUBLIC_URL",
-            "https://momentum.acme.example".into(),
-        )],
+        &public,
     );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--for"), "{}", text(&out));
+
+    let out = momentum(
+        dir.path(),
+        &["admin", "grant", "--org", "Acme", "--email", "not-an-email"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("--email: \"not-an-email\" is not an email"),
+        "{}",
+        text(&out)
+    );
+    let out = momentum(
+        dir.path(),
+        &["admin", "grant", "--org", "Acme", "--chat", "slack:nope"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("--chat:"), "{}", text(&out));
+    let out = momentum(
+        dir.path(),
+        &[
+            "admin",
+            "grant",
+            "--org",
+            "Acme",
+            "--email",
+            "Klara.Vesela@acme.example",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = momentum(dir.path(), &["admin", "list", "--org", "Acme"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let listed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        listed.contains("klara.vesela@acme.example\tcli\t"),
+        "{listed}"
+    );
+
+    let out = link_for("klara.vesela@acme.example");
     assert!(out.status.success(), "{}", text(&out));
     let link = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(
         link.starts_with("https://momentum.acme.example/admin/login?token=") && link.len() > 100,
         "{link}"
     );
+
+    let revoke = || {
+        momentum(
+            dir.path(),
+            &[
+                "admin",
+                "revoke",
+                "--org",
+                "Acme",
+                "--email",
+                "klara.vesela@acme.example",
+            ],
+            &[],
+        )
+    };
+    let out = revoke();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = revoke();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("is not an organisation admin"));
+    let out = momentum(dir.path(), &["admin", "list", "--org", "Acme"], &[]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "");
+    assert_eq!(link_for("klara.vesela@acme.example").status.code(), Some(1));
+}
+
+#[test]
+fn a_token_for_some_programs_names_existing_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    create_acme(dir.path());
+    let token = |programs: &str| {
+        momentum(
+            dir.path(),
+            &["token", "create", "--org", "Acme", "--programs", programs],
+            &[],
+        )
+    };
+    let out = token("leaders-2026");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("--programs: there is no program \"leaders-2026\""),
+        "{}",
+        text(&out)
+    );
+    let out = momentum(
+        dir.path(),
+        &["program", "apply", GOOD, "--org", "Acme"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = token("leaders-2026");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("programs leaders-2026"),
+        "{}",
+        text(&out)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .starts_with("mtm_"));
 }

@@ -27,7 +27,7 @@ try {
   resp = await page.goto(link);
   check(page.url() === `${base}/admin`, "the login link lands on /admin");
   check(await page.isVisible("text=Leadership Academy 2026"), "the programs list shows the program");
-  check(await page.isVisible("th:has-text('Active this week')"), "health columns are labelled");
+  check(await page.isVisible("th:has-text('Engagement')"), "health columns are labelled");
   await page.screenshot({ path: `${shots}/programs.png`, fullPage: true });
 
   // A new program from the five-session template.

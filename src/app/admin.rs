@@ -56,14 +56,7 @@ impl App {
             return Ok(None);
         }
         // Admins listed by email are matched through the chat profile.
-        let email = match self.store.person_by_chat(org, who).await? {
-            Some(p) if p.email.is_some() => p.email,
-            _ => match self.chats.for_identity(who) {
-                Some(port) => port.user_info(who).await.ok().and_then(|u| u.email),
-                None => None,
-            },
-        };
-        let email = email.map(|e| e.to_lowercase());
+        let email = self.chat_email(org, who).await?;
         let mine: Vec<ProgramRow> = programs
             .into_iter()
             .filter(|p| {

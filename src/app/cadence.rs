@@ -98,7 +98,10 @@ impl App {
             return Ok(Err(errors));
         }
         let doc = program.spec.file_with(section);
-        match self.apply_program(org, &doc, false).await {
+        // Only the cadence changes: a program admin never changes the
+        // program's admins, k or `metrics:` (checked again here).
+        let reach = super::Reach::Programs(vec![key.to_string()]);
+        match self.apply_program_within(org, &doc, false, &reach).await {
             Ok(outcome) => {
                 tracing::info!(org = org.0, program = %key, "cadence changed in chat by a program admin");
                 self.audit(

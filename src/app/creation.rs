@@ -22,13 +22,22 @@ pub struct NewProgram {
 }
 
 impl App {
-    /// Creates a program from a template; `Ok(Err(..))` names each wrong
-    /// field (the program file's validation too) and creates nothing.
+    /// Creates a program from a template for an organisation admin
+    /// (`actor` in the audit log; anyone else is `Forbidden`);
+    /// `Ok(Err(..))` names each wrong field (the program file's validation
+    /// too) and creates nothing.
     pub async fn create_program(
         &self,
         org: OrgId,
         new: &NewProgram,
+        reach: &Reach,
+        actor: &str,
     ) -> AppResult<Result<ApplyOutcome, Vec<(&'static str, String)>>> {
+        if !reach.is_organisation() {
+            return Err(AppError::Forbidden(
+                "creating a program needs an organisation admin".into(),
+            ));
+        }
         let mut errors = Vec::new();
         let Some((_, text)) = TEMPLATES.iter().find(|(id, _)| *id == new.template) else {
             return Ok(Err(vec![(
@@ -82,8 +91,7 @@ impl App {
         let doc = crate::domain::program::file_document(&template, program);
         match self.apply_program(org, &doc, false).await {
             Ok(outcome) => {
-                self.audit(org, "console", "program.create", Some(key))
-                    .await;
+                self.audit(org, actor, "program.create", Some(key)).await;
                 Ok(Ok(outcome))
             }
             Err(AppError::Invalid(errs)) => Ok(Err(errs

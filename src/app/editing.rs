@@ -106,6 +106,34 @@ fn lines(text: &str) -> Value {
     )
 }
 
+/// The first of k and the `metrics_*` fields that `edit` changes from
+/// `spec` (an empty field changes nothing).
+fn protected_edit(
+    spec: &crate::domain::program::ProgramSpec,
+    edit: &ProgramEdit,
+) -> Option<&'static str> {
+    let k = edit.anonymity_threshold.trim();
+    if !k.is_empty() && k.parse::<u32>().ok() != Some(spec.anonymity_threshold) {
+        return Some("anonymity_threshold");
+    }
+    let m = &spec.metrics;
+    for ((field, _), (text, now)) in METRICS.iter().zip([
+        (&edit.metrics_alpha, m.alpha),
+        (&edit.metrics_points, f64::from(m.dropping_points)),
+        (&edit.metrics_share, m.dropping_share),
+        (&edit.metrics_weeks, f64::from(m.dropping_weeks)),
+    ]) {
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        if text.replace(',', ".").parse::<f64>().ok() != Some(now) {
+            return Some(field);
+        }
+    }
+    None
+}
+
 impl App {
     /// The form filled with the program as it is; `None` for an unknown program.
     pub async fn program_edit_form(&self, org: OrgId, key: &str) -> AppResult<Option<ProgramEdit>> {
@@ -148,17 +176,33 @@ impl App {
         }))
     }
 
-    /// Applies the edited fields; `Ok(Some(Err(..)))` names each wrong
-    /// field and changes nothing.
+    /// Applies the edited fields for someone reaching `reach` (`actor` in
+    /// the audit log); `Ok(Some(Err(..)))` names each wrong field and
+    /// changes nothing. A program admin's edit keeps k and `metrics:` as
+    /// they are (left empty, or the same value), else it is `Forbidden`,
+    /// naming the field; the program's `admins` are never in the form.
     pub async fn edit_program(
         &self,
         org: OrgId,
         key: &str,
         edit: &ProgramEdit,
+        reach: &Reach,
+        actor: &str,
     ) -> AppResult<Option<Result<ApplyOutcome, EditErrors>>> {
+        if !reach.covers(key) {
+            return Err(AppError::Forbidden(format!(
+                "{key:?} is not one of your programs"
+            )));
+        }
         let Some(p) = self.store.program_by_key(org, key).await? else {
             return Ok(None);
         };
+        let protect = !reach.is_organisation();
+        if protect {
+            if let Some(field) = protected_edit(&p.spec, edit) {
+                return Err(super::access::needs_org_admin(field));
+            }
+        }
         let mut errors: EditErrors = Vec::new();
         let mut program = p.spec.source["program"].clone();
         program["name"] = json!(edit.name.trim());
@@ -173,38 +217,43 @@ impl App {
                 (t, _) => program[field] = json!(t),
             }
         }
-        let mut metrics = serde_json::Map::new();
-        for ((field, key), text) in METRICS.iter().zip([
-            &edit.metrics_alpha,
-            &edit.metrics_points,
-            &edit.metrics_share,
-            &edit.metrics_weeks,
-        ]) {
-            let text = text.trim();
-            if text.is_empty() {
-                continue;
-            }
-            match text.replace(',', ".").parse::<f64>() {
-                // Whole numbers stay whole, so "10" is checked as points.
-                Ok(x) if x.fract() == 0.0 && *key != "alpha" && *key != "dropping_share" => {
-                    metrics.insert(key.to_string(), json!(x as i64));
+        // A program admin's edit leaves k (as in effect) and `metrics:` as stored.
+        if protect {
+            program["anonymity_threshold"] = json!(p.spec.anonymity_threshold);
+        } else {
+            let mut metrics = serde_json::Map::new();
+            for ((field, key), text) in METRICS.iter().zip([
+                &edit.metrics_alpha,
+                &edit.metrics_points,
+                &edit.metrics_share,
+                &edit.metrics_weeks,
+            ]) {
+                let text = text.trim();
+                if text.is_empty() {
+                    continue;
                 }
-                Ok(x) => {
-                    metrics.insert(key.to_string(), json!(x));
+                match text.replace(',', ".").parse::<f64>() {
+                    // Whole numbers stay whole, so "10" is checked as points.
+                    Ok(x) if x.fract() == 0.0 && *key != "alpha" && *key != "dropping_share" => {
+                        metrics.insert(key.to_string(), json!(x as i64));
+                    }
+                    Ok(x) => {
+                        metrics.insert(key.to_string(), json!(x));
+                    }
+                    Err(_) => errors.push((field, format!("{text:?} is not a number"))),
                 }
-                Err(_) => errors.push((field, format!("{text:?} is not a number"))),
             }
-        }
-        program["metrics"] = Value::Object(metrics);
-        match edit.anonymity_threshold.trim().parse::<u32>() {
-            Ok(k) => program["anonymity_threshold"] = json!(k),
-            Err(_) => errors.push((
-                "anonymity_threshold",
-                format!(
-                    "{:?} is not a number of people",
-                    edit.anonymity_threshold.trim()
-                ),
-            )),
+            program["metrics"] = Value::Object(metrics);
+            match edit.anonymity_threshold.trim().parse::<u32>() {
+                Ok(k) => program["anonymity_threshold"] = json!(k),
+                Err(_) => errors.push((
+                    "anonymity_threshold",
+                    format!(
+                        "{:?} is not a number of people",
+                        edit.anonymity_threshold.trim()
+                    ),
+                )),
+            }
         }
         program["themes"] = Value::Array(
             edit.themes
@@ -247,9 +296,9 @@ impl App {
             return Ok(Some(Err(errors)));
         }
         let doc = p.spec.file_with(program);
-        match self.apply_program(org, &doc, false).await {
+        match self.apply_program_within(org, &doc, false, reach).await {
             Ok(outcome) => {
-                self.audit(org, "console", "program.edit", Some(key)).await;
+                self.audit(org, actor, "program.edit", Some(key)).await;
                 Ok(Some(Ok(outcome)))
             }
             Err(AppError::Invalid(errs)) => Ok(Some(Err(errs

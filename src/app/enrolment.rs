@@ -22,14 +22,23 @@ pub enum Enrolment {
 
 impl App {
     /// Reads `csv` for program `key`; with `apply`, enrols its rows when
-    /// none has a problem (all or nothing). `None` for an unknown program.
+    /// none has a problem (all or nothing), for someone reaching `reach`
+    /// (`actor` in the audit log). `None` for an unknown program;
+    /// `Forbidden` for one out of reach.
     pub async fn enrol_from_csv(
         &self,
         org: OrgId,
         key: &str,
         csv: &str,
         apply: bool,
+        reach: &Reach,
+        actor: &str,
     ) -> AppResult<Option<Enrolment>> {
+        if !reach.covers(key) {
+            return Err(AppError::Forbidden(format!(
+                "{key:?} is not one of your programs"
+            )));
+        }
         let Some(program) = self.store.program_by_key(org, key).await? else {
             return Ok(None);
         };
@@ -45,9 +54,8 @@ impl App {
             .spec
             .file_with(program.spec.source["program"].clone());
         doc["participants"] = enrolment::participants(&rows);
-        let outcome = self.apply_program(org, &doc, false).await?;
-        self.audit(org, "console", "program.enrol_csv", Some(key))
-            .await;
+        let outcome = self.apply_program_within(org, &doc, false, reach).await?;
+        self.audit(org, actor, "program.enrol_csv", Some(key)).await;
         Ok(Some(Enrolment::Applied { rows, outcome }))
     }
 }

@@ -2,6 +2,7 @@
 //! session (and plan its nudges), take a tap, pause and resume. HTTP handlers,
 //! the CLI and the demo all come through here.
 
+pub mod access;
 mod admin;
 mod cadence;
 pub mod console;
@@ -20,6 +21,7 @@ pub mod schedule;
 pub mod sessions;
 mod taps;
 
+pub use access::Reach;
 pub use admin::ProgramHealth;
 pub use cadence::{CadenceInput, FieldErrors};
 pub use console::ConsoleSession;
@@ -63,6 +65,10 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Outside what the caller may do (another program, an organisation
+    /// admin's setting); nothing was changed. Names the field.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Store(StoreError),
     /// The organisation's data key does not open: the master key is wrong.
@@ -148,6 +154,15 @@ impl Scope {
     }
 }
 
+/// A live bearer token, as the admin API sees its caller.
+#[derive(Debug, Clone)]
+pub struct Bearer {
+    pub org: OrgId,
+    pub scope: Scope,
+    pub name: String,
+    pub reach: Reach,
+}
+
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -205,8 +220,38 @@ impl App {
             .await?)
     }
 
-    /// Creates a bearer token; the plain text is shown once, only its hash is kept.
+    /// Creates a bearer token for the whole organisation; the plain text is
+    /// shown once, only its hash is kept.
     pub async fn create_token(&self, org: OrgId, name: &str, scope: Scope) -> AppResult<String> {
+        self.create_token_within(org, name, scope, &Reach::Organisation)
+            .await
+    }
+
+    /// Creates a bearer token that reaches `reach` (every key must name a
+    /// program of the organisation).
+    pub async fn create_token_within(
+        &self,
+        org: OrgId,
+        name: &str,
+        scope: Scope,
+        reach: &Reach,
+    ) -> AppResult<String> {
+        if let Reach::Programs(keys) = reach {
+            if keys.is_empty() {
+                return Err(AppError::Invalid(ConfigErrors::single(
+                    "programs",
+                    "name at least one program",
+                )));
+            }
+            for key in keys {
+                if self.store.program_by_key(org, key).await?.is_none() {
+                    return Err(AppError::Invalid(ConfigErrors::single(
+                        "programs",
+                        format!("there is no program {key:?}"),
+                    )));
+                }
+            }
+        }
         let mut bytes = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut bytes);
         let token = format!("mtm_{}", hex::encode(bytes));
@@ -215,6 +260,7 @@ impl App {
                 org,
                 name,
                 scope.as_str(),
+                reach.to_column().as_deref(),
                 &hash_token(&token),
                 self.clock.now(),
             )
@@ -222,10 +268,17 @@ impl App {
         Ok(token)
     }
 
-    /// The organisation, scope and name of a bearer token, if it is live.
-    pub async fn authenticate(&self, token: &str) -> AppResult<Option<(OrgId, Scope, String)>> {
+    /// A live bearer token: its organisation, scope, name and reach.
+    pub async fn authenticate(&self, token: &str) -> AppResult<Option<Bearer>> {
         let found = self.store.token_by_hash(&hash_token(token)).await?;
-        Ok(found.and_then(|(org, scope, name)| Scope::parse(&scope).map(|s| (org, s, name))))
+        Ok(found.and_then(|t| {
+            Scope::parse(&t.scope).map(|scope| Bearer {
+                org: t.org,
+                scope,
+                reach: Reach::from_column(t.programs.as_deref()),
+                name: t.name,
+            })
+        }))
     }
 
     /// Validates and applies a program document atomically.

@@ -1,10 +1,15 @@
 //! The admin API under `/api/v1`, with per-organisation bearer tokens. Every
 //! handler takes its organisation from the token, so one organisation's token
-//! never sees another's data. It never returns a person's answers.
+//! never sees another's data. A token made for some programs
+//! (`momentum token create --programs`) reaches only those: 403 for any
+//! other key, for organisation-wide calls (erasures, the audit log,
+//! organisation admins) and for a program file that would create a program
+//! or change a program's `admins`, k or `metrics:`. It never returns a
+//! person's answers.
 
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
-use crate::app::{CompletedSession, ParticipantLookup, Scope, SessionOutcome};
+use crate::app::{CompletedSession, ParticipantLookup, Reach, Scope, SessionOutcome};
 use crate::domain::ConfigErrors;
 use crate::store::jobs::DeliveryCount;
 use crate::store::participants::ParticipantStatus;
@@ -16,21 +21,46 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-/// Who called: their organisation, and how the audit log names them.
+/// Who called: their organisation, how the audit log names them, and what
+/// their token reaches.
 struct Caller {
     org: OrgId,
     actor: String,
+    reach: Reach,
 }
 
+impl Caller {
+    /// 403 for a program outside the token's reach (whether it exists or not).
+    fn within(&self, key: &str) -> Result<(), ApiError> {
+        if self.reach.covers(key) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("program {key:?} is not one of this token's programs"),
+            ))
+        }
+    }
+
+    /// 403 unless the token reaches the whole organisation.
+    fn organisation_wide(&self) -> Result<(), ApiError> {
+        if self.reach.is_organisation() {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "this call needs an organisation-wide token; this one reaches some programs only",
+            ))
+        }
+    }
+}
+
+/// The caller behind the bearer token, if its scope allows `needed`.
 async fn authorize(
     state: &AppState,
     headers: &HeaderMap,
     needed: Scope,
-) -> Result<OrgId, ApiError> {
-    Ok(caller(state, headers, needed).await?.org)
-}
-
-async fn caller(state: &AppState, headers: &HeaderMap, needed: Scope) -> Result<Caller, ApiError> {
+) -> Result<Caller, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -38,24 +68,25 @@ async fn caller(state: &AppState, headers: &HeaderMap, needed: Scope) -> Result<
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(ApiError::unauthorized)?;
-    let (org, scope, name) = state
+    let bearer = state
         .app
         .authenticate(token)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    if !scope.allows(needed) {
+    if !bearer.scope.allows(needed) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             format!(
                 "this token has scope {:?}; this call needs {:?}",
-                scope.as_str(),
+                bearer.scope.as_str(),
                 needed.as_str()
             ),
         ));
     }
     Ok(Caller {
-        org,
-        actor: format!("api token {name:?}"),
+        org: bearer.org,
+        actor: format!("api token {:?}", bearer.name),
+        reach: bearer.reach,
     })
 }
 
@@ -71,7 +102,7 @@ pub struct ProgramSummary {
     pub state: crate::app::ProgramState,
 }
 
-/// Lists the organisation's programs.
+/// Lists the organisation's programs (a program-scoped token: its programs).
 #[utoipa::path(get, path = "/api/v1/programs", tag = "programs",
     responses((status = 200, body = [ProgramSummary]), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -79,14 +110,16 @@ pub async fn list_programs(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<Vec<ProgramSummary>>, ApiError> {
-    let org = authorize(&state, &headers, Scope::Admin).await?;
+    let caller = authorize(&state, &headers, Scope::Admin).await?;
+    let org = caller.org;
     let store = &state.app.store;
     let programs = store
         .programs(org)
         .await
         .map_err(crate::app::AppError::from)?;
+    let programs = programs.into_iter().filter(|p| caller.reach.covers(&p.key));
     let org_row = store.org(org).await.map_err(crate::app::AppError::from)?;
-    let mut out = Vec::with_capacity(programs.len());
+    let mut out = Vec::new();
     for p in programs {
         out.push(ProgramSummary {
             id: p.id,
@@ -109,6 +142,8 @@ pub struct ApplyParams {
 
 /// Applies a program file (YAML or JSON), atomically and idempotently. An
 /// invalid file changes nothing and every mistake is listed with its path.
+/// A program-scoped token may apply only one of its programs, and not
+/// change its `admins`, `anonymity_threshold` or `metrics` (403 naming it).
 #[utoipa::path(post, path = "/api/v1/programs", tag = "programs",
     params(ApplyParams),
     request_body(content = String, description = "A program file (version 1), as YAML or JSON", content_type = "application/yaml"),
@@ -123,7 +158,7 @@ pub async fn apply_program(
     Query(params): Query<ApplyParams>,
     body: Bytes,
 ) -> Result<Json<ApplyOutcome>, ApiError> {
-    let Caller { org, actor } = caller(&state, &headers, Scope::Admin).await?;
+    let Caller { org, actor, reach } = authorize(&state, &headers, Scope::Admin).await?;
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -153,7 +188,10 @@ pub async fn apply_program(
             ))
         }
     };
-    let outcome = state.app.apply_program(org, &doc, params.prune).await?;
+    let outcome = state
+        .app
+        .apply_program_within(org, &doc, params.prune, &reach)
+        .await?;
     state
         .app
         .audit(org, &actor, "program.apply", Some(&outcome.program_key))
@@ -161,7 +199,11 @@ pub async fn apply_program(
     Ok(Json(outcome))
 }
 
-async fn program_id(state: &AppState, org: OrgId, key: &str) -> Result<i64, ApiError> {
+/// The id of a program the caller reaches: 403 outside its reach, 404 for
+/// none by that key.
+async fn program_id(state: &AppState, caller: &Caller, key: &str) -> Result<i64, ApiError> {
+    caller.within(key)?;
+    let org = caller.org;
     state
         .app
         .store
@@ -185,8 +227,8 @@ pub async fn list_participants(
     headers: HeaderMap,
     Path(key): Path<String>,
 ) -> Result<Json<Vec<ParticipantStatus>>, ApiError> {
-    let org = authorize(&state, &headers, Scope::Admin).await?;
-    let id = program_id(&state, org, &key).await?;
+    let caller = authorize(&state, &headers, Scope::Admin).await?;
+    let (org, id) = (caller.org, program_id(&state, &caller, &key).await?);
     let list = state
         .app
         .store
@@ -206,8 +248,8 @@ pub async fn delivery(
     headers: HeaderMap,
     Path(key): Path<String>,
 ) -> Result<Json<Vec<DeliveryCount>>, ApiError> {
-    let org = authorize(&state, &headers, Scope::Admin).await?;
-    let id = program_id(&state, org, &key).await?;
+    let caller = authorize(&state, &headers, Scope::Admin).await?;
+    let (org, id) = (caller.org, program_id(&state, &caller, &key).await?);
     let counts = state
         .app
         .store
@@ -230,9 +272,14 @@ pub async fn aggregates(
     headers: HeaderMap,
     Path(key): Path<String>,
 ) -> Result<Json<Vec<crate::domain::metrics::digest::Digest>>, ApiError> {
-    let org = authorize(&state, &headers, Scope::Admin).await?;
-    program_id(&state, org, &key).await?;
-    Ok(Json(state.app.aggregates(org, &key).await?))
+    let caller = authorize(&state, &headers, Scope::Admin).await?;
+    program_id(&state, &caller, &key).await?;
+    let digests = state.app.aggregates(caller.org, &key).await?;
+    state
+        .app
+        .audit(caller.org, &caller.actor, "aggregates.export", Some(&key))
+        .await;
+    Ok(Json(digests))
 }
 
 /// A completed session, as a coaching platform reports it.
@@ -264,7 +311,9 @@ pub async fn record_session(
     Path(key): Path<String>,
     body: Bytes,
 ) -> Result<Json<SessionOutcome>, ApiError> {
-    let org = authorize(&state, &headers, Scope::SessionsWrite).await?;
+    let caller = authorize(&state, &headers, Scope::SessionsWrite).await?;
+    caller.within(&key)?;
+    let org = caller.org;
     let report: SessionReport = serde_json::from_slice(&body).map_err(|e| {
         ApiError::invalid(ConfigErrors::single(
             "",
@@ -317,18 +366,21 @@ pub struct ErasureRequest {
 
 /// Erases a person at their request: their participations, answers, notes,
 /// messages and identities are deleted; weekly aggregates already computed
-/// stay, and a later program file listing them skips them.
+/// stay, and a later program file listing them skips them. Needs an
+/// organisation-wide token (a person may be in several programs).
 #[utoipa::path(post, path = "/api/v1/erasures", tag = "people",
     request_body = ErasureRequest,
     responses((status = 200, body = crate::store::personal::Erased), (status = 401, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn erase(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<crate::store::personal::Erased>, ApiError> {
-    let Caller { org, actor } = caller(&state, &headers, Scope::Admin).await?;
+    let caller = authorize(&state, &headers, Scope::Admin).await?;
+    caller.organisation_wide()?;
+    let Caller { org, actor, .. } = caller;
     let req: ErasureRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::invalid(ConfigErrors::single(
             "",
@@ -362,16 +414,20 @@ pub struct AuditParams {
     pub limit: Option<i64>,
 }
 
-/// The organisation's audit log: who did what, when (never content).
+/// The organisation's audit log: who did what, when (never content). Needs
+/// an organisation-wide token.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
-    responses((status = 200, body = [crate::store::audit::AuditEntry]), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = [crate::store::audit::AuditEntry]), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn audit_log(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<AuditParams>,
 ) -> Result<Json<Vec<crate::store::audit::AuditEntry>>, ApiError> {
-    let org = authorize(&state, &headers, Scope::Admin).await?;
+    let caller = authorize(&state, &headers, Scope::Admin).await?;
+    caller.organisation_wide()?;
+    let org = caller.org;
     let limit = params.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(
         state
@@ -381,4 +437,104 @@ pub async fn audit_log(
             .await
             .map_err(crate::app::AppError::from)?,
     ))
+}
+
+/// Whom an organisation admin is granted to: exactly one of a work email or
+/// a chat identity (`slack:T…/U…`, `teams:TENANT/USER`).
+#[derive(Debug, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OrgAdminRequest {
+    pub email: Option<String>,
+    pub chat: Option<String>,
+}
+
+impl OrgAdminRequest {
+    fn person(&self) -> Result<crate::domain::PersonRef, ApiError> {
+        Ok(crate::app::access::admin_person(
+            self.email.as_deref(),
+            self.chat.as_deref(),
+        )?)
+    }
+}
+
+/// Lists the organisation admins: people who see and change every program
+/// in the HR console (program admins, a program file's `admins:`, only
+/// theirs). Needs an organisation-wide admin token.
+#[utoipa::path(get, path = "/api/v1/org-admins", tag = "admins",
+    responses((status = 200, body = [crate::store::admins::OrgAdmin]), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_org_admins(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<crate::store::admins::OrgAdmin>>, ApiError> {
+    let caller = authorize(&state, &headers, Scope::Admin).await?;
+    caller.organisation_wide()?;
+    Ok(Json(
+        state
+            .app
+            .store
+            .org_admins(caller.org)
+            .await
+            .map_err(crate::app::AppError::from)?,
+    ))
+}
+
+/// Grants a person organisation admin (kept if they have it already).
+/// Needs an organisation-wide admin token.
+#[utoipa::path(post, path = "/api/v1/org-admins", tag = "admins",
+    request_body = OrgAdminRequest,
+    responses((status = 200, body = crate::store::admins::OrgAdmin), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn grant_org_admin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<crate::store::admins::OrgAdmin>, ApiError> {
+    let caller = authorize(&state, &headers, Scope::Admin).await?;
+    caller.organisation_wide()?;
+    let req: OrgAdminRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid(ConfigErrors::single(
+            "",
+            format!("not an organisation admin: {e}"),
+        ))
+    })?;
+    let person = req.person()?;
+    Ok(Json(
+        state
+            .app
+            .grant_org_admin(caller.org, &person, &caller.actor)
+            .await?,
+    ))
+}
+
+/// Revokes a person's organisation admin grant (`?email=` or `?chat=`);
+/// their organisation-wide console sessions end with it. Needs an
+/// organisation-wide admin token.
+#[utoipa::path(delete, path = "/api/v1/org-admins", tag = "admins",
+    params(OrgAdminRequest),
+    responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn revoke_org_admin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(req): Query<OrgAdminRequest>,
+) -> Result<StatusCode, ApiError> {
+    let caller = authorize(&state, &headers, Scope::Admin).await?;
+    caller.organisation_wide()?;
+    let person = req.person()?;
+    if state
+        .app
+        .revoke_org_admin(caller.org, &person, &caller.actor)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no organisation admin by that email or chat identity",
+        ))
+    }
 }

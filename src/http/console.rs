@@ -1,8 +1,12 @@
 //! The HR console under `/admin`: server-rendered pages from
 //! `templates/admin/`, in English or Czech. Sign-in is a one-time login link
-//! (`momentum admin login-link`) that opens a session in an HttpOnly,
-//! SameSite=Strict cookie; every page needs it and shows only its
-//! organisation; every form carries the session's CSRF token.
+//! made for one person (`momentum admin login-link --for`) or a chat
+//! platform's account, and opens a session in an HttpOnly, SameSite=Strict
+//! cookie; every page needs it and shows only its organisation; every form
+//! carries the session's CSRF token. An organisation admin's session
+//! reaches every program; a program admin's only theirs (403 for any other
+//! key, whether it exists or not), without creating programs or changing k,
+//! `metrics:` or `admins`.
 
 use super::AppState;
 use crate::app::ConsoleSession;
@@ -111,6 +115,30 @@ pub(super) fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// 403 for a program outside the session's reach (whether it exists or not).
+fn out_of_reach(s: &ConsoleSession, key: &str, lang: &str) -> Option<Response> {
+    (!s.reach.covers(key)).then(|| message(StatusCode::FORBIDDEN, lang, "out_of_reach"))
+}
+
+/// 403 unless the session is an organisation admin's.
+fn org_admin_only(s: &ConsoleSession, lang: &str) -> Option<Response> {
+    (!s.is_org_admin()).then(|| message(StatusCode::FORBIDDEN, lang, "needs_org_admin"))
+}
+
+/// A refusal with the app's words (they name the field).
+fn refused(lang: &str, text: String) -> Response {
+    let (t, _) = strings(lang);
+    let title = t["needs_org_admin_title"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    page(
+        StatusCode::FORBIDDEN,
+        "admin/message.html",
+        context! { t, lang, title, text },
+    )
+}
+
 /// Sets the session cookie and goes to the console.
 pub(super) fn signed_in(state: &AppState, cookie: &str) -> Response {
     let secure = state
@@ -185,6 +213,9 @@ pub async fn login(
     match state.app.console_sign_in(token).await {
         Ok(Some((cookie, _))) => signed_in(&state, &cookie),
         Ok(None) => message(StatusCode::UNAUTHORIZED, lang, "link_invalid"),
+        Err(crate::app::AppError::Forbidden(_)) => {
+            message(StatusCode::FORBIDDEN, lang, "not_admin")
+        }
         Err(e) => {
             tracing::error!(error = %e, "console sign-in failed");
             (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
@@ -220,7 +251,7 @@ fn csrf_ok(s: &ConsoleSession, form: &HashMap<String, String>) -> bool {
         .is_some_and(|t| bool::from(t.as_bytes().ct_eq(s.csrf.as_bytes())))
 }
 
-/// `GET /admin`: the organisation's programs with their health.
+/// `GET /admin`: the programs the session reaches, with their health.
 pub async fn programs(State(state): State<AppState>, signed: Signed) -> Response {
     let Signed { lang, s, .. } = signed;
     let app = &state.app;
@@ -228,6 +259,10 @@ pub async fn programs(State(state): State<AppState>, signed: Signed) -> Response
         Ok(r) => r,
         Err(e) => return unavailable(e),
     };
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|p| s.reach.covers(&p.key))
+        .collect();
     let mut programs = Vec::new();
     for p in &rows {
         let health = match app.program_health(s.org, p).await {
@@ -260,7 +295,7 @@ pub async fn programs(State(state): State<AppState>, signed: Signed) -> Response
     page(
         StatusCode::OK,
         "admin/programs.html",
-        context! { t, lang, title, csrf => s.csrf, programs },
+        context! { t, lang, title, csrf => s.csrf, programs, org_admin => s.is_org_admin(), who => s.who },
     )
 }
 
@@ -271,6 +306,9 @@ pub async fn program(
     Path(key): Path<String>,
 ) -> Response {
     let Signed { lang, s, .. } = signed;
+    if let Some(refused) = out_of_reach(&s, &key, lang) {
+        return refused;
+    }
     let app = &state.app;
     let program = match app.store.program_by_key(s.org, &key).await {
         Ok(Some(p)) => p,
@@ -318,6 +356,9 @@ pub async fn schedule(
 ) -> Response {
     use crate::domain::time::Zone;
     let Signed { lang, s, .. } = signed;
+    if let Some(refused) = out_of_reach(&s, &key, lang) {
+        return refused;
+    }
     let (t, _) = strings(lang);
     let asked = query
         .get("zone")
@@ -387,6 +428,9 @@ pub async fn enrol_form(
     Path(key): Path<String>,
 ) -> Response {
     let Signed { lang, s, .. } = signed;
+    if let Some(refused) = out_of_reach(&s, &key, lang) {
+        return refused;
+    }
     let name = match state.app.store.program_by_key(s.org, &key).await {
         Ok(Some(p)) => p.name,
         Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
@@ -414,6 +458,9 @@ pub async fn enrol(
     if !csrf_ok(&s, &form) {
         return message(StatusCode::FORBIDDEN, lang, "forbidden");
     }
+    if let Some(refused) = out_of_reach(&s, &key, lang) {
+        return refused;
+    }
     let csv = form.get("csv").cloned().unwrap_or_default();
     let apply = form.get("action").map(String::as_str) == Some("apply");
     let name = match state.app.store.program_by_key(s.org, &key).await {
@@ -421,10 +468,15 @@ pub async fn enrol(
         Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
         Err(e) => return unavailable(e),
     };
-    let result = match state.app.enrol_from_csv(s.org, &key, &csv, apply).await {
+    let result = match state
+        .app
+        .enrol_from_csv(s.org, &key, &csv, apply, &s.reach, &s.actor())
+        .await
+    {
         Ok(Some(r)) => r,
         Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
         Err(crate::app::AppError::Invalid(errs)) => Enrolment::FileProblem(errs.to_string()),
+        Err(crate::app::AppError::Forbidden(why)) => return refused(lang, why),
         Err(e) => return unavailable(e),
     };
     let (t, _) = strings(lang);
@@ -464,6 +516,9 @@ pub async fn edit_form(
     Path(key): Path<String>,
 ) -> Response {
     let Signed { lang, s, .. } = signed;
+    if let Some(refused) = out_of_reach(&s, &key, lang) {
+        return refused;
+    }
     let form = match state.app.program_edit_form(s.org, &key).await {
         Ok(Some(f)) => f,
         Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
@@ -487,7 +542,10 @@ fn edit_page(
     page(
         status,
         "admin/edit.html",
-        context! { t, lang, title, csrf => s.csrf.clone(), key, name, form, errors, saved },
+        context! {
+            t, lang, title, csrf => s.csrf.clone(), key, name, form, errors, saved,
+            org_admin => s.is_org_admin(),
+        },
     )
 }
 
@@ -513,7 +571,10 @@ pub async fn edit(
     if !csrf_ok(&s, &csrf) {
         return message(StatusCode::FORBIDDEN, lang, "forbidden");
     }
-    let form = crate::app::editing::ProgramEdit {
+    if let Some(refused) = out_of_reach(&s, &key, lang) {
+        return refused;
+    }
+    let mut form = crate::app::editing::ProgramEdit {
         name: field("name"),
         target_behaviour: field("target_behaviour"),
         business_goal: field("business_goal"),
@@ -534,7 +595,28 @@ pub async fn edit(
         holidays: field("holidays"),
         reminder_after_days: field("reminder_after_days"),
     };
-    match state.app.edit_program(s.org, &key, &form).await {
+    // A program admin's browser does not send k and the momentum settings
+    // (disabled inputs): they stay as they are, and the page shows them.
+    if !s.is_org_admin() {
+        if let Ok(Some(now)) = state.app.program_edit_form(s.org, &key).await {
+            for (mine, theirs) in [
+                (&mut form.anonymity_threshold, now.anonymity_threshold),
+                (&mut form.metrics_alpha, now.metrics_alpha),
+                (&mut form.metrics_points, now.metrics_points),
+                (&mut form.metrics_share, now.metrics_share),
+                (&mut form.metrics_weeks, now.metrics_weeks),
+            ] {
+                if mine.trim().is_empty() {
+                    *mine = theirs;
+                }
+            }
+        }
+    }
+    match state
+        .app
+        .edit_program(s.org, &key, &form, &s.reach, &s.actor())
+        .await
+    {
         Ok(Some(Ok(_))) => edit_page(StatusCode::OK, lang, &s, &key, form, HashMap::new(), true),
         Ok(Some(Err(errors))) => {
             let by_field = by_field(errors);
@@ -549,13 +631,41 @@ pub async fn edit(
             )
         }
         Ok(None) => message(StatusCode::NOT_FOUND, lang, "not_found"),
+        // A program admin's change to k or `metrics:`: under its field, nothing changed.
+        Err(crate::app::AppError::Forbidden(why)) => {
+            let field = why.split(':').next().unwrap_or_default();
+            match EDIT_FIELDS.iter().find(|f| **f == field) {
+                Some(f) => edit_page(
+                    StatusCode::FORBIDDEN,
+                    lang,
+                    &s,
+                    &key,
+                    form,
+                    [(*f, why)].into(),
+                    false,
+                ),
+                None => refused(lang, why),
+            }
+        }
         Err(e) => unavailable(e),
     }
 }
 
+/// The edit form's fields that may carry a refusal.
+const EDIT_FIELDS: [&str; 5] = [
+    "anonymity_threshold",
+    "metrics_alpha",
+    "metrics_points",
+    "metrics_share",
+    "metrics_weeks",
+];
+
 /// `GET /admin/programs/new`: a new program from a template.
 pub async fn new_form(State(_state): State<AppState>, signed: Signed) -> Response {
     let Signed { lang, s, .. } = signed;
+    if let Some(refused) = org_admin_only(&s, lang) {
+        return refused;
+    }
     let form = crate::app::creation::NewProgram {
         template: "five-sessions".into(),
         ..Default::default()
@@ -589,6 +699,9 @@ pub async fn create(
     if !csrf_ok(&s, &form) {
         return message(StatusCode::FORBIDDEN, lang, "forbidden");
     }
+    if let Some(refused) = org_admin_only(&s, lang) {
+        return refused;
+    }
     let field = |k: &str| form.get(k).cloned().unwrap_or_default();
     let new = crate::app::creation::NewProgram {
         template: field("template"),
@@ -596,7 +709,11 @@ pub async fn create(
         name: field("name"),
         first_session: field("first_session"),
     };
-    match state.app.create_program(s.org, &new).await {
+    match state
+        .app
+        .create_program(s.org, &new, &s.reach, &s.actor())
+        .await
+    {
         Ok(Ok(outcome)) => {
             Redirect::to(&format!("/admin/programs/{}", outcome.program_key)).into_response()
         }
@@ -604,38 +721,49 @@ pub async fn create(
             let by_field = by_field(errors);
             new_page(StatusCode::UNPROCESSABLE_ENTITY, lang, &s, new, by_field)
         }
+        Err(crate::app::AppError::Forbidden(why)) => refused(lang, why),
         Err(e) => unavailable(e),
     }
 }
 
-/// A download for a signed-in session, or the page to show instead.
+/// A download for a signed-in session, or the page to show instead;
+/// `action` names it in the audit log (exports are; the chart is not).
 async fn download(
     state: &AppState,
     signed: Signed,
     key: &str,
+    action: Option<&str>,
     make: impl AsyncFnOnce(
         crate::store::OrgId,
     ) -> crate::app::AppResult<(&'static str, String, Vec<u8>)>,
 ) -> Response {
     let Signed { lang, s, .. } = signed;
+    if let Some(refused) = out_of_reach(&s, key, lang) {
+        return refused;
+    }
     match state.app.store.program_by_key(s.org, key).await {
         Ok(Some(_)) => {}
         Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
         Err(e) => return unavailable(e),
     }
     match make(s.org).await {
-        Ok((content_type, filename, bytes)) => (
-            [
-                (header::CONTENT_TYPE, content_type.to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{filename}\""),
-                ),
-                (header::CACHE_CONTROL, "no-store".to_string()),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok((content_type, filename, bytes)) => {
+            if let Some(action) = action {
+                state.app.audit(s.org, &s.actor(), action, Some(key)).await;
+            }
+            (
+                [
+                    (header::CONTENT_TYPE, content_type.to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{filename}\""),
+                    ),
+                    (header::CACHE_CONTROL, "no-store".to_string()),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
         Err(crate::app::AppError::Invalid(_)) => {
             message(StatusCode::NOT_FOUND, lang, "no_digest_yet")
         }
@@ -652,22 +780,28 @@ pub async fn program_file(
 ) -> Response {
     let app = state.app.clone();
     let k = key.clone();
-    download(&state, signed, &key, async move |org| {
-        let program = app
-            .store
-            .program_by_key(org, &k)
-            .await?
-            .ok_or_else(|| crate::app::AppError::NotFound(k.clone()))?;
-        let doc = program
-            .spec
-            .file_with(program.spec.source["program"].clone());
-        let yaml = serde_norway::to_string(&doc).unwrap_or_default();
-        Ok((
-            "application/yaml; charset=utf-8",
-            format!("{k}.yaml"),
-            yaml.into_bytes(),
-        ))
-    })
+    download(
+        &state,
+        signed,
+        &key,
+        Some("program.download"),
+        async move |org| {
+            let program = app
+                .store
+                .program_by_key(org, &k)
+                .await?
+                .ok_or_else(|| crate::app::AppError::NotFound(k.clone()))?;
+            let doc = program
+                .spec
+                .file_with(program.spec.source["program"].clone());
+            let yaml = serde_norway::to_string(&doc).unwrap_or_default();
+            Ok((
+                "application/yaml; charset=utf-8",
+                format!("{k}.yaml"),
+                yaml.into_bytes(),
+            ))
+        },
+    )
     .await
 }
 
@@ -679,7 +813,7 @@ pub async fn chart(
 ) -> Response {
     let app = state.app.clone();
     let k = key.clone();
-    download(&state, signed, &key, async move |org| {
+    download(&state, signed, &key, None, async move |org| {
         let digest = app.digest(org, &k, None).await?;
         let week = crate::domain::metrics::week::ProgramWeek::parse_iso(&digest.week)
             .ok_or_else(|| crate::app::AppError::NotFound(digest.week.clone()))?;
@@ -701,22 +835,28 @@ pub async fn aggregates(
     }
     let app = state.app.clone();
     let k = key.clone();
-    download(&state, signed, &key, async move |org| {
-        let digests = app.aggregates(org, &k).await?;
-        Ok(if format == "json" {
-            (
-                "application/json",
-                format!("{k}-aggregates.json"),
-                serde_json::to_vec_pretty(&digests).unwrap_or_default(),
-            )
-        } else {
-            (
-                "text/csv; charset=utf-8",
-                format!("{k}-aggregates.csv"),
-                crate::app::aggregates_csv(&digests).into_bytes(),
-            )
-        })
-    })
+    download(
+        &state,
+        signed,
+        &key,
+        Some("aggregates.export"),
+        async move |org| {
+            let digests = app.aggregates(org, &k).await?;
+            Ok(if format == "json" {
+                (
+                    "application/json",
+                    format!("{k}-aggregates.json"),
+                    serde_json::to_vec_pretty(&digests).unwrap_or_default(),
+                )
+            } else {
+                (
+                    "text/csv; charset=utf-8",
+                    format!("{k}-aggregates.csv"),
+                    crate::app::aggregates_csv(&digests).into_bytes(),
+                )
+            })
+        },
+    )
     .await
 }
 

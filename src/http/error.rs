@@ -55,6 +55,7 @@ impl From<AppError> for ApiError {
             AppError::Invalid(errs) => ApiError::invalid(errs),
             AppError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
             AppError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            AppError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
             AppError::Key(e) => {
                 tracing::error!(error = %e, "the organisation's data key does not open");
                 ApiError::new(

@@ -154,6 +154,12 @@ pub fn router(state: AppState) -> Router {
         .route("/programs/{key}/aggregates", get(api::aggregates))
         .route("/erasures", post(api::erase))
         .route("/audit", get(api::audit_log))
+        .route(
+            "/org-admins",
+            get(api::list_org_admins)
+                .post(api::grant_org_admin)
+                .delete(api::revoke_org_admin),
+        )
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT));
     let slack = Router::new()
         .route("/events", post(slack::events))

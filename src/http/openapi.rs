@@ -18,7 +18,7 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Momentum admin API", description = "Programs, participants and completed sessions. Tokens are per organisation, with scope `admin` or `sessions:write`."),
+    info(title = "Momentum admin API", description = "Programs, participants and completed sessions. Tokens are per organisation, with scope `admin` or `sessions:write`, for the whole organisation or some programs (`momentum token create --programs`)."),
     paths(
         super::api::list_programs,
         super::api::apply_program,
@@ -28,6 +28,9 @@ impl Modify for BearerAuth {
         super::api::record_session,
         super::api::erase,
         super::api::audit_log,
+        super::api::list_org_admins,
+        super::api::grant_org_admin,
+        super::api::revoke_org_admin,
     ),
     modifiers(&BearerAuth)
 )]

@@ -2,8 +2,9 @@
 //! Connect): "Sign in with Slack" and "Sign in with Microsoft". The person
 //! signs in at the provider; the ID token is verified (RS256 from the
 //! provider's keys, issuer, audience, expiry, the nonce bound to this
-//! browser); they get a console session of the organisation whose programs
-//! name them as an HR admin. Nobody else does.
+//! browser); an organisation admin gets a session of their organisation, a
+//! program admin (a program file's `admins:`) one of their programs only.
+//! Nobody else gets in.
 
 use super::console::{cookie_named, message};
 use super::AppState;
@@ -145,13 +146,9 @@ pub async fn callback(
             return message(StatusCode::UNAUTHORIZED, lang, "signin_refused");
         }
     };
-    let org = match app.admin_programs(&who).await {
-        Ok(Some((org, _))) => org,
-        Ok(None) => return message(StatusCode::FORBIDDEN, lang, "not_admin"),
-        Err(e) => return unavailable("admin look-up failed", e),
-    };
-    match app.console_open_session(org, client.provider.name()).await {
-        Ok((cookie, _)) => super::console::signed_in(&state, &cookie),
+    match app.console_sign_in_chat(&who, client.provider.name()).await {
+        Ok(Some((cookie, _))) => super::console::signed_in(&state, &cookie),
+        Ok(None) => message(StatusCode::FORBIDDEN, lang, "not_admin"),
         Err(e) => unavailable("console session not opened", e),
     }
 }

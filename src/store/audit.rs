@@ -8,10 +8,14 @@ use serde::Serialize;
 pub struct AuditEntry {
     #[schema(value_type = String, example = "2026-09-07T08:00:00Z")]
     pub at: Timestamp,
-    /// `api token "hr"`, `cli`, `slack:T…/U… (program admin)`, `slack install`.
+    /// `api token "hr"`, `cli`, `klara@acme.example (console)` (the signed-in
+    /// person), `slack:T…/U… (program admin)`, `slack install`.
     pub actor: String,
-    /// `program.apply`, `program.archive`, `cadence.change`, `person.erase`,
-    /// `token.create`, `workspace.install`, `workspace.uninstall`, `key.rotate`.
+    /// `program.apply`, `program.create`, `program.edit`, `program.enrol_csv`,
+    /// `program.archive`, `program.download`, `aggregates.export`,
+    /// `cadence.change`, `person.erase`, `token.create`, `org_admin.grant`,
+    /// `org_admin.revoke`, `console.login_link`, `console.sign_in`,
+    /// `workspace.install`, `workspace.uninstall`, `key.rotate`.
     pub action: String,
     /// The program concerned, if any. Never a person.
     pub subject: Option<String>,

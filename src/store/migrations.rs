@@ -29,6 +29,7 @@ macro_rules! migrations {
             (11, "charts", "0011_charts"),
             (12, "console", "0012_console"),
             (13, "measurement", "0013_measurement"),
+            (14, "admins", "0014_admins"),
         );)*
     };
 }

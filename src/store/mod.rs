@@ -5,6 +5,7 @@
 //! Every query takes the organisation id, except the look-ups that find it
 //! (a token hash, a chat workspace) and the dispatcher's cross-org lease.
 
+pub mod admins;
 pub mod audit;
 pub mod charts;
 pub mod console;

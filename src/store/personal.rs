@@ -283,6 +283,11 @@ impl Store {
             "DELETE FROM notes WHERE org_id = $1 AND person_id = $2".to_string(),
             format!("DELETE FROM jobs WHERE org_id = $1 AND (recipient_person_id = $2 OR participant_id IN {mine})"),
             "UPDATE participants SET manager_person_id = NULL WHERE org_id = $1 AND manager_person_id = $2".to_string(),
+            // An organisation admin's grant names them: it goes too.
+            "DELETE FROM org_admins WHERE org_id = $1 AND ( \
+               email = (SELECT email FROM people WHERE org_id = $1 AND id = $2) \
+               OR chat = (SELECT platform || ':' || workspace_id || '/' || user_id FROM people WHERE org_id = $1 AND id = $2))"
+                .to_string(),
             "DELETE FROM participants WHERE org_id = $1 AND person_id = $2".to_string(),
             "DELETE FROM teams_users WHERE org_id = $1 AND aad_object_id IN \
              (SELECT user_id FROM people WHERE org_id = $1 AND id = $2 AND platform = 'teams')"

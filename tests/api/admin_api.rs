@@ -427,6 +427,7 @@ async fn openapi_document_and_health_are_served() {
         "/api/v1/programs",
         "/api/v1/programs/{key}/participants",
         "/api/v1/programs/{key}/sessions",
+        "/api/v1/org-admins",
     ] {
         assert!(
             doc["paths"].get(path).is_some(),

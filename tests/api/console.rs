@@ -1,20 +1,22 @@
 //! The HR console over HTTP: a one-time login link opens a session of one
 //! organisation; pages need it; forms need its CSRF token; another
-//! organisation's session sees none of this one's programs.
+//! organisation's session sees none of this one's programs. These sessions
+//! are an organisation admin's (`scoping.rs` has program admins').
 
 use crate::helpers::*;
 use reqwest::redirect::Policy;
 
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(Policy::none())
         .build()
         .unwrap()
 }
 
-/// Signs in with a fresh link for `org`; returns the session cookie.
-async fn sign_in(t: &TestApp, org: momentum::store::OrgId) -> String {
-    let token = t.app.console_login_token(org).await.unwrap();
+/// Signs in an organisation admin of `org` with a fresh link; returns the
+/// session cookie.
+pub(crate) async fn sign_in(t: &TestApp, org: momentum::store::OrgId) -> String {
+    let token = t.org_admin_login_token(org).await;
     let resp = browser()
         .get(format!("{}/admin/login?token={token}", t.url))
         .send()
@@ -30,7 +32,7 @@ async fn sign_in(t: &TestApp, org: momentum::store::OrgId) -> String {
 }
 
 /// Posts a form as the signed-in browser: (status, Location, body).
-async fn post_form(
+pub(crate) async fn post_form(
     t: &TestApp,
     path: &str,
     cookie: &str,
@@ -50,7 +52,7 @@ async fn post_form(
     (resp.status().as_u16(), location, resp.text().await.unwrap())
 }
 
-async fn get(t: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
+pub(crate) async fn get(t: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
     let mut req = browser().get(format!("{}{path}", t.url));
     if let Some(c) = cookie {
         req = req.header("Cookie", c);
@@ -68,7 +70,7 @@ async fn a_login_link_signs_in_once_and_the_console_shows_the_programs_health() 
         assert_eq!(status, 401, "{path} signed out");
         assert!(body.contains("momentum admin login-link"), "{body}");
     }
-    let token = t.app.console_login_token(t.org.id).await.unwrap();
+    let token = t.org_admin_login_token(t.org.id).await;
     let cookie = sign_in_with(&t, &token).await;
     // The same link does not work twice.
     let again = browser()
@@ -92,7 +94,7 @@ async fn a_login_link_signs_in_once_and_the_console_shows_the_programs_health() 
     assert_eq!(get(&t, "/admin/programs/nope", Some(&cookie)).await.0, 404);
 }
 
-async fn sign_in_with(t: &TestApp, token: &str) -> String {
+pub(crate) async fn sign_in_with(t: &TestApp, token: &str) -> String {
     let resp = browser()
         .get(format!("{}/admin/login?token={token}", t.url))
         .send()
@@ -107,7 +109,7 @@ async fn sign_in_with(t: &TestApp, token: &str) -> String {
 async fn an_expired_link_and_another_organisations_session_see_nothing() {
     let t = spawn_app().await;
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
-    let token = t.app.console_login_token(t.org.id).await.unwrap();
+    let token = t.org_admin_login_token(t.org.id).await;
     t.clock.advance(jiff::SignedDuration::from_mins(16));
     let late = browser()
         .get(format!("{}/admin/login?token={token}", t.url))
@@ -240,7 +242,7 @@ async fn the_schedule_preview_shows_local_times_across_a_dst_change_and_why_one_
     );
 }
 
-async fn csrf_of(t: &TestApp, cookie: &str) -> String {
+pub(crate) async fn csrf_of(t: &TestApp, cookie: &str) -> String {
     let (_, page) = get(t, "/admin", Some(cookie)).await;
     page.split("name=\"csrf\" value=\"")
         .nth(1)
@@ -583,12 +585,16 @@ async fn a_program_is_created_from_the_five_session_template() {
 
 /// Follows "Sign in with Slack" through the local workspace as `user`;
 /// returns the callback's answer (status, Set-Cookie, body).
-async fn sign_in_with_slack(t: &TestApp, user: &str) -> (u16, Option<String>, String) {
+pub(crate) async fn sign_in_with_slack(t: &TestApp, user: &str) -> (u16, Option<String>, String) {
     sign_in_at(t, "slack", user).await
 }
 
 /// The same with any provider (`slack`, `microsoft`).
-async fn sign_in_at(t: &TestApp, provider: &str, user: &str) -> (u16, Option<String>, String) {
+pub(crate) async fn sign_in_at(
+    t: &TestApp,
+    provider: &str,
+    user: &str,
+) -> (u16, Option<String>, String) {
     let client = browser();
     let start = client
         .get(format!("{}/admin/signin/{provider}", t.url))

@@ -17,6 +17,9 @@ use momentum::store::{Org, Store};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// The organisation admin the console tests sign in as (not in any program).
+pub const ORG_ADMIN: &str = "hr.lead@acme.example";
+
 /// Monday 2026-09-07, 07:00 in Prague.
 pub const START: &str = "2026-09-07T05:00:00Z";
 
@@ -399,6 +402,23 @@ impl TestApp {
             .filter(|c| c["state"] == "skipped" && c["reason"] == reason)
             .map(|c| c["count"].as_i64().unwrap())
             .sum()
+    }
+
+    /// A one-time console login token for `who` (an email or a chat
+    /// identity) in `org`.
+    pub async fn login_token_for(&self, org: momentum::store::OrgId, who: &str) -> String {
+        let person = momentum::domain::PersonRef::parse_short(who).unwrap();
+        self.app.console_login_token(org, &person).await.unwrap()
+    }
+
+    /// `ORG_ADMIN` made an organisation admin of `org`, and a login token for them.
+    pub async fn org_admin_login_token(&self, org: momentum::store::OrgId) -> String {
+        let person = momentum::domain::PersonRef::parse_short(ORG_ADMIN).unwrap();
+        self.app
+            .grant_org_admin(org, &person, "test")
+            .await
+            .unwrap();
+        self.login_token_for(org, ORG_ADMIN).await
     }
 
     pub async fn token(&self, scope: Scope) -> String {

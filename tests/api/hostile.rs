@@ -12,13 +12,14 @@ const API_POSTS: [&str; 3] = [
     "/api/v1/programs/leaders-2026/sessions",
     "/api/v1/erasures",
 ];
-const API_GETS: [&str; 6] = [
+const API_GETS: [&str; 7] = [
     "/api/v1/programs",
     "/api/v1/programs/leaders-2026/participants",
     "/api/v1/programs/leaders-2026/delivery",
     "/api/v1/programs/leaders-2026/aggregates",
     "/api/v1/audit",
     "/api/v1/programs/leaders-2026/sessions",
+    "/api/v1/org-admins",
 ];
 
 async fn stored(t: &TestApp) -> Vec<i64> {
@@ -91,7 +92,7 @@ async fn hostile_requests_at_every_route_are_refused_without_a_trace() {
             let status = resp.status().as_u16();
             let body = resp.text().await.unwrap();
             let own_list = auth.as_ref() == Some(&foreign)
-                && ["/api/v1/programs", "/api/v1/audit"].contains(&path);
+                && ["/api/v1/programs", "/api/v1/audit", "/api/v1/org-admins"].contains(&path);
             if own_list {
                 assert_eq!(status, 200, "{path}");
                 assert!(

@@ -21,6 +21,7 @@ mod pulse_question;
 mod pulses;
 mod reminders;
 mod scheduling;
+mod scoping;
 mod slack_inbound;
 mod socket;
 mod teams;

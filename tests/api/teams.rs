@@ -185,17 +185,13 @@ async fn the_simulators_issuer_is_trusted_only_where_configured() {
         )
         .await
         .unwrap();
-    // A key endorsed for Teams does not sign for another channel.
+    // A key endorsed for Teams (and Web Chat, Direct Line) does not sign
+    // for a channel it is not endorsed for.
     assert_eq!(
         configured
-            .verify(
-                Some(&format!("Bearer {valid}")),
-                "webchat",
-                &service_url,
-                now
-            )
+            .verify(Some(&format!("Bearer {valid}")), "skype", &service_url, now)
             .await,
-        Err(AuthError::NotEndorsed("webchat".into()))
+        Err(AuthError::NotEndorsed("skype".into()))
     );
     // Another issuer (another local workspace) does not know the key.
     let other = momentum::chat::sim::SimWorkspace::new(

@@ -344,13 +344,15 @@ async fn forget_contributions(
     .await?;
     let mut changed = 0;
     for (program_id, figure, text) in rows {
-        let Ok(mut who) = serde_json::from_str::<std::collections::BTreeMap<i64, u64>>(&text)
-        else {
+        type Publications = Vec<std::collections::BTreeMap<i64, u64>>;
+        let Ok(mut who) = serde_json::from_str::<Publications>(&text) else {
             continue;
         };
-        let before = who.len();
-        who.retain(|p, _| !participations.contains(p));
-        if who.len() == before {
+        let before: usize = who.iter().map(|m| m.len()).sum();
+        for m in who.iter_mut() {
+            m.retain(|p, _| !participations.contains(p));
+        }
+        if who.iter().map(|m| m.len()).sum::<usize>() == before {
             continue;
         }
         sqlx::query(

@@ -3,21 +3,30 @@
 //! least k of their contributions changed since they were last published;
 //! until then the last published value is shown "as of week W" (PRODUCT.md,
 //! Anonymity). Otherwise two weeks' figures, n and n + 1, give away the one
-//! person whose follow-up fell due in between.
+//! person whose follow-up fell due in between. The check is against every
+//! earlier publication, not only the last: people who change back must not
+//! bring a figure within one person of one published long ago.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 
-/// What a figure was last published as, and from whom: participant id →
-/// a fingerprint of their contribution (never the value itself).
+/// What a figure was last published as, and from whom each time it was
+/// published: participant id → a fingerprint of their contribution (never
+/// the value itself), oldest first, the last publication last.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Held {
-    /// The ISO week it was published in.
+    /// The ISO week it was last published in.
     pub week: String,
     pub value: serde_json::Value,
-    pub contributions: BTreeMap<i64, u64>,
+    pub contributions: Vec<BTreeMap<i64, u64>>,
+}
+
+/// How many people's contributions differ between two publications.
+fn changed(a: &BTreeMap<i64, u64>, b: &BTreeMap<i64, u64>) -> usize {
+    a.iter().filter(|(p, v)| b.get(p) != Some(v)).count()
+        + b.keys().filter(|p| !a.contains_key(p)).count()
 }
 
 /// A contribution's fingerprint: equal values, equal fingerprints.
@@ -45,28 +54,28 @@ impl Ledger<'_> {
         fresh: Option<T>,
         contributions: BTreeMap<i64, u64>,
     ) -> (Option<T>, Option<String>) {
-        if let Some(prev) = self.before.get(key) {
-            let mut changed = contributions
-                .iter()
-                .filter(|(p, v)| prev.contributions.get(p) != Some(v))
-                .count();
-            changed += prev
-                .contributions
-                .keys()
-                .filter(|p| !contributions.contains_key(p))
-                .count();
-            if (changed as u64) < self.k {
+        let prev = self.before.get(key);
+        if let Some(prev) = prev {
+            let last = prev.contributions.last();
+            let too_close = |m: &BTreeMap<i64, u64>| {
+                let n = changed(m, &contributions) as u64;
+                n > 0 && n < self.k
+            };
+            let unchanged = last.is_some_and(|m| changed(m, &contributions) == 0);
+            if unchanged || prev.contributions.iter().any(too_close) {
                 let held = serde_json::from_value(prev.value.clone()).ok();
                 return (held, Some(prev.week.clone()));
             }
         }
         if let Some(value) = fresh.as_ref().and_then(|f| serde_json::to_value(f).ok()) {
+            let mut all = prev.map(|p| p.contributions.clone()).unwrap_or_default();
+            all.push(contributions);
             self.published.push((
                 key.to_string(),
                 Held {
                     week: self.week.clone(),
                     value,
-                    contributions,
+                    contributions: all,
                 },
             ));
         }
@@ -105,7 +114,7 @@ mod tests {
                 if value.is_some() {
                     shown.push(match as_of {
                         None => who,
-                        Some(_) => held["f"].contributions.clone(),
+                        Some(_) => held["f"].contributions.last().cloned().unwrap_or_default(),
                     });
                 }
                 held.extend(published);
@@ -115,8 +124,7 @@ mod tests {
                     if a == b {
                         continue;
                     }
-                    let differ = a.iter().filter(|(p, v)| b.get(p) != Some(v)).count()
-                        + b.keys().filter(|p| !a.contains_key(p)).count();
+                    let differ = changed(a, b);
                     prop_assert!(differ as u64 >= k, "two digests differ in {differ} < {k} people");
                 }
             }

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonCategory {
     // Operational: what HR or an admin can fix.
@@ -110,7 +110,7 @@ impl ReasonCategory {
 
 /// Delivery figures of one category in one composed week, as HR sees them:
 /// a behavioural count under k is `None` ("fewer than k").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DeliveryFigure {
     pub category: ReasonCategory,
     pub behavioural: bool,

@@ -10,8 +10,8 @@
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::app::{CompletedSession, ParticipantLookup, Reach, Scope, SessionOutcome};
+use crate::domain::delivery::DeliveryFigure;
 use crate::domain::ConfigErrors;
-use crate::store::jobs::DeliveryCount;
 use crate::store::participants::ParticipantStatus;
 use crate::store::programs::ApplyOutcome;
 use crate::store::OrgId;
@@ -238,25 +238,40 @@ pub async fn list_participants(
     Ok(Json(list))
 }
 
-/// Delivery counts by state and reason (sent, skipped, failed …).
+/// A program's delivery in its last composed week, as HR's health views
+/// show it: messages sent, reminders (from k), and what was not delivered by
+/// fixed category, behavioural ones only as counts of at least k.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DeliveryWeek {
+    /// The last composed week (`2026-W48`); none before the first.
+    pub week: Option<String>,
+    pub sent: Option<i64>,
+    pub reminders_sent: Option<i64>,
+    pub problems: Vec<DeliveryFigure>,
+}
+
+/// Delivery in the last composed week, by category (never live, never by
+/// person, never a behavioural count under k).
 #[utoipa::path(get, path = "/api/v1/programs/{key}/delivery", tag = "programs",
     params(("key" = String, Path, description = "The program's key")),
-    responses((status = 200, body = [DeliveryCount]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = DeliveryWeek), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn delivery(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(key): Path<String>,
-) -> Result<Json<Vec<DeliveryCount>>, ApiError> {
+) -> Result<Json<DeliveryWeek>, ApiError> {
     let caller = authorize(&state, &headers, Scope::Admin).await?;
-    let (org, id) = (caller.org, program_id(&state, &caller, &key).await?);
-    let counts = state
-        .app
-        .store
-        .delivery_counts(org, id)
-        .await
-        .map_err(crate::app::AppError::from)?;
-    Ok(Json(counts))
+    let org = caller.org;
+    program_id(&state, &caller, &key).await?;
+    let program = state.app.program_named(org, &key).await?;
+    let health = state.app.program_health(org, &program).await?;
+    Ok(Json(DeliveryWeek {
+        week: health.week,
+        sent: health.sent,
+        reminders_sent: health.reminders_sent,
+        problems: health.problems,
+    }))
 }
 
 /// Weekly aggregates: every complete week's digest, oldest first, with the

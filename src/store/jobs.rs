@@ -166,14 +166,6 @@ pub struct ReplanCounts {
     pub dropped: u64,
 }
 
-/// Delivery counts by state and reason, for HR's delivery view.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct DeliveryCount {
-    pub state: String,
-    pub reason: Option<String>,
-    pub count: i64,
-}
-
 /// Rows per INSERT: 400 rows × 13 parameters stays under both backends' limits.
 const INSERT_BATCH: usize = 400;
 
@@ -624,25 +616,6 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?;
         Ok(ms.map(instant))
-    }
-
-    pub async fn delivery_counts(&self, org: OrgId, program_id: i64) -> Result<Vec<DeliveryCount>> {
-        let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
-            "SELECT state, CASE WHEN state IN ('skipped', 'failed') THEN outcome END AS reason, COUNT(*) AS n \
-             FROM jobs WHERE org_id = $1 AND program_id = $2 GROUP BY state, reason ORDER BY state, reason",
-        )
-        .bind(org.0)
-        .bind(program_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(state, reason, count)| DeliveryCount {
-                state,
-                reason,
-                count,
-            })
-            .collect())
     }
 
     /// A program's jobs planned for `[from, to)` (one composed week), by

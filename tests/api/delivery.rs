@@ -8,6 +8,7 @@ use momentum::chat::sim::{Fault, FaultKind, SimWorkspace};
 use momentum::chat::slack::limits::SlackLimits;
 use momentum::chat::slack::SlackOptions;
 use momentum::clock::Clock;
+use serde_json::Value;
 
 async fn jana_nudge_due(t: &TestApp) -> String {
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
@@ -359,4 +360,29 @@ async fn metrics_report_jobs_sends_requests_and_lag_in_prometheus_format() {
             "{line}"
         );
     }
+    // HR's delivery view: only once the week is composed, by category, and
+    // that one skipped reminder (it says Jana answered) is "fewer than k".
+    let before: Value = t
+        .get(&t.admin_token, "/api/v1/programs/leaders-2026/delivery")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before["week"], Value::Null, "{before}");
+    t.advance_to("2026-09-14T08:00:00Z").await;
+    let composed: Value = t
+        .get(&t.admin_token, "/api/v1/programs/leaders-2026/delivery")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(composed["week"], "2026-W37", "{composed}");
+    let answered = composed["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["category"] == "answered_before_reminder")
+        .cloned()
+        .unwrap_or_else(|| panic!("{composed}"));
+    assert_eq!(answered["count"], Value::Null, "{composed}");
 }

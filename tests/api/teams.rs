@@ -377,8 +377,9 @@ async fn without_the_app_installed_a_message_is_a_delivery_problem_hr_can_act_on
     t.post_session(&t.admin_token, "teams-pilot", body).await;
     let s = t.advance_to("2026-09-08T07:30:00Z").await;
     assert_eq!(s.sent, 0);
+    // HR sees why she cannot be reached (an operational reason, per person).
     let delivery: Value = t
-        .get(&t.admin_token, "/api/v1/programs/teams-pilot/delivery")
+        .get(&t.admin_token, "/api/v1/programs/teams-pilot/participants")
         .await
         .json()
         .await

@@ -283,6 +283,18 @@ enum OrgCommand {
         #[arg(long)]
         teams_tenant: Option<String>,
     },
+    /// Link a Slack workspace or a Teams tenant to an existing organisation:
+    /// a program may only name people and channels of its own workspaces.
+    Link {
+        #[arg(long)]
+        org: Option<String>,
+        /// A Slack workspace (team id, T…).
+        #[arg(long, required_unless_present = "teams_tenant")]
+        slack_team: Option<String>,
+        /// A Microsoft Teams tenant id.
+        #[arg(long)]
+        teams_tenant: Option<String>,
+    },
     /// List organisations.
     List,
 }
@@ -458,6 +470,24 @@ async fn run(cli: Cli) -> Result<i32> {
                         }
                     }
                     println!("organisation {} created (id {})", org.name, org.id.0);
+                }
+                OrgCommand::Link {
+                    org,
+                    slack_team,
+                    teams_tenant,
+                } => {
+                    let org = pick_org(&store, org.as_deref()).await?;
+                    for (platform, id) in [
+                        (Platform::Slack, slack_team),
+                        (Platform::Teams, teams_tenant),
+                    ] {
+                        if let Some(id) = id {
+                            store
+                                .link_workspace(org.id, platform, &id, clock().now())
+                                .await?;
+                            println!("{} {id} linked to {}", platform.as_str(), org.name);
+                        }
+                    }
                 }
                 OrgCommand::List => {
                     for o in store.orgs().await? {

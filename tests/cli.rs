@@ -42,6 +42,8 @@ fn create_acme(dir: &Path) {
             "Acme",
             "--time-zone",
             "Europe/Prague",
+            "--slack-team",
+            "T0SIMTEAM1",
         ],
         &[],
     );

@@ -289,6 +289,7 @@ impl App {
         prune: bool,
     ) -> AppResult<ApplyOutcome> {
         let mut file = ProgramFile::from_value(doc).map_err(AppError::Invalid)?;
+        self.check_workspaces_are_own(org, &file).await?;
         let people = self.resolve_people(org, &file).await;
         let erased_skipped = self.leave_out_erased(org, &mut file, &people).await?;
         let mut outcome = self
@@ -300,6 +301,37 @@ impl App {
         // jobs follow. Derived state: applying again heals an interruption here.
         outcome.replanned = self.replan_program(org, outcome.program_id).await?;
         Ok(outcome)
+    }
+
+    /// Refuses a file that names a chat workspace or tenant not linked to
+    /// `org`: its people would be messaged through another organisation's
+    /// bot, and their names and zones copied into this one.
+    async fn check_workspaces_are_own(&self, org: OrgId, file: &ProgramFile) -> AppResult<()> {
+        let own: std::collections::HashSet<(Platform, String)> =
+            self.store.workspaces(org).await?.into_iter().collect();
+        let mut errs = ConfigErrors::default();
+        for (field, platform, workspace) in file.workspaces_named() {
+            if !own.contains(&(platform, workspace.to_string())) {
+                let what = match platform {
+                    Platform::Slack => "Slack workspace",
+                    Platform::Teams => "Teams tenant",
+                };
+                let hint = if own.is_empty() {
+                    " (none is yet: install the app there or `momentum org link` it)"
+                } else {
+                    ""
+                };
+                errs.push(
+                    &field,
+                    format!("{what} {workspace} is not connected to this organisation{hint}"),
+                );
+            }
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(errs))
+        }
     }
 
     /// Takes people who asked to be forgotten out of the file: erased

@@ -4,7 +4,7 @@
 
 use super::cron::CronRule;
 use super::errors::ConfigErrors;
-use super::identity::{ChannelRef, ChatIdentity, Email, PersonRef};
+use super::identity::{ChannelRef, ChatIdentity, Email, PersonRef, Platform};
 use super::metrics::MomentumSettings;
 use super::reader::{Field, Obj};
 use super::time::{parse_weekday, weekday_name, QuietHours, TimeOfDay, WorkingDays, Zone};
@@ -196,6 +196,46 @@ pub struct ParticipantSpec {
 }
 
 impl ProgramFile {
+    /// Every chat workspace (Slack team or Teams tenant) the file names,
+    /// with the field that names it: each must be linked to the organisation
+    /// applying the file.
+    pub fn workspaces_named(&self) -> Vec<(String, Platform, &str)> {
+        let mut out = Vec::new();
+        if let Some(c) = &self.program.sponsor_channel {
+            out.push((
+                "program.sponsor_channel".to_string(),
+                c.platform,
+                c.workspace.as_str(),
+            ));
+        }
+        for (i, a) in self.program.admins.iter().enumerate() {
+            if let Some(c) = &a.chat {
+                out.push((
+                    format!("program.admins[{i}]"),
+                    c.platform,
+                    c.workspace.as_str(),
+                ));
+            }
+        }
+        for (i, p) in self.participants.iter().enumerate() {
+            if let Some(c) = &p.person.chat {
+                out.push((
+                    format!("participants[{i}].chat"),
+                    c.platform,
+                    c.workspace.as_str(),
+                ));
+            }
+            if let Some(c) = p.manager.as_ref().and_then(|m| m.chat.as_ref()) {
+                out.push((
+                    format!("participants[{i}].manager"),
+                    c.platform,
+                    c.workspace.as_str(),
+                ));
+            }
+        }
+        out
+    }
+
     /// Parses YAML (JSON is YAML too) into a validated program file.
     pub fn parse_yaml(text: &str) -> Result<Self, ConfigErrors> {
         let value: Value = serde_norway::from_str(text).map_err(|e| {

@@ -240,3 +240,100 @@ async fn uninstalling_deletes_the_token_and_stops_all_sending_to_the_workspace()
         .for_workspace(Platform::Slack, "T0SIMTEAM1")
         .is_some());
 }
+
+/// A program is applied for one organisation only: its people, managers,
+/// admins and sponsor channel must be in that organisation's own workspaces.
+/// Naming another organisation's workspace in the file, or its people's
+/// emails in a CSV, reaches nobody there.
+#[tokio::test]
+async fn no_program_file_csv_or_api_call_reaches_another_organisations_workspace() {
+    let t = spawn_app().await;
+    let ana = install_team2(&t).await;
+    let org2 = team2_org(&t).await;
+    let token2 = t
+        .app
+        .create_token(org2, "hr", momentum::app::Scope::Admin)
+        .await
+        .unwrap();
+
+    // Organisation A names B's person, as participant and as manager, and
+    // B's channel for its digest: every field is named, nothing applied.
+    let hostile = format!(
+        "{}\nparticipants:\n  - {{ chat: \"slack:{TEAM2}/{ana}\" }}\n  - {{ email: jana.novakova@acme.example, manager: \"slack:{TEAM2}/{ana}\" }}\n",
+        SECOND_PROGRAM
+            .split("participants:")
+            .next()
+            .unwrap()
+            .replace("welcome: false", &format!("welcome: false\n  sponsor_channel: slack:{TEAM2}/C0SECOND\n  admins: [\"slack:{TEAM2}/{ana}\"]"))
+    );
+    let resp = t.apply_yaml(&t.admin_token, &hostile).await;
+    assert_eq!(resp.status(), 422);
+    let body = resp.text().await.unwrap();
+    for field in [
+        "participants[0].chat",
+        "participants[1].manager",
+        "program.sponsor_channel",
+        "program.admins[0]",
+    ] {
+        assert!(body.contains(field), "{field} named: {body}");
+    }
+    assert!(
+        body.contains("not connected to this organisation"),
+        "{body}"
+    );
+    assert_eq!(
+        t.get(&t.admin_token, "/api/v1/programs/second")
+            .await
+            .status(),
+        404,
+        "nothing applied"
+    );
+    // The same the other way round: B cannot name A's workspace.
+    let into_a = SECOND_PROGRAM.replace(
+        "{ email: ana@second.example }",
+        "{ chat: \"slack:T0SIMTEAM1/U00000001\" }",
+    );
+    let resp = t.apply_yaml(&token2, &into_a).await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("participants[0].chat"));
+
+    // A's HR enrols B's person by email, from a CSV in the console: the
+    // email is looked up in A's workspaces only, so she is listed as not
+    // found and never messaged.
+    assert_eq!(t.apply_yaml(&t.admin_token, &PROGRAM).await.status(), 200);
+    let cookie = crate::console::sign_in(&t, t.org.id).await;
+    let csrf = crate::console::csrf_of(&t, &cookie).await;
+    let csv = "Name;Work email;Manager;Time zone;Cohort\n\
+               Ana Second;ana@second.example;pavel.svoboda@acme.example;Europe/Prague;autumn-2026\n";
+    let (status, _, body) = crate::console::post_form(
+        &t,
+        "/admin/programs/leaders-2026/enrol",
+        &cookie,
+        &[
+            ("csrf", csrf),
+            ("csv", csv.to_string()),
+            ("action", "apply".to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("Not found in chat") && body.contains("ana@second.example"),
+        "{body}"
+    );
+    let resp = t
+        .post_session(
+            &t.admin_token,
+            "leaders-2026",
+            json!({"participant": {"email": "ana@second.example"}, "session": 1, "completed_on": "2026-09-07"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    t.advance_to("2026-09-10T12:00:00Z").await;
+    assert!(
+        t.sim
+            .messages_in(&SimWorkspace::dm_channel(&ana))
+            .is_empty(),
+        "nothing reached B's person"
+    );
+}

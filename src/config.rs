@@ -67,6 +67,8 @@ pub struct Settings {
     pub retention_days: u32,
     /// The Teams bot, when `MICROSOFT_APP_ID` is set.
     pub teams: Option<crate::chat::teams::TeamsSettings>,
+    /// `MOMENTUM_METRICS_TOKEN`: when set, `/metrics` wants it as a bearer token.
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Clone, Default)]
@@ -112,6 +114,7 @@ impl std::fmt::Debug for Settings {
                 &self.slack.app_token.as_ref().map(|_| "…"),
             )
             .field("teams", &self.teams)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "…"))
             .finish()
     }
 }
@@ -247,8 +250,17 @@ impl Settings {
                 })?,
         };
         let teams = teams_settings(public_url.as_deref())?;
+        let metrics_token = env("MOMENTUM_METRICS_TOKEN");
+        if metrics_token.as_deref().is_some_and(|t| t.len() < 16) {
+            return Err(SettingsError::Invalid {
+                name: "MOMENTUM_METRICS_TOKEN",
+                message: "use at least 16 characters (e.g. head -c 24 /dev/urandom | base64)"
+                    .into(),
+            });
+        }
         Ok(Self {
             teams,
+            metrics_token,
             retention_days,
             database_url: env("MOMENTUM_DATABASE_URL")
                 .or(parsed.database_url)

@@ -1066,6 +1066,8 @@ async fn serve(s: Settings) -> Result<()> {
             teams,
             public_url: s.public_url.clone(),
             sign_in: startup::sign_in_providers(&s),
+            metrics_token: s.metrics_token.clone(),
+            metrics_refresh: Some(Duration::from_secs(15)),
         },
     )
     .await

@@ -1,8 +1,9 @@
 //! Prometheus metrics (`/metrics`): sends and their latency, Slack's 429s
 //! and inbound requests by route and status, counted in this process; jobs
 //! by state and operational category (never a behavioural one) and the
-//! dispatcher's lag are read from the database at scrape time, so every
-//! replica reports the same totals.
+//! dispatcher's lag are read from the database by a background refresh
+//! (`keep_fresh`), so every replica reports the same totals and a scrape,
+//! however frequent, only encodes what is already in memory.
 
 use crate::domain::delivery::ReasonCategory;
 use crate::store::Store;
@@ -42,6 +43,8 @@ pub struct Metrics {
     jobs: Family<JobLabels, Gauge>,
     due: Gauge,
     lag_seconds: Gauge<f64, AtomicU64>,
+    refreshed_at: Gauge,
+    refresh_seconds: Gauge<f64, AtomicU64>,
 }
 
 pub fn metrics() -> &'static Metrics {
@@ -56,6 +59,8 @@ pub fn metrics() -> &'static Metrics {
             jobs: Family::default(),
             due: Gauge::default(),
             lag_seconds: Gauge::default(),
+            refreshed_at: Gauge::default(),
+            refresh_seconds: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -89,19 +94,26 @@ pub fn metrics() -> &'static Metrics {
             "How long the oldest due pending job has waited",
             m.lag_seconds.clone(),
         );
+        registry.register(
+            "database_refreshed_timestamp_seconds",
+            "When the job figures were last read from the database (0: not yet)",
+            m.refreshed_at.clone(),
+        );
+        registry.register(
+            "database_refresh_duration_seconds",
+            "How long the last read of the job figures took",
+            m.refresh_seconds.clone(),
+        );
         Metrics { registry, ..m }
     })
 }
 
-/// The text exposition, with the database's figures read now.
-pub async fn render(
-    store: &Store,
-    now: jiff::Timestamp,
-) -> Result<String, crate::store::StoreError> {
+/// Reads the job figures from the database into the gauges.
+pub async fn refresh(store: &Store, now: jiff::Timestamp) -> Result<(), crate::store::StoreError> {
     let m = metrics();
+    let started = std::time::Instant::now();
     let totals = store.job_totals().await?;
     let (due, oldest) = store.due_jobs(now).await?;
-    m.jobs.clear();
     // Bounded labels: the state, and for skipped and failed jobs their
     // operational category. Behavioural ones (answered before the reminder,
     // paused, stopped, away, over the cap) say what people did: not here.
@@ -117,13 +129,42 @@ pub async fn render(
         };
         *by_label.entry(labels).or_default() += count;
     }
+    m.jobs.clear();
     for (labels, count) in by_label {
         m.jobs.get_or_create(&labels).set(count);
     }
     m.due.set(due);
     let lag = oldest.map_or(0.0, |t| now.duration_since(t).as_secs_f64().max(0.0));
     m.lag_seconds.set(lag);
+    m.refreshed_at.set(now.as_second());
+    m.refresh_seconds.set(started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Refreshes the job figures every `every` until `stop` turns true; a
+/// failed read is logged and the last figures stay (their timestamp says
+/// how old they are).
+pub async fn keep_fresh(
+    store: Store,
+    clock: crate::clock::SharedClock,
+    every: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        if let Err(e) = refresh(&store, clock.now()).await {
+            tracing::warn!(error = %e, "job figures for /metrics not read");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// The text exposition of what is in memory: no database work.
+pub fn render() -> String {
     let mut out = String::new();
-    encode(&mut out, &m.registry).map_err(|e| crate::store::StoreError::Conflict(e.to_string()))?;
-    Ok(out)
+    // Writing into a String cannot fail.
+    let _ = encode(&mut out, &metrics().registry);
+    out
 }

@@ -243,6 +243,11 @@ pub struct ServiceOptions {
     pub public_url: Option<String>,
     /// Sign-in providers for the console (`sign_in_providers`).
     pub sign_in: Vec<crate::http::signin::OidcClient>,
+    /// `MOMENTUM_METRICS_TOKEN`, when set.
+    pub metrics_token: Option<String>,
+    /// Read `/metrics`' job figures from the database this often (off when
+    /// a test refreshes them by hand).
+    pub metrics_refresh: Option<Duration>,
 }
 
 impl ServiceOptions {
@@ -262,6 +267,8 @@ impl ServiceOptions {
             teams: None,
             public_url: None,
             sign_in: Vec::new(),
+            metrics_token: None,
+            metrics_refresh: None,
         }
     }
 }
@@ -286,6 +293,7 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
         teams: options.teams,
         public_url: options.public_url,
         sign_in: options.sign_in.into_iter().map(Arc::new).collect(),
+        metrics_token: options.metrics_token.map(Arc::from),
     };
     let socket = match options.slack_socket {
         None => None,
@@ -305,6 +313,14 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
             .with_retention(options.retention_days);
         tokio::spawn(d.run(interval, rx))
     });
+    if let Some(every) = options.metrics_refresh {
+        tokio::spawn(crate::metrics::keep_fresh(
+            app.store.clone(),
+            app.clock.clone(),
+            every,
+            tx.subscribe(),
+        ));
+    }
     Ok(Running {
         addr,
         app,

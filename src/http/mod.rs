@@ -38,6 +38,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Sign-in providers for the console (Slack, Microsoft), as configured.
     pub sign_in: Vec<Arc<signin::OidcClient>>,
+    /// `MOMENTUM_METRICS_TOKEN`: `/metrics` answers only scrapes bearing it.
+    pub metrics_token: Option<Arc<str>>,
 }
 
 /// `/readyz`: 200 when the database answers, every migration is applied and
@@ -69,29 +71,39 @@ async fn ready(
     }
 }
 
-/// `/metrics`: Prometheus text format.
+/// `/metrics`: Prometheus text format, from memory (the job figures are
+/// refreshed in the background). With `MOMENTUM_METRICS_TOKEN` set, only a
+/// scrape bearing it is answered.
 async fn metrics(
     axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
+    use axum::http::{header, StatusCode};
     use axum::response::IntoResponse;
-    match crate::metrics::render(&state.app.store, state.app.clock.now()).await {
-        Ok(text) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
-            text,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "metrics not rendered");
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "database unreachable",
+    if let Some(expected) = &state.metrics_token {
+        use subtle::ConstantTimeEq;
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !bool::from(given.trim().as_bytes().ct_eq(expected.as_bytes())) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "/metrics needs the bearer token set in MOMENTUM_METRICS_TOKEN",
             )
-                .into_response()
+                .into_response();
         }
     }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(),
+    )
+        .into_response()
 }
 
 /// `/charts/ID.png`: a digest's chart, for Teams cards (aggregates only).

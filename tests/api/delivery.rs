@@ -294,13 +294,25 @@ async fn metrics_report_jobs_sends_requests_and_lag_in_prometheus_format() {
     assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 1);
     t.get(&t.admin_token, "/api/v1/programs/leaders-2026/participants")
         .await;
+    // Only a scrape bearing the token is answered.
+    for auth in [
+        None,
+        Some("Bearer wrong-token-of-some-length"),
+        Some("Basic eDp5"),
+    ] {
+        let mut req = t.http.get(format!("{}/metrics", t.url));
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{auth:?}");
+        assert!(!resp.text().await.unwrap().contains("momentum_"));
+    }
     // Tuesday 10:00 Prague: the one-tap check of Thursday is not due, nothing waits.
-    let resp = t
-        .http
-        .get(format!("{}/metrics", t.url))
-        .send()
+    momentum::metrics::refresh(&t.store, t.clock.now())
         .await
         .unwrap();
+    let resp = scrape(&t).await;
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["content-type"]
         .to_str()
@@ -334,15 +346,23 @@ async fn metrics_report_jobs_sends_requests_and_lag_in_prometheus_format() {
         .unwrap();
     t.advance_to("2026-09-10T12:00:00Z").await;
     assert_eq!(t.skipped("answered before the reminder").await, 1);
-    let text = t
-        .http
-        .get(format!("{}/metrics", t.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
+    // A scrape reads memory, not the jobs table: the figures move only when
+    // the background refresh has read them.
+    let before = scrape(&t).await.text().await.unwrap();
+    momentum::metrics::refresh(&t.store, t.clock.now())
         .await
         .unwrap();
+    let text = scrape(&t).await.text().await.unwrap();
+    assert_ne!(
+        before
+            .lines()
+            .filter(|l| l.starts_with("momentum_jobs{"))
+            .collect::<Vec<_>>(),
+        text.lines()
+            .filter(|l| l.starts_with("momentum_jobs{"))
+            .collect::<Vec<_>>(),
+        "refreshed"
+    );
     assert!(
         !text.contains("answered before") && !text.contains("state=\"skipped\""),
         "{text}"
@@ -385,4 +405,13 @@ async fn metrics_report_jobs_sends_requests_and_lag_in_prometheus_format() {
         .cloned()
         .unwrap_or_else(|| panic!("{composed}"));
     assert_eq!(answered["count"], Value::Null, "{composed}");
+}
+
+async fn scrape(t: &TestApp) -> reqwest::Response {
+    t.http
+        .get(format!("{}/metrics", t.url))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap()
 }

@@ -75,6 +75,9 @@ pub fn fast_slack() -> SlackOptions {
     }
 }
 
+/// The bearer token every test service wants on `/metrics`.
+pub const METRICS_TOKEN: &str = "test-metrics-scrape-token";
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(fast_slack()).await
 }
@@ -196,6 +199,7 @@ async fn spawn(
             slack_socket: socket.then(|| (client, sim.config.app_token.clone())),
             teams: Some(teams),
             sign_in: sign_in_providers(&sim, &format!("http://127.0.0.1:{port}")),
+            metrics_token: Some(METRICS_TOKEN.into()),
             ..ServiceOptions::local(format!("127.0.0.1:{port}").parse().unwrap())
         },
     )

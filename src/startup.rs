@@ -294,6 +294,7 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
         public_url: options.public_url,
         sign_in: options.sign_in.into_iter().map(Arc::new).collect(),
         metrics_token: options.metrics_token.map(Arc::from),
+        state_limiter: Default::default(),
     };
     let socket = match options.slack_socket {
         None => None,

@@ -141,14 +141,10 @@ fn refused(lang: &str, text: String) -> Response {
 
 /// Sets the session cookie and goes to the console.
 pub(super) fn signed_in(state: &AppState, cookie: &str) -> Response {
-    let secure = state
-        .public_url
-        .as_deref()
-        .is_some_and(|u| u.starts_with("https://"));
     let set = format!(
         "{COOKIE}={cookie}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={}{}",
         crate::app::console::SESSION_LIFETIME.as_secs(),
-        if secure { "; Secure" } else { "" }
+        super::states::secure_attribute(state)
     );
     ([(header::SET_COOKIE, set)], Redirect::to("/admin")).into_response()
 }

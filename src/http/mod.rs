@@ -10,6 +10,7 @@ pub mod error;
 pub mod openapi;
 pub mod signin;
 pub mod slack;
+pub mod states;
 pub mod teams;
 
 use crate::app::App;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub sign_in: Vec<Arc<signin::OidcClient>>,
     /// `MOMENTUM_METRICS_TOKEN`: `/metrics` answers only scrapes bearing it.
     pub metrics_token: Option<Arc<str>>,
+    /// How many OAuth and sign-in states each client address may start.
+    pub state_limiter: Arc<states::StateLimiter>,
 }
 
 /// `/readyz`: 200 when the database answers, every migration is applied and
@@ -244,7 +247,9 @@ pub async fn serve(
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
     });
-    axum::serve(listener, router(state))
+    // The peer's address: sign-in and install states are rate-limited by it.
+    let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
 }

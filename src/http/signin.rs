@@ -80,7 +80,11 @@ fn unavailable(what: &str, e: impl std::fmt::Display) -> Response {
 
 /// `GET /admin/signin/{provider}`: off to the provider, with a one-time
 /// state and a nonce bound to this browser.
-pub async fn start(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+pub async fn start(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    from: super::states::ClientAddr,
+) -> Response {
     let Some(client) = provider(&state, &name) else {
         return message(StatusCode::NOT_FOUND, "en", "not_found");
     };
@@ -88,13 +92,10 @@ pub async fn start(State(state): State<AppState>, Path(name): Path<String>) -> R
         crate::app::console::random_token(),
         crate::app::console::random_token(),
     );
-    if let Err(e) = state
-        .app
-        .store
-        .add_oauth_state(&crate::app::hash_token(&oauth_state), state.app.clock.now())
-        .await
+    if let Err(refused) =
+        super::states::begin(&state, &from, &crate::app::hash_token(&oauth_state)).await
     {
-        return unavailable("sign-in state not stored", e);
+        return refused;
     }
     let Ok(mut url) = url::Url::parse(&client.authorize_url) else {
         return unavailable("sign-in", "the provider's authorize URL is not a URL");
@@ -108,8 +109,10 @@ pub async fn start(State(state): State<AppState>, Path(name): Path<String>) -> R
         .append_pair("nonce", &nonce)
         .append_pair("redirect_uri", &client.redirect_uri);
     // Lax: the browser brings it back on the provider's top-level redirect.
-    let cookie =
-        format!("{NONCE_COOKIE}={nonce}; Path=/admin; HttpOnly; SameSite=Lax; Max-Age=600");
+    let cookie = format!(
+        "{NONCE_COOKIE}={nonce}; Path=/admin; HttpOnly; SameSite=Lax; Max-Age=600{}",
+        super::states::secure_attribute(&state)
+    );
     ([(header::SET_COOKIE, cookie)], Redirect::to(url.as_str())).into_response()
 }
 

@@ -103,17 +103,30 @@ impl Store {
         .rows_affected())
     }
 
-    pub async fn add_oauth_state(&self, state_hash: &str, now: Timestamp) -> Result<()> {
+    /// Stores a one-time state (purging expired ones first) unless `max`
+    /// unexpired ones are already stored: false then, nothing stored.
+    pub async fn add_oauth_state(
+        &self,
+        state_hash: &str,
+        now: Timestamp,
+        max: i64,
+    ) -> Result<bool> {
         sqlx::query("DELETE FROM oauth_states WHERE created_at < $1")
             .bind(millis(now - OAUTH_STATE_LIFETIME))
             .execute(&self.pool)
             .await?;
+        let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_states")
+            .fetch_one(&self.pool)
+            .await?;
+        if live >= max {
+            return Ok(false);
+        }
         sqlx::query("INSERT INTO oauth_states (state_hash, created_at) VALUES ($1, $2)")
             .bind(state_hash)
             .bind(millis(now))
             .execute(&self.pool)
             .await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Uses up a state: true when it was handed out less than ten minutes

@@ -337,3 +337,40 @@ async fn no_program_file_csv_or_api_call_reaches_another_organisations_workspace
         "nothing reached B's person"
     );
 }
+
+/// "Add to Slack" is a GET anyone can repeat, and each stores a state: one
+/// address gets a few a minute, then 429; expired states are purged.
+#[tokio::test]
+async fn starting_installs_in_a_loop_is_refused_and_stores_nothing_more() {
+    let t = spawn_app().await;
+    let get = |from: Option<&'static str>| {
+        let mut req = no_redirects().get(format!("{}/slack/install", t.url));
+        if let Some(addr) = from {
+            // The test client connects from loopback, as an ingress would.
+            req = req.header("X-Forwarded-For", addr);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(get(Some("203.0.113.7")).await.status().as_u16());
+    }
+    assert_eq!(statuses[..10], [200; 10]);
+    assert_eq!(statuses[10..], [429, 429]);
+    let refused = get(Some("203.0.113.7")).await;
+    assert_eq!(refused.headers()["retry-after"], "60");
+    assert_eq!(states(&t).await, 10, "nothing stored when refused");
+    // Another client is not held up by the first.
+    assert_eq!(get(Some("198.51.100.9")).await.status(), 200);
+    // Ten minutes on, the states have expired: the next one purges them.
+    t.clock.advance(jiff::SignedDuration::from_mins(11));
+    assert_eq!(get(Some("192.0.2.1")).await.status(), 200);
+    assert_eq!(states(&t).await, 1);
+}
+
+async fn states(t: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM oauth_states")
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap()
+}

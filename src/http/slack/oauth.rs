@@ -8,6 +8,7 @@ use crate::app::SlackGrant;
 use crate::chat::slack::manifest::BOT_SCOPES;
 use crate::chat::slack::{SlackChat, SlackHttpClient, SlackOptions};
 use crate::chat::ChatPort;
+use crate::http::states::ClientAddr;
 use crate::http::AppState;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -46,7 +47,7 @@ fn hash(state: &str) -> String {
 }
 
 /// `GET /slack/install`: the "Add to Slack" page.
-pub async fn install(State(state): State<AppState>) -> Response {
+pub async fn install(State(state): State<AppState>, client: ClientAddr) -> Response {
     let Some(oauth) = state.slack_oauth.as_deref() else {
         return page(
             StatusCode::NOT_FOUND,
@@ -59,18 +60,8 @@ pub async fn install(State(state): State<AppState>) -> Response {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let nonce = hex::encode(bytes);
-    if let Err(e) = state
-        .app
-        .store
-        .add_oauth_state(&hash(&nonce), state.app.clock.now())
-        .await
-    {
-        tracing::error!(error = %e, "could not store an OAuth state");
-        return page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Try again in a minute",
-            "<p>Momentum cannot start the install just now.</p>",
-        );
+    if let Err(refused) = super::super::states::begin(&state, &client, &hash(&nonce)).await {
+        return refused;
     }
     let scopes: Vec<&str> = BOT_SCOPES.iter().map(|(s, _)| *s).collect();
     let mut url = match url::Url::parse(&oauth.authorize_url) {

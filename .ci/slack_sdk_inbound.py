@@ -85,6 +85,20 @@ expect("slash command", got, 200)
 if got[0] == 200 and "ephemeral" not in got[1]:
     failures.append(f"slash command reply is not ephemeral: {got}")
 
+# A verified tap on a button this version does not know (an old message's
+# after an upgrade): 200, so Slack shows no error icon.
+unknown_button = {
+    "type": "block_actions", "team": {"id": "T0CI", "domain": "ci"}, "api_app_id": "A0CI",
+    "user": {"id": "U0CI", "team_id": "T0CI", "username": "ci", "name": "ci"},
+    "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": "D0CI", "is_ephemeral": False},
+    "channel": {"id": "D0CI", "name": "directmessage"}, "trigger_id": "1.2.ci",
+    "response_url": "https://hooks.slack.com/actions/T0CI/1/ci",
+    "actions": [{"type": "button", "action_id": "from_a_newer_version", "block_id": "b1", "value": "7",
+                 "action_ts": "1700000001.000200", "text": {"type": "plain_text", "text": "New"}}],
+}
+expect("a button this version does not know",
+       post("/slack/interactions", "payload=" + urllib.parse.quote(json.dumps(unknown_button)), FORM), 200)
+
 for name, path, body, ctype in [
     ("interaction without payload", "/slack/interactions", "x=1", FORM),
     ("interaction payload not JSON", "/slack/interactions", "payload=%7Bnope", FORM),

@@ -352,6 +352,19 @@ pub trait ChatPort: Send + Sync + 'static {
         let _ = (trigger, view);
         Err(ChatError::Permanent("this platform has no forms".into()))
     }
+    /// Shows `to` a line only they see, in `channel` where they just acted
+    /// (an answer to a button that no longer does anything, say).
+    async fn tell_privately(
+        &self,
+        channel: &str,
+        to: &ChatIdentity,
+        text: &str,
+    ) -> Result<(), ChatError> {
+        let _ = (channel, to, text);
+        Err(ChatError::Permanent(
+            "this platform has no messages only one person sees".into(),
+        ))
+    }
     /// Replaces a sent message, e.g. to show what was recorded.
     async fn update(&self, at: &Delivered, message: &Message) -> Result<(), ChatError>;
     /// Finds the chat user with this work email, if any.

@@ -76,7 +76,7 @@ fn render(voice: &Voice, name: &str, ctx: Value) -> String {
 }
 
 /// One of the short replies in `command_reply.txt`.
-fn reply(voice: &Voice, outcome: &str, ctx: Value) -> String {
+pub(crate) fn reply(voice: &Voice, outcome: &str, ctx: Value) -> String {
     render(voice, "command_reply.txt", context! { outcome, ..ctx })
 }
 

@@ -356,7 +356,13 @@ impl Inbound<'_> {
             ("note", _, job) => self.note(who, job, &data).await,
             ("onboarding", _, _) => self.onboarding_form(who, &data).await,
             ("onboard", _, _) => self.onboard(who, &data).await,
-            _ => Ok(cards::error_response(400, "not a Momentum card action")),
+            // A card of an older (or newer) version: said plainly, not
+            // shown as a failed tap.
+            _ => {
+                let locale = self.state.app.locale_for(&who).await;
+                let text = command_reply(&voice(&locale), "stale_button", minijinja::context! {});
+                Ok(cards::message_response(&text))
+            }
         };
         match response {
             Ok(body) => invoke(body),
@@ -543,13 +549,7 @@ fn voice(locale: &str) -> super::commands::Voice<'_> {
 }
 
 fn command_reply(voice: &super::commands::Voice, outcome: &str, ctx: minijinja::Value) -> String {
-    crate::templates::render_text(
-        voice.platform,
-        voice.locale,
-        "command_reply.txt",
-        minijinja::context! { outcome, ..ctx },
-    )
-    .unwrap_or_default()
+    super::commands::reply(voice, outcome, ctx)
 }
 
 /// What the person typed in the 1:1 chat: `status` and `note` answer with

@@ -149,6 +149,46 @@ async fn a_duplicate_delivery_of_the_same_tap_is_stored_once() {
     assert_eq!(t.sim.call_count("chat.update"), 1);
 }
 
+/// A verified tap on a button this version does not know (an old message's
+/// after an upgrade, or a newer version's) is acknowledged, so Slack shows
+/// no error icon, and the person is told privately that it does nothing.
+#[tokio::test]
+async fn an_unknown_button_gets_200_and_a_private_word() {
+    let t = spawn_app().await;
+    let n = delivered_nudge(&t).await;
+    let done = t
+        .sim
+        .tap_body(&n.user, &n.channel, &n.ts, "report:done")
+        .unwrap();
+    for action in ["rate_session%3A5", "report%3Amaybe"] {
+        let body = done.replace("report%3Adone", action);
+        assert_ne!(body, done);
+        let reply = t.sim.deliver("/slack/interactions", body).await.unwrap();
+        assert_eq!(reply.status, 200, "{action}: {}", reply.body);
+    }
+    let mut told = Vec::new();
+    for _ in 0..100 {
+        told = t.sim.ephemerals_for(&n.user);
+        if told.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert_eq!(told[0].channel, n.channel);
+    assert!(
+        told[0].text.contains("no longer does anything"),
+        "{}",
+        told[0].text
+    );
+    assert_eq!(t.count("taps").await, 0);
+    assert_eq!(
+        t.sim.messages_in(&n.channel).len(),
+        1,
+        "only for her eyes: not in the conversation's history"
+    );
+}
+
 #[tokio::test]
 async fn malformed_requests_get_4xx_never_5xx() {
     let t = spawn_app().await;

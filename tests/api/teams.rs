@@ -265,6 +265,24 @@ async fn a_teams_participant_taps_a_nudge_the_card_updates_and_a_redelivery_is_s
     assert_eq!(t.count("reports").await, 1, "stored once");
     assert_eq!(t.count("taps").await, 1);
 
+    // A card action of another version (a verb this one does not know) is
+    // answered with a plain message, not shown as a failed tap.
+    let mut unknown = invoke.clone();
+    unknown["id"] = json!("activity-of-another-version");
+    unknown["value"]["action"]["verb"] = json!("rate_session");
+    let reply = t.sim.teams_deliver(&unknown).await.unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body: Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(
+        body["type"], "application/vnd.microsoft.activity.message",
+        "{body}"
+    );
+    assert!(
+        body["value"].as_str().unwrap().contains("tlačítko"),
+        "{body}"
+    );
+    assert_eq!(t.count("taps").await, 1, "nothing recorded");
+
     // She changes her mind: the card shows the new answer.
     let changed = t
         .sim

@@ -226,6 +226,7 @@ fn call(sim: &SimWorkspace, team: &str, method: &str, p: &Map<String, Value>) ->
         "files.completeUploadExternal" => complete_upload(sim, p),
         "conversations.history" => history(sim, p),
         "chat.update" => update_message(sim, p),
+        "chat.postEphemeral" => post_ephemeral(sim, team, p),
         "views.publish" => sim.views_publish(p),
         "views.open" => sim.views_open(p),
         "users.info" => match arg(p, "user").and_then(|id| sim.user_in(team, id)) {
@@ -538,6 +539,36 @@ fn post_message(sim: &SimWorkspace, team: &str, p: &Map<String, Value>) -> Value
     }
     sim.state().messages.push(message);
     ok(json!({ "channel": channel, "ts": ts, "message": body }))
+}
+
+/// `chat.postEphemeral`: the user must be in the channel (their DM with
+/// the app, or a channel the app is in); the message is kept apart from
+/// the channel's history, as Slack does.
+fn post_ephemeral(sim: &SimWorkspace, team: &str, p: &Map<String, Value>) -> Value {
+    let Some(channel) = arg(p, "channel") else {
+        return err("channel_not_found");
+    };
+    let Some(user) = arg(p, "user").and_then(|u| sim.user_in(team, u)) else {
+        return err("user_not_found");
+    };
+    if channel.starts_with('D') {
+        if channel != SimWorkspace::dm_channel(&user.id) {
+            return err("user_not_in_channel");
+        }
+    } else if !sim.state().channels.iter().any(|c| c == channel) {
+        return err("channel_not_found");
+    }
+    let (text, _) = match content(sim, p) {
+        Ok(c) => c,
+        Err(code) => return err(code),
+    };
+    let ts = sim.next_ts();
+    sim.state().ephemerals.push(super::SimEphemeral {
+        channel: channel.to_string(),
+        user: user.id.clone(),
+        text,
+    });
+    ok(json!({ "message_ts": ts }))
 }
 
 fn update_message(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {

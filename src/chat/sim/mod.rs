@@ -57,6 +57,15 @@ pub struct SimContent {
     pub blocks: Value,
 }
 
+/// A message only one person sees (`chat.postEphemeral`): not in the
+/// channel's history, gone when they reload.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimEphemeral {
+    pub channel: String,
+    pub user: String,
+    pub text: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SimMessage {
     /// The workspace whose token posted it.
@@ -144,6 +153,7 @@ pub(crate) struct SimState {
     pub files: Vec<SimFile>,
     /// Home tabs and modals.
     pub views: Vec<SimView>,
+    pub ephemerals: Vec<SimEphemeral>,
     pub triggers: Vec<views::Trigger>,
     /// Workspaces besides the main one (id, name), their tokens and the
     /// OAuth codes handed out.
@@ -203,6 +213,7 @@ impl SimWorkspace {
             own_url: None,
             files: Vec::new(),
             views: Vec::new(),
+            ephemerals: Vec::new(),
             triggers: Vec::new(),
             teams: Vec::new(),
             tokens: Vec::new(),
@@ -398,6 +409,16 @@ impl SimWorkspace {
 
     pub fn messages(&self) -> Vec<SimMessage> {
         self.state().messages.clone()
+    }
+
+    /// What `user` was shown with `chat.postEphemeral`, oldest first.
+    pub fn ephemerals_for(&self, user: &str) -> Vec<SimEphemeral> {
+        self.state()
+            .ephemerals
+            .iter()
+            .filter(|e| e.user == user)
+            .cloned()
+            .collect()
     }
 
     pub fn messages_in(&self, channel: &str) -> Vec<SimMessage> {

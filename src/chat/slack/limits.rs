@@ -33,6 +33,7 @@ impl Default for SlackLimits {
             post_per_workspace_per_minute: 300,
             per_minute: vec![
                 ("chat.update", TIER_3),
+                ("chat.postEphemeral", TIER_4),
                 ("conversations.open", TIER_3),
                 ("users.lookupByEmail", TIER_3),
                 ("users.info", TIER_4),

@@ -497,6 +497,25 @@ impl ChatPort for SlackChat {
         Ok(())
     }
 
+    async fn tell_privately(
+        &self,
+        channel: &str,
+        to: &ChatIdentity,
+        text: &str,
+    ) -> Result<(), ChatError> {
+        let req = SlackApiChatPostEphemeralRequest::new(
+            SlackChannelId::new(channel.to_string()),
+            SlackUserId::new(to.user.clone()),
+            SlackMessageContent::new().with_text(text.to_string()),
+        );
+        self.call("chat.postEphemeral", None, |s| async move {
+            s.chat_post_ephemeral(&req).await
+        })
+        .await
+        .map_err(|e| e.into_chat_error(false))?;
+        Ok(())
+    }
+
     async fn open_form(&self, trigger: &str, view: &View) -> Result<(), ChatError> {
         let req = SlackApiViewsOpenRequest::new(
             SlackTriggerId::new(trigger.to_string()),

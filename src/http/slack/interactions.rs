@@ -28,7 +28,7 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
     let who = ChatIdentity::slack(ev.team.id.as_ref(), user.id.as_ref());
     if let Some(answered) = views::action(
         state,
-        who,
+        who.clone(),
         &action_id,
         action.value.as_deref(),
         ev.trigger_id.as_ref(),
@@ -70,9 +70,6 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
         _ => (None, None),
     };
     let job_id = job_id.as_deref().and_then(|v| v.parse::<i64>().ok());
-    let (Some(answer), Some(job_id)) = (answer, job_id) else {
-        return Handled::refused("not a Momentum button");
-    };
     let team = ev.team.id.to_string();
     let channel = container
         .channel_id
@@ -80,6 +77,9 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
         .map(|c| c.to_string())
         .or_else(|| ev.channel.as_ref().map(|c| c.id.to_string()))
         .unwrap_or_default();
+    let (Some(answer), Some(job_id)) = (answer, job_id) else {
+        return stale_button(state, &channel, who, &action_id);
+    };
     let message_ts = container.message_ts.to_string();
     let action_ts = action
         .action_ts
@@ -157,9 +157,6 @@ async fn snooze(
     let parsed = value
         .split_once(':')
         .and_then(|(s, j)| Some((Snooze::parse(s)?, j.parse::<i64>().ok()?)));
-    let Some((snooze, job_id)) = parsed else {
-        return Handled::refused("not a Momentum snooze option");
-    };
     let at = Delivered {
         channel: container
             .channel_id
@@ -167,6 +164,14 @@ async fn snooze(
             .map(|c| c.to_string())
             .unwrap_or_default(),
         ts: container.message_ts.to_string(),
+    };
+    let Some((snooze, job_id)) = parsed else {
+        return stale_button(
+            state,
+            &at.channel,
+            ChatIdentity::slack(team, user),
+            "snooze",
+        );
     };
     match state
         .app
@@ -187,4 +192,27 @@ async fn snooze(
             Handled::Unavailable("not saved, please try again")
         }
     }
+}
+
+/// A verified tap on a button this version does not know (an old message's
+/// after an upgrade, or a newer version's): acknowledged, since any other
+/// status shows the person an error icon, and they are told privately.
+fn stale_button(state: &AppState, channel: &str, who: ChatIdentity, action_id: &str) -> Handled {
+    tracing::info!(action_id, "a button Momentum does not know");
+    let Some(port) = state.app.chats.for_identity(&who) else {
+        return Handled::Done;
+    };
+    let (app, channel) = (state.app.clone(), channel.to_string());
+    tokio::spawn(async move {
+        let locale = app.locale_for(&who).await;
+        let voice = crate::http::commands::Voice {
+            platform: who.platform.as_str(),
+            locale: &locale,
+        };
+        let text = crate::http::commands::reply(&voice, "stale_button", minijinja::context! {});
+        if let Err(e) = port.tell_privately(&channel, &who, &text).await {
+            tracing::warn!(error = %e, "could not say that a button no longer works");
+        }
+    });
+    Handled::Done
 }

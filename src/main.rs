@@ -1035,7 +1035,7 @@ async fn serve(s: Settings) -> Result<()> {
     let store = open_store(&s).await?;
     store.migrate().await.context("applying migrations")?;
     let clock = clock();
-    let chats = startup::connect_slack(&s, &store, &clock).await?;
+    let chats = startup::connect_slack_or_retry(&s, &store, &clock).await?;
     let app = startup::build_app(store.clone(), clock, chats, key);
     let slack_oauth = startup::slack_oauth(&s)?;
     if slack_oauth.is_some() {

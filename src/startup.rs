@@ -17,8 +17,14 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// What `/readyz` calls the single-workspace Slack connection while it is
+/// not made.
+pub const SLACK_BOT_TOKEN_CONNECTION: &str = "Slack (SLACK_BOT_TOKEN)";
+
 /// Connects the Slack workspace of `SLACK_BOT_TOKEN` (single-workspace mode)
-/// and maps it to the one organisation, if it is not mapped yet.
+/// and maps it to the one organisation, if it is not mapped yet. For a
+/// command that needs Slack now: a refused token and an unreachable Slack
+/// both stop it, each said as what it is.
 pub async fn connect_slack(
     settings: &Settings,
     store: &Store,
@@ -29,14 +35,95 @@ pub async fn connect_slack(
         return Ok(chats);
     };
     let client = http_client(&settings.slack.api_url).map_err(anyhow::Error::msg)?;
-    let slack = SlackChat::connect_with(client, token, slack_options(settings))
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "SLACK_BOT_TOKEN was refused by {}: {e}",
-                settings.slack.api_url
-            )
-        })?;
+    match SlackChat::connect_with(client, token, slack_options(settings)).await {
+        Ok(slack) => adopt_slack(store, clock, &chats, slack).await?,
+        Err(e) => return Err(slack_start_error(settings, &e)),
+    }
+    Ok(chats)
+}
+
+/// As `connect_slack`, for the service: a refused token stops the start,
+/// but an unreachable Slack (a network blip, Slack's own outage) does not.
+/// The service starts, `/readyz` names the connection, and it is retried
+/// with backoff until Slack answers; meanwhile messages wait.
+pub async fn connect_slack_or_retry(
+    settings: &Settings,
+    store: &Store,
+    clock: &SharedClock,
+) -> anyhow::Result<Chats> {
+    let chats = Chats::default();
+    let Some(token) = settings.slack.bot_token.clone() else {
+        return Ok(chats);
+    };
+    let client = http_client(&settings.slack.api_url).map_err(anyhow::Error::msg)?;
+    let options = slack_options(settings);
+    match SlackChat::connect_with(client.clone(), &token, options.clone()).await {
+        Ok(slack) => adopt_slack(store, clock, &chats, slack).await?,
+        Err(e @ crate::chat::ChatError::Permanent(_)) => {
+            return Err(slack_start_error(settings, &e))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, api = %settings.slack.api_url, "Slack is not reachable: starting without it and retrying");
+            chats.connecting(
+                SLACK_BOT_TOKEN_CONNECTION,
+                &format!("not reachable yet ({e})"),
+            );
+            let (store, clock, pending) = (store.clone(), clock.clone(), chats.clone());
+            tokio::spawn(async move {
+                let mut wait = Duration::from_secs(1);
+                loop {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(60));
+                    match SlackChat::connect_with(client.clone(), &token, options.clone()).await {
+                        Ok(slack) => match adopt_slack(&store, &clock, &pending, slack).await {
+                            Ok(()) => {
+                                tracing::info!("Slack answered: connected");
+                                return;
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "Slack answered, the workspace not linked yet")
+                            }
+                        },
+                        Err(e @ crate::chat::ChatError::Permanent(_)) => {
+                            tracing::error!(error = %e, "SLACK_BOT_TOKEN was refused once Slack answered");
+                            pending.connecting(
+                                SLACK_BOT_TOKEN_CONNECTION,
+                                &format!("the token was refused ({e})"),
+                            );
+                            return;
+                        }
+                        Err(e) => {
+                            pending.connecting(
+                                SLACK_BOT_TOKEN_CONNECTION,
+                                &format!("not reachable yet ({e})"),
+                            );
+                        }
+                    }
+                }
+            });
+        }
+    }
+    Ok(chats)
+}
+
+fn slack_start_error(settings: &Settings, e: &crate::chat::ChatError) -> anyhow::Error {
+    let api = &settings.slack.api_url;
+    match e {
+        crate::chat::ChatError::Permanent(_) => {
+            anyhow::anyhow!("SLACK_BOT_TOKEN was refused by {api}: {e}")
+        }
+        _ => anyhow::anyhow!("Slack's Web API at {api} could not be reached: {e}"),
+    }
+}
+
+/// Links the token's workspace to the one organisation when it is not
+/// linked yet, and adds its port.
+async fn adopt_slack(
+    store: &Store,
+    clock: &SharedClock,
+    chats: &Chats,
+    slack: SlackChat,
+) -> anyhow::Result<()> {
     let team = slack.workspace().to_string();
     if store
         .org_for_workspace(Platform::Slack, &team)
@@ -55,12 +142,13 @@ pub async fn connect_slack(
                 tracing::warn!(team = %team, "no organisation yet: create one with `momentum org create --slack-team {team}`")
             }
             _ => {
-                tracing::warn!(team = %team, "several organisations: link the workspace with `momentum org create --slack-team` or the org's settings")
+                tracing::warn!(team = %team, "several organisations: link the workspace with `momentum org link --slack-team {team} --org …`")
             }
         }
     }
     chats.add(Arc::new(slack) as Arc<dyn ChatPort>);
-    Ok(chats)
+    chats.connected(SLACK_BOT_TOKEN_CONNECTION);
+    Ok(())
 }
 
 fn slack_options(settings: &Settings) -> crate::chat::slack::SlackOptions {

@@ -642,3 +642,161 @@ fn a_token_for_some_programs_names_existing_ones() {
         .trim()
         .starts_with("mtm_"));
 }
+
+/// Slack unreachable at start (a network blip, Slack's outage) must not be
+/// a crash loop: `serve` starts, `/readyz` names the connection, and once
+/// the workspace answers the waiting nudge goes out, once. A token Slack
+/// refuses still stops the start, said as a refusal.
+#[test]
+fn serve_started_before_the_workspace_sends_once_it_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim_port, service_port) = (free_port(), free_port());
+    let service_url = format!("http://127.0.0.1:{service_port}");
+    let secret = "late-signing-secret";
+    let slack_env = vec![
+        ("SLACK_API_URL", format!("http://127.0.0.1:{sim_port}/api")),
+        ("SLACK_BOT_TOKEN", "xoxb-late".to_string()),
+        ("SLACK_SIGNING_SECRET", secret.to_string()),
+        ("MOMENTUM_LISTEN", format!("127.0.0.1:{service_port}")),
+        ("MOMENTUM_RETRY_BASE_SECONDS", "1".to_string()),
+    ];
+    let out = momentum(
+        dir.path(),
+        &[
+            "org",
+            "create",
+            "--name",
+            "Acme",
+            "--time-zone",
+            "UTC",
+            "--slack-team",
+            "T0SIMTEAM1",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    let program = format!(
+        "version: 1\nprogram:\n  key: late\n  name: Late\n  time_zone: UTC\n  welcome: false\n  working_days: [mon, tue, wed, thu, fri, sat, sun]\n  \
+         sessions:\n    - {{ number: 1, planned: {date} }}\n  nudges:\n    - {{ kind: small_step, days_after_session: 0, at: \"{hm}\" }}\n\
+         participants:\n  - {{ chat: \"slack:T0SIMTEAM1/U00000001\", time_zone: UTC }}\n",
+        date = now.date(),
+        hm = now.strftime("%H:%M"),
+    );
+    let file = dir.path().join("late.yaml");
+    std::fs::write(&file, program).unwrap();
+    // A command that needs Slack now says it cannot reach it (not "refused").
+    let out = momentum(
+        dir.path(),
+        &["program", "apply", file.to_str().unwrap()],
+        &slack_env,
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("could not be reached"),
+        "{}",
+        text(&out)
+    );
+    let out = momentum(
+        dir.path(),
+        &["program", "apply", file.to_str().unwrap()],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = momentum(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--scope",
+            "sessions:write",
+            "--name",
+            "webhook",
+        ],
+        &[],
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+
+    let serve = |env: &[(&str, String)], log: &str| {
+        let mut serve = Command::new(BIN);
+        serve
+            .arg("serve")
+            .env(
+                "MOMENTUM_DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("m.db").display()),
+            )
+            .env("MOMENTUM_SECRET_KEY", KEY)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join(log)).unwrap());
+        for (k, v) in env {
+            serve.env(k, v);
+        }
+        serve
+    };
+    let _serve = Killed(serve(&slack_env, "serve.log").spawn().unwrap());
+    let _show_log_on_failure = ShowLog(dir.path().join("serve.log"));
+    let http = reqwest::blocking::Client::new();
+    let ready = || {
+        http.get(format!("{service_url}/readyz"))
+            .send()
+            .ok()
+            .map(|r| (r.status().as_u16(), r.text().unwrap_or_default()))
+    };
+    let (status, why) = wait_for("the service without Slack", ready);
+    assert_eq!(status, 503, "{why}");
+    assert!(
+        why.contains("Slack (SLACK_BOT_TOKEN): not reachable yet"),
+        "{why}"
+    );
+    // The session arrives while Slack is away: its nudge waits.
+    let resp = http
+        .post(format!("{service_url}/api/v1/programs/late/sessions"))
+        .bearer_auth(&token)
+        .json(&json!({"participant": {"chat": "slack:T0SIMTEAM1/U00000001"}, "session": 1, "completed_on": now.date().to_string()}))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    std::thread::sleep(Duration::from_secs(2));
+
+    // Slack comes back.
+    let mut sim = Command::new(BIN);
+    sim.args([
+        "sim",
+        "--listen",
+        &format!("127.0.0.1:{sim_port}"),
+        "--service-url",
+        &service_url,
+    ])
+    .env("SLACK_SIGNING_SECRET", secret)
+    .env("SLACK_BOT_TOKEN", "xoxb-late")
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let _sim = Killed(sim.spawn().unwrap());
+    wait_for("/readyz to turn ready", || {
+        ready().filter(|(s, _)| *s == 200)
+    });
+    let sim_url = format!("http://127.0.0.1:{sim_port}");
+    let messages = || -> Option<Vec<Value>> {
+        http.get(format!("{sim_url}/_sim/messages"))
+            .send()
+            .ok()?
+            .json::<Value>()
+            .ok()?
+            .as_array()
+            .cloned()
+    };
+    let sent = wait_for("the waiting nudge", || messages().filter(|m| !m.is_empty()));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["channel"], "D00000001");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(messages().unwrap().len(), 1, "sent once");
+
+    // A token the workspace refuses stops the start with that said.
+    let mut wrong = slack_env.clone();
+    wrong[1].1 = "xoxb-not-this-one".into();
+    wrong[3].1 = format!("127.0.0.1:{}", free_port());
+    let out = serve(&wrong, "wrong.log").output().unwrap();
+    assert!(!out.status.success());
+    let log = std::fs::read_to_string(dir.path().join("wrong.log")).unwrap();
+    assert!(log.contains("SLACK_BOT_TOKEN was refused"), "{log}");
+}

@@ -399,6 +399,9 @@ pub trait ChatPort: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub struct Chats {
     ports: Arc<RwLock<PortMap>>,
+    /// Connections configured but not made yet (the platform was not
+    /// reachable at start): what, and why not.
+    connecting: Arc<RwLock<Vec<(String, String)>>>,
 }
 
 type PortMap = HashMap<(Platform, String), Arc<dyn ChatPort>>;
@@ -437,5 +440,29 @@ impl Chats {
 
     pub fn is_empty(&self) -> bool {
         self.read().is_empty()
+    }
+
+    /// Records that `what` (e.g. "Slack (SLACK_BOT_TOKEN)") is configured
+    /// but not connected yet, and why.
+    pub fn connecting(&self, what: &str, why: &str) {
+        let mut c = self.connecting.write().unwrap_or_else(|p| p.into_inner());
+        c.retain(|(w, _)| w != what);
+        c.push((what.to_string(), why.to_string()));
+    }
+
+    /// `what` is connected now (its port added).
+    pub fn connected(&self, what: &str) {
+        self.connecting
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(w, _)| w != what);
+    }
+
+    /// Connections still being tried, with why each is not made yet.
+    pub fn not_connected(&self) -> Vec<(String, String)> {
+        self.connecting
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }

@@ -61,7 +61,15 @@ async fn ready(
     }
     // With OAuth install, a deployment no workspace has installed yet is
     // ready: it must serve "Add to Slack".
-    if state.app.chats.is_empty() && state.slack_oauth.is_none() && state.teams.is_none() {
+    let waiting = state.app.chats.not_connected();
+    for (what, why) in &waiting {
+        problems.push(format!("{what}: {why}, retrying"));
+    }
+    if waiting.is_empty()
+        && state.app.chats.is_empty()
+        && state.slack_oauth.is_none()
+        && state.teams.is_none()
+    {
         problems.push("no chat workspace connected".to_string());
     }
     if problems.is_empty() {

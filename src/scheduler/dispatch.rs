@@ -281,12 +281,7 @@ impl Dispatcher {
             return Err(ended(JobState::Failed, reason));
         };
         let Some(port) = self.app.chats.for_identity(&who) else {
-            let reason = format!(
-                "no connection to {} workspace {}",
-                who.platform.as_str(),
-                who.workspace
-            );
-            return Err(ended(JobState::Failed, reason));
+            return Err(self.no_connection(who.platform, &who.workspace));
         };
         let message = self.app.message_for(&ctx, job, None);
         let ready = Ready {
@@ -358,12 +353,7 @@ impl Dispatcher {
             .chats
             .for_workspace(channel.platform, &channel.workspace)
         else {
-            let reason = format!(
-                "no connection to {} workspace {}",
-                channel.platform.as_str(),
-                channel.workspace
-            );
-            return Err(ended(JobState::Failed, reason));
+            return Err(self.no_connection(channel.platform, &channel.workspace));
         };
         let Some(week) = ProgramWeek::parse_iso(&job.period) else {
             return Err(ended(
@@ -511,6 +501,24 @@ impl Dispatcher {
             }
         };
         (job, outcome, false)
+    }
+
+    /// No port for the workspace: while a configured connection is still
+    /// being made (the platform was unreachable at start) the job waits for
+    /// it; otherwise the workspace is not connected and the job fails.
+    fn no_connection(&self, platform: crate::domain::Platform, workspace: &str) -> JobOutcome {
+        let reason = format!(
+            "no connection to {} workspace {workspace}",
+            platform.as_str()
+        );
+        if self.app.chats.not_connected().is_empty() {
+            return ended(JobState::Failed, reason);
+        }
+        JobOutcome::Retry {
+            at: self.app.clock.now() + SignedDuration::from_secs(self.retry_base),
+            reason: format!("{reason} yet"),
+            verify_first: false,
+        }
     }
 
     fn rate_limited(&self, retry_after: Option<Duration>, verify_first: bool) -> JobOutcome {

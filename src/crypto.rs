@@ -1,6 +1,9 @@
 //! Encryption at rest. `MOMENTUM_SECRET_KEY` (32 bytes, base64) is the master
-//! key; it only wraps each organisation's own random data key, which in turn
-//! encrypts tokens and private notes (XChaCha20-Poly1305, random nonces).
+//! key; it only wraps each organisation's own random keys, bound to the
+//! organisation's id: a data key, which encrypts tokens, private notes and
+//! starting points (XChaCha20-Poly1305, random nonces), and a hash key for
+//! keyed hashes (HMAC-SHA256), kept apart so that the data can be re-keyed
+//! while the hashes still match.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -96,24 +99,64 @@ impl SecretKey {
         hex::encode(mac.finalize().into_bytes())
     }
 
-    /// A fresh organisation data key, wrapped by this (master) key.
-    pub fn new_wrapped_data_key(&self) -> Vec<u8> {
-        let data_key = Self::generate();
-        self.seal(data_key.0.as_slice(), "org-data-key")
+    /// `key` (one of organisation `org`'s keys) wrapped by this master key,
+    /// bound to the organisation and the key's purpose: it opens nowhere else.
+    pub fn wrap_org_key(&self, key: &SecretKey, purpose: KeyPurpose, org: i64) -> Vec<u8> {
+        self.seal(key.0.as_slice(), &purpose.context(org))
     }
 
-    /// A data key wrapped by this master key, wrapped by `new` instead.
-    pub fn rewrap_data_key(&self, wrapped: &[u8], new: &SecretKey) -> Result<Vec<u8>, CryptoError> {
-        let data_key = self.unwrap_data_key(wrapped)?;
-        Ok(new.seal(data_key.0.as_slice(), "org-data-key"))
+    pub fn unwrap_org_key(
+        &self,
+        wrapped: &[u8],
+        purpose: KeyPurpose,
+        org: i64,
+    ) -> Result<SecretKey, CryptoError> {
+        Self::from_bytes(&self.open(wrapped, &purpose.context(org))?)
     }
 
-    pub fn unwrap_data_key(&self, wrapped: &[u8]) -> Result<SecretKey, CryptoError> {
-        let bytes = self.open(wrapped, "org-data-key")?;
+    /// A data key wrapped before keys were bound to their organisation
+    /// (opened once, to be bound).
+    pub fn unwrap_unbound_data_key(&self, wrapped: &[u8]) -> Result<SecretKey, CryptoError> {
+        Self::from_bytes(&self.open(wrapped, UNBOUND_DATA_KEY)?)
+    }
+
+    /// How data keys were wrapped before they were bound (for tests of the upgrade).
+    pub fn wrap_unbound_data_key(&self, key: &SecretKey) -> Vec<u8> {
+        self.seal(key.0.as_slice(), UNBOUND_DATA_KEY)
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Result<SecretKey, CryptoError> {
         if bytes.len() != 32 {
             return Err(CryptoError::Open);
         }
-        Ok(Self(*Key::from_slice(&bytes)))
+        Ok(Self(*Key::from_slice(bytes)))
+    }
+
+    /// True when both are the same key (without showing either).
+    pub fn same_as(&self, other: &SecretKey) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_slice().ct_eq(other.0.as_slice()).into()
+    }
+}
+
+/// The additional data data keys were wrapped with before binding.
+const UNBOUND_DATA_KEY: &str = "org-data-key";
+
+/// What an organisation's key is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPurpose {
+    /// Seals notes, starting points and tokens.
+    Data,
+    /// Keyed hashes of erased people's identities.
+    Hash,
+}
+
+impl KeyPurpose {
+    fn context(self, org: i64) -> String {
+        match self {
+            KeyPurpose::Data => format!("org-data-key:{org}"),
+            KeyPurpose::Hash => format!("org-hash-key:{org}"),
+        }
     }
 }
 
@@ -122,14 +165,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wrapped_data_keys_round_trip_and_need_the_master_key() {
+    fn wrapped_keys_open_only_for_their_organisation_purpose_and_master_key() {
         let master = SecretKey::generate();
-        let wrapped = master.new_wrapped_data_key();
-        let data = master.unwrap_data_key(&wrapped).unwrap();
+        let key = SecretKey::generate();
+        let wrapped = master.wrap_org_key(&key, KeyPurpose::Data, 7);
+        let data = master
+            .unwrap_org_key(&wrapped, KeyPurpose::Data, 7)
+            .unwrap();
+        assert!(data.same_as(&key));
         let blob = data.seal(b"private note", "notes.body");
         assert_eq!(data.open(&blob, "notes.body").unwrap(), b"private note");
         assert!(data.open(&blob, "other.column").is_err());
-        assert!(SecretKey::generate().unwrap_data_key(&wrapped).is_err());
+        // Another organisation's row, another purpose, another master key.
+        assert!(master
+            .unwrap_org_key(&wrapped, KeyPurpose::Data, 8)
+            .is_err());
+        assert!(master
+            .unwrap_org_key(&wrapped, KeyPurpose::Hash, 7)
+            .is_err());
+        assert!(master.unwrap_unbound_data_key(&wrapped).is_err());
+        assert!(SecretKey::generate()
+            .unwrap_org_key(&wrapped, KeyPurpose::Data, 7)
+            .is_err());
+        // A key wrapped before binding opens only as such.
+        let unbound = master.wrap_unbound_data_key(&key);
+        assert!(master
+            .unwrap_unbound_data_key(&unbound)
+            .unwrap()
+            .same_as(&key));
+        assert!(master
+            .unwrap_org_key(&unbound, KeyPurpose::Data, 7)
+            .is_err());
     }
 
     #[test]

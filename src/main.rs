@@ -74,13 +74,29 @@ enum Command {
         #[arg(long)]
         org: Option<String>,
     },
-    /// Rotate MOMENTUM_SECRET_KEY: re-wrap every organisation's data key with
-    /// a new master key (tokens and notes stay as they are). Afterwards start
-    /// the service with the new key.
+    /// Rotate keys. `--data`: re-key every organisation's data (a fresh
+    /// data key, every note, starting point and token sealed again under it,
+    /// in batches; run it again to finish one that was interrupted).
+    /// `--new-key`: re-wrap every organisation's keys with a new master key,
+    /// then start the service with it. Both: the data first.
     RotateKey {
         /// The new master key (32 bytes, base64); `-` reads it from stdin.
-        #[arg(long, env = "MOMENTUM_NEW_SECRET_KEY")]
-        new_key: String,
+        #[arg(
+            long,
+            env = "MOMENTUM_NEW_SECRET_KEY",
+            required_unless_present = "data"
+        )]
+        new_key: Option<String>,
+        /// Re-key the data under fresh data keys (the service may keep running).
+        #[arg(long)]
+        data: bool,
+        /// Sealed values rewritten per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: i64,
+        /// Seconds to wait after storing a new data key, so that a request
+        /// that read the old one finishes its write first.
+        #[arg(long, default_value_t = 5)]
+        settle_seconds: u64,
     },
     /// Print the Slack app manifest for this deployment, to paste into
     /// "Create New App → From a manifest".
@@ -770,36 +786,68 @@ async fn run(cli: Cli) -> Result<i32> {
                 None => bail!("nobody by {given:?} in {}", org.name),
             }
         }
-        Command::RotateKey { new_key } => {
+        Command::RotateKey {
+            new_key,
+            data,
+            batch,
+            settle_seconds,
+        } => {
             let s = settings()?;
             let old = secret_key(&s)?;
-            let text = if new_key == "-" {
-                let mut line = String::new();
-                std::io::stdin().read_line(&mut line)?;
-                line
-            } else {
-                new_key
-            };
-            let new = SecretKey::from_base64(&text).context("the new key")?;
-            let store = Store::connect(&s.database_url).await?;
-            store.migrate().await?;
-            match store
-                .rewrap_data_keys(|wrapped| old.rewrap_data_key(wrapped, &new))
-                .await?
-            {
-                Ok(n) => {
-                    for org in store.orgs().await? {
-                        store
-                            .audit(org.id, "cli", "key.rotate", None, clock().now())
-                            .await?;
-                    }
-                    println!("re-wrapped the data keys of {n} organisations: start the service with the new MOMENTUM_SECRET_KEY");
-                    Ok(0)
+            let new = match new_key {
+                None => None,
+                Some(given) => {
+                    let text = if given == "-" {
+                        let mut line = String::new();
+                        std::io::stdin().read_line(&mut line)?;
+                        line
+                    } else {
+                        given
+                    };
+                    Some(SecretKey::from_base64(&text).context("the new key")?)
                 }
-                Err((org, e)) => anyhow::bail!(
-                    "organisation {org:?}: its data key does not open with the current MOMENTUM_SECRET_KEY ({e}); nothing was changed"
-                ),
+            };
+            if !(1..=10_000).contains(&batch) {
+                bail!("--batch: {batch} is not from 1 to 10000");
             }
+            let store = open_store(&s).await?;
+            store.migrate().await?;
+            let app = startup::build_app(store.clone(), clock(), Default::default(), old);
+            if data {
+                let report = app
+                    .rekey_data(&momentum::app::keys::RekeyOptions {
+                        batch,
+                        settle: Duration::from_secs(settle_seconds.min(600)),
+                        max_batches: None,
+                    })
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e} (run it again to go on)"))?;
+                for org in store.orgs().await? {
+                    store
+                        .audit(org.id, "cli", "key.rekey", None, clock().now())
+                        .await?;
+                }
+                println!(
+                    "re-keyed the data of {} organisations: {} sealed values under new data keys",
+                    report.organisations, report.resealed
+                );
+            }
+            if let Some(new) = new {
+                match app.rotate_master_key(&new).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                    Ok(n) => {
+                        for org in store.orgs().await? {
+                            store
+                                .audit(org.id, "cli", "key.rotate", None, clock().now())
+                                .await?;
+                        }
+                        println!("re-wrapped the keys of {n} organisations: start the service with the new MOMENTUM_SECRET_KEY");
+                    }
+                    Err((org, e)) => anyhow::bail!(
+                        "organisation {org:?}: its keys do not open with the current MOMENTUM_SECRET_KEY ({e}); nothing was changed"
+                    ),
+                }
+            }
+            Ok(0)
         }
         Command::TeamsPackage {
             app_id,

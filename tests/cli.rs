@@ -800,3 +800,36 @@ fn serve_started_before_the_workspace_sends_once_it_answers() {
     let log = std::fs::read_to_string(dir.path().join("wrong.log")).unwrap();
     assert!(log.contains("SLACK_BOT_TOKEN was refused"), "{log}");
 }
+
+#[test]
+fn rotate_key_rekeys_the_data_and_rewraps_the_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    create_acme(dir.path());
+    let out = momentum(dir.path(), &["rotate-key"], &[]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--new-key"), "{}", text(&out));
+    let out = momentum(dir.path(), &["rotate-key", "--data", "--batch", "0"], &[]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--batch"), "{}", text(&out));
+    let rekey = ["rotate-key", "--data", "--settle-seconds", "0"];
+    let out = momentum(dir.path(), &rekey, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("re-keyed the data of 1 organisations"),
+        "{}",
+        text(&out)
+    );
+    let new = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+    let out = momentum(dir.path(), &["rotate-key", "--new-key", new], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    // The old key opens nothing now; the new one does.
+    let out = momentum(dir.path(), &rekey, &[]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("encryption key"), "{}", text(&out));
+    let out = momentum(
+        dir.path(),
+        &rekey,
+        &[("MOMENTUM_SECRET_KEY", new.to_string())],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+}

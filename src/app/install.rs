@@ -31,8 +31,12 @@ impl std::fmt::Debug for SlackGrant {
     }
 }
 
-fn token_context(workspace: &str) -> String {
-    format!("slack_installations.token:{workspace}")
+fn token_context(org: OrgId, workspace: &str) -> String {
+    super::keys::sealed_context(
+        crate::store::sealed::SealedColumn::SlackTokens,
+        org,
+        workspace,
+    )
 }
 
 impl App {
@@ -65,8 +69,11 @@ impl App {
                 created.id
             }
         };
-        let key = self.data_key(&self.store.org(org).await?)?;
-        let sealed = key.seal(grant.token.as_bytes(), &token_context(&grant.workspace));
+        let keys = self.keys(org).await?;
+        let sealed = keys.seal(
+            grant.token.as_bytes(),
+            &token_context(org, &grant.workspace),
+        );
         self.store
             .save_slack_installation(
                 &SlackInstallation {
@@ -97,12 +104,10 @@ impl App {
     pub async fn slack_installation_tokens(&self) -> AppResult<Vec<(String, String)>> {
         let mut out = Vec::new();
         for i in self.store.slack_installations().await? {
-            let opened = self
-                .data_key(&self.store.org(i.org_id).await?)
-                .and_then(|key| {
-                    key.open(&i.token_sealed, &token_context(&i.team_id))
-                        .map_err(|e| AppError::Key(e.to_string()))
-                });
+            let opened = match self.keys(i.org_id).await {
+                Ok(keys) => keys.open(&i.token_sealed, &token_context(i.org_id, &i.team_id)),
+                Err(e) => Err(e),
+            };
             match opened {
                 Ok(token) => out.push((i.team_id, String::from_utf8_lossy(&token).into_owned())),
                 Err(e) => {

@@ -2,8 +2,7 @@
 //! private notes, the download of everything stored about them, and erasure.
 //! Nothing here ever shows one person's data to another.
 
-use super::{App, AppError, AppResult};
-use crate::crypto::SecretKey;
+use super::{App, AppResult};
 use crate::domain::identity::Email;
 use crate::domain::metrics::week::ProgramWeek;
 use crate::domain::program::LOCALES;
@@ -11,7 +10,7 @@ use crate::domain::progress::streak_weeks;
 use crate::domain::ChatIdentity;
 use crate::store::participants::{Person, PAUSED_INDEFINITELY};
 use crate::store::personal::Erased;
-use crate::store::{instant, Org, OrgId};
+use crate::store::{instant, OrgId};
 use jiff::civil::Date;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -63,16 +62,16 @@ pub enum NoteRefusal {
 
 /// The keyed hashes that mark an erased person: their email and chat identity.
 pub(super) fn identity_hashes(
-    key: &SecretKey,
+    keys: &super::keys::OrgKeys,
     email: Option<&str>,
     chat: Option<&ChatIdentity>,
 ) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(e) = email.and_then(|e| Email::parse(e).ok()) {
-        out.push(key.keyed_hash(&format!("email:{}", e.as_str())));
+        out.push(keys.hash(&format!("email:{}", e.as_str())));
     }
     if let Some(c) = chat {
-        out.push(key.keyed_hash(&format!("chat:{c}")));
+        out.push(keys.hash(&format!("chat:{c}")));
     }
     out
 }
@@ -84,13 +83,6 @@ fn supported(locale: &str) -> Option<&'static str> {
 }
 
 impl App {
-    /// The organisation's data key (unwrapped with the master key).
-    pub(super) fn data_key(&self, org: &Org) -> AppResult<SecretKey> {
-        self.secret_key
-            .unwrap_data_key(&org.wrapped_data_key)
-            .map_err(|e| AppError::Key(e.to_string()))
-    }
-
     /// The organisation a chat identity's workspace belongs to.
     pub(super) async fn org_of(&self, who: &ChatIdentity) -> AppResult<Option<OrgId>> {
         Ok(self
@@ -270,8 +262,8 @@ impl App {
                 .map(|j| j.id),
             None => None,
         };
-        let key = self.data_key(&self.store.org(org).await?)?;
-        let sealed = key.seal(text.as_bytes(), &note_context(org, person.id));
+        let keys = self.keys(org).await?;
+        let sealed = keys.seal(text.as_bytes(), &note_context(org, person.id));
         self.store
             .add_note(org, person.id, job_id, &sealed, self.clock.now())
             .await?;
@@ -283,13 +275,11 @@ impl App {
         let Some((org, person)) = self.person_for(who).await? else {
             return Ok(vec![]);
         };
-        let key = self.data_key(&self.store.org(org).await?)?;
+        let keys = self.keys(org).await?;
         let context = note_context(org, person.id);
         let mut out = Vec::new();
         for n in self.store.notes_of(org, person.id).await? {
-            let plain = key
-                .open(&n.sealed, &context)
-                .map_err(|e| AppError::Key(e.to_string()))?;
+            let plain = keys.open(&n.sealed, &context)?;
             out.push((n.created_at, String::from_utf8_lossy(&plain).into_owned()));
         }
         Ok(out)
@@ -384,8 +374,8 @@ impl App {
     /// hashes of their email and chat identity keep them from being enrolled
     /// again by a later program file.
     pub async fn erase_person(&self, org: OrgId, person: &Person) -> AppResult<Erased> {
-        let key = self.data_key(&self.store.org(org).await?)?;
-        let hashes = identity_hashes(&key, person.email.as_deref(), person.chat.as_ref());
+        let keys = self.keys(org).await?;
+        let hashes = identity_hashes(&keys, person.email.as_deref(), person.chat.as_ref());
         let erased = self
             .store
             .erase_person(
@@ -408,5 +398,9 @@ impl App {
 /// Notes are sealed bound to their organisation and author: a blob copied to
 /// another person's row does not open.
 fn note_context(org: OrgId, person_id: i64) -> String {
-    format!("notes:{}:{}", org.0, person_id)
+    super::keys::sealed_context(
+        crate::store::sealed::SealedColumn::Notes,
+        org,
+        &person_id.to_string(),
+    )
 }

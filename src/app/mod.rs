@@ -13,6 +13,7 @@ pub mod editing;
 pub mod enrolment;
 mod home;
 mod install;
+pub mod keys;
 mod lifecycle;
 mod me;
 mod onboarding;
@@ -213,10 +214,15 @@ impl App {
         if !errs.is_empty() {
             return Err(AppError::Invalid(errs));
         }
-        let wrapped = self.secret_key.new_wrapped_data_key();
         Ok(self
             .store
-            .create_org(name.trim(), time_zone, locale, &wrapped, self.clock.now())
+            .create_org(
+                name.trim(),
+                time_zone,
+                locale,
+                |id| self.new_org_keys(id),
+                self.clock.now(),
+            )
             .await?)
     }
 
@@ -347,7 +353,7 @@ impl App {
         if gone.is_empty() {
             return Ok(0);
         }
-        let key = self.data_key(&self.store.org(org).await?)?;
+        let org_keys = self.keys(org).await?;
         let mut erased = std::collections::HashSet::new();
         let mut keys: Vec<String> = Vec::new();
         for p in &file.participants {
@@ -358,7 +364,7 @@ impl App {
             let rec = people.get(&k);
             let email = rec.and_then(|r| r.email.as_deref());
             let chat = rec.and_then(|r| r.chat.as_ref());
-            if me::identity_hashes(&key, email, chat)
+            if me::identity_hashes(&org_keys, email, chat)
                 .iter()
                 .any(|h| gone.contains(h))
             {

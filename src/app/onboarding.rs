@@ -3,7 +3,7 @@
 //! whether their manager may see it. Their choice outlives later program
 //! files; check-ins sent from then on follow it.
 
-use super::{App, AppError, AppResult, FieldErrors};
+use super::{App, AppResult, FieldErrors};
 use crate::chat::View;
 use crate::domain::ChatIdentity;
 use crate::store::participants::Participant;
@@ -21,7 +21,11 @@ pub struct StartingPoint {
 }
 
 fn diagnosis_context(org: OrgId, participant_id: i64) -> String {
-    format!("diagnoses:{}:{participant_id}", org.0)
+    super::keys::sealed_context(
+        crate::store::sealed::SealedColumn::StartingPoints,
+        org,
+        &participant_id.to_string(),
+    )
 }
 
 impl App {
@@ -96,13 +100,13 @@ impl App {
                 "a focus has at most 60 characters".into(),
             )]));
         }
-        let key = self.data_key(&self.store.org(org).await?)?;
+        let keys = self.keys(org).await?;
         let diagnosis = json!({
             "goal": input.goal.trim(),
             "context": input.context.trim(),
             "blocker": input.blocker.trim(),
         });
-        let sealed = key.seal(
+        let sealed = keys.seal(
             diagnosis.to_string().as_bytes(),
             &diagnosis_context(org, p.id),
         );
@@ -128,10 +132,10 @@ impl App {
         let Some(sealed) = self.store.diagnosis(org, participant_id).await? else {
             return Ok(None);
         };
-        let key = self.data_key(&self.store.org(org).await?)?;
-        let plain = key
-            .open(&sealed, &diagnosis_context(org, participant_id))
-            .map_err(|e| AppError::Key(e.to_string()))?;
+        let plain = self
+            .keys(org)
+            .await?
+            .open(&sealed, &diagnosis_context(org, participant_id))?;
         Ok(serde_json::from_slice(&plain).ok())
     }
 }

@@ -30,6 +30,7 @@ macro_rules! migrations {
             (12, "console", "0012_console"),
             (13, "measurement", "0013_measurement"),
             (14, "admins", "0014_admins"),
+            (15, "keys", "0015_keys"),
         );)*
     };
 }

@@ -21,6 +21,7 @@ pub mod personal;
 pub mod programs;
 pub mod reports;
 pub mod retention;
+pub mod sealed;
 pub mod sessions;
 mod tap_writer;
 pub mod teams;

@@ -252,13 +252,7 @@ async fn notes_stay_readable_after_the_master_key_is_rotated_and_only_with_the_n
     jana_reports(&t).await;
     say(&t, "jana.novakova", "note Before the rotation").await;
     let new = SecretKey::generate();
-    let old = t.app.secret_key.clone();
-    let rotated = t
-        .store
-        .rewrap_data_keys(|wrapped| old.rewrap_data_key(wrapped, &new))
-        .await
-        .unwrap()
-        .unwrap();
+    let rotated = t.app.rotate_master_key(&new).await.unwrap().unwrap();
     assert!(rotated >= 1);
     let jana = momentum::domain::ChatIdentity::slack("T0SIMTEAM1", &t.user_id("jana.novakova"));
     let with_new = momentum::startup::build_app(
@@ -274,9 +268,14 @@ async fn notes_stay_readable_after_the_master_key_is_rotated_and_only_with_the_n
     assert!(err.to_string().contains("encryption key"), "{err}");
     // A rotation with the wrong current key changes nothing.
     let wrong = SecretKey::generate();
-    let refused = t
-        .store
-        .rewrap_data_keys(|w| wrong.rewrap_data_key(w, &SecretKey::generate()))
+    let with_wrong = momentum::startup::build_app(
+        t.store.clone(),
+        std::sync::Arc::new(t.clock.clone()),
+        momentum::chat::Chats::default(),
+        wrong,
+    );
+    let refused = with_wrong
+        .rotate_master_key(&SecretKey::generate())
         .await
         .unwrap();
     assert!(refused.is_err());

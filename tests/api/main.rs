@@ -12,6 +12,7 @@ mod helpers;
 mod home;
 mod hostile;
 mod install;
+mod keys;
 mod onboarding;
 mod oracle;
 mod outage;

@@ -20,6 +20,8 @@ use tokio::task::JoinHandle;
 /// What `/readyz` calls the single-workspace Slack connection while it is
 /// not made.
 pub const SLACK_BOT_TOKEN_CONNECTION: &str = "Slack (SLACK_BOT_TOKEN)";
+/// The same for the Teams bot of `MICROSOFT_APP_ID`.
+pub const TEAMS_CONNECTION: &str = "Teams (MICROSOFT_APP_ID)";
 
 /// Connects the Slack workspace of `SLACK_BOT_TOKEN` (single-workspace mode)
 /// and maps it to the one organisation, if it is not mapped yet. For a
@@ -69,41 +71,51 @@ pub async fn connect_slack_or_retry(
                 &format!("not reachable yet ({e})"),
             );
             let (store, clock, pending) = (store.clone(), clock.clone(), chats.clone());
-            tokio::spawn(async move {
-                let mut wait = Duration::from_secs(1);
-                loop {
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(60));
-                    match SlackChat::connect_with(client.clone(), &token, options.clone()).await {
-                        Ok(slack) => match adopt_slack(&store, &clock, &pending, slack).await {
-                            Ok(()) => {
-                                tracing::info!("Slack answered: connected");
-                                return;
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = %e, "Slack answered, the workspace not linked yet")
-                            }
-                        },
-                        Err(e @ crate::chat::ChatError::Permanent(_)) => {
-                            tracing::error!(error = %e, "SLACK_BOT_TOKEN was refused once Slack answered");
-                            pending.connecting(
-                                SLACK_BOT_TOKEN_CONNECTION,
-                                &format!("the token was refused ({e})"),
-                            );
-                            return;
-                        }
-                        Err(e) => {
-                            pending.connecting(
-                                SLACK_BOT_TOKEN_CONNECTION,
-                                &format!("not reachable yet ({e})"),
-                            );
-                        }
+            tokio::spawn(keep_trying(
+                SLACK_BOT_TOKEN_CONNECTION,
+                chats.clone(),
+                move || {
+                    let (client, token, options) = (client.clone(), token.clone(), options.clone());
+                    let (store, clock, pending) = (store.clone(), clock.clone(), pending.clone());
+                    async move {
+                        let slack = SlackChat::connect_with(client, &token, options).await?;
+                        adopt_slack(&store, &clock, &pending, slack)
+                            .await
+                            .map_err(|e| crate::chat::ChatError::Transient(e.to_string()))
                     }
-                }
-            });
+                },
+            ));
         }
     }
     Ok(chats)
+}
+
+/// Retries a connection that could not be made at start, with backoff (1 s
+/// doubling to a minute), until it is made (`chats.connected`) or refused
+/// (then `/readyz` keeps saying so).
+async fn keep_trying<F, Fut>(what: &'static str, chats: Chats, mut attempt: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), crate::chat::ChatError>>,
+{
+    let mut wait = Duration::from_secs(1);
+    loop {
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(60));
+        match attempt().await {
+            Ok(()) => {
+                tracing::info!(connection = what, "answered: connected");
+                chats.connected(what);
+                return;
+            }
+            Err(e @ crate::chat::ChatError::Permanent(_)) => {
+                tracing::error!(connection = what, error = %e, "refused once it answered");
+                chats.connecting(what, &format!("refused ({e})"));
+                return;
+            }
+            Err(e) => chats.connecting(what, &format!("not reachable yet ({e})")),
+        }
+    }
 }
 
 fn slack_start_error(settings: &Settings, e: &crate::chat::ChatError) -> anyhow::Error {
@@ -255,6 +267,31 @@ pub async fn connect_teams(
         return Ok(None);
     };
     let bot = Arc::new(crate::chat::teams::TeamsBot::new(teams.clone()));
+    // Credentials Microsoft refuses stop the start; a token endpoint that
+    // cannot be reached does not (sends are retried meanwhile).
+    match bot.connector.check_credentials().await {
+        Ok(()) => {}
+        Err(e @ crate::chat::ChatError::Permanent(_)) => {
+            anyhow::bail!(
+                "MICROSOFT_APP_ID / MICROSOFT_APP_PASSWORD were refused by {}: {e}",
+                teams.login_url
+            )
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "Microsoft's token endpoint is not reachable: starting without it and retrying");
+            app.chats
+                .connecting(TEAMS_CONNECTION, &format!("not reachable yet ({e})"));
+            let check = bot.clone();
+            tokio::spawn(keep_trying(
+                TEAMS_CONNECTION,
+                app.chats.clone(),
+                move || {
+                    let bot = check.clone();
+                    async move { bot.connector.check_credentials().await }
+                },
+            ));
+        }
+    }
     let store = &app.store;
     if let Some(tenant) = &teams.tenant_id {
         if store

@@ -660,6 +660,19 @@ fn serve_started_before_the_workspace_sends_once_it_answers() {
         ("MOMENTUM_LISTEN", format!("127.0.0.1:{service_port}")),
         ("MOMENTUM_RETRY_BASE_SECONDS", "1".to_string()),
     ];
+    let teams_env = {
+        use momentum::chat::sim::botframework::{APP_ID, APP_PASSWORD, TENANT};
+        vec![
+            ("MICROSOFT_APP_ID", APP_ID.to_string()),
+            ("MICROSOFT_APP_PASSWORD", APP_PASSWORD.to_string()),
+            ("MICROSOFT_APP_TENANT_ID", TENANT.to_string()),
+            (
+                "MOMENTUM_TEAMS_LOGIN_URL",
+                format!("http://127.0.0.1:{sim_port}/botframework"),
+            ),
+        ]
+    };
+    let both: Vec<(&str, String)> = slack_env.iter().chain(&teams_env).cloned().collect();
     let out = momentum(
         dir.path(),
         &[
@@ -733,7 +746,7 @@ fn serve_started_before_the_workspace_sends_once_it_answers() {
         }
         serve
     };
-    let _serve = Killed(serve(&slack_env, "serve.log").spawn().unwrap());
+    let _serve = Killed(serve(&both, "serve.log").spawn().unwrap());
     let _show_log_on_failure = ShowLog(dir.path().join("serve.log"));
     let http = reqwest::blocking::Client::new();
     let ready = || {
@@ -745,7 +758,8 @@ fn serve_started_before_the_workspace_sends_once_it_answers() {
     let (status, why) = wait_for("the service without Slack", ready);
     assert_eq!(status, 503, "{why}");
     assert!(
-        why.contains("Slack (SLACK_BOT_TOKEN): not reachable yet"),
+        why.contains("Slack (SLACK_BOT_TOKEN): not reachable yet")
+            && why.contains("Teams (MICROSOFT_APP_ID): not reachable yet"),
         "{why}"
     );
     // The session arrives while Slack is away: its nudge waits.
@@ -799,6 +813,13 @@ fn serve_started_before_the_workspace_sends_once_it_answers() {
     assert!(!out.status.success());
     let log = std::fs::read_to_string(dir.path().join("wrong.log")).unwrap();
     assert!(log.contains("SLACK_BOT_TOKEN was refused"), "{log}");
+    let mut wrong: Vec<(&str, String)> = both.clone();
+    wrong[3].1 = format!("127.0.0.1:{}", free_port());
+    wrong[6].1 = "not-the-password".into();
+    let out = serve(&wrong, "wrong-teams.log").output().unwrap();
+    assert!(!out.status.success());
+    let log = std::fs::read_to_string(dir.path().join("wrong-teams.log")).unwrap();
+    assert!(log.contains("MICROSOFT_APP_PASSWORD were refused"), "{log}");
 }
 
 #[test]

@@ -90,6 +90,12 @@ impl Connector {
         }
     }
 
+    /// Fetches a token now: `Permanent` when the app id or password is
+    /// refused, `Transient` when the token endpoint cannot be reached.
+    pub async fn check_credentials(&self) -> Result<(), ChatError> {
+        self.tokens.bearer().await.map(|_| ())
+    }
+
     /// One connector call. `posting`: it would create a message, so a
     /// timeout or a server error leaves its outcome unknown.
     async fn call(

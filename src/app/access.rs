@@ -205,6 +205,10 @@ impl App {
         person: &PersonRef,
         by: &str,
     ) -> AppResult<OrgAdmin> {
+        if let Some(c) = &person.chat {
+            self.check_own_workspaces(org, vec![("chat".to_string(), c.platform, &c.workspace)])
+                .await?;
+        }
         let (email, chat) = (
             person.email.as_ref().map(|e| e.to_string()),
             person.chat.as_ref().map(|c| c.to_string()),

@@ -313,10 +313,21 @@ impl App {
     /// `org`: its people would be messaged through another organisation's
     /// bot, and their names and zones copied into this one.
     async fn check_workspaces_are_own(&self, org: OrgId, file: &ProgramFile) -> AppResult<()> {
+        self.check_own_workspaces(org, file.workspaces_named())
+            .await
+    }
+
+    /// Refuses chat workspaces (field, platform, workspace) not linked to
+    /// `org`, naming each field.
+    pub(super) async fn check_own_workspaces(
+        &self,
+        org: OrgId,
+        named: Vec<(String, Platform, &str)>,
+    ) -> AppResult<()> {
         let own: std::collections::HashSet<(Platform, String)> =
             self.store.workspaces(org).await?.into_iter().collect();
         let mut errs = ConfigErrors::default();
-        for (field, platform, workspace) in file.workspaces_named() {
+        for (field, platform, workspace) in named {
             if !own.contains(&(platform, workspace.to_string())) {
                 let what = match platform {
                     Platform::Slack => "Slack workspace",

@@ -601,6 +601,17 @@ async fn organisation_admins_are_granted_with_field_named_errors_listed_and_revo
     assert_eq!(status, 422);
     let (status, _) = post(json!({"mail": "a@acme.example"})).await;
     assert_eq!(status, 422, "unknown fields are refused");
+    // Someone of a workspace this organisation is not linked to.
+    let (status, body) = post(json!({"chat": "slack:T0OTHERTEAM/U0000042"})).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["errors"][0]["path"], "chat");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not connected to this organisation"),
+        "{body}"
+    );
     assert_eq!(t.count("org_admins").await, 0);
 
     let (status, hana) = post(json!({"email": "Hana.Stastna@Acme.example"})).await;

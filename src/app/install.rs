@@ -40,6 +40,15 @@ fn token_context(org: OrgId, workspace: &str) -> String {
 }
 
 impl App {
+    /// Stores a one-time OAuth or sign-in state (its hash), purging expired
+    /// ones, unless `max` unexpired ones are stored: false then.
+    pub async fn add_oauth_state(&self, state_hash: &str, max: i64) -> AppResult<bool> {
+        Ok(self
+            .store
+            .add_oauth_state(state_hash, self.clock.now(), max)
+            .await?)
+    }
+
     /// Stores an installation: the workspace's organisation (created for a
     /// new workspace, named after it) and its sealed bot token.
     pub async fn install_slack(&self, grant: &SlackGrant) -> AppResult<OrgId> {

@@ -112,12 +112,7 @@ pub async fn begin(
             return Err(busy());
         }
     }
-    match state
-        .app
-        .store
-        .add_oauth_state(state_hash, state.app.clock.now(), MAX_LIVE_STATES)
-        .await
-    {
+    match state.app.add_oauth_state(state_hash, MAX_LIVE_STATES).await {
         Ok(true) => Ok(()),
         Ok(false) => {
             tracing::warn!(

@@ -80,6 +80,39 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "digest/cs/digest.txt",
 ];
 
+/// Up to three small steps to suggest for a focus theme, in `locale`
+/// (`templates/steps/<locale>.json`; a theme without its own gets the
+/// general ones).
+pub fn step_suggestions(locale: &str, theme: Option<&str>) -> Vec<String> {
+    static STEPS: OnceLock<Vec<(&'static str, serde_json::Value)>> = OnceLock::new();
+    let all = STEPS.get_or_init(|| {
+        [
+            ("en", include_str!("../templates/steps/en.json")),
+            ("cs", include_str!("../templates/steps/cs.json")),
+        ]
+        .into_iter()
+        .map(|(l, text)| (l, serde_json::from_str(text).unwrap_or_default()))
+        .collect()
+    });
+    let by_locale = all
+        .iter()
+        .find(|(l, _)| *l == locale)
+        .or_else(|| all.first())
+        .map(|(_, v)| v);
+    let Some(by_theme) = by_locale else {
+        return Vec::new();
+    };
+    let list = theme
+        .and_then(|t| by_theme.get(t))
+        .unwrap_or(&by_theme[""]);
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .take(3)
+        .collect()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("template {name}: {source}")]
@@ -177,6 +210,19 @@ pub fn render_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_theme_has_three_short_suggestions_in_both_languages() {
+        for locale in ["en", "cs"] {
+            for theme in [Some("feedback"), Some("delegation"), Some("unknown"), None] {
+                let s = step_suggestions(locale, theme);
+                assert_eq!(s.len(), 3, "{locale} {theme:?}");
+                // A Slack button's text holds at most 75 characters.
+                assert!(s.iter().all(|x| x.chars().count() <= 75), "{s:?}");
+            }
+        }
+        assert_ne!(step_suggestions("cs", Some("feedback")), step_suggestions("en", Some("feedback")));
+    }
     use minijinja::context;
 
     #[test]

@@ -17,6 +17,8 @@ pub struct JobContext {
     pub sent_last_week: i64,
     /// For a reminder: the job it reminds of, and whether that was answered.
     pub reminds: Option<(Job, bool)>,
+    /// For a participant's nudge: their small step (asked for, or named).
+    pub step: crate::chat::StepView,
 }
 
 impl App {
@@ -129,6 +131,23 @@ impl App {
             ctx.reminds = job
                 .reminds_job_id
                 .and_then(|r| reminded.get(&job.org_id)?.get(&r).cloned());
+            let nudge = ctx.reminds.as_ref().map_or(job, |(r, _)| r);
+            if let (JobPurpose::SmallStep | JobPurpose::OneTapCheck, Some(session), true) = (
+                nudge.purpose,
+                nudge.session_number,
+                job.recipient_person_id == Some(ctx.participant.person.id),
+            ) {
+                match self
+                    .step_view(job.org_id, &ctx.participant, &ctx.program, nudge.purpose, session)
+                    .await
+                {
+                    Ok(step) => ctx.step = step,
+                    Err(e) => {
+                        out.push(Err(e));
+                        continue;
+                    }
+                }
+            }
             out.push(Ok(ctx));
         }
         out
@@ -232,6 +251,7 @@ impl App {
                 },
                 snoozed_until: None,
                 reminder_job,
+                step: ctx.step.clone(),
                 locale: locale_for(Some(&participant.person), program),
             },
         }
@@ -276,12 +296,13 @@ fn context(
         calendar,
         sent_last_week,
         reminds: None,
+        step: Default::default(),
     }
 }
 
 /// The language to speak to a person: their chat locale when templates exist
 /// for it, else the program's.
-fn locale_for(person: Option<&Person>, program: &ProgramRow) -> String {
+pub(super) fn locale_for(person: Option<&Person>, program: &ProgramRow) -> String {
     let from_person = person
         .and_then(|p| p.locale.as_deref())
         .map(|l| l.split(['-', '_']).next().unwrap_or("").to_lowercase())

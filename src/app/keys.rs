@@ -50,6 +50,7 @@ pub(super) fn sealed_context(column: SealedColumn, org: OrgId, bound_to: &str) -
         SealedColumn::Notes => format!("notes:{}:{bound_to}", org.0),
         SealedColumn::StartingPoints => format!("diagnoses:{}:{bound_to}", org.0),
         SealedColumn::SlackTokens => format!("slack_installations.token:{bound_to}"),
+        SealedColumn::Steps => format!("steps:{}:{bound_to}", org.0),
     }
 }
 

@@ -18,6 +18,7 @@ mod lifecycle;
 mod me;
 mod onboarding;
 mod retention;
+mod steps;
 pub mod schedule;
 pub mod sessions;
 mod taps;
@@ -32,6 +33,7 @@ pub use install::SlackGrant;
 pub use lifecycle::{ProgramState, ProgramStatus};
 pub use me::{NoteRefusal, Overview, ProgramProgress, RecentAction, NOTE_MAX_CHARS};
 pub use onboarding::StartingPoint;
+pub use steps::{StepChoice, StepRefusal, STEP_MAX_CHARS};
 pub use sessions::{in_comparison, CompletedSession, ParticipantLookup, SessionOutcome};
 pub use taps::{Tap, TapAnswer, TapRefusal, TapResult};
 

@@ -13,6 +13,32 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+/// What a nudge says about the participant's small step: shown only to
+/// its author, in their own DM.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum StepView {
+    /// Nothing about a step (a follow-up to a session without one).
+    #[default]
+    Unnamed,
+    /// Ask for the step, offering these suggestions for their focus.
+    Ask(Vec<String>),
+    /// The step they named.
+    Named(String),
+    /// "No step this time".
+    Declined,
+}
+
+impl StepView {
+    fn state(&self) -> &'static str {
+        match self {
+            StepView::Unnamed => "none",
+            StepView::Ask(_) => "ask",
+            StepView::Named(_) => "named",
+            StepView::Declined => "declined",
+        }
+    }
+}
+
 /// What the core wants to tell someone. Rendering is the adapter's job.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
@@ -28,6 +54,8 @@ pub enum Message {
         /// Set when this is the reminder (that job's id): the buttons still
         /// answer `job_id`.
         reminder_job: Option<i64>,
+        /// The small step: asked for (after a session), or repeated back.
+        step: StepView,
         locale: String,
     },
     /// A manager's check-in: the focus theme only with the participant's consent.
@@ -132,6 +160,7 @@ impl Message {
                 recorded,
                 snoozed_until,
                 reminder_job,
+                step,
                 locale,
             } => (
                 "nudge.json",
@@ -139,6 +168,10 @@ impl Message {
                     job_id, purpose => purpose.as_str(), program, session,
                     recorded => recorded.map(|a| a.as_str()), snoozed_until,
                     reminder => reminder_job.is_some(),
+                    step_state => step.state(),
+                    step => match step { StepView::Named(s) => Some(s.as_str()), _ => None },
+                    suggestions => match step { StepView::Ask(s) => s.clone(), _ => Vec::new() },
+                    step_max => crate::app::STEP_MAX_CHARS,
                 },
                 locale,
             ),

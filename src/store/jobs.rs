@@ -544,6 +544,7 @@ impl Store {
             "SELECT {COLUMNS} FROM jobs WHERE org_id = $1 AND recipient_person_id = $2 AND state = 'sent' \
              AND purpose IN ('small_step', 'one_tap_check') \
              AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.org_id = jobs.org_id AND r.job_id = jobs.id) \
+             AND NOT EXISTS (SELECT 1 FROM steps s WHERE s.org_id = jobs.org_id AND s.job_id = jobs.id) \
              ORDER BY sent_at DESC, id DESC LIMIT 1"
         ))
         .bind(org.0)
@@ -568,6 +569,7 @@ impl Store {
              EXISTS (SELECT 1 FROM reports r WHERE r.org_id = jobs.org_id AND r.job_id = jobs.id) \
              OR EXISTS (SELECT 1 FROM checkins c WHERE c.org_id = jobs.org_id AND c.job_id = jobs.id) \
              OR EXISTS (SELECT 1 FROM pulses u WHERE u.org_id = jobs.org_id AND u.job_id = jobs.id) \
+             OR EXISTS (SELECT 1 FROM steps s WHERE s.org_id = jobs.org_id AND s.job_id = jobs.id) \
              THEN 1 ELSE 0 END AS BIGINT) AS answered \
              FROM jobs WHERE org_id = $1 AND id IN ({list})"
         ))

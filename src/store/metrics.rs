@@ -56,7 +56,8 @@ impl Store {
         let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(&format!(
             "SELECT j.participant_id, j.sent_at, COALESCE( \
                  (SELECT r.first_answered_at FROM reports r WHERE r.org_id = j.org_id AND r.job_id = j.id), \
-                 (SELECT u.first_answered_at FROM pulses u WHERE u.org_id = j.org_id AND u.job_id = j.id)) \
+                 (SELECT u.first_answered_at FROM pulses u WHERE u.org_id = j.org_id AND u.job_id = j.id), \
+                 (SELECT s.first_answered_at FROM steps s WHERE s.org_id = j.org_id AND s.job_id = j.id)) \
              FROM jobs j WHERE j.org_id = $1 AND j.program_id = $2 AND j.purpose IN ({prompts}) \
                AND j.state = 'sent' AND j.sent_at < $3 AND j.participant_id IS NOT NULL"
         ))

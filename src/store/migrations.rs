@@ -31,6 +31,7 @@ macro_rules! migrations {
             (13, "measurement", "0013_measurement"),
             (14, "admins", "0014_admins"),
             (15, "keys", "0015_keys"),
+            (16, "steps", "0016_steps"),
         );)*
     };
 }

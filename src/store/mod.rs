@@ -23,6 +23,7 @@ pub mod reports;
 pub mod retention;
 pub mod sealed;
 pub mod sessions;
+pub mod steps;
 mod tap_writer;
 pub mod teams;
 pub mod tokens;

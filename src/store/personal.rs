@@ -280,6 +280,7 @@ impl Store {
             format!("DELETE FROM sessions WHERE org_id = $1 AND participant_id IN {mine}"),
             format!("DELETE FROM pauses WHERE org_id = $1 AND participant_id IN {mine}"),
             format!("DELETE FROM diagnoses WHERE org_id = $1 AND participant_id IN {mine}"),
+            format!("DELETE FROM steps WHERE org_id = $1 AND (participant_id IN {mine} OR job_id IN {their_jobs})"),
             "DELETE FROM notes WHERE org_id = $1 AND person_id = $2".to_string(),
             format!("DELETE FROM jobs WHERE org_id = $1 AND (recipient_person_id = $2 OR participant_id IN {mine})"),
             "UPDATE participants SET manager_person_id = NULL WHERE org_id = $1 AND manager_person_id = $2".to_string(),

@@ -95,13 +95,20 @@ impl Store {
              AND NOT EXISTS (SELECT 1 FROM taps t WHERE t.job_id = jobs.id) \
              AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.job_id = jobs.id) \
              AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.job_id = jobs.id) \
-             AND NOT EXISTS (SELECT 1 FROM pulses p WHERE p.job_id = jobs.id)",
+             AND NOT EXISTS (SELECT 1 FROM pulses p WHERE p.job_id = jobs.id) \
+             AND NOT EXISTS (SELECT 1 FROM steps s WHERE s.job_id = jobs.id)",
         )
         .bind(at)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         removed.notes = sqlx::query("DELETE FROM notes WHERE created_at < $1")
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        // Named steps are personal words like notes: they go with them.
+        removed.notes += sqlx::query("DELETE FROM steps WHERE updated_at < $1")
             .bind(at)
             .execute(&mut *tx)
             .await?

@@ -12,13 +12,16 @@ pub enum SealedColumn {
     StartingPoints,
     /// `slack_installations.token_sealed`: a workspace's bot token.
     SlackTokens,
+    /// `steps.sealed`: the small steps participants name.
+    Steps,
 }
 
 impl SealedColumn {
-    pub const ALL: [SealedColumn; 3] = [
+    pub const ALL: [SealedColumn; 4] = [
         SealedColumn::Notes,
         SealedColumn::StartingPoints,
         SealedColumn::SlackTokens,
+        SealedColumn::Steps,
     ];
 
     pub fn name(self) -> &'static str {
@@ -26,6 +29,7 @@ impl SealedColumn {
             SealedColumn::Notes => "notes",
             SealedColumn::StartingPoints => "starting points",
             SealedColumn::SlackTokens => "Slack tokens",
+            SealedColumn::Steps => "small steps",
         }
     }
 
@@ -39,6 +43,7 @@ impl SealedColumn {
             SealedColumn::SlackTokens => {
                 ("slack_installations", "team_id", "team_id", "token_sealed")
             }
+            SealedColumn::Steps => ("steps", "id", "participant_id", "sealed"),
         }
     }
 
@@ -79,11 +84,11 @@ impl Store {
         let sql = match after {
             Some(_) => format!(
                 "SELECT {key} AS k, {bound} AS b, {sealed} AS s FROM {table} \
-                 WHERE org_id = $1 AND {key} > $2 ORDER BY {key} LIMIT $3"
+                 WHERE org_id = $1 AND {sealed} IS NOT NULL AND {key} > $2 ORDER BY {key} LIMIT $3"
             ),
             None => format!(
                 "SELECT {key} AS k, {bound} AS b, {sealed} AS s FROM {table} \
-                 WHERE org_id = $1 ORDER BY {key} LIMIT $2"
+                 WHERE org_id = $1 AND {sealed} IS NOT NULL ORDER BY {key} LIMIT $2"
             ),
         };
         let mut q = sqlx::query(&sql).bind(org.0);

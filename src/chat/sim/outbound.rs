@@ -91,11 +91,12 @@ impl SimWorkspace {
             .into_iter()
             .flatten()
             .find(|b| {
-                b["elements"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|e| e["action_id"] == action_id)
+                b["element"]["action_id"] == action_id
+                    || b["elements"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|e| e["action_id"] == action_id)
             })
             .and_then(|b| b["block_id"].as_str())
             .unwrap_or_default()
@@ -292,6 +293,53 @@ impl SimWorkspace {
         action_id: &str,
     ) -> Result<InboundReply, String> {
         let body = self.tap_body(user, channel, ts, action_id)?;
+        self.deliver("/slack/interactions", body).await
+    }
+
+    /// The form body Slack posts when `user` types `text` into the message's
+    /// text input `action_id` and presses Enter (an input block with
+    /// `dispatch_action`). Slack's client keeps the text within the input's
+    /// `max_length`: longer text is refused here, as the client would.
+    pub fn enter_text_body(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        action_id: &str,
+        text: &str,
+    ) -> Result<String, String> {
+        let m = self
+            .message(channel, ts)
+            .ok_or_else(|| format!("no message {ts} in {channel}"))?;
+        let input = m
+            .content
+            .blocks
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|b| b["type"] == "input" && b["element"]["action_id"] == action_id)
+            .ok_or_else(|| format!("the message has no text input {action_id}"))?;
+        if input["dispatch_action"] != true {
+            return Err(format!("the input {action_id} does not send on Enter"));
+        }
+        let max = input["element"]["max_length"].as_u64().unwrap_or(3000) as usize;
+        if text.chars().count() > max {
+            return Err(format!("the input {action_id} takes at most {max} characters"));
+        }
+        let action = json!({ "action_id": action_id, "type": "plain_text_input", "value": text });
+        self.block_actions_body(user, &m, action)
+    }
+
+    /// `user` types into a message's text input and presses Enter.
+    pub async fn enter_text(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        action_id: &str,
+        text: &str,
+    ) -> Result<InboundReply, String> {
+        let body = self.enter_text_body(user, channel, ts, action_id, text)?;
         self.deliver("/slack/interactions", body).await
     }
 

@@ -119,6 +119,7 @@ mod tests {
             recorded: Some(Answer::Partly),
             snoozed_until: None,
             reminder_job: None,
+            step: Default::default(),
             locale: "en".into(),
         };
         let c = render(&m).unwrap();

@@ -119,6 +119,7 @@ mod tests {
                     recorded,
                     snoozed_until: Some("tomorrow at 09:00".into()),
                     reminder_job: Some(43),
+                    step: Default::default(),
                     locale: locale.into(),
                 };
                 let card = render(&m).unwrap();

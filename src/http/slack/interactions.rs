@@ -3,7 +3,7 @@
 //! tab's and modals' actions.
 
 use super::{views, Handled};
-use crate::app::{Tap, TapAnswer, TapResult};
+use crate::app::{StepChoice, StepRefusal, Tap, TapAnswer, TapResult};
 use crate::chat::Delivered;
 use crate::domain::time::Snooze;
 use crate::domain::{Answer, ChatIdentity, CheckinAnswer};
@@ -40,6 +40,18 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
     let SlackInteractionActionContainer::Message(container) = &ev.container else {
         return Handled::Done;
     };
+    if let Some(choice) = step_choice(&action_id, action.value.as_deref()) {
+        let job = action
+            .block_id
+            .as_ref()
+            .and_then(|b| b.0.strip_prefix("step:"))
+            .or(action.value.as_deref().filter(|_| action_id != "step:name"))
+            .and_then(|j| j.parse::<i64>().ok());
+        let Some(job_id) = job else {
+            return stale_button(state, &channel_of(container, &ev), who, &action_id);
+        };
+        return step(state, who, job_id, choice, &channel_of(container, &ev)).await;
+    }
     if action_id == "snooze" {
         return snooze(
             state,
@@ -199,8 +211,78 @@ async fn snooze(
 /// status shows the person an error icon, and they are told privately.
 fn stale_button(state: &AppState, channel: &str, who: ChatIdentity, action_id: &str) -> Handled {
     tracing::info!(action_id, "a button Momentum does not know");
+    tell(state, channel, who, "stale_button", minijinja::context! {});
+    Handled::Done
+}
+
+/// The step buttons and the step's text input on a small-step nudge.
+fn step_choice(action_id: &str, value: Option<&str>) -> Option<StepChoice> {
+    match action_id {
+        "step:name" => Some(StepChoice::Named(value.unwrap_or_default().to_string())),
+        "step:none" => Some(StepChoice::NoStep),
+        "step:delete" => Some(StepChoice::Delete),
+        _ => action_id
+            .strip_prefix("step:pick:")?
+            .parse()
+            .ok()
+            .map(StepChoice::Suggestion),
+    }
+}
+
+fn channel_of(
+    container: &slack_morphism::prelude::SlackInteractionActionMessageContainer,
+    ev: &slack_morphism::prelude::SlackInteractionBlockActionsEvent,
+) -> String {
+    container
+        .channel_id
+        .as_ref()
+        .map(|c| c.to_string())
+        .or_else(|| ev.channel.as_ref().map(|c| c.id.to_string()))
+        .unwrap_or_default()
+}
+
+/// Saves the step and shows it on the nudge; a step that is empty or too
+/// long is said privately, and nothing is saved.
+async fn step(
+    state: &AppState,
+    who: ChatIdentity,
+    job_id: i64,
+    choice: StepChoice,
+    channel: &str,
+) -> Handled {
+    let outcome = match state.app.choose_step(&who, job_id, choice).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, "a step could not be stored");
+            return Handled::Unavailable("not saved, please try again");
+        }
+    };
+    let (reply, ctx) = match outcome {
+        Ok(Some((port, at, message))) => {
+            tokio::spawn(async move {
+                if let Err(e) = port.update(&at, &message).await {
+                    tracing::warn!(error = %e, "could not show the saved step");
+                }
+            });
+            return Handled::Done;
+        }
+        Ok(None) => return Handled::Done,
+        Err(StepRefusal::Empty) => ("step_empty", minijinja::context! {}),
+        Err(StepRefusal::TooLong { length }) => (
+            "step_too_long",
+            minijinja::context! { length, max => crate::app::STEP_MAX_CHARS },
+        ),
+        Err(StepRefusal::NotYours) => ("stale_button", minijinja::context! {}),
+    };
+    tell(state, channel, who, reply, ctx);
+    Handled::Done
+}
+
+/// Says `outcome` (from `command_reply.txt`) to `who` privately, after the
+/// acknowledgement.
+fn tell(state: &AppState, channel: &str, who: ChatIdentity, outcome: &'static str, ctx: minijinja::Value) {
     let Some(port) = state.app.chats.for_identity(&who) else {
-        return Handled::Done;
+        return;
     };
     let (app, channel) = (state.app.clone(), channel.to_string());
     tokio::spawn(async move {
@@ -209,10 +291,9 @@ fn stale_button(state: &AppState, channel: &str, who: ChatIdentity, action_id: &
             platform: who.platform.as_str(),
             locale: &locale,
         };
-        let text = crate::http::commands::reply(&voice, "stale_button", minijinja::context! {});
+        let text = crate::http::commands::reply(&voice, outcome, ctx);
         if let Err(e) = port.tell_privately(&channel, &who, &text).await {
-            tracing::warn!(error = %e, "could not say that a button no longer works");
+            tracing::warn!(error = %e, outcome, "could not answer privately");
         }
     });
-    Handled::Done
 }

@@ -1,0 +1,168 @@
+//! The small step a participant names after a session (PRODUCT.md "The
+//! small step"): typed, or picked from suggestions for their focus; sealed
+//! like a note and readable only by its author; naming it (or "no step this
+//! time") answers the small-step nudge, and the follow-up repeats it back.
+//! Only the fact that it was answered ever counts, never the words.
+
+use super::*;
+use super::keys::sealed_context;
+use crate::chat::StepView;
+use crate::store::sealed::SealedColumn;
+use crate::store::steps::SealedStep;
+
+/// A step holds at most this many characters.
+pub const STEP_MAX_CHARS: usize = 280;
+
+/// What the participant did with the small-step nudge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepChoice {
+    /// Typed a step.
+    Named(String),
+    /// Picked suggestion N of those shown.
+    Suggestion(usize),
+    /// "No step this time".
+    NoStep,
+    /// Deleted the step they had named (the nudge stays answered).
+    Delete,
+}
+
+/// Why a step was not saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepRefusal {
+    Empty,
+    TooLong { length: usize },
+    /// Not a small-step nudge of this person (someone else's, or gone).
+    NotYours,
+}
+
+fn step_context(org: OrgId, participant_id: i64) -> String {
+    sealed_context(SealedColumn::Steps, org, &participant_id.to_string())
+}
+
+impl App {
+    /// Saves what `who` did with the small-step nudge `job_id`; the message
+    /// to show on that nudge now, or why nothing was saved.
+    pub async fn choose_step(
+        &self,
+        who: &ChatIdentity,
+        job_id: i64,
+        choice: StepChoice,
+    ) -> AppResult<Result<Option<super::taps::MessageUpdate>, StepRefusal>> {
+        let Some((org, person)) = self.person_for(who).await? else {
+            return Ok(Err(StepRefusal::NotYours));
+        };
+        let Some(job) = self.store.job(org, job_id).await? else {
+            return Ok(Err(StepRefusal::NotYours));
+        };
+        let (Some(participant_id), Some(session)) = (job.participant_id, job.session_number)
+        else {
+            return Ok(Err(StepRefusal::NotYours));
+        };
+        if job.purpose != JobPurpose::SmallStep || job.recipient_person_id != Some(person.id) {
+            return Ok(Err(StepRefusal::NotYours));
+        }
+        let ctx = self.job_context(&job).await?;
+        let text = match choice {
+            StepChoice::Named(text) => Some(text.trim().to_string()),
+            StepChoice::Suggestion(i) => {
+                let locale = super::delivery::locale_for(Some(&person), &ctx.program);
+                let shown = crate::templates::step_suggestions(&locale, ctx.participant.focus.as_deref());
+                match shown.get(i) {
+                    Some(s) => Some(s.clone()),
+                    None => return Ok(Err(StepRefusal::Empty)),
+                }
+            }
+            StepChoice::NoStep | StepChoice::Delete => None,
+        };
+        let sealed = match &text {
+            Some(t) if t.is_empty() => return Ok(Err(StepRefusal::Empty)),
+            Some(t) if t.chars().count() > STEP_MAX_CHARS => {
+                return Ok(Err(StepRefusal::TooLong {
+                    length: t.chars().count(),
+                }))
+            }
+            Some(t) => Some(
+                self.keys(org)
+                    .await?
+                    .seal(t.as_bytes(), &step_context(org, participant_id)),
+            ),
+            None => None,
+        };
+        self.store
+            .save_step(org, participant_id, session, Some(job.id), sealed.as_deref(), self.clock.now())
+            .await?;
+        // The nudge shows what was saved, where it was sent.
+        let ctx = self.job_context(&job).await?;
+        let message = self.message_for(&ctx, &job, None);
+        let at = match (&job.channel_id, &job.message_ts) {
+            (Some(c), Some(t)) => Delivered {
+                channel: c.clone(),
+                ts: t.clone(),
+            },
+            _ => return Ok(Ok(None)),
+        };
+        Ok(Ok(self.chats.for_identity(who).map(|port| (port, at, message))))
+    }
+
+    /// What a nudge of `participant`'s session says about the step, for the
+    /// participant's eyes: asked for on the small-step nudge until named,
+    /// repeated back on the follow-up.
+    pub(super) async fn step_view(
+        &self,
+        org: OrgId,
+        participant: &Participant,
+        program: &ProgramRow,
+        purpose: JobPurpose,
+        session: u32,
+    ) -> AppResult<StepView> {
+        let step = self.store.step(org, participant.id, session).await?;
+        let named = match step.as_ref().and_then(|s| s.sealed.as_ref()) {
+            Some(sealed) => Some(self.open_step(org, participant.id, sealed).await?),
+            None => None,
+        };
+        Ok(match (purpose, step, named) {
+            (_, _, Some(text)) => StepView::Named(text),
+            (JobPurpose::SmallStep, Some(_), None) => StepView::Declined,
+            (JobPurpose::SmallStep, None, None) => {
+                let locale = super::delivery::locale_for(Some(&participant.person), program);
+                StepView::Ask(crate::templates::step_suggestions(
+                    &locale,
+                    participant.focus.as_deref(),
+                ))
+            }
+            _ => StepView::Unnamed,
+        })
+    }
+
+    async fn open_step(&self, org: OrgId, participant_id: i64, sealed: &[u8]) -> AppResult<String> {
+        let plain = self
+            .keys(org)
+            .await?
+            .open(sealed, &step_context(org, participant_id))?;
+        Ok(String::from_utf8_lossy(&plain).into_owned())
+    }
+
+    /// The person's named steps, opened: (participant id, session, text), for
+    /// their own views only.
+    pub(super) async fn steps_of(
+        &self,
+        org: OrgId,
+        person_id: i64,
+    ) -> AppResult<Vec<(i64, u32, Option<String>)>> {
+        let mut out = Vec::new();
+        for SealedStep {
+            participant_id,
+            session,
+            sealed,
+            ..
+        } in self.store.steps_of_person(org, person_id).await?
+        {
+            let text = match sealed {
+                Some(s) => Some(self.open_step(org, participant_id, &s).await?),
+                None => None,
+            };
+            out.push((participant_id, session, text));
+        }
+        Ok(out)
+    }
+}

@@ -222,6 +222,31 @@ fn at_local(date: Date, hour: i8, minute: i8, tz: &str) -> Timestamp {
 }
 
 /// Decides whether and how a simulated person answers a message.
+/// What the person reads first: the message's first section (the step is
+/// repeated there, never in the notification text), else its text.
+fn shown_text(content: &crate::chat::sim::SimContent) -> String {
+    content
+        .blocks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|b| b["type"] == "section")
+        .and_then(|b| b["text"]["text"].as_str())
+        .map(|t| t.replace('*', ""))
+        .unwrap_or_else(|| content.text.clone())
+}
+
+/// The small step a version of a nudge shows (its input's value).
+fn named_step(content: &crate::chat::sim::SimContent) -> Option<String> {
+    content
+        .blocks
+        .as_array()?
+        .iter()
+        .find(|b| b["type"] == "input")?["element"]["initial_value"]
+        .as_str()
+        .map(str::to_string)
+}
+
 fn decide(
     person: &Person,
     message: &SimMessage,
@@ -618,7 +643,7 @@ fn print_transcript(
         let first = person.name.split(' ').next().unwrap_or(person.name);
         for m in mine {
             let original = m.edits.first().unwrap_or(&m.content);
-            println!("{}  Momentum: {}", local(original.at), original.text);
+            println!("{}  Momentum: {}", local(original.at), shown_text(original));
             // Each later version of the message shows an answer the person tapped.
             for version in m
                 .edits
@@ -637,6 +662,15 @@ fn print_transcript(
                 .map(|b| b.1.trim_start_matches("✓ ").to_string());
                 if let Some(label) = chosen {
                     println!("{}    {first} tapped: {label}", local(version.at));
+                } else if let Some(step) = named_step(version) {
+                    println!(
+                        "{}    {first} named a small step: {step}",
+                        local(version.at)
+                    );
+                } else if version.blocks.to_string().contains("\"step:name\"")
+                    && !version.blocks.to_string().contains("step:pick")
+                {
+                    println!("{}    {first}: no step this time", local(version.at));
                 }
             }
         }

@@ -56,6 +56,7 @@ pub async fn serve(listen: std::net::SocketAddr) -> Result<()> {
         .route("/", get(|| async { Redirect::to("/playground") }))
         .route("/playground", get(page))
         .route("/playground/tap", post(tap))
+        .route("/playground/enter", post(enter))
         .route("/playground/advance", post(advance))
         .route("/playground/version", get(version))
         .route("/playground/home", post(home))
@@ -93,7 +94,23 @@ fn shown(m: &crate::chat::sim::SimMessage) -> Value {
         .filter(|(id, ..)| id.contains(':') && !id.ends_with(":open"))
         .map(|(id, label, _, selected)| json!({ "action": id, "label": label, "selected": selected }))
         .collect();
-    json!({ "channel": m.channel, "ts": m.ts, "text": lines.join("\n"), "buttons": buttons })
+    // A text input (the small step): its label and what it holds now.
+    let input = m
+        .content
+        .blocks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|b| b["type"] == "input")
+        .map(|b| {
+            json!({
+                "action": b["element"]["action_id"],
+                "label": b["label"]["text"],
+                "value": b["element"]["initial_value"],
+                "max": b["element"]["max_length"],
+            })
+        });
+    json!({ "channel": m.channel, "ts": m.ts, "text": lines.join("\n"), "buttons": buttons, "input": input })
 }
 
 async fn page(
@@ -223,6 +240,31 @@ async fn tap(State(p): State<Arc<Playground>>, Form(f): Form<HashMap<String, Str
         return (StatusCode::BAD_REQUEST, e).into_response();
     }
     // The message update runs after the answer: give it a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    Redirect::to(&format!("/playground?person={person}")).into_response()
+}
+
+/// Types into a message's text input (the small step) and presses Enter.
+async fn enter(
+    State(p): State<Arc<Playground>>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let field = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let person = field("person");
+    if let Err(e) = p
+        .env
+        .sim
+        .enter_text(
+            &person,
+            &field("channel"),
+            &field("ts"),
+            &field("action"),
+            &field("text"),
+        )
+        .await
+    {
+        return (StatusCode::BAD_REQUEST, e).into_response();
+    }
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     Redirect::to(&format!("/playground?person={person}")).into_response()
 }

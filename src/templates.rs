@@ -102,9 +102,7 @@ pub fn step_suggestions(locale: &str, theme: Option<&str>) -> Vec<String> {
     let Some(by_theme) = by_locale else {
         return Vec::new();
     };
-    let list = theme
-        .and_then(|t| by_theme.get(t))
-        .unwrap_or(&by_theme[""]);
+    let list = theme.and_then(|t| by_theme.get(t)).unwrap_or(&by_theme[""]);
     list.as_array()
         .into_iter()
         .flatten()
@@ -221,25 +219,51 @@ mod tests {
                 assert!(s.iter().all(|x| x.chars().count() <= 75), "{s:?}");
             }
         }
-        assert_ne!(step_suggestions("cs", Some("feedback")), step_suggestions("en", Some("feedback")));
+        assert_ne!(
+            step_suggestions("cs", Some("feedback")),
+            step_suggestions("en", Some("feedback"))
+        );
     }
     use minijinja::context;
 
     #[test]
     fn every_nudge_template_renders_json_in_every_locale() {
         for locale in ["en", "cs"] {
-            for purpose in ["small_step", "one_tap_check"] {
+            let cases = [
+                ("small_step", "ask", None),
+                ("small_step", "named", Some("Ask Eva for \"feedback\"")),
+                ("small_step", "declined", None),
+                ("one_tap_check", "none", None),
+                ("one_tap_check", "named", Some("Ask Eva for \"feedback\"")),
+            ];
+            for (purpose, step_state, step) in cases {
                 for recorded in [None, Some("done"), Some("partly"), Some("not_yet")] {
+                    let suggestions = if step_state == "ask" {
+                        step_suggestions(locale, Some("feedback"))
+                    } else {
+                        Vec::new()
+                    };
                     let v = render_json("slack", locale, "nudge.json", context! {
-                        purpose, program => "Leaders \"2026\"", session => 2, job_id => 42, recorded
+                        purpose, program => "Leaders \"2026\"", session => 2, job_id => 42, recorded,
+                        step_state, step, suggestions, step_max => crate::domain::STEP_MAX_CHARS,
                     })
                     .unwrap();
                     crate::chat::sim::keep_for_validation("message", &v);
                     assert!(v["text"].as_str().unwrap().contains("2"));
-                    assert_eq!(
-                        v["blocks"].as_array().unwrap().last().unwrap()["elements"][0]["value"],
-                        "42"
-                    );
+                    let blocks = v["blocks"].as_array().unwrap();
+                    assert_eq!(blocks.last().unwrap()["elements"][0]["value"], "42");
+                    let text = v.to_string();
+                    if purpose == "small_step" {
+                        // The step is asked for; no report buttons on it.
+                        assert!(!text.contains("report:"), "{text}");
+                        assert!(blocks
+                            .iter()
+                            .any(|b| b["type"] == "input" && b["block_id"] == "step:42"));
+                        assert_eq!(text.contains("step:pick:2"), step_state == "ask");
+                    } else {
+                        assert!(text.contains("report:done"));
+                        assert_eq!(text.contains("Ask Eva"), step.is_some());
+                    }
                 }
             }
             for theme in [None, Some("delegation")] {

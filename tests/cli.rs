@@ -306,13 +306,13 @@ fn serve_pointed_at_sim_works_like_a_real_deployment() {
     );
     let tap: Value = http
         .post(format!("{sim_url}/_sim/tap"))
-        .json(&json!({"user": user, "channel": message["channel"], "ts": message["ts"], "action_id": "report:done"}))
+        .json(&json!({"user": user, "channel": message["channel"], "ts": message["ts"], "action_id": "step:pick:0"}))
         .send()
         .unwrap()
         .json()
         .unwrap();
     assert_eq!(tap["status"], 200, "{tap}");
-    wait_for("the message to show the answer", || {
+    wait_for("the message to show the step she picked", || {
         let msgs: Value = http
             .get(format!("{sim_url}/_sim/messages"))
             .send()
@@ -322,7 +322,7 @@ fn serve_pointed_at_sim_works_like_a_real_deployment() {
         let m = msgs.as_array()?.first()?.clone();
         m["content"]["blocks"]
             .to_string()
-            .contains("Recorded: *Did it*")
+            .contains("Your step: *")
             .then_some(())
     });
 }

@@ -25,6 +25,8 @@ impl std::io::Write for Captured {
 }
 
 const NOTE: &str = "I told Petr his report was late again";
+/// Her small step: her words, in her DM only, never in a log.
+const STEP: &str = "Give Petr the client call without rehearsing it";
 
 #[tokio::test]
 async fn nothing_personal_or_secret_is_ever_logged() {
@@ -44,16 +46,27 @@ async fn nothing_personal_or_secret_is_ever_logged() {
     let jana = t.user_id("jana.novakova");
     let dm = SimWorkspace::dm_channel(&jana);
     for m in t.sim.messages_in(&dm) {
-        if let Some((id, ..)) = m
-            .buttons()
-            .into_iter()
-            .find(|b| b.0 == "report:done" || b.0 == "pulse:4")
-        {
+        if let Some((id, ..)) = m.buttons().into_iter().find(|b| b.0 == "pulse:4") {
             t.sim.tap(&jana, &dm, &m.ts, &id).await.unwrap();
         }
     }
+    // She names her small step, and on Friday it is repeated back to her.
+    let nudge = t.sim.messages_in(&dm).pop().unwrap();
+    let reply = t
+        .sim
+        .enter_text(&jana, &dm, &nudge.ts, "step:name", STEP)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
     // Thursday: her manager's check-in names her.
     t.advance_to("2026-09-10T08:00:00Z").await;
+    t.advance_to("2026-09-11T14:00:00Z").await;
+    let check = t.sim.messages_in(&dm).pop().unwrap();
+    assert!(check.content.blocks.to_string().contains(STEP));
+    t.sim
+        .tap(&jana, &dm, &check.ts, "report:done")
+        .await
+        .unwrap();
     let pavel = SimWorkspace::dm_channel(&t.user_id("pavel.svoboda"));
     assert!(t
         .sim
@@ -92,6 +105,7 @@ async fn nothing_personal_or_secret_is_ever_logged() {
         "Nováková",
         NOTE,
         "told Petr",
+        STEP,
         t.sim.config.bot_token.as_str(),
         t.sim.config.signing_secret.as_str(),
         t.sim.config.client_secret.as_str(),

@@ -138,7 +138,13 @@ impl App {
                 job.recipient_person_id == Some(ctx.participant.person.id),
             ) {
                 match self
-                    .step_view(job.org_id, &ctx.participant, &ctx.program, nudge.purpose, session)
+                    .step_view(
+                        job.org_id,
+                        &ctx.participant,
+                        &ctx.program,
+                        nudge.purpose,
+                        session,
+                    )
                     .await
                 {
                     Ok(step) => ctx.step = step,

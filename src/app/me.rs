@@ -292,6 +292,7 @@ impl App {
             return Ok(None);
         };
         let mut participations = Vec::new();
+        let steps = self.steps_of(org, person.id).await?;
         for p in self.store.participations(org, person.id).await? {
             let program = self.store.program(org, p.program_id).await?;
             participations.push(serde_json::json!({
@@ -304,6 +305,11 @@ impl App {
                 "paused": p.is_paused_at(self.clock.now()),
                 "active": !p.deactivated,
                 "starting_point": self.starting_point(org, p.id).await?,
+                "small_steps": steps
+                    .iter()
+                    .filter(|(participant, ..)| *participant == p.id)
+                    .map(|(_, session, text)| serde_json::json!({ "session": session, "step": text }))
+                    .collect::<Vec<_>>(),
             }));
         }
         let rows = self.store.personal_rows(org, person.id).await?;

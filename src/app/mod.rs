@@ -18,9 +18,9 @@ mod lifecycle;
 mod me;
 mod onboarding;
 mod retention;
-mod steps;
 pub mod schedule;
 pub mod sessions;
+mod steps;
 mod taps;
 
 pub use access::Reach;
@@ -33,8 +33,8 @@ pub use install::SlackGrant;
 pub use lifecycle::{ProgramState, ProgramStatus};
 pub use me::{NoteRefusal, Overview, ProgramProgress, RecentAction, NOTE_MAX_CHARS};
 pub use onboarding::StartingPoint;
-pub use steps::{StepChoice, StepRefusal, STEP_MAX_CHARS};
 pub use sessions::{in_comparison, CompletedSession, ParticipantLookup, SessionOutcome};
+pub use steps::{StepChoice, StepRefusal, STEP_MAX_CHARS};
 pub use taps::{Tap, TapAnswer, TapRefusal, TapResult};
 
 use crate::chat::{ChatPort, ChatStatus, Chats, Delivered, Message};

@@ -31,6 +31,7 @@ impl App {
             answers = removed.answers,
             jobs = removed.jobs,
             notes = removed.notes,
+            steps = removed.steps,
             "retention applied"
         );
         Ok(removed)

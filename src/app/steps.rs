@@ -4,14 +4,13 @@
 //! time") answers the small-step nudge, and the follow-up repeats it back.
 //! Only the fact that it was answered ever counts, never the words.
 
-use super::*;
 use super::keys::sealed_context;
+use super::*;
 use crate::chat::StepView;
 use crate::store::sealed::SealedColumn;
 use crate::store::steps::SealedStep;
 
-/// A step holds at most this many characters.
-pub const STEP_MAX_CHARS: usize = 280;
+pub use crate::domain::STEP_MAX_CHARS;
 
 /// What the participant did with the small-step nudge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +29,9 @@ pub enum StepChoice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepRefusal {
     Empty,
-    TooLong { length: usize },
+    TooLong {
+        length: usize,
+    },
     /// Not a small-step nudge of this person (someone else's, or gone).
     NotYours,
 }
@@ -42,20 +43,22 @@ fn step_context(org: OrgId, participant_id: i64) -> String {
 impl App {
     /// Saves what `who` did with the small-step nudge `job_id`; the message
     /// to show on that nudge now, or why nothing was saved.
+    /// `at`: the message it was done on (the nudge, or its reminder); both
+    /// show the step after.
     pub async fn choose_step(
         &self,
         who: &ChatIdentity,
         job_id: i64,
         choice: StepChoice,
-    ) -> AppResult<Result<Option<super::taps::MessageUpdate>, StepRefusal>> {
+        at: &Delivered,
+    ) -> AppResult<Result<Vec<super::taps::MessageUpdate>, StepRefusal>> {
         let Some((org, person)) = self.person_for(who).await? else {
             return Ok(Err(StepRefusal::NotYours));
         };
         let Some(job) = self.store.job(org, job_id).await? else {
             return Ok(Err(StepRefusal::NotYours));
         };
-        let (Some(participant_id), Some(session)) = (job.participant_id, job.session_number)
-        else {
+        let (Some(participant_id), Some(session)) = (job.participant_id, job.session_number) else {
             return Ok(Err(StepRefusal::NotYours));
         };
         if job.purpose != JobPurpose::SmallStep || job.recipient_person_id != Some(person.id) {
@@ -66,7 +69,8 @@ impl App {
             StepChoice::Named(text) => Some(text.trim().to_string()),
             StepChoice::Suggestion(i) => {
                 let locale = super::delivery::locale_for(Some(&person), &ctx.program);
-                let shown = crate::templates::step_suggestions(&locale, ctx.participant.focus.as_deref());
+                let shown =
+                    crate::templates::step_suggestions(&locale, ctx.participant.focus.as_deref());
                 match shown.get(i) {
                     Some(s) => Some(s.clone()),
                     None => return Ok(Err(StepRefusal::Empty)),
@@ -89,19 +93,25 @@ impl App {
             None => None,
         };
         self.store
-            .save_step(org, participant_id, session, Some(job.id), sealed.as_deref(), self.clock.now())
+            .save_step(
+                org,
+                participant_id,
+                session,
+                Some(job.id),
+                sealed.as_deref(),
+                self.clock.now(),
+            )
             .await?;
         // The nudge shows what was saved, where it was sent.
         let ctx = self.job_context(&job).await?;
         let message = self.message_for(&ctx, &job, None);
-        let at = match (&job.channel_id, &job.message_ts) {
-            (Some(c), Some(t)) => Delivered {
-                channel: c.clone(),
-                ts: t.clone(),
-            },
-            _ => return Ok(Ok(None)),
+        let Some(port) = self.chats.for_identity(who) else {
+            return Ok(Ok(Vec::new()));
         };
-        Ok(Ok(self.chats.for_identity(who).map(|port| (port, at, message))))
+        Ok(Ok(super::taps::places_to_update(&job, at)
+            .into_iter()
+            .map(|place| (port.clone(), place, message.clone()))
+            .collect()))
     }
 
     /// What a nudge of `participant`'s session says about the step, for the

@@ -325,7 +325,7 @@ impl App {
 
 /// Where a job's answer shows: the message that was tapped (the nudge, or its
 /// reminder), then the job's own message when that is another one. Never empty.
-fn places_to_update(job: &Job, tapped: &Delivered) -> Vec<Delivered> {
+pub(super) fn places_to_update(job: &Job, tapped: &Delivered) -> Vec<Delivered> {
     let own = match (&job.channel_id, &job.message_ts) {
         (Some(c), Some(t)) => Some(Delivered {
             channel: c.clone(),

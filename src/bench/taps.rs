@@ -62,7 +62,7 @@ pub async fn taps(
         .await?;
     let mut doc = program(participants, TEAM, 1, false);
     doc["program"]["nudges"] =
-        json!([{"kind": "small_step", "days_after_session": 1, "at": "09:00"}]);
+        json!([{"kind": "one_tap_check", "days_after_session": 1, "at": "09:00"}]);
     doc["program"]["sessions"] = json!([{"number": 1, "planned": "2026-01-05"}]);
     let applied = app
         .apply_program(org.id, &doc, false)

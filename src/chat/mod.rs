@@ -171,7 +171,7 @@ impl Message {
                     step_state => step.state(),
                     step => match step { StepView::Named(s) => Some(s.as_str()), _ => None },
                     suggestions => match step { StepView::Ask(s) => s.clone(), _ => Vec::new() },
-                    step_max => crate::app::STEP_MAX_CHARS,
+                    step_max => crate::domain::STEP_MAX_CHARS,
                 },
                 locale,
             ),

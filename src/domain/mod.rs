@@ -18,6 +18,9 @@ pub mod reader;
 pub mod time;
 
 pub use answer::{Answer, CheckinAnswer, JobPurpose};
+
+/// A small step a participant names holds at most this many characters.
+pub const STEP_MAX_CHARS: usize = 280;
 pub use errors::{ConfigErrors, FieldError};
 pub use identity::{ChannelRef, ChatIdentity, PersonRef, Platform};
 pub use program::{NudgeKind, NudgeRule, ParticipantSpec, ProgramFile, ProgramSpec};

@@ -7,7 +7,7 @@
 
 use super::commands::handle_command;
 use super::AppState;
-use crate::app::{StartingPoint, Tap, TapAnswer, TapResult};
+use crate::app::{StartingPoint, StepChoice, StepRefusal, Tap, TapAnswer, TapResult};
 use crate::chat::teams::activity::Activity;
 use crate::chat::teams::{cards, TeamsBot, TeamsChat};
 use crate::chat::{ChatPort, Delivered, Message};
@@ -354,6 +354,20 @@ impl Inbound<'_> {
             (_, Some(answer), Some(job_id)) => self.tap(who, job_id, answer, at).await,
             ("snooze", _, Some(job_id)) => self.snooze(who, job_id, &data, at).await,
             ("note", _, job) => self.note(who, job, &data).await,
+            ("step" | "step_pick" | "step_none" | "step_delete", _, Some(job_id)) => {
+                let choice = match verb {
+                    "step" => {
+                        StepChoice::Named(data["step"].as_str().unwrap_or_default().to_string())
+                    }
+                    "step_pick" => match data["pick"].as_str().and_then(|p| p.parse().ok()) {
+                        Some(i) => StepChoice::Suggestion(i),
+                        None => StepChoice::Named(String::new()),
+                    },
+                    "step_none" => StepChoice::NoStep,
+                    _ => StepChoice::Delete,
+                };
+                self.step(who, job_id, choice, at).await
+            }
             ("onboarding", _, _) => self.onboarding_form(who, &data).await,
             ("onboard", _, _) => self.onboard(who, &data).await,
             // A card of an older (or newer) version: said plainly, not
@@ -423,6 +437,53 @@ impl Inbound<'_> {
                 cards::error_response(400, "this card is not yours to answer")
             }
         })
+    }
+
+    /// The small step, named on the card: the card shows it, or says
+    /// plainly why it was not saved.
+    async fn step(
+        &self,
+        who: ChatIdentity,
+        job_id: i64,
+        choice: StepChoice,
+        at: Delivered,
+    ) -> crate::app::AppResult<Value> {
+        let outcome = self
+            .state
+            .app
+            .choose_step(&who, job_id, choice, &at)
+            .await?;
+        let locale = self.state.app.locale_for(&who).await;
+        let (reply, ctx) = match outcome {
+            Ok(updates) => {
+                // The card acted on is replaced by the answer; any other
+                // (the nudge a reminder repeats) is updated.
+                let mut shown = None;
+                for (port, place, message) in updates {
+                    if place == at {
+                        shown = Some(message);
+                    } else {
+                        tokio::spawn(async move {
+                            if let Err(e) = port.update(&place, &message).await {
+                                tracing::warn!(error = %e, "could not update a card");
+                            }
+                        });
+                    }
+                }
+                return Ok(shown_card(shown.as_ref()));
+            }
+            Err(StepRefusal::Empty) => ("step_empty", minijinja::context! {}),
+            Err(StepRefusal::TooLong { length }) => (
+                "step_too_long",
+                minijinja::context! { length, max => crate::app::STEP_MAX_CHARS },
+            ),
+            Err(StepRefusal::NotYours) => ("stale_button", minijinja::context! {}),
+        };
+        Ok(cards::message_response(&command_reply(
+            &voice(&locale),
+            reply,
+            ctx,
+        )))
     }
 
     async fn snooze(

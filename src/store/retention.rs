@@ -12,6 +12,8 @@ pub struct Removed {
     pub answers: u64,
     pub jobs: u64,
     pub notes: u64,
+    /// Named small steps (personal words, like notes).
+    pub steps: u64,
 }
 
 impl Store {
@@ -108,7 +110,7 @@ impl Store {
             .await?
             .rows_affected();
         // Named steps are personal words like notes: they go with them.
-        removed.notes += sqlx::query("DELETE FROM steps WHERE updated_at < $1")
+        removed.steps = sqlx::query("DELETE FROM steps WHERE updated_at < $1")
             .bind(at)
             .execute(&mut *tx)
             .await?

@@ -52,7 +52,12 @@ impl Store {
         session: u32,
     ) -> Result<Option<SealedStep>> {
         Ok(self
-            .steps_where(org, "participant_id = $2 AND session = $3", participant_id, Some(session))
+            .steps_where(
+                org,
+                "participant_id = $2 AND session = $3",
+                participant_id,
+                Some(session),
+            )
             .await?
             .pop())
     }

@@ -18,20 +18,21 @@ async fn say(t: &TestApp, handle: &str, text: &str) -> String {
     body["text"].as_str().unwrap().to_string()
 }
 
-/// Jana completes session 1, gets her small-step nudge and taps "did it".
+/// Jana completes session 1, names her small step on the day-after nudge,
+/// and taps "did it" on Friday's follow-up, which repeats the step back.
 async fn jana_reports(t: &TestApp) {
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
     t.complete_session("jana.novakova", 1, "2026-09-07").await;
     assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 1);
-    let jana = t.user_id("jana.novakova");
-    let nudge = t.sim.messages_in(&SimWorkspace::dm_channel(&jana))[0].clone();
-    let reply = t
-        .sim
-        .tap(&jana, &nudge.channel, &nudge.ts, "report:done")
-        .await
-        .unwrap();
-    assert_eq!(reply.status, 200);
+    t.name_step("jana.novakova", JANAS_STEP).await;
+    // Friday 16:00 in Prague: the follow-up.
+    t.advance_to("2026-09-11T14:00:00Z").await;
+    let check = t.report_on_follow_up("jana.novakova", "report:done").await;
+    assert!(check.content.blocks.to_string().contains(JANAS_STEP));
 }
+
+/// The small step Jana names: her words, for her eyes only.
+const JANAS_STEP: &str = "Let Eva run Monday's stand-up";
 
 #[tokio::test]
 async fn status_shows_a_participant_their_own_progress() {
@@ -44,7 +45,7 @@ async fn status_shows_a_participant_their_own_progress() {
         "1 of 5 done",
         "next: session 2, planned for 2026-09-21",
         "1 week in a row",
-        "did it (session 1, 2026-09-08)",
+        "did it (session 1, 2026-09-11)",
         "Private notes: 0",
     ] {
         assert!(status.contains(expected), "{expected:?} in {status}");
@@ -183,7 +184,7 @@ async fn hr_admins_see_their_programs_health_and_digest_preview_others_do_not() 
     let health = say(&t, HR_ADMIN, "health leaders-2026").await;
     for expected in [
         "Week 2026-W37 (the last composed week): started 1",
-        "Messages sent that week: 1",
+        "Messages sent that week: 2",
     ] {
         assert!(health.contains(expected), "{expected:?} in {health}");
     }

@@ -337,13 +337,8 @@ async fn metrics_report_jobs_sends_requests_and_lag_in_prometheus_format() {
     );
     // Jana answers; her reminder is skipped for it: a behavioural reason,
     // which /metrics never carries (nor any free text).
-    let user = t.user_id("jana.novakova");
-    let dm = momentum::chat::sim::SimWorkspace::dm_channel(&user);
-    let nudge = t.sim.messages_in(&dm).remove(0);
-    t.sim
-        .tap(&user, &dm, &nudge.ts, "report:done")
-        .await
-        .unwrap();
+    t.name_step("jana.novakova", "Ask the team what to stop doing")
+        .await;
     t.advance_to("2026-09-10T12:00:00Z").await;
     assert_eq!(t.skipped("answered before the reminder").await, 1);
     // A scrape reads memory, not the jobs table: the figures move only when

@@ -15,31 +15,11 @@ async fn a_weeks_digest_counts_what_happened_and_names_nobody() {
     assert_eq!(people.len(), 18);
     // Small steps go out on Tuesday (09:30 local: Prague, London, New York).
     t.small_steps_for(&people).await;
-    // Twelve answer on Wednesday: 6 done, 4 partly, 2 not yet.
+    // Twelve name their small step on Wednesday.
     t.clock.set("2026-09-09T10:00:00Z".parse().unwrap());
-    let answers = [
-        "done", "done", "done", "done", "done", "done", "partly", "partly", "partly", "partly",
-        "not_yet", "not_yet",
-    ];
-    for (p, answer) in people.iter().zip(answers) {
-        let user = t.user_id(p);
-        let channel = SimWorkspace::dm_channel(&user);
-        let nudge = t.sim.messages_in(&channel).remove(0);
-        let reply = t
-            .sim
-            .tap(&user, &channel, &nudge.ts, &format!("report:{answer}"))
-            .await
-            .unwrap();
-        assert_eq!(reply.status, 200);
+    for p in people.iter().take(12) {
+        t.name_step(p, &format!("{p} tries one thing")).await;
     }
-    // One changes her answer within the week: it counts once, with its latest value.
-    let first = t.user_id(&people[0]);
-    let channel = SimWorkspace::dm_channel(&first);
-    let nudge = t.sim.messages_in(&channel).remove(0);
-    t.sim
-        .tap(&first, &channel, &nudge.ts, "report:partly")
-        .await
-        .unwrap();
     // Thursday 10:00: the managers' check-ins (18); the managers answer 10 of them.
     t.advance_to("2026-09-10T08:00:00Z").await;
     t.advance_to("2026-09-10T09:00:00Z").await;
@@ -61,6 +41,25 @@ async fn a_weeks_digest_counts_what_happened_and_names_nobody() {
         }
     }
     assert_eq!(answered, 14);
+    // Friday 16:00 local: the follow-ups repeat each step back; the twelve
+    // answer: 6 done, 4 partly, 2 not yet.
+    for at in [
+        "2026-09-11T14:00:00Z",
+        "2026-09-11T15:00:00Z",
+        "2026-09-11T20:00:00Z",
+    ] {
+        t.advance_to(at).await;
+    }
+    let answers = [
+        "done", "done", "done", "done", "done", "done", "partly", "partly", "partly", "partly",
+        "not_yet", "not_yet",
+    ];
+    for (p, answer) in people.iter().zip(answers) {
+        let check = t.report_on_follow_up(p, &format!("report:{answer}")).await;
+        assert!(check.content.blocks.to_string().contains("tries one thing"));
+    }
+    // One changes her answer within the week: it counts once, with its latest value.
+    t.report_on_follow_up(&people[0], "report:partly").await;
 
     // Monday: the week of 7 September is complete.
     t.clock.set("2026-09-14T08:00:00Z".parse().unwrap());
@@ -210,16 +209,22 @@ async fn retention_deletes_raw_events_and_keeps_every_weeks_figures() {
     t.clock.set("2026-09-09T10:00:00Z".parse().unwrap());
     for p in people.iter().take(10) {
         let user = t.user_id(p);
-        let channel = SimWorkspace::dm_channel(&user);
-        let nudge = t.sim.messages_in(&channel).remove(0);
-        t.sim
-            .tap(&user, &channel, &nudge.ts, "report:done")
-            .await
-            .unwrap();
+        t.name_step(p, "kept only for a while").await;
         t.sim
             .slash_command(&user, "/momentum", "note kept only for a while")
             .await
             .unwrap();
+    }
+    // Friday's follow-ups: the ten tap "did it".
+    for at in [
+        "2026-09-11T14:00:00Z",
+        "2026-09-11T15:00:00Z",
+        "2026-09-11T20:00:00Z",
+    ] {
+        t.advance_to(at).await;
+    }
+    for p in people.iter().take(10) {
+        t.report_on_follow_up(p, "report:done").await;
     }
     // Eighty days later, with a 30-day retention.
     t.clock.set("2026-11-30T08:00:00Z".parse().unwrap());
@@ -235,8 +240,8 @@ async fn retention_deletes_raw_events_and_keeps_every_weeks_figures() {
         removed.taps >= 10 && removed.answers >= 10 && removed.jobs > 0,
         "{removed:?}"
     );
-    assert_eq!(removed.notes, 10);
-    for table in ["taps", "reports", "notes"] {
+    assert_eq!((removed.notes, removed.steps), (10, 10));
+    for table in ["taps", "reports", "notes", "steps"] {
         assert_eq!(t.count(table).await, 0, "{table}");
     }
     let after: Value = t

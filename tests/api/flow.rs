@@ -101,12 +101,14 @@ async fn a_tap_is_stored_the_message_updated_and_the_answer_changeable() {
     let t = spawn_app().await;
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
     complete(&t, "jana.novakova", 1, None).await;
+    // Friday 16:00 in Prague: the follow-up with the one-tap answers.
     t.advance_to("2026-09-08T07:30:00Z").await;
+    t.advance_to("2026-09-11T14:00:00Z").await;
     let user = t.user_id("jana.novakova");
     let channel = SimWorkspace::dm_channel(&user);
-    let message = t.sim.messages_in(&channel).remove(0);
+    let message = t.sim.messages_in(&channel).pop().unwrap();
 
-    t.clock.set("2026-09-08T11:00:00Z".parse().unwrap());
+    t.clock.set("2026-09-11T15:00:00Z".parse().unwrap());
     let reply = t
         .sim
         .tap(&user, &channel, &message.ts, "report:partly")
@@ -146,9 +148,10 @@ async fn someone_elses_button_records_nothing() {
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
     complete(&t, "jana.novakova", 1, None).await;
     t.advance_to("2026-09-08T07:30:00Z").await;
+    t.advance_to("2026-09-11T14:00:00Z").await;
     let jana = t.user_id("jana.novakova");
     let channel = SimWorkspace::dm_channel(&jana);
-    let message = t.sim.messages_in(&channel).remove(0);
+    let message = t.sim.messages_in(&channel).pop().unwrap();
     // Tomáš forges a tap on Jana's message (a validly signed request from his account).
     let body = t
         .sim
@@ -222,7 +225,7 @@ async fn concurrent_taps_and_their_redeliveries_are_each_stored_once() {
     let t = spawn_app().await;
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
     let people = participant_handles();
-    let sent = t.small_steps_for(&people).await;
+    let sent = t.follow_ups_for(&people).await;
     assert_eq!(sent, people.len());
     let mut bodies = Vec::new();
     for handle in &people {

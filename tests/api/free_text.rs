@@ -1,10 +1,14 @@
 //! No free text ever leaves through a digest, an export or an API
-//! aggregate: for random private notes, goals and blockers of participants
+//! aggregate: for random private notes, small steps, goals and blockers of participants
 //! who also report, none of that text appears in any of them (property test).
 
 use crate::helpers::*;
-use momentum::chat::sim::SimWorkspace;
 use proptest::prelude::*;
+
+/// The small step a participant names, from their note's words.
+fn step_of(note: &str) -> String {
+    format!("step {}", note.chars().take(270).collect::<String>())
+}
 
 /// Runs one case: ten participants report and each writes `notes[i]`.
 async fn case(notes: Vec<String>) -> Result<(), TestCaseError> {
@@ -19,12 +23,8 @@ async fn case(notes: Vec<String>) -> Result<(), TestCaseError> {
     t.clock.set("2026-09-09T10:00:00Z".parse().unwrap());
     for (p, note) in people.iter().zip(&notes) {
         let user = t.user_id(p);
-        let dm = SimWorkspace::dm_channel(&user);
-        let nudge = t.sim.messages_in(&dm).remove(0);
-        t.sim
-            .tap(&user, &dm, &nudge.ts, "report:done")
-            .await
-            .unwrap();
+        // Their small step: free text too.
+        t.name_step(p, &step_of(note)).await;
         let reply = t
             .sim
             .slash_command(&user, "/momentum", &format!("note {note}"))
@@ -69,6 +69,10 @@ async fn case(notes: Vec<String>) -> Result<(), TestCaseError> {
     .join("\n");
     for note in &notes {
         prop_assert!(!published.contains(note.trim()), "{note:?} was published");
+        prop_assert!(
+            !published.contains(step_of(note).trim()),
+            "a step was published"
+        );
     }
     Ok(())
 }

@@ -371,6 +371,22 @@ impl TestApp {
         sent
     }
 
+    /// Session 1 for `people`, then everything up to Friday's follow-ups
+    /// (16:00 local in Prague, London and New York): how many follow-ups
+    /// went out at those times.
+    pub async fn follow_ups_for(&self, people: &[String]) -> usize {
+        self.small_steps_for(people).await;
+        let mut sent = 0;
+        for at in [
+            "2026-09-11T14:00:00Z",
+            "2026-09-11T15:00:00Z",
+            "2026-09-11T20:00:00Z",
+        ] {
+            sent += self.advance_to(at).await.sent;
+        }
+        sent
+    }
+
     /// One person's row in the sample program's participant list (admin API).
     pub async fn participant_status(&self, email: &str) -> Value {
         let list: Value = self
@@ -442,6 +458,52 @@ impl TestApp {
             }
             total.add(s);
         }
+    }
+
+    /// `handle` types `text` as their small step on their latest
+    /// small-step nudge and presses Enter; that nudge.
+    pub async fn name_step(&self, handle: &str, text: &str) -> momentum::chat::sim::SimMessage {
+        let user = self.user_id(handle);
+        let dm = SimWorkspace::dm_channel(&user);
+        let nudge = self
+            .sim
+            .messages_in(&dm)
+            .into_iter()
+            .rev()
+            .find(|m| m.content.blocks.to_string().contains("\"step:name\""))
+            .unwrap_or_else(|| panic!("no small-step nudge for {handle}"));
+        let reply = self
+            .sim
+            .enter_text(&user, &dm, &nudge.ts, "step:name", text)
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        nudge
+    }
+
+    /// `handle`'s latest message with the one-tap report buttons (a
+    /// follow-up), tapped with `action_id`.
+    pub async fn report_on_follow_up(
+        &self,
+        handle: &str,
+        action_id: &str,
+    ) -> momentum::chat::sim::SimMessage {
+        let user = self.user_id(handle);
+        let dm = SimWorkspace::dm_channel(&user);
+        let check = self
+            .sim
+            .messages_in(&dm)
+            .into_iter()
+            .rev()
+            .find(|m| m.buttons().iter().any(|(id, ..)| id == action_id))
+            .unwrap_or_else(|| panic!("no follow-up with {action_id} for {handle}"));
+        let reply = self
+            .sim
+            .tap(&user, &dm, &check.ts, action_id)
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        check
     }
 
     pub fn user_id(&self, handle: &str) -> String {

@@ -8,19 +8,17 @@ use momentum::clock::Clock;
 use momentum::demo::HR_ADMIN;
 use serde_json::Value;
 
-/// Jana completes session 1, gets her nudge and taps "did it"; returns the
-/// nudge's channel and ts.
+/// Jana completes session 1, names her small step, and taps "did it" on
+/// Friday's follow-up; returns the follow-up's channel and ts.
 async fn jana_reports(t: &TestApp) -> (String, String) {
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
     t.complete_session("jana.novakova", 1, "2026-09-07").await;
     assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 1);
-    let jana = t.user_id("jana.novakova");
-    let nudge = t.sim.messages_in(&SimWorkspace::dm_channel(&jana))[0].clone();
-    t.sim
-        .tap(&jana, &nudge.channel, &nudge.ts, "report:done")
-        .await
-        .unwrap();
-    (nudge.channel, nudge.ts)
+    t.name_step("jana.novakova", "Ask Petr to lead the budget review")
+        .await;
+    t.advance_to("2026-09-11T14:00:00Z").await;
+    let check = t.report_on_follow_up("jana.novakova", "report:done").await;
+    (check.channel, check.ts)
 }
 
 async fn home_text(t: &TestApp, handle: &str, event_id: &str) -> String {
@@ -46,7 +44,7 @@ async fn the_home_tab_shows_a_participant_their_progress_and_an_admin_their_prog
         "*Your focus:* delegation",
         "1 of 5 done",
         "session 2, 2026-09-21",
-        "did it (session 1, 2026-09-08)",
+        "did it (session 1, 2026-09-11)",
         "Add a private note",
         "Pause nudges",
     ] {

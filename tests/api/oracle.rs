@@ -192,6 +192,8 @@ struct Records {
     taps: Vec<TapRow>,
     pulses: Vec<PulseRow>,
     checkins: Vec<CheckinRow>,
+    /// Small steps named (or declined): (the nudge answered, when first).
+    steps: Vec<(Option<i64>, i64)>,
     pauses: Vec<PauseRow>,
     sessions: Vec<SessionRow>,
 }
@@ -237,6 +239,12 @@ impl Records {
         .fetch_all(pool)
         .await
         .unwrap();
+        let steps: Vec<(Option<i64>, i64)> =
+            sqlx::query_as("SELECT job_id, first_answered_at FROM steps WHERE org_id = $1")
+                .bind(org)
+                .fetch_all(pool)
+                .await
+                .unwrap();
         let checkins: Vec<(i64, String, i64)> = sqlx::query_as(
             "SELECT job_id, answer, first_answered_at FROM checkins WHERE org_id = $1",
         )
@@ -318,6 +326,7 @@ impl Records {
                     },
                 )
                 .collect(),
+            steps,
             checkins: checkins
                 .into_iter()
                 .map(|(job_id, answer, first_answered_at)| CheckinRow {
@@ -517,6 +526,12 @@ impl Oracle {
         }
         for rep in &r.reports {
             first_answer.insert(rep.job_id, rep.first_answered_at);
+        }
+        // Naming the step (or "no step this time") answers the small-step nudge.
+        for (job, at) in &r.steps {
+            if let Some(job) = job {
+                first_answer.insert(*job, *at);
+            }
         }
         let mut prompts: HashMap<i64, Vec<(i64, Option<i64>)>> = HashMap::new();
         for p in &r.participants {
@@ -1261,7 +1276,8 @@ impl History<'_> {
     fn plan(&mut self, id: i64) {
         let m = self.sent[&id].clone();
         let (prefix, chance) = match m.purpose.as_str() {
-            "small_step" | "one_tap_check" => ("report:", self.answers(m.participant, m.sent_at)),
+            "small_step" => ("step:", self.answers(m.participant, m.sent_at)),
+            "one_tap_check" => ("report:", self.answers(m.participant, m.sent_at)),
             "self_assessment" | "pulse_question" => {
                 ("pulse:", self.answers(m.participant, m.sent_at))
             }
@@ -1273,7 +1289,8 @@ impl History<'_> {
                     Some(prefix) => prefix,
                     None if self.rng.chance(0.1) => {
                         match self.sent.get(&original).map(|o| o.purpose.as_str()) {
-                            Some("small_step" | "one_tap_check") => "report:",
+                            Some("small_step") => "step:",
+                            Some("one_tap_check") => "report:",
                             Some("manager_checkin") => "checkin:",
                             Some("self_assessment" | "manager_observation") => "pulse:",
                             _ => return,
@@ -1409,12 +1426,19 @@ impl History<'_> {
                     .buttons()
                     .into_iter()
                     .map(|b| b.0)
-                    .filter(|id| id.starts_with(prefix))
+                    .filter(|id| id.starts_with(prefix) && id != "step:delete")
                     .collect();
+                if prefix == "step:" {
+                    // The step can always be typed (again).
+                    options.push("step:name".into());
+                }
                 let before = self.last_answer.get(&answers).cloned();
                 if change {
                     let Some(before) = &before else { return };
-                    options.retain(|o| o != before);
+                    // A step is changed by typing another one.
+                    if prefix != "step:" {
+                        options.retain(|o| o != before);
+                    }
                 }
                 assert!(
                     !options.is_empty(),
@@ -1423,7 +1447,16 @@ impl History<'_> {
                     m.purpose
                 );
                 let choice = options[self.rng.below(options.len() as u64) as usize].clone();
-                let reply = t.sim.tap(user, &m.channel, &m.ts, &choice).await.unwrap();
+                let reply = if choice == "step:name" {
+                    // Typed: the step's words, sent with Enter.
+                    let text = format!("step {} of job {answers}", self.rng.below(1000));
+                    t.sim
+                        .enter_text(user, &m.channel, &m.ts, "step:name", &text)
+                        .await
+                        .unwrap()
+                } else {
+                    t.sim.tap(user, &m.channel, &m.ts, &choice).await.unwrap()
+                };
                 assert_eq!(reply.status, 200, "{}", reply.body);
                 self.last_answer.insert(answers, choice);
                 self.cov.taps += 1;
@@ -1851,15 +1884,6 @@ async fn every_published_figure_matches_an_independent_oracle_over_random_histor
     assert!(total.changed > 0 && total.on_reminder > 0, "{total:?}");
 }
 
-/// Taps `answer` on the latest message in `handle`'s DM.
-async fn answer_latest(t: &TestApp, handle: &str, answer: &str) {
-    let user = t.user_id(handle);
-    let channel = momentum::chat::sim::SimWorkspace::dm_channel(&user);
-    let m = t.sim.messages_in(&channel).pop().unwrap();
-    let reply = t.sim.tap(&user, &channel, &m.ts, answer).await.unwrap();
-    assert_eq!(reply.status, 200, "{}", reply.body);
-}
-
 /// Momentum is the exponentially weighted average of the weekly engagement:
 /// 6 of 18 (1/3), a quiet week, then 5 of 12 give 0.5 · 5/12 + 0.5 · 1/3 =
 /// 0.375 exactly, shown as 38 (half up), 5 points up from 33, whether the
@@ -1871,11 +1895,11 @@ async fn momentum_continues_from_its_exact_value_week_to_week() {
     let t = spawn_app().await;
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
     let people = participant_handles();
-    // Week 37: all 18 get a small step on Tuesday, 6 answer it.
+    // Week 37: all 18 get a small step on Tuesday, 6 name theirs.
     t.small_steps_for(&people).await;
     t.clock.set("2026-09-08T15:00:00Z".parse().unwrap());
     for p in people.iter().take(6) {
-        answer_latest(&t, p, "report:done").await;
+        t.name_step(p, "Try one thing").await;
     }
     // Weeks 37 and 38 composed at their digest times.
     t.advance_to("2026-09-14T07:30:00Z").await;
@@ -1893,7 +1917,7 @@ async fn momentum_continues_from_its_exact_value_week_to_week() {
     }
     t.clock.set("2026-09-22T15:00:00Z".parse().unwrap());
     for p in people.iter().take(5) {
-        answer_latest(&t, p, "report:done").await;
+        t.name_step(p, "Try one more thing").await;
     }
     t.advance_to("2026-09-28T07:30:00Z").await;
     let weeks = aggregates(&t).await;

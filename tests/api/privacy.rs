@@ -1,11 +1,13 @@
 //! A manager's view: no message, command, home tab or download reveals a
-//! participant's report, note or self-assessment; the focus theme appears
+//! participant's report, small step, note or self-assessment; the focus theme appears
 //! only where the participant agreed to share it.
 
 use crate::helpers::*;
 use momentum::chat::sim::SimWorkspace;
 
 const NOTE: &str = "Feeling stuck with my manager about delegation of the Q4 budget";
+/// The small step Jana names: her words, for her eyes only.
+const STEP: &str = "Hand the Q3 forecast to Marek without checking it twice";
 
 /// Everything Pavel (manager of Jana, who shares her focus, and Eva, who
 /// does not) can see, after both reported, answered their baseline pulse
@@ -31,22 +33,19 @@ async fn managers_world(t: &TestApp) -> String {
         );
     }
     t.advance_to("2026-09-08T07:30:00Z").await;
-    for (p, answer) in [
-        ("jana.novakova", "report:not_yet"),
-        ("eva.cerna", "report:partly"),
-    ] {
-        let user = t.user_id(p);
-        let dm = SimWorkspace::dm_channel(&user);
-        let nudge = t.sim.messages_in(&dm).pop().unwrap();
-        assert_eq!(
-            t.sim
-                .tap(&user, &dm, &nudge.ts, answer)
-                .await
-                .unwrap()
-                .status,
-            200
-        );
-    }
+    // Jana names her small step; Eva has no step this time.
+    t.name_step("jana.novakova", STEP).await;
+    let eva = t.user_id("eva.cerna");
+    let eva_dm = SimWorkspace::dm_channel(&eva);
+    let nudge = t.sim.messages_in(&eva_dm).pop().unwrap();
+    assert_eq!(
+        t.sim
+            .tap(&eva, &eva_dm, &nudge.ts, "step:none")
+            .await
+            .unwrap()
+            .status,
+        200
+    );
     let jana = t.user_id("jana.novakova");
     let reply = t
         .sim
@@ -54,7 +53,15 @@ async fn managers_world(t: &TestApp) -> String {
         .await
         .unwrap();
     assert!(reply.body.contains("saved"), "{}", reply.body);
+    // Thursday: the check-ins; Friday 16:00: the follow-ups, answered.
     t.advance_to("2026-09-10T08:00:00Z").await;
+    t.advance_to("2026-09-11T14:00:00Z").await;
+    for (p, answer) in [
+        ("jana.novakova", "report:not_yet"),
+        ("eva.cerna", "report:partly"),
+    ] {
+        t.report_on_follow_up(p, answer).await;
+    }
 
     let pavel = t.user_id("pavel.svoboda");
     let dm = SimWorkspace::dm_channel(&pavel);
@@ -109,6 +116,8 @@ async fn a_manager_sees_the_shared_focus_and_nothing_a_participant_reported_or_w
         "Recorded: *4*",
         "Feeling stuck",
         "Q4 budget",
+        "Q3 forecast",
+        "Marek",
     ] {
         assert!(!seen.contains(private), "the manager can see {private:?}");
     }
@@ -122,7 +131,7 @@ async fn a_manager_sees_the_shared_focus_and_nothing_a_participant_reported_or_w
     assert!(t.eventually(|| !t.sim.files_in(&dm).is_empty()).await);
     let hers = String::from_utf8_lossy(&t.sim.files_in(&dm)[0].bytes).into_owned();
     assert!(
-        hers.contains("Feeling stuck") && hers.contains("not_yet"),
+        hers.contains("Feeling stuck") && hers.contains("not_yet") && hers.contains(STEP),
         "{hers}"
     );
 }

@@ -45,25 +45,35 @@ async fn an_unanswered_nudge_is_reminded_once_and_the_reminder_answers_it() {
         .to_string()
         .contains("gentle reminder"));
 
-    // A tap on the reminder is the report on the nudge; both messages show it.
+    // Naming the step on the reminder answers the nudge; both messages show it.
     let reply = t
         .sim
-        .tap(&user, &channel, &messages[1].ts, "report:done")
+        .enter_text(
+            &user,
+            &channel,
+            &messages[1].ts,
+            "step:name",
+            "Ask Petr first",
+        )
         .await
         .unwrap();
     assert_eq!(reply.status, 200);
-    let reported: Vec<i64> = sqlx::query_scalar("SELECT job_id FROM reports WHERE org_id = $1")
-        .bind(t.org.id.0)
-        .fetch_all(t.store.pool())
-        .await
-        .unwrap();
-    assert_eq!(reported, vec![small_step_job(&t).await]);
-    let shows_done = |ts: &str| {
+    let answered: Vec<Option<i64>> =
+        sqlx::query_scalar("SELECT job_id FROM steps WHERE org_id = $1")
+            .bind(t.org.id.0)
+            .fetch_all(t.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(answered, vec![Some(small_step_job(&t).await)]);
+    let shows_step = |ts: &str| {
         let m = t.sim.message(&channel, ts).unwrap();
-        m.buttons().iter().any(|b| b.3 && b.1.ends_with("Did it"))
+        m.content
+            .blocks
+            .to_string()
+            .contains("Your step: *Ask Petr first*")
     };
-    assert!(t.eventually(|| shows_done(&messages[0].ts)).await);
-    assert!(t.eventually(|| shows_done(&messages[1].ts)).await);
+    assert!(t.eventually(|| shows_step(&messages[0].ts)).await);
+    assert!(t.eventually(|| shows_step(&messages[1].ts)).await);
 
     // Never a second reminder for the same nudge, however long it runs.
     t.advance_to("2026-09-30T12:00:00Z").await;
@@ -83,7 +93,7 @@ async fn an_answered_nudge_gets_no_reminder() {
     let (user, channel) = jana_nudged(&t, &PROGRAM).await;
     let nudge = t.sim.messages_in(&channel).remove(0);
     t.sim
-        .tap(&user, &channel, &nudge.ts, "report:partly")
+        .tap(&user, &channel, &nudge.ts, "step:none")
         .await
         .unwrap();
     t.advance_to("2026-09-10T07:30:00Z").await;
@@ -178,7 +188,13 @@ async fn snooze_in_chat_puts_off_the_latest_unanswered_nudge() {
     assert_eq!(t.advance_to("2026-09-09T07:00:00Z").await.sent, 1);
     let messages = t.sim.messages_in(&channel);
     t.sim
-        .tap(&user, &channel, &messages[1].ts, "report:done")
+        .enter_text(
+            &user,
+            &channel,
+            &messages[1].ts,
+            "step:name",
+            "Say no to one meeting",
+        )
         .await
         .unwrap();
     let reply = t

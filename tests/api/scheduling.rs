@@ -232,16 +232,29 @@ async fn a_snoozed_nudge_comes_back_the_next_morning_and_its_answer_counts_once(
     assert_eq!(t.advance_to("2026-09-09T07:00:00Z").await.sent, 1);
     let messages = t.sim.messages_in(&channel);
     assert_eq!(messages.len(), 2);
-    // Answering the reminder or the first message is one report for the one nudge.
+    // Naming the step on the message that came back, then changing it on the
+    // first one, is one answer to the one nudge.
     t.sim
-        .tap(&user, &channel, &messages[1].ts, "report:done")
+        .enter_text(
+            &user,
+            &channel,
+            &messages[1].ts,
+            "step:name",
+            "Plan the week on Monday",
+        )
         .await
         .unwrap();
     t.sim
-        .tap(&user, &channel, &first.ts, "report:partly")
+        .enter_text(
+            &user,
+            &channel,
+            &first.ts,
+            "step:name",
+            "Plan the week on Sunday",
+        )
         .await
         .unwrap();
-    assert_eq!(t.count("reports").await, 1);
+    assert_eq!(t.count("steps").await, 1);
     // Once answered, a snooze does nothing.
     t.sim
         .choose(&user, &channel, &messages[1].ts, "snooze", "1h")

@@ -12,14 +12,15 @@ struct Tapped {
     ts: String,
 }
 
-/// Jana's first nudge, delivered and ready to tap.
+/// Jana's follow-up (Friday 16:00 in Prague), delivered and ready to tap.
 async fn delivered_nudge(t: &TestApp) -> Tapped {
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
     t.complete_session("jana.novakova", 1, "2026-09-07").await;
     t.advance_to("2026-09-08T07:30:00Z").await;
+    t.advance_to("2026-09-11T14:00:00Z").await;
     let user = t.user_id("jana.novakova");
     let channel = SimWorkspace::dm_channel(&user);
-    let ts = t.sim.messages_in(&channel).remove(0).ts;
+    let ts = t.sim.messages_in(&channel).pop().unwrap().ts;
     Tapped { user, channel, ts }
 }
 
@@ -166,6 +167,7 @@ async fn an_unknown_button_gets_200_and_a_private_word() {
         let reply = t.sim.deliver("/slack/interactions", body).await.unwrap();
         assert_eq!(reply.status, 200, "{action}: {}", reply.body);
     }
+    let history = t.sim.messages_in(&n.channel).len();
     let mut told = Vec::new();
     for _ in 0..100 {
         told = t.sim.ephemerals_for(&n.user);
@@ -184,7 +186,7 @@ async fn an_unknown_button_gets_200_and_a_private_word() {
     assert_eq!(t.count("taps").await, 0);
     assert_eq!(
         t.sim.messages_in(&n.channel).len(),
-        1,
+        history,
         "only for her eyes: not in the conversation's history"
     );
 }

@@ -16,7 +16,24 @@ async fn taps_commands_events_and_modals_arrive_over_the_socket() {
     assert_eq!(t.advance_to("2026-09-08T07:30:00Z").await.sent, 1);
     let jana = t.user_id("jana.novakova");
     let dm = SimWorkspace::dm_channel(&jana);
-    let nudge = t.sim.messages_in(&dm)[0].clone();
+    // The step, typed and sent with Enter, arrives over the socket too.
+    let step = t.sim.messages_in(&dm)[0].clone();
+    let reply = t
+        .sim
+        .enter_text(
+            &jana,
+            &dm,
+            &step.ts,
+            "step:name",
+            "Ask for feedback on Friday",
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    assert_eq!(t.count("steps").await, 1);
+    // Friday's follow-up, tapped.
+    t.advance_to("2026-09-11T14:00:00Z").await;
+    let nudge = t.sim.messages_in(&dm).pop().unwrap();
     let reply = t
         .sim
         .tap(&jana, &dm, &nudge.ts, "report:done")
@@ -82,11 +99,11 @@ async fn a_disconnect_in_the_middle_of_a_burst_of_taps_loses_none() {
         })
         .collect();
     assert_eq!(people.len(), 18);
-    assert_eq!(t.small_steps_for(&people).await, 18);
+    assert_eq!(t.follow_ups_for(&people).await, 18);
     let taps = people.iter().map(|p| {
         let user = t.user_id(p);
         let dm = SimWorkspace::dm_channel(&user);
-        let nudge = t.sim.messages_in(&dm)[0].clone();
+        let nudge = t.sim.messages_in(&dm).pop().unwrap();
         let sim = t.sim.clone();
         async move { sim.tap(&user, &dm, &nudge.ts, "report:partly").await }
     });

@@ -27,6 +27,7 @@ program:
   nudges:
     - {{ kind: small_step, days_after_session: 1, at: "09:30" }}
     - {{ kind: manager_checkin, days_after_session: 3, at: "10:00" }}
+    - {{ kind: one_tap_check, days_after_session: 4, at: "16:00" }}
 participants:
   - {{ name: Jana Týmová, chat: "teams:{TENANT}/{jana}", manager: {{ name: Pavel Vedoucí, chat: "teams:{TENANT}/{pavel}" }}, focus: delegation, share_focus_with_manager: true }}
 "#
@@ -249,10 +250,11 @@ async fn a_teams_participant_taps_a_nudge_the_card_updates_and_a_redelivery_is_s
     assert!(nudge.text().contains("jeden malý krok"), "{}", nudge.text());
     assert_eq!(nudge.card().unwrap()["version"], "1.5");
 
-    // She taps "Hotovo"; Teams delivers the invoke twice.
+    // She names her step on the card; Teams delivers the invoke twice.
+    let step = "Nechat Petra vést poradu";
     let invoke = t
         .sim
-        .teams_tap_activity(&jana, &nudge.id, "Hotovo", json!({}))
+        .teams_tap_activity(&jana, &nudge.id, "Uložit krok", json!({"step": step}))
         .unwrap();
     let first = t.sim.teams_deliver(&invoke).await.unwrap();
     let again = t.sim.teams_deliver(&invoke).await.unwrap();
@@ -260,10 +262,22 @@ async fn a_teams_participant_taps_a_nudge_the_card_updates_and_a_redelivery_is_s
         assert_eq!(reply.status, 200, "{}", reply.body);
         let body: Value = serde_json::from_str(&reply.body).unwrap();
         assert_eq!(body["type"], "application/vnd.microsoft.card.adaptive");
-        assert!(body["value"].to_string().contains("Zaznamenáno"), "{body}");
+        assert!(body["value"].to_string().contains("Váš krok"), "{body}");
     }
-    assert_eq!(t.count("reports").await, 1, "stored once");
-    assert_eq!(t.count("taps").await, 1);
+    assert_eq!(t.count("steps").await, 1, "one step per session");
+    // Too long: said plainly, nothing saved.
+    let long = t
+        .sim
+        .teams_tap(
+            &jana,
+            &nudge.id,
+            "Uložit krok",
+            json!({"step": "x".repeat(281)}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(long["type"], "application/vnd.microsoft.activity.message");
+    assert!(long["value"].as_str().unwrap().contains("281"), "{long}");
 
     // A card action of another version (a verb this one does not know) is
     // answered with a plain message, not shown as a failed tap.
@@ -281,19 +295,7 @@ async fn a_teams_participant_taps_a_nudge_the_card_updates_and_a_redelivery_is_s
         body["value"].as_str().unwrap().contains("tlačítko"),
         "{body}"
     );
-    assert_eq!(t.count("taps").await, 1, "nothing recorded");
-
-    // She changes her mind: the card shows the new answer.
-    let changed = t
-        .sim
-        .teams_tap(&jana, &nudge.id, "Zatím ne", json!({}))
-        .await
-        .unwrap();
-    assert!(
-        changed["value"].to_string().contains("✓ Zatím ne"),
-        "{changed}"
-    );
-    assert_eq!(t.count("reports").await, 1, "an answer changed, not added");
+    assert_eq!(t.count("taps").await, 0, "nothing recorded");
 
     // A private note from the card: stored sealed, echoed to nobody.
     let kept = t
@@ -311,6 +313,10 @@ async fn a_teams_participant_taps_a_nudge_the_card_updates_and_a_redelivery_is_s
         "{kept}"
     );
     assert!(!t.all_stored_text().await.contains("Požádala jsem Evu"));
+    assert!(
+        !t.all_stored_text().await.contains(step),
+        "the step is sealed"
+    );
 
     // Thursday 10:00: Pavel's check-in names her focus (she agreed to share it).
     t.advance_to("2026-09-10T08:00:00Z").await;
@@ -329,6 +335,35 @@ async fn a_teams_participant_taps_a_nudge_the_card_updates_and_a_redelivery_is_s
         supported["value"].to_string().contains("Recorded"),
         "{supported}"
     );
+
+    assert!(!checkin.text().contains(step), "nor her step");
+
+    // Friday 16:00: the follow-up repeats her step; "Hotovo" twice is one report.
+    t.advance_to("2026-09-11T14:00:00Z").await;
+    let check = latest(&t, &jana);
+    assert!(check.text().contains(step), "{}", check.text());
+    let invoke = t
+        .sim
+        .teams_tap_activity(&jana, &check.id, "Hotovo", json!({}))
+        .unwrap();
+    for _ in 0..2 {
+        let reply = t.sim.teams_deliver(&invoke).await.unwrap();
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert!(reply.body.contains("Zaznamenáno"), "{}", reply.body);
+    }
+    // (Two taps: hers, stored once, and Pavel's on his check-in.)
+    assert_eq!((t.count("reports").await, t.count("taps").await), (1, 2));
+    // She changes her mind: the card shows the new answer.
+    let changed = t
+        .sim
+        .teams_tap(&jana, &check.id, "Zatím ne", json!({}))
+        .await
+        .unwrap();
+    assert!(
+        changed["value"].to_string().contains("✓ Zatím ne"),
+        "{changed}"
+    );
+    assert_eq!(t.count("reports").await, 1, "an answer changed, not added");
 
     // Jana cannot answer Pavel's card.
     let invoke = t

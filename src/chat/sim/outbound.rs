@@ -324,7 +324,9 @@ impl SimWorkspace {
         }
         let max = input["element"]["max_length"].as_u64().unwrap_or(3000) as usize;
         if text.chars().count() > max {
-            return Err(format!("the input {action_id} takes at most {max} characters"));
+            return Err(format!(
+                "the input {action_id} takes at most {max} characters"
+            ));
         }
         let action = json!({ "action_id": action_id, "type": "plain_text_input", "value": text });
         self.block_actions_body(user, &m, action)

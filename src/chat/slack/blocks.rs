@@ -110,25 +110,52 @@ mod tests {
     use crate::domain::{Answer, JobPurpose};
 
     #[test]
-    fn nudges_have_fallback_text_and_three_buttons() {
+    fn the_follow_up_repeats_the_step_and_has_three_buttons() {
         let m = Message::Nudge {
             job_id: 9,
-            purpose: JobPurpose::SmallStep,
+            purpose: JobPurpose::OneTapCheck,
             program: "Leaders".into(),
             session: 1,
             recorded: Some(Answer::Partly),
             snoozed_until: None,
             reminder_job: None,
-            step: Default::default(),
+            step: crate::chat::StepView::Named("Ask Eva for feedback".into()),
             locale: "en".into(),
         };
         let c = render(&m).unwrap();
         assert!(c.text.unwrap().contains("small step"));
         let json = render_json(&m).unwrap();
+        assert!(json["blocks"][0]["text"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("You planned: *Ask Eva for feedback*"));
         let actions = json["blocks"].as_array().unwrap().last().unwrap().clone();
         // Three answers and "Add a note" (no "Later…" once answered).
         assert_eq!(actions["elements"].as_array().unwrap().len(), 4);
         assert_eq!(actions["elements"][1]["style"], "primary");
+    }
+
+    #[test]
+    fn the_small_step_nudge_asks_for_the_step_with_suggestions() {
+        let m = Message::Nudge {
+            job_id: 9,
+            purpose: JobPurpose::SmallStep,
+            program: "Leaders".into(),
+            session: 1,
+            recorded: None,
+            snoozed_until: None,
+            reminder_job: None,
+            step: crate::chat::StepView::Ask(vec!["One".into(), "Two".into()]),
+            locale: "en".into(),
+        };
+        let json = render_json(&m).unwrap();
+        let input = &json["blocks"][1];
+        assert_eq!(input["type"], "input");
+        assert_eq!(input["dispatch_action"], true);
+        assert_eq!(input["element"]["max_length"], 280);
+        let text = json.to_string();
+        assert!(text.contains("step:pick:1") && text.contains("step:none"));
+        assert!(!text.contains("report:"), "{text}");
     }
 
     fn digest(people: usize) -> crate::domain::metrics::digest::Digest {

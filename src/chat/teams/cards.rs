@@ -108,31 +108,62 @@ mod tests {
     use crate::domain::{Answer, JobPurpose};
 
     #[test]
-    fn every_nudge_renders_a_card_with_three_answers_in_every_locale() {
+    fn every_nudge_renders_a_card_in_every_locale() {
+        use crate::chat::StepView;
         for locale in ["en", "cs"] {
-            for recorded in [None, Some(Answer::Done), Some(Answer::NotYet)] {
-                let m = Message::Nudge {
-                    job_id: 42,
-                    purpose: JobPurpose::SmallStep,
-                    program: "Leaders \"2026\"".into(),
-                    session: 2,
-                    recorded,
-                    snoozed_until: Some("tomorrow at 09:00".into()),
-                    reminder_job: Some(43),
-                    step: Default::default(),
-                    locale: locale.into(),
-                };
-                let card = render(&m).unwrap();
-                assert_eq!(card["version"], "1.5");
-                let verbs: Vec<&str> = card["actions"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter_map(|a| a["verb"].as_str())
-                    .collect();
-                assert_eq!(verbs, ["report", "report", "report"]);
-                assert_eq!(card["actions"][0]["data"]["job"], "42");
-                activity(&card).unwrap();
+            let steps = [
+                (
+                    JobPurpose::SmallStep,
+                    StepView::Ask(vec!["One".into(), "Two".into()]),
+                    vec!["step", "step_none"],
+                ),
+                (
+                    JobPurpose::SmallStep,
+                    StepView::Named("Ask \"Eva\"".into()),
+                    vec!["step", "step_delete"],
+                ),
+                (JobPurpose::SmallStep, StepView::Declined, vec!["step"]),
+                (
+                    JobPurpose::OneTapCheck,
+                    StepView::Named("Ask \"Eva\"".into()),
+                    vec!["report", "report", "report"],
+                ),
+                (
+                    JobPurpose::OneTapCheck,
+                    StepView::Unnamed,
+                    vec!["report", "report", "report"],
+                ),
+            ];
+            for (purpose, step, expected) in steps {
+                for recorded in [None, Some(Answer::Done), Some(Answer::NotYet)] {
+                    let m = Message::Nudge {
+                        job_id: 42,
+                        purpose,
+                        program: "Leaders \"2026\"".into(),
+                        session: 2,
+                        recorded,
+                        snoozed_until: Some("tomorrow at 09:00".into()),
+                        reminder_job: Some(43),
+                        step: step.clone(),
+                        locale: locale.into(),
+                    };
+                    let card = render(&m).unwrap();
+                    assert_eq!(card["version"], "1.5");
+                    let verbs: Vec<&str> = card["actions"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|a| a["verb"].as_str())
+                        .collect();
+                    assert_eq!(verbs, expected, "{purpose:?} {step:?}");
+                    assert_eq!(card["actions"][0]["data"]["job"], "42");
+                    let text = card.to_string();
+                    assert_eq!(text.contains("step_pick"), matches!(step, StepView::Ask(_)));
+                    if purpose == JobPurpose::OneTapCheck {
+                        assert_eq!(text.contains("Eva"), matches!(step, StepView::Named(_)));
+                    }
+                    activity(&card).unwrap();
+                }
             }
         }
     }

@@ -50,7 +50,11 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
         let Some(job_id) = job else {
             return stale_button(state, &channel_of(container, &ev), who, &action_id);
         };
-        return step(state, who, job_id, choice, &channel_of(container, &ev)).await;
+        let at = Delivered {
+            channel: channel_of(container, &ev),
+            ts: container.message_ts.to_string(),
+        };
+        return step(state, who, job_id, choice, &at).await;
     }
     if action_id == "snooze" {
         return snooze(
@@ -248,9 +252,9 @@ async fn step(
     who: ChatIdentity,
     job_id: i64,
     choice: StepChoice,
-    channel: &str,
+    at: &Delivered,
 ) -> Handled {
-    let outcome = match state.app.choose_step(&who, job_id, choice).await {
+    let outcome = match state.app.choose_step(&who, job_id, choice, at).await {
         Ok(o) => o,
         Err(e) => {
             tracing::error!(error = %e, "a step could not be stored");
@@ -258,15 +262,16 @@ async fn step(
         }
     };
     let (reply, ctx) = match outcome {
-        Ok(Some((port, at, message))) => {
+        Ok(updates) => {
             tokio::spawn(async move {
-                if let Err(e) = port.update(&at, &message).await {
-                    tracing::warn!(error = %e, "could not show the saved step");
+                for (port, at, message) in updates {
+                    if let Err(e) = port.update(&at, &message).await {
+                        tracing::warn!(error = %e, "could not show the saved step");
+                    }
                 }
             });
             return Handled::Done;
         }
-        Ok(None) => return Handled::Done,
         Err(StepRefusal::Empty) => ("step_empty", minijinja::context! {}),
         Err(StepRefusal::TooLong { length }) => (
             "step_too_long",
@@ -274,13 +279,19 @@ async fn step(
         ),
         Err(StepRefusal::NotYours) => ("stale_button", minijinja::context! {}),
     };
-    tell(state, channel, who, reply, ctx);
+    tell(state, &at.channel, who, reply, ctx);
     Handled::Done
 }
 
 /// Says `outcome` (from `command_reply.txt`) to `who` privately, after the
 /// acknowledgement.
-fn tell(state: &AppState, channel: &str, who: ChatIdentity, outcome: &'static str, ctx: minijinja::Value) {
+fn tell(
+    state: &AppState,
+    channel: &str,
+    who: ChatIdentity,
+    outcome: &'static str,
+    ctx: minijinja::Value,
+) {
     let Some(port) = state.app.chats.for_identity(&who) else {
         return;
     };

@@ -830,16 +830,46 @@ fn parse_program(
     })
 }
 
+/// A list of dates. Every load of a stored program reads its holiday
+/// calendars' dates again (thousands, for a long program): a list of plain
+/// `YYYY-MM-DD` dates is read without a field for each; any other goes
+/// through `date_field`, which names the mistakes.
 fn parse_dates(f: &Field, errs: &mut ConfigErrors) -> Vec<Date> {
-    let mut out: Vec<Date> = f
-        .list(errs)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|d| date_field(d, errs))
-        .collect();
+    let plain: Option<Vec<Date>> = f
+        .value
+        .as_array()
+        .and_then(|items| items.iter().map(|v| plain_date(v.as_str()?)).collect());
+    let mut out: Vec<Date> = match plain {
+        Some(dates) => dates,
+        None => f
+            .list(errs)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|d| date_field(d, errs))
+            .collect(),
+    };
     out.sort();
     out.dedup();
     out
+}
+
+/// `2026-12-24`, within [`DATE_RANGE`]; `None` for anything else.
+fn plain_date(s: &str) -> Option<Date> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |from: usize, to: usize| -> Option<i16> {
+        let digits = s.get(from..to)?;
+        digits
+            .bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| digits.parse().ok())?
+    };
+    let d = Date::new(number(0, 4)?, number(5, 7)? as i8, number(8, 10)? as i8).ok()?;
+    (DATE_RANGE.0..=DATE_RANGE.1)
+        .contains(&d.year())
+        .then_some(d)
 }
 
 /// How many years past a program's last planned session its iCalendar
@@ -884,11 +914,10 @@ fn parse_holiday_calendars(
     errs: &mut ConfigErrors,
 ) -> (Vec<HolidayCalendar>, Option<Value>) {
     let mut out: Vec<HolidayCalendar> = Vec::new();
-    let mut as_dates: Vec<Value> = Vec::new();
+    let mut as_dates: Vec<(usize, Value)> = Vec::new();
     let mut had_ics = false;
     let mut budget = super::ics::Budget::default();
-    for item in f.list(errs).unwrap_or_default() {
-        as_dates.push(item.value.clone());
+    for (i, item) in f.list(errs).unwrap_or_default().into_iter().enumerate() {
         let Some(o) = item.obj(&["key", "dates", "ics"], errs) else {
             continue;
         };
@@ -934,18 +963,23 @@ fn parse_holiday_calendars(
                 );
             } else {
                 if o.get("ics").is_some() {
-                    if let Some(last) = as_dates.last_mut() {
-                        *last = json!({
-                            "key": key,
-                            "dates": dates.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-                        });
-                    }
+                    let dates: Vec<String> = dates.iter().map(|d| d.to_string()).collect();
+                    as_dates.push((i, json!({ "key": key, "dates": dates })));
                 }
                 out.push(HolidayCalendar { key, dates });
             }
         }
     }
-    (out, had_ics.then_some(Value::Array(as_dates)))
+    let source = had_ics.then(|| {
+        let mut list = f.value.clone();
+        for (i, calendar) in as_dates {
+            if let Some(slot) = list.get_mut(i) {
+                *slot = calendar;
+            }
+        }
+        list
+    });
+    (out, source)
 }
 
 fn parse_sessions(f: &Field, errs: &mut ConfigErrors) -> Vec<PlannedSession> {

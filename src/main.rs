@@ -129,8 +129,9 @@ enum Command {
         #[arg(long, default_value = "momentum-teams.zip")]
         out: PathBuf,
     },
-    /// Print performance figures: planning N participants × 36 rules, and
-    /// dispatching to the local workspace with Slack's limits off and on.
+    /// Print performance figures: loading a program with the largest holiday
+    /// calendar, planning N participants × 36 rules, and dispatching to the
+    /// local workspace with Slack's limits off and on.
     Bench {
         #[arg(long, default_value_t = 10_000)]
         participants: usize,

@@ -187,6 +187,181 @@ fn structural_mistakes_are_named_too() {
     );
 }
 
+/// A program file whose `program.holiday_calendars` is `calendars` (JSON),
+/// with sessions on 7 September 2026 and 1 March 2027.
+fn with_calendars(calendars: Value) -> Value {
+    json!({
+        "version": 1,
+        "program": {
+            "key": "p", "name": "P",
+            "sessions": [{"number": 1, "planned": "2026-09-07"}, {"number": 2, "planned": "2027-03-01"}],
+            "holiday_calendars": calendars,
+        },
+        "participants": [{"email": "a@x.example", "holidays": "us"}],
+    })
+}
+
+const US: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n\
+BEGIN:VEVENT\r\nUID:thanksgiving\r\nDTSTART;VALUE=DATE:20201126\r\nRRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=4TH\r\nSUMMARY:Thanksgiving\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:july4\r\nDTSTART;VALUE=DATE:20200704\r\nRRULE:FREQ=YEARLY\r\nSUMMARY:Independence Day\r\nEND:VEVENT\r\n\
+END:VCALENDAR\r\n";
+
+#[test]
+fn an_icalendar_is_read_once_at_apply_and_kept_as_dates() {
+    let doc = with_calendars(json!([{"key": "us", "dates": ["2026-12-24"], "ics": US}]));
+    let today = jiff::civil::date(2026, 6, 1);
+    let file = ProgramFile::applied_on(&doc, today).unwrap();
+    let dates: Vec<String> = file.program.holiday_calendars[0]
+        .dates
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    // From the day before it is applied to the last session plus two years.
+    assert_eq!(
+        dates,
+        [
+            "2026-07-04",
+            "2026-11-26",
+            "2026-12-24",
+            "2027-07-04",
+            "2027-11-25",
+            "2028-07-04",
+            "2028-11-23"
+        ]
+    );
+    // What is stored (and downloaded) holds those dates, not the iCalendar text.
+    let stored = &file.program.source;
+    assert_eq!(
+        stored["program"]["holiday_calendars"],
+        json!([{"key": "us", "dates": dates}])
+    );
+    assert!(!stored.to_string().contains("VCALENDAR"));
+    // Loading it again, or applying the downloaded file later, gives the same.
+    let loaded = momentum::domain::program::ProgramSpec::from_stored(stored).unwrap();
+    assert_eq!(loaded.holiday_calendars, file.program.holiday_calendars);
+    assert!(loaded.notices.is_empty());
+    let again = ProgramFile::applied_on(
+        &loaded.file_with(stored["program"].clone()),
+        jiff::civil::date(2030, 1, 1),
+    )
+    .unwrap();
+    assert_eq!(
+        again.program.holiday_calendars,
+        file.program.holiday_calendars
+    );
+    assert_eq!(again.program.source, file.program.source);
+    // Applied long before the first session, the calendar starts then.
+    let early = ProgramFile::applied_on(&doc, jiff::civil::date(2025, 11, 28)).unwrap();
+    assert_eq!(
+        early.program.holiday_calendars[0].dates[0].to_string(),
+        "2025-11-27"
+    );
+}
+
+#[test]
+fn the_holiday_span_is_the_programs_and_two_years_within_the_planning_range() {
+    use jiff::civil::date;
+    use momentum::domain::program::holiday_span;
+    let planned = [date(2026, 9, 7), date(2027, 3, 1)];
+    assert_eq!(
+        holiday_span(&planned, None),
+        Some((date(2026, 9, 7), date(2029, 3, 1)))
+    );
+    assert_eq!(
+        holiday_span(&planned, Some(date(2026, 6, 1))),
+        Some((date(2026, 5, 31), date(2029, 3, 1)))
+    );
+    // Applied after the first session: from the first session.
+    assert_eq!(
+        holiday_span(&planned, Some(date(2027, 1, 1))),
+        Some((date(2026, 9, 7), date(2029, 3, 1)))
+    );
+    assert_eq!(
+        holiday_span(
+            &[date(2000, 1, 1), date(2100, 6, 1)],
+            Some(date(2000, 1, 1))
+        ),
+        Some((date(2000, 1, 1), date(2100, 12, 31)))
+    );
+    assert_eq!(holiday_span(&[], Some(date(2026, 1, 1))), None);
+}
+
+#[test]
+fn a_calendar_it_cannot_read_is_refused_with_its_field() {
+    let cases = [
+        (
+            US.replace("RRULE:FREQ=YEARLY\r\n", "RRULE:FREQ=YEARLY;BYEASTER=0\r\n"),
+            "program.holiday_calendars[0].ics: line 12: RRULE \"FREQ=YEARLY;BYEASTER=0\" is not read",
+        ),
+        (
+            US.replace("DTSTART;VALUE=DATE:20200704", "DTSTART:20200704T090000Z"),
+            "program.holiday_calendars[0].ics: line 11: \"Independence Day\" is a timed event",
+        ),
+        (
+            "hello".to_string(),
+            "program.holiday_calendars[0].ics: not an iCalendar file",
+        ),
+        (
+            format!("{US}{}", " ".repeat(600 * 1024)),
+            "program.holiday_calendars[0].ics: the iCalendar text is 601 KiB, more than the 512 KiB",
+        ),
+        (
+            US.replace("RRULE:FREQ=YEARLY\r\n", "RRULE:FREQ=DAILY\r\n")
+                .replace("20200704", "16010704"),
+            "program.holiday_calendars[0].ics: its events repeat too often to read",
+        ),
+    ];
+    for (ics, says) in cases {
+        let errs =
+            match ProgramFile::from_value(&with_calendars(json!([{"key": "us", "ics": ics}]))) {
+                Ok(_) => vec![],
+                Err(e) => e.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+            };
+        assert!(
+            errs.len() == 1 && errs[0].starts_with(says),
+            "{says}: {errs:#?}"
+        );
+    }
+    let many: Vec<String> = (0..5001)
+        .map(|i| (jiff::civil::date(2026, 1, 1) + jiff::Span::new().days(i)).to_string())
+        .collect();
+    let errs = ProgramFile::from_value(&with_calendars(json!([{"key": "us", "dates": many}])))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        errs.contains(
+            "program.holiday_calendars[0]: 5001 dates: a holiday calendar has at most 5000"
+        ),
+        "{errs}"
+    );
+}
+
+#[test]
+fn a_program_stored_with_icalendar_text_still_loads_and_says_so() {
+    use momentum::domain::program::ProgramSpec;
+    // As stored before calendars were kept as dates.
+    let readable = json!({"program": with_calendars(json!([{"key": "us", "ics": US}]))["program"]});
+    let spec = ProgramSpec::from_stored(&readable).unwrap();
+    assert_eq!(spec.holiday_calendars[0].dates[0].to_string(), "2026-11-26");
+    assert!(spec.notices[0].contains("program.holiday_calendars[0] is stored as iCalendar text"));
+    assert!(
+        !spec.source.to_string().contains("VCALENDAR"),
+        "saving it stores the dates"
+    );
+    // One this version refuses loads without its dates, and says why.
+    let timed = US.replace("DTSTART;VALUE=DATE:20200704", "DTSTART:20200704T090000Z");
+    let refused = json!({"program": with_calendars(json!([{"key": "us", "dates": ["2026-12-24"], "ics": timed}]))["program"]});
+    let spec = ProgramSpec::from_stored(&refused).unwrap();
+    assert_eq!(spec.holiday_calendars[0].dates.len(), 1);
+    assert!(
+        spec.notices[0].starts_with(
+            "program.holiday_calendars[0].ics: line 11: \"Independence Day\" is a timed event"
+        ),
+        "{:?}",
+        spec.notices
+    );
+}
+
 /// Arbitrary JSON-like documents, biased towards the shape of a program file.
 fn arb_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![

@@ -296,7 +296,8 @@ impl App {
         doc: &serde_json::Value,
         prune: bool,
     ) -> AppResult<ApplyOutcome> {
-        let mut file = ProgramFile::from_value(doc).map_err(AppError::Invalid)?;
+        let today = self.clock.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+        let mut file = ProgramFile::applied_on(doc, today).map_err(AppError::Invalid)?;
         self.check_workspaces_are_own(org, &file).await?;
         let people = self.resolve_people(org, &file).await;
         let erased_skipped = self.leave_out_erased(org, &mut file, &people).await?;

@@ -245,7 +245,21 @@ impl ProgramFile {
     }
 
     /// Validates an already-parsed document, reporting every problem at once.
+    /// Its iCalendar holiday calendars are read and expanded over
+    /// [`holiday_span`], and `program.source` holds their dates, never the
+    /// iCalendar text.
     pub fn from_value(doc: &Value) -> Result<Self, ConfigErrors> {
+        Self::read(doc, None)
+    }
+
+    /// As [`Self::from_value`], for a file applied on `today` (UTC): its
+    /// iCalendar holiday calendars start then when that is earlier than the
+    /// first session.
+    pub fn applied_on(doc: &Value, today: Date) -> Result<Self, ConfigErrors> {
+        Self::read(doc, Some(today))
+    }
+
+    fn read(doc: &Value, applied_on: Option<Date>) -> Result<Self, ConfigErrors> {
         let mut errs = ConfigErrors::default();
         let root = Field {
             path: String::new(),
@@ -270,7 +284,7 @@ impl ProgramFile {
             .unwrap_or_default();
         let program = obj
             .req("program", &mut errs)
-            .and_then(|f| parse_program(&f, cohorts, &mut errs));
+            .and_then(|f| parse_program(&f, cohorts, applied_on, &mut errs));
         let participants = match (obj.get("participants"), &program) {
             (Some(f), Some(p)) => parse_participants(&f, p, &mut errs),
             (Some(f), None) => {
@@ -288,6 +302,62 @@ impl ProgramFile {
             _ => Err(errs),
         }
     }
+}
+
+/// A program stored before holiday calendars were kept as dates holds the
+/// iCalendar text itself: it is read here, at every load until the program
+/// is saved (which stores its dates). One this version refuses (a rule it
+/// once misread, a timed event) loads without those dates. Each is told in a
+/// notice.
+fn stored_calendars_as_dates(program: &mut Value) -> Vec<String> {
+    let planned: Vec<Date> = program
+        .get("sessions")
+        .and_then(Value::as_array)
+        .map(|s| {
+            s.iter()
+                .filter_map(|s| s.get("planned")?.as_str()?.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let span = holiday_span(&planned, None);
+    let mut budget = super::ics::Budget::default();
+    let mut notices = Vec::new();
+    let Some(list) = program
+        .get_mut("holiday_calendars")
+        .and_then(Value::as_array_mut)
+    else {
+        return notices;
+    };
+    for (i, item) in list.iter_mut().enumerate() {
+        let Some(o) = item.as_object_mut() else {
+            continue;
+        };
+        let Some(text) = o.remove("ics") else {
+            continue;
+        };
+        let read = super::ics::parse(text.as_str().unwrap_or_default(), &mut budget)
+            .and_then(|c| span.map_or(Ok(Vec::new()), |(from, to)| c.dates(from, to, &mut budget)));
+        let mut dates = o
+            .get("dates")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        match read {
+            Ok(d) => {
+                dates.extend(d.iter().map(|d| json!(d.to_string())));
+                notices.push(format!(
+                    "program.holiday_calendars[{i}] is stored as iCalendar text, read again at every load: \
+                     save the program to store its dates."
+                ));
+            }
+            Err(e) => notices.push(format!(
+                "program.holiday_calendars[{i}].ics: {e}. This version does not read it, so the calendar \
+                 has none of its dates: apply the program with a calendar it reads."
+            )),
+        }
+        o.insert("dates".into(), Value::Array(dates));
+    }
+    notices
 }
 
 /// A program file (version, `program`, and the `cohorts` of `source` when it
@@ -319,6 +389,7 @@ impl ProgramSpec {
                  it is {MIN_ANONYMITY_THRESHOLD} now. Save the program to keep the new value."
             ));
         }
+        notices.extend(stored_calendars_as_dates(&mut program));
         ProgramFile::from_value(&file_document(value, program)).map(|f| ProgramSpec {
             notices,
             ..f.program
@@ -529,7 +600,12 @@ const PROGRAM_FIELDS: [&str; 24] = [
     "reminder_after_days",
 ];
 
-fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Option<ProgramSpec> {
+fn parse_program(
+    f: &Field,
+    cohorts: Vec<Cohort>,
+    applied_on: Option<Date>,
+    errs: &mut ConfigErrors,
+) -> Option<ProgramSpec> {
     let before = errs.len();
     let o = f.obj(&PROGRAM_FIELDS, errs)?;
     let key = o.req("key", errs).and_then(|k| key_field(&k, errs));
@@ -667,9 +743,11 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
         .get("holidays")
         .map(|h| parse_dates(&h, errs))
         .unwrap_or_default();
-    let holiday_calendars = o
+    let planned: Vec<Date> = sessions.iter().map(|s| s.planned).collect();
+    let span = holiday_span(&planned, applied_on);
+    let (holiday_calendars, calendars_as_dates) = o
         .get("holiday_calendars")
-        .map(|h| parse_holiday_calendars(&h, errs))
+        .map(|h| parse_holiday_calendars(&h, span, errs))
         .unwrap_or_default();
     let send_window_hours = o
         .get("send_window_hours")
@@ -713,6 +791,9 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
         return None;
     }
     let mut source = json!({ "program": f.value.clone() });
+    if let Some(list) = calendars_as_dates {
+        source["program"]["holiday_calendars"] = list;
+    }
     if !cohorts.is_empty() {
         source["cohorts"] = json!(cohorts
             .iter()
@@ -749,22 +830,94 @@ fn parse_program(f: &Field, cohorts: Vec<Cohort>, errs: &mut ConfigErrors) -> Op
     })
 }
 
+/// A list of dates. Every load of a stored program reads its holiday
+/// calendars' dates again (thousands, for a long program): a list of plain
+/// `YYYY-MM-DD` dates is read without a field for each; any other goes
+/// through `date_field`, which names the mistakes.
 fn parse_dates(f: &Field, errs: &mut ConfigErrors) -> Vec<Date> {
-    let mut out: Vec<Date> = f
-        .list(errs)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|d| date_field(d, errs))
-        .collect();
+    let plain: Option<Vec<Date>> = f
+        .value
+        .as_array()
+        .and_then(|items| items.iter().map(|v| plain_date(v.as_str()?)).collect());
+    let mut out: Vec<Date> = match plain {
+        Some(dates) => dates,
+        None => f
+            .list(errs)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|d| date_field(d, errs))
+            .collect(),
+    };
     out.sort();
     out.dedup();
     out
 }
 
-/// `{key, dates: [...]}` or `{key, ics: "BEGIN:VCALENDAR…"}` (an iCalendar file's text).
-fn parse_holiday_calendars(f: &Field, errs: &mut ConfigErrors) -> Vec<HolidayCalendar> {
+/// `2026-12-24`, within [`DATE_RANGE`]; `None` for anything else.
+fn plain_date(s: &str) -> Option<Date> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |from: usize, to: usize| -> Option<i16> {
+        let digits = s.get(from..to)?;
+        digits
+            .bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| digits.parse().ok())?
+    };
+    let d = Date::new(number(0, 4)?, number(5, 7)? as i8, number(8, 10)? as i8).ok()?;
+    (DATE_RANGE.0..=DATE_RANGE.1)
+        .contains(&d.year())
+        .then_some(d)
+}
+
+/// How many years past a program's last planned session its iCalendar
+/// holiday calendars are expanded to.
+pub const HOLIDAY_MARGIN_YEARS: i16 = 2;
+
+/// The dates an iCalendar holiday calendar is expanded over, once, when its
+/// program is applied (the stored program keeps these dates, never the
+/// iCalendar text): from the earliest planned session, or from the day
+/// before the program is applied when that is earlier (the apply date is
+/// UTC's; the day before is still today somewhere, and pulses and digests
+/// start before the first session), to the last planned session plus
+/// [`HOLIDAY_MARGIN_YEARS`]; never outside [`DATE_RANGE`], the dates a
+/// program can plan for. Holidays after it are not stored: a program whose
+/// sessions move later than that applies its calendar's `ics` again.
+/// `None` without planned sessions.
+pub fn holiday_span(planned: &[Date], applied_on: Option<Date>) -> Option<(Date, Date)> {
+    let first = planned.iter().min()?;
+    let last = planned.iter().max()?;
+    let from = applied_on
+        .and_then(|d| d.checked_sub(jiff::Span::new().days(1)).ok())
+        .map_or(*first, |d| d.min(*first));
+    let to = last
+        .checked_add(jiff::Span::new().years(HOLIDAY_MARGIN_YEARS))
+        .unwrap_or(*last);
+    let (lo, hi) = (
+        jiff::civil::date(DATE_RANGE.0, 1, 1),
+        jiff::civil::date(DATE_RANGE.1, 12, 31),
+    );
+    Some((from.clamp(lo, hi), to.clamp(lo, hi)))
+}
+
+/// `{key, dates: [...]}` or `{key, ics: "BEGIN:VCALENDAR…"}` (an iCalendar
+/// file's text, at most [`ics::MAX_ICS_BYTES`](super::ics::MAX_ICS_BYTES)),
+/// or both; at most [`ics::MAX_DATES`](super::ics::MAX_DATES) dates each.
+/// The iCalendar text is read here and expanded over `span`; when any
+/// calendar has one, the list is returned again with each `ics` replaced by
+/// the dates it gave, for the program's stored source.
+fn parse_holiday_calendars(
+    f: &Field,
+    span: Option<(Date, Date)>,
+    errs: &mut ConfigErrors,
+) -> (Vec<HolidayCalendar>, Option<Value>) {
     let mut out: Vec<HolidayCalendar> = Vec::new();
-    for item in f.list(errs).unwrap_or_default() {
+    let mut as_dates: Vec<(usize, Value)> = Vec::new();
+    let mut had_ics = false;
+    let mut budget = super::ics::Budget::default();
+    for (i, item) in f.list(errs).unwrap_or_default().into_iter().enumerate() {
         let Some(o) = item.obj(&["key", "dates", "ics"], errs) else {
             continue;
         };
@@ -774,8 +927,14 @@ fn parse_holiday_calendars(f: &Field, errs: &mut ConfigErrors) -> Vec<HolidayCal
             .map(|d| parse_dates(&d, errs))
             .unwrap_or_default();
         if let Some(ics) = o.get("ics") {
+            had_ics = true;
             if let Some(text) = ics.str(errs) {
-                match super::ics::holiday_dates(&text) {
+                let read = super::ics::parse(&text, &mut budget).and_then(|cal| match span {
+                    Some((from, to)) => cal.dates(from, to, &mut budget),
+                    // No planned sessions: already an error of its own.
+                    None => Ok(Vec::new()),
+                });
+                match read {
                     Ok(d) => dates.extend(d),
                     Err(e) => errs.push(&ics.path, e),
                 }
@@ -786,6 +945,16 @@ fn parse_holiday_calendars(f: &Field, errs: &mut ConfigErrors) -> Vec<HolidayCal
         }
         dates.sort();
         dates.dedup();
+        if dates.len() > super::ics::MAX_DATES {
+            errs.push(
+                &item.path,
+                format!(
+                    "{} dates: a holiday calendar has at most {}",
+                    dates.len(),
+                    super::ics::MAX_DATES
+                ),
+            );
+        }
         if let Some(key) = key {
             if out.iter().any(|c| c.key == key) {
                 errs.push(
@@ -793,11 +962,24 @@ fn parse_holiday_calendars(f: &Field, errs: &mut ConfigErrors) -> Vec<HolidayCal
                     format!("holiday calendar {key:?} is listed twice"),
                 );
             } else {
+                if o.get("ics").is_some() {
+                    let dates: Vec<String> = dates.iter().map(|d| d.to_string()).collect();
+                    as_dates.push((i, json!({ "key": key, "dates": dates })));
+                }
                 out.push(HolidayCalendar { key, dates });
             }
         }
     }
-    out
+    let source = had_ics.then(|| {
+        let mut list = f.value.clone();
+        for (i, calendar) in as_dates {
+            if let Some(slot) = list.get_mut(i) {
+                *slot = calendar;
+            }
+        }
+        list
+    });
+    (out, source)
 }
 
 fn parse_sessions(f: &Field, errs: &mut ConfigErrors) -> Vec<PlannedSession> {

@@ -121,6 +121,86 @@ async fn a_participants_holiday_calendar_moves_their_nudges() {
     assert_eq!(t.sim.messages_in(&sarah).len(), 1);
 }
 
+/// The program file with one holiday calendar read from `ics` (escaped for YAML).
+fn with_ics_calendar(ics: &str) -> String {
+    PROGRAM.replace(
+        "  sessions:\n    - { number: 1",
+        &format!("  holiday_calendars:\n    - {{ key: us, ics: \"{ics}\" }}\n  sessions:\n    - {{ number: 1"),
+    )
+}
+
+const THANKSGIVING: &str = "BEGIN:VCALENDAR\\nBEGIN:VEVENT\\nUID:t\\nDTSTART;VALUE=DATE:20201126\\nRRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=4TH\\nSUMMARY:Thanksgiving\\nEND:VEVENT\\nEND:VCALENDAR\\n";
+
+async fn stored_spec(t: &TestApp) -> String {
+    sqlx::query_scalar("SELECT spec FROM programs WHERE org_id = $1")
+        .bind(t.org.id.0)
+        .fetch_one(t.store.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_icalendar_is_stored_as_its_dates_and_never_read_again() {
+    let t = spawn_app().await;
+    let resp = t
+        .apply_yaml(&t.admin_token, &with_ics_calendar(THANKSGIVING))
+        .await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    // Loading the program reads these dates, never the iCalendar text.
+    let spec = stored_spec(&t).await;
+    assert!(!spec.contains("VCALENDAR"), "{spec}");
+    let stored: Value = serde_json::from_str(&spec).unwrap();
+    assert_eq!(
+        stored["program"]["holiday_calendars"][0]["dates"][0],
+        json!("2026-11-26")
+    );
+    let listed: Value = t
+        .get(&t.admin_token, "/api/v1/programs")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["key"], json!("leaders-2026"), "{listed}");
+    let program = t.store.programs(t.org.id).await.unwrap().remove(0);
+    assert!(
+        program.spec.notices.is_empty(),
+        "{:?}",
+        program.spec.notices
+    );
+    // The program as downloaded applies again to the same program, a year on.
+    t.clock.set("2027-09-07T05:00:00Z".parse().unwrap());
+    let doc = program
+        .spec
+        .file_with(program.spec.source["program"].clone());
+    let again = t.app.apply_program(t.org.id, &doc, false).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(stored_spec(&t).await, spec);
+}
+
+#[tokio::test]
+async fn an_icalendar_it_cannot_read_changes_nothing_and_names_the_field() {
+    let t = spawn_app().await;
+    let timed = THANKSGIVING.replace("DTSTART;VALUE=DATE:20201126", "DTSTART:20201126T170000Z");
+    let resp = t
+        .apply_yaml(&t.admin_token, &with_ics_calendar(&timed))
+        .await;
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["path"],
+        json!("program.holiday_calendars[0].ics")
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 4: \"Thanksgiving\" is a timed event"),
+        "{body}"
+    );
+    assert_eq!(t.count("programs").await, 0);
+    assert_eq!(t.count("participants").await, 0);
+}
+
 #[tokio::test]
 async fn after_downtime_in_window_jobs_go_out_once_and_stale_ones_are_skipped_with_the_reason() {
     let t = spawn_app().await;

@@ -24,6 +24,18 @@ pub struct SessionOutcome {
     pub jobs_planned: u64,
 }
 
+/// A group session completed for a whole cohort.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct GroupSessionOutcome {
+    pub cohort: String,
+    pub session: u32,
+    /// Active participants of the cohort.
+    pub participants: usize,
+    /// Completions new with this report (the rest were known already).
+    pub recorded: usize,
+    pub jobs_planned: u64,
+}
+
 /// A completed session as any source reports it (API, chat, import).
 #[derive(Debug, Clone)]
 pub struct CompletedSession<'a> {
@@ -136,6 +148,77 @@ impl App {
             recorded,
             jobs_planned,
         })
+    }
+
+    /// A group session: completes session `number` for every active
+    /// participant of `cohort`, each as if reported alone (idempotent per
+    /// participant and session; `external_id` becomes `ID/participant`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_group_session(
+        &self,
+        org: OrgId,
+        program_key: &str,
+        cohort: &str,
+        number: u32,
+        completed_on: Option<Date>,
+        source: &str,
+        external_id: Option<&str>,
+    ) -> AppResult<GroupSessionOutcome> {
+        let program = self.program_named(org, program_key).await?;
+        if !program.spec.cohorts.iter().any(|c| c.key == cohort) {
+            return Err(AppError::NotFound(format!(
+                "the program has no cohort {cohort:?}"
+            )));
+        }
+        let comparison = program
+            .spec
+            .self_assessment
+            .as_ref()
+            .and_then(|sa| sa.comparison_cohort.as_deref());
+        if comparison == Some(cohort) {
+            return Err(AppError::Invalid(ConfigErrors::single(
+                "cohort",
+                format!("{cohort:?} is the comparison cohort: it has no coaching sessions"),
+            )));
+        }
+        let members: Vec<i64> = self
+            .store
+            .program_participants(org, program.id)
+            .await?
+            .into_iter()
+            .filter(|p| p.cohort.as_deref() == Some(cohort))
+            .map(|p| p.id)
+            .collect();
+        let mut out = GroupSessionOutcome {
+            cohort: cohort.to_string(),
+            session: number,
+            participants: members.len(),
+            recorded: 0,
+            jobs_planned: 0,
+        };
+        for id in members {
+            let who = ParticipantLookup {
+                participant_id: Some(id),
+                ..Default::default()
+            };
+            let external = external_id.map(|e| format!("{e}/{id}"));
+            let one = self
+                .record_session(
+                    org,
+                    &CompletedSession {
+                        program_key,
+                        who: &who,
+                        number,
+                        completed_on,
+                        source,
+                        external_id: external.as_deref(),
+                    },
+                )
+                .await?;
+            out.recorded += usize::from(one.recorded);
+            out.jobs_planned += one.jobs_planned;
+        }
+        Ok(out)
     }
 
     async fn plan_session_jobs(

@@ -132,15 +132,23 @@ pub(super) async fn bench_app(
         .create_org("Bench", "Europe/Prague", "en")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The bench's people are in this workspace: a program may only name
+    // people of the organisation's own workspaces.
+    store
+        .link_workspace(org.id, Platform::Slack, BENCH_TEAM, clock.now())
+        .await?;
     Ok((app, clock, org))
 }
+
+/// The workspace the bench's programs name.
+pub(super) const BENCH_TEAM: &str = "TBENCH";
 
 /// Plans N participants × 36 rules; returns (jobs, seconds to apply the file, seconds to plan).
 async fn planning(store: Store, participants: usize) -> Result<(u64, f64, f64)> {
     let (app, clock, org) = bench_app(&store, "2026-01-05T08:00:00Z").await?;
     let t = Instant::now();
     let applied = app
-        .apply_program(org.id, &program(participants, "TBENCH", 1, true), false)
+        .apply_program(org.id, &program(participants, BENCH_TEAM, 1, true), false)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let apply_s = t.elapsed().as_secs_f64();

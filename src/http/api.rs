@@ -371,6 +371,77 @@ pub async fn record_session(
     Ok(Json(outcome))
 }
 
+/// A group session, completed for everyone in a cohort.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSessionReport {
+    /// The session number, 1..N.
+    pub session: u32,
+    /// The local date it happened (YYYY-MM-DD); today in each participant's zone if absent.
+    pub completed_on: Option<String>,
+    /// The caller's id for this event: a repeat with the same id is one completion.
+    pub external_id: Option<String>,
+}
+
+/// Records a group session: the same session number completed for every
+/// active participant of the cohort, each idempotently, with their nudges.
+#[utoipa::path(post, path = "/api/v1/programs/{key}/cohorts/{cohort}/sessions", tag = "sessions",
+    params(("key" = String, Path, description = "The program's key"),
+           ("cohort" = String, Path, description = "The cohort's key")),
+    request_body = GroupSessionReport,
+    responses(
+        (status = 200, body = crate::app::sessions::GroupSessionOutcome),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn record_group_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((key, cohort)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<crate::app::sessions::GroupSessionOutcome>, ApiError> {
+    let caller = authorize(&state, &headers, Scope::SessionsWrite).await?;
+    caller.within(&key)?;
+    let report: GroupSessionReport = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid(ConfigErrors::single(
+            "",
+            format!("not a group session report: {e}"),
+        ))
+    })?;
+    let completed_on = match &report.completed_on {
+        None => None,
+        Some(s) => Some(s.parse().map_err(|_| {
+            ApiError::invalid(ConfigErrors::single(
+                "completed_on",
+                format!("{s:?} is not a date (YYYY-MM-DD)"),
+            ))
+        })?),
+    };
+    if report
+        .external_id
+        .as_ref()
+        .is_some_and(|e| e.is_empty() || e.len() > 180)
+    {
+        return Err(ApiError::invalid(ConfigErrors::single(
+            "external_id",
+            "must be 1 to 180 characters",
+        )));
+    }
+    let outcome = state
+        .app
+        .record_group_session(
+            caller.org,
+            &key,
+            &cohort,
+            report.session,
+            completed_on,
+            "api",
+            report.external_id.as_deref(),
+        )
+        .await?;
+    Ok(Json(outcome))
+}
+
 /// Whom to erase: their work email or their chat identity (`slack:T…/U…`).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -173,6 +173,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/programs/{key}/participants", get(api::list_participants))
         .route("/programs/{key}/sessions", post(api::record_session))
+        .route(
+            "/programs/{key}/cohorts/{cohort}/sessions",
+            post(api::record_group_session),
+        )
         .route("/programs/{key}/delivery", get(api::delivery))
         .route("/programs/{key}/aggregates", get(api::aggregates))
         .route("/erasures", post(api::erase))

@@ -30,6 +30,7 @@ impl Modify for BearerAuth {
         super::api::audit_log,
         super::api::list_org_admins,
         super::api::grant_org_admin,
+        super::api::record_group_session,
         super::api::revoke_org_admin,
     ),
     modifiers(&BearerAuth)

@@ -462,3 +462,68 @@ async fn readyz_names_what_is_missing() {
     );
     running.stop().await;
 }
+
+/// A group session completes the same number for everyone in the cohort,
+/// from one call; repeated, it changes nothing; a wrong cohort or session
+/// is named.
+#[tokio::test]
+async fn a_group_session_completes_the_session_for_the_whole_cohort() {
+    let t = spawn_app().await;
+    assert_eq!(t.apply_yaml(&t.admin_token, &PROGRAM).await.status(), 200);
+    let post = |path: &str, body: Value| {
+        let req = t
+            .http
+            .post(format!("{}/api/v1/programs/leaders-2026/{path}", t.url))
+            .bearer_auth(&t.admin_token)
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    let body = json!({"session": 1, "completed_on": "2026-09-07", "external_id": "group-1"});
+    let resp = post("cohorts/autumn-2026/sessions", body.clone()).await;
+    assert_eq!(resp.status(), 200);
+    let out: Value = resp.json().await.unwrap();
+    let members = out["participants"].as_u64().unwrap();
+    assert!(members >= 10, "{out}");
+    assert_eq!(out["recorded"].as_u64(), Some(members));
+    let completed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sessions WHERE org_id = $1 AND number = 1 AND completed_on IS NOT NULL",
+    )
+    .bind(t.org.id.0)
+    .fetch_one(t.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(completed as u64, members);
+    // Everyone's small-step nudge is planned, each at their own local time.
+    let nudges: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE org_id = $1 AND purpose = 'small_step'",
+    )
+    .bind(t.org.id.0)
+    .fetch_one(t.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(nudges as u64, members);
+    // Again: nothing new.
+    let again: Value = post("cohorts/autumn-2026/sessions", body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["recorded"], 0, "{again}");
+    // What is wrong is named.
+    let resp = post("cohorts/spring-2027/sessions", json!({"session": 1})).await;
+    assert_eq!(resp.status(), 404);
+    let resp = post("cohorts/autumn-2026/sessions", json!({"session": 9})).await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("session 9 is not planned"));
+    let resp = post(
+        "cohorts/autumn-2026/sessions",
+        json!({"session": 2, "completed_on": "soon"}),
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("completed_on"));
+}

@@ -73,7 +73,8 @@ async fn an_outage_of_the_database_is_reported_and_nothing_is_half_stored() {
     let proxy = CutProxy::start(target).await;
     let t = spawn_app_through(&proxy.addr).await.unwrap();
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
-    assert_eq!(t.small_steps_for(&["jana.novakova".to_string()]).await, 1);
+    // Friday's follow-up, with its one-tap answers.
+    assert_eq!(t.follow_ups_for(&["jana.novakova".to_string()]).await, 1);
     let jana = t.user_id("jana.novakova");
     let nudge = t
         .sim

@@ -39,6 +39,8 @@ pub struct ProgramProgress {
     /// The first planned session not completed yet: (number, planned date).
     pub next_session: Option<(u32, Date)>,
     pub recent: Vec<RecentAction>,
+    /// Their latest named small step: (session, its words), for them only.
+    pub latest_step: Option<(u32, String)>,
     pub streak_weeks: u32,
     /// `Some("indefinitely")` or `Some(date)` while paused.
     pub paused_until: Option<String>,
@@ -176,6 +178,7 @@ impl App {
         }
         let org_row = self.store.org(org).await?;
         let now = self.clock.now();
+        let steps = self.steps_of(org, person.id).await?;
         let mut programs = Vec::new();
         for p in participations.iter().filter(|p| !p.deactivated) {
             let program = self.store.program(org, p.program_id).await?;
@@ -221,6 +224,11 @@ impl App {
                         on: zone.date_of(*at),
                     })
                     .collect(),
+                latest_step: steps
+                    .iter()
+                    .filter(|(participant, ..)| *participant == p.id)
+                    .filter_map(|(_, session, text)| Some((*session, text.clone()?)))
+                    .max_by_key(|(session, _)| *session),
                 streak_weeks: streak,
                 paused_until,
             });

@@ -46,6 +46,7 @@ async fn status_shows_a_participant_their_own_progress() {
         "next: session 2, planned for 2026-09-21",
         "1 week in a row",
         "did it (session 1, 2026-09-11)",
+        "Your small step (session 1): Let Eva run Monday's stand-up",
         "Private notes: 0",
     ] {
         assert!(status.contains(expected), "{expected:?} in {status}");

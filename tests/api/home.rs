@@ -45,6 +45,7 @@ async fn the_home_tab_shows_a_participant_their_progress_and_an_admin_their_prog
         "1 of 5 done",
         "session 2, 2026-09-21",
         "did it (session 1, 2026-09-11)",
+        "Your small step (session 1): *Ask Petr to lead the budget review*",
         "Add a private note",
         "Pause nudges",
     ] {

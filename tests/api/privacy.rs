@@ -135,3 +135,81 @@ async fn a_manager_sees_the_shared_focus_and_nothing_a_participant_reported_or_w
         "{hers}"
     );
 }
+
+/// After participants name steps, nothing HR or a sponsor can reach holds
+/// the words: the admin API, the console, HR's chat commands, the digest in
+/// the sponsors' channel, the exports, or the database in plain text.
+#[tokio::test]
+async fn a_named_step_reaches_no_one_but_its_author() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    let people = participant_handles();
+    t.small_steps_for(&people).await;
+    let step = |p: &str| format!("Confidential step of {p}: skip the Thursday board prep");
+    for p in &people {
+        t.name_step(p, &step(p)).await;
+    }
+    // The week is composed and its digest posted on Monday.
+    t.advance_to("2026-09-14T07:30:00Z").await;
+    let mut seen = String::new();
+    for m in t.sim.messages_in("C00000001") {
+        seen.push_str(&m.content.text);
+        seen.push_str(&m.content.blocks.to_string());
+    }
+    for path in [
+        "/api/v1/programs",
+        "/api/v1/programs/leaders-2026/participants",
+        "/api/v1/programs/leaders-2026/delivery",
+        "/api/v1/programs/leaders-2026/aggregates",
+        "/api/v1/audit",
+    ] {
+        let resp = t.get(&t.admin_token, path).await;
+        assert_eq!(resp.status(), 200, "{path}");
+        seen.push_str(&resp.text().await.unwrap());
+    }
+    let cookie = crate::console::sign_in(&t, t.org.id).await;
+    for path in [
+        "/admin",
+        "/admin/programs/leaders-2026",
+        "/admin/programs/leaders-2026/schedule",
+        "/admin/programs/leaders-2026/program.yaml",
+        "/admin/programs/leaders-2026/aggregates/csv",
+        "/admin/programs/leaders-2026/aggregates/json",
+    ] {
+        let (status, body) = crate::console::get(&t, path, Some(&cookie)).await;
+        assert_eq!(status, 200, "{path}");
+        seen.push_str(&body);
+    }
+    let hr = t.user_id(momentum::demo::HR_ADMIN);
+    for text in [
+        "programs",
+        "health leaders-2026",
+        "digest preview leaders-2026",
+        "status",
+        "my-data",
+    ] {
+        seen.push_str(
+            &t.sim
+                .slash_command(&hr, "/momentum", text)
+                .await
+                .unwrap()
+                .body,
+        );
+    }
+    seen.push_str(&t.all_stored_text().await);
+    assert!(seen.len() > 10_000, "the test read real pages");
+    assert!(!seen.contains("Confidential step"), "a step's words leaked");
+    assert!(
+        !seen.contains("Thursday board prep"),
+        "a step's words leaked"
+    );
+    // Its author still has it.
+    let jana = t.user_id("jana.novakova");
+    let status = t
+        .sim
+        .slash_command(&jana, "/momentum", "status")
+        .await
+        .unwrap()
+        .body;
+    assert!(status.contains("Thursday board prep"), "{status}");
+}

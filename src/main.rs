@@ -476,16 +476,7 @@ async fn run(cli: Cli) -> Result<i32> {
                         .create_org(&name, &time_zone, &locale)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    for (platform, id) in [
-                        (Platform::Slack, slack_team),
-                        (Platform::Teams, teams_tenant),
-                    ] {
-                        if let Some(id) = id {
-                            store
-                                .link_workspace(org.id, platform, &id, clock().now())
-                                .await?;
-                        }
-                    }
+                    link_workspaces(&store, &org, slack_team, teams_tenant).await?;
                     println!("organisation {} created (id {})", org.name, org.id.0);
                 }
                 OrgCommand::Link {
@@ -494,16 +485,8 @@ async fn run(cli: Cli) -> Result<i32> {
                     teams_tenant,
                 } => {
                     let org = pick_org(&store, org.as_deref()).await?;
-                    for (platform, id) in [
-                        (Platform::Slack, slack_team),
-                        (Platform::Teams, teams_tenant),
-                    ] {
-                        if let Some(id) = id {
-                            store
-                                .link_workspace(org.id, platform, &id, clock().now())
-                                .await?;
-                            println!("{} {id} linked to {}", platform.as_str(), org.name);
-                        }
+                    for linked in link_workspaces(&store, &org, slack_team, teams_tenant).await? {
+                        println!("{linked} linked to {}", org.name);
                     }
                 }
                 OrgCommand::List => {
@@ -1018,6 +1001,29 @@ async fn open_store(s: &Settings) -> Result<Store> {
             momentum::config::redact_url(&s.database_url)
         )
     })
+}
+
+/// Links the given Slack workspace and Teams tenant to `org`; what was
+/// linked (`slack:T…`, `teams:…`).
+async fn link_workspaces(
+    store: &Store,
+    org: &Org,
+    slack_team: Option<String>,
+    teams_tenant: Option<String>,
+) -> Result<Vec<String>> {
+    let mut linked = Vec::new();
+    for (platform, id) in [
+        (Platform::Slack, slack_team),
+        (Platform::Teams, teams_tenant),
+    ] {
+        if let Some(id) = id {
+            store
+                .link_workspace(org.id, platform, &id, clock().now())
+                .await?;
+            linked.push(format!("{}:{id}", platform.as_str()));
+        }
+    }
+    Ok(linked)
 }
 
 async fn pick_org(store: &Store, name: Option<&str>) -> Result<Org> {

@@ -35,7 +35,7 @@ pub use me::{NoteRefusal, Overview, ProgramProgress, RecentAction, NOTE_MAX_CHAR
 pub use onboarding::StartingPoint;
 pub use sessions::{in_comparison, CompletedSession, ParticipantLookup, SessionOutcome};
 pub use steps::{StepChoice, StepRefusal, STEP_MAX_CHARS};
-pub use taps::{Tap, TapAnswer, TapRefusal, TapResult};
+pub use taps::{MessageUpdate, Tap, TapAnswer, TapRefusal, TapResult};
 
 use crate::chat::{ChatPort, ChatStatus, Chats, Delivered, Message};
 use crate::clock::SharedClock;

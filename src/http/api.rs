@@ -335,25 +335,8 @@ pub async fn record_session(
             format!("not a session report: {e}"),
         ))
     })?;
-    let completed_on = match &report.completed_on {
-        None => None,
-        Some(s) => Some(s.parse().map_err(|_| {
-            ApiError::invalid(ConfigErrors::single(
-                "completed_on",
-                format!("{s:?} is not a date (YYYY-MM-DD)"),
-            ))
-        })?),
-    };
-    if report
-        .external_id
-        .as_ref()
-        .is_some_and(|e| e.is_empty() || e.len() > 200)
-    {
-        return Err(ApiError::invalid(ConfigErrors::single(
-            "external_id",
-            "must be 1 to 200 characters",
-        )));
-    }
+    let completed_on = completed_on(report.completed_on.as_deref())?;
+    external_id_within(report.external_id.as_deref(), 200)?;
     let outcome = state
         .app
         .record_session(
@@ -369,6 +352,31 @@ pub async fn record_session(
         )
         .await?;
     Ok(Json(outcome))
+}
+
+/// A session report's `completed_on`, when given (YYYY-MM-DD).
+fn completed_on(given: Option<&str>) -> Result<Option<jiff::civil::Date>, ApiError> {
+    given
+        .map(|s| {
+            s.parse().map_err(|_| {
+                ApiError::invalid(ConfigErrors::single(
+                    "completed_on",
+                    format!("{s:?} is not a date (YYYY-MM-DD)"),
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// A caller's event id: 1 to `max` characters, when given.
+fn external_id_within(given: Option<&str>, max: usize) -> Result<(), ApiError> {
+    if given.is_some_and(|e| e.is_empty() || e.len() > max) {
+        return Err(ApiError::invalid(ConfigErrors::single(
+            "external_id",
+            format!("must be 1 to {max} characters"),
+        )));
+    }
+    Ok(())
 }
 
 /// A group session, completed for everyone in a cohort.
@@ -408,25 +416,9 @@ pub async fn record_group_session(
             format!("not a group session report: {e}"),
         ))
     })?;
-    let completed_on = match &report.completed_on {
-        None => None,
-        Some(s) => Some(s.parse().map_err(|_| {
-            ApiError::invalid(ConfigErrors::single(
-                "completed_on",
-                format!("{s:?} is not a date (YYYY-MM-DD)"),
-            ))
-        })?),
-    };
-    if report
-        .external_id
-        .as_ref()
-        .is_some_and(|e| e.is_empty() || e.len() > 180)
-    {
-        return Err(ApiError::invalid(ConfigErrors::single(
-            "external_id",
-            "must be 1 to 180 characters",
-        )));
-    }
+    let completed_on = completed_on(report.completed_on.as_deref())?;
+    // Each participant's completion gets `ID/participant`: room for it.
+    external_id_within(report.external_id.as_deref(), 180)?;
     let outcome = state
         .app
         .record_group_session(

@@ -417,19 +417,7 @@ impl Inbound<'_> {
         };
         Ok(match self.state.app.take_tap(&tap).await? {
             TapResult::Recorded { job } => {
-                let mut shown = None;
-                for (port, place, message) in self.state.app.tap_updates(&tap, &job).await {
-                    if place == at {
-                        shown = Some(message);
-                    } else {
-                        tokio::spawn(async move {
-                            if let Err(e) = port.update(&place, &message).await {
-                                tracing::warn!(error = %e, "could not update a card");
-                            }
-                        });
-                    }
-                }
-                shown_card(shown.as_ref())
+                answer_card(self.state.app.tap_updates(&tap, &job).await, &at)
             }
             TapResult::Duplicate { shown } => shown_card(shown.as_ref()),
             TapResult::Refused(why) => {
@@ -455,23 +443,7 @@ impl Inbound<'_> {
             .await?;
         let locale = self.state.app.locale_for(&who).await;
         let (reply, ctx) = match outcome {
-            Ok(updates) => {
-                // The card acted on is replaced by the answer; any other
-                // (the nudge a reminder repeats) is updated.
-                let mut shown = None;
-                for (port, place, message) in updates {
-                    if place == at {
-                        shown = Some(message);
-                    } else {
-                        tokio::spawn(async move {
-                            if let Err(e) = port.update(&place, &message).await {
-                                tracing::warn!(error = %e, "could not update a card");
-                            }
-                        });
-                    }
-                }
-                return Ok(shown_card(shown.as_ref()));
-            }
+            Ok(updates) => return Ok(answer_card(updates, &at)),
             Err(StepRefusal::Empty) => ("step_empty", minijinja::context! {}),
             Err(StepRefusal::TooLong { length }) => (
                 "step_too_long",
@@ -591,6 +563,25 @@ fn invoke(body: Value) -> Response {
 }
 
 /// The card that replaces the tapped one.
+/// The answer to a card action: the card acted on (`at`) is replaced by
+/// the invoke's answer; any other showing the same job (the nudge a
+/// reminder repeats) is updated in the background.
+fn answer_card(updates: Vec<crate::app::MessageUpdate>, at: &Delivered) -> Value {
+    let mut shown = None;
+    for (port, place, message) in updates {
+        if place == *at {
+            shown = Some(message);
+        } else {
+            tokio::spawn(async move {
+                if let Err(e) = port.update(&place, &message).await {
+                    tracing::warn!(error = %e, "could not update a card");
+                }
+            });
+        }
+    }
+    shown_card(shown.as_ref())
+}
+
 fn shown_card(message: Option<&Message>) -> Value {
     match message.map(cards::render) {
         Some(Ok(card)) => cards::card_response(card),

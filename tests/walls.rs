@@ -39,8 +39,6 @@ const KNOWN: &[(&str, &str)] = &[
     ("src/config.rs", "chat::teams"),
     // The store redacts its URL with config's helper.
     ("src/store/mod.rs", "config"),
-    // Block Kit takes the note length limit from the app.
-    ("src/chat/slack/blocks.rs", "app"),
     // Rendered cards / blocks are handed to the local workspace's validation
     // dump (blocks.rs and templates.rs: in their #[cfg(test)] modules).
     ("src/chat/teams/cards.rs", "chat::sim"),

@@ -15,8 +15,7 @@ use jiff::civil::Date;
 use jiff::Timestamp;
 use serde::Serialize;
 
-/// Slack's limit for a plain-text input, and ours for a note.
-pub const NOTE_MAX_CHARS: usize = 3000;
+pub use crate::domain::NOTE_MAX_CHARS;
 /// Recent actions shown in a status.
 const RECENT_ACTIONS: usize = 3;
 

@@ -21,6 +21,8 @@ pub use answer::{Answer, CheckinAnswer, JobPurpose};
 
 /// A small step a participant names holds at most this many characters.
 pub const STEP_MAX_CHARS: usize = 280;
+/// A private note holds at most this many characters.
+pub const NOTE_MAX_CHARS: usize = 3000;
 pub use errors::{ConfigErrors, FieldError};
 pub use identity::{ChannelRef, ChatIdentity, PersonRef, Platform};
 pub use program::{NudgeKind, NudgeRule, ParticipantSpec, ProgramFile, ProgramSpec};

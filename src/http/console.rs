@@ -32,10 +32,14 @@ fn strings(lang: &str) -> (Value, Value) {
             include_str!("../../templates/admin/strings/hints.en.json"),
         ),
     };
-    (
-        serde_json::from_str(t).unwrap_or_default(),
-        serde_json::from_str(hints).unwrap_or_default(),
-    )
+    let parse = |text: &str| {
+        serde_json::from_str(text).unwrap_or_else(|e| {
+            // Compiled in and tested: only a broken edit gets here.
+            tracing::error!(lang, error = %e, "the console's strings do not parse");
+            Value::Null
+        })
+    };
+    (parse(t), parse(hints))
 }
 
 /// Czech when the browser prefers it (or `?lang=cs`), else English.
@@ -890,6 +894,26 @@ mod tests {
                 templates::render_page("admin/message.html", context! { t, lang, title, text })
                     .unwrap();
             assert!(html.contains("T &lt;b&gt;"), "escaped: {html}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod strings_tests {
+    use super::strings;
+
+    #[test]
+    fn the_console_strings_parse_in_both_languages_with_the_same_keys() {
+        let (en, en_hints) = strings("en");
+        let (cs, cs_hints) = strings("cs");
+        for (a, b) in [(&en, &cs), (&en_hints, &cs_hints)] {
+            let keys = |v: &serde_json::Value| {
+                let mut k: Vec<String> =
+                    v.as_object().expect("an object").keys().cloned().collect();
+                k.sort();
+                k
+            };
+            assert_eq!(keys(a), keys(b));
         }
     }
 }

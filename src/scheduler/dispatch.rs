@@ -311,11 +311,26 @@ impl Dispatcher {
                 )
             }
         };
-        let next = app
+        // The next week's digest is planned by this one: if that fails, this
+        // one waits and retries (and, failing for good, ends as a delivery
+        // problem HR sees) rather than ending the weekly chain unseen.
+        let next = match app
             .next_digest_job(&org, &program, job.planned_due_at)
             .await
-            .ok()
-            .flatten();
+        {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::warn!(error = %e, job = job.id, "the next digest could not be planned");
+                return (
+                    Err(self.retry(
+                        job,
+                        format!("planning the next digest: {e}"),
+                        job.verify_first,
+                    )),
+                    None,
+                );
+            }
+        };
         (self.digest_ready(job, &org, &program).await, next)
     }
 

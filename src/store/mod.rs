@@ -236,5 +236,9 @@ pub(crate) fn millis(t: jiff::Timestamp) -> i64 {
 }
 
 pub(crate) fn instant(ms: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    jiff::Timestamp::from_millisecond(ms).unwrap_or_else(|e| {
+        // Only a damaged row holds one: say so rather than quietly use 1970.
+        tracing::error!(millis = ms, error = %e, "a stored time is out of range; read as 1970-01-01");
+        jiff::Timestamp::UNIX_EPOCH
+    })
 }

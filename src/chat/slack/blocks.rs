@@ -68,7 +68,7 @@ pub fn render_view_json(view: &View) -> Result<serde_json::Value, ChatError> {
             "slack",
             locale,
             "note_form.json",
-            context! { job_id, max => crate::app::NOTE_MAX_CHARS },
+            context! { job_id, max => crate::domain::NOTE_MAX_CHARS },
         ),
     };
     let json =

@@ -111,6 +111,38 @@ pub fn step_suggestions(locale: &str, theme: Option<&str>) -> Vec<String> {
         .collect()
 }
 
+/// With `MOMENTUM_BLOCKS_DIR` set (as `.ci/run` sets it), a Block Kit
+/// payload (one the local workspace accepted, or a test rendered) is written there, one file each, for
+/// Slack's own SDK to check (`.ci/validate_blocks.py`).
+pub fn keep_for_validation(kind: &str, payload: &serde_json::Value) {
+    keep_in("MOMENTUM_BLOCKS_DIR", kind, payload);
+}
+
+/// With `MOMENTUM_CARDS_DIR` set, an Adaptive Card (one the local
+/// workspace received, or a test rendered) is written there for `.ci/validate_cards.py` (the 1.5 schema).
+pub fn keep_card_for_validation(card: &serde_json::Value) {
+    keep_in("MOMENTUM_CARDS_DIR", "card", card);
+}
+
+fn keep_in(variable: &str, kind: &str, payload: &serde_json::Value) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let Some(dir) = std::env::var_os(variable) else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let name = format!(
+        "{kind}-{}-{}.json",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join(name), payload.to_string()));
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "could not keep a payload for validation");
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("template {name}: {source}")]
@@ -248,7 +280,7 @@ mod tests {
                         step_state, step, suggestions, step_max => crate::domain::STEP_MAX_CHARS,
                     })
                     .unwrap();
-                    crate::chat::sim::keep_for_validation("message", &v);
+                    keep_for_validation("message", &v);
                     assert!(v["text"].as_str().unwrap().contains("2"));
                     let blocks = v["blocks"].as_array().unwrap();
                     assert_eq!(blocks.last().unwrap()["elements"][0]["value"], "42");
@@ -271,7 +303,7 @@ mod tests {
                     participant => "Jana", program => "P", theme, job_id => 7, recorded => "will"
                 })
                 .unwrap();
-                crate::chat::sim::keep_for_validation("message", &v);
+                keep_for_validation("message", &v);
                 let body = v["blocks"][0]["text"]["text"].as_str().unwrap();
                 assert_eq!(body.contains("delegation"), theme.is_some());
             }

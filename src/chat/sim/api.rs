@@ -364,37 +364,7 @@ fn content(sim: &SimWorkspace, p: &Map<String, Value>) -> Result<(String, Value)
     Ok((text, blocks))
 }
 
-/// With `MOMENTUM_BLOCKS_DIR` set (as `.ci/run` sets it), every Block Kit
-/// payload the workspace accepts is also written there, one file each, for
-/// Slack's own SDK to check (`.ci/validate_blocks.py`).
-pub(crate) fn keep_for_validation(kind: &str, payload: &Value) {
-    keep_in("MOMENTUM_BLOCKS_DIR", kind, payload);
-}
-
-/// With `MOMENTUM_CARDS_DIR` set, every Adaptive Card the Teams adapter
-/// renders is written there for `.ci/validate_cards.py` (the 1.5 schema).
-pub(crate) fn keep_card_for_validation(card: &Value) {
-    keep_in("MOMENTUM_CARDS_DIR", "card", card);
-}
-
-fn keep_in(variable: &str, kind: &str, payload: &Value) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let Some(dir) = std::env::var_os(variable) else {
-        return;
-    };
-    let dir = std::path::PathBuf::from(dir);
-    let name = format!(
-        "{kind}-{}-{}.json",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    );
-    let written = std::fs::create_dir_all(&dir)
-        .and_then(|()| std::fs::write(dir.join(name), payload.to_string()));
-    if let Err(e) = written {
-        tracing::warn!(error = %e, "could not keep a payload for validation");
-    }
-}
+pub(crate) use crate::templates::{keep_card_for_validation, keep_for_validation};
 
 /// `files.getUploadURLExternal`: a file id and where to post its bytes.
 fn upload_url(sim: &SimWorkspace, p: &Map<String, Value>) -> Value {

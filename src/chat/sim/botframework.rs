@@ -294,10 +294,17 @@ impl SimWorkspace {
             req = req.bearer_auth(t);
         }
         let resp = req.send().await.map_err(|e| e.to_string())?;
-        Ok(super::InboundReply {
+        let reply = super::InboundReply {
             status: resp.status().as_u16(),
             body: resp.text().await.unwrap_or_default(),
-        })
+        };
+        // An invoke's answer can be a card that replaces the one tapped.
+        if let Ok(answer) = serde_json::from_str::<Value>(&reply.body) {
+            if answer["type"] == crate::chat::teams::cards::CARD_CONTENT_TYPE {
+                super::api::keep_card_for_validation(&answer["value"]);
+            }
+        }
+        Ok(reply)
     }
 
     /// Posts an activity with a valid token; anything but 200 is an error
@@ -748,9 +755,7 @@ async fn send_activity(
             .push(("sendToConversation".into(), 400));
         return connector_error(StatusCode::BAD_REQUEST, "BadArgument", why);
     }
-    if let Some(card) = activity["attachments"][0]["content"].as_object() {
-        super::api::keep_card_for_validation(&Value::Object(card.clone()));
-    }
+    keep_card(&activity);
     let mut s = sim.state();
     s.bf.next += 1;
     let id = format!("1{:012}", 500_000_000 + s.bf.next);
@@ -777,6 +782,7 @@ async fn update_activity(
         sim.state().bf.calls.push(("updateActivity".into(), 400));
         return connector_error(StatusCode::BAD_REQUEST, "BadArgument", why);
     }
+    keep_card(&activity);
     let mut s = sim.state();
     let Some(sent) =
         s.bf.activities
@@ -794,6 +800,14 @@ async fn update_activity(
     sent.edits.push(old);
     s.bf.calls.push(("updateActivity".into(), 200));
     Json(json!({ "id": id })).into_response()
+}
+
+/// Every card Teams would show (sent, updated, or answered to an invoke)
+/// is kept for `.ci/validate_cards.py` when `MOMENTUM_CARDS_DIR` is set.
+fn keep_card(activity: &Value) {
+    if let Some(card) = activity["attachments"][0]["content"].as_object() {
+        super::api::keep_card_for_validation(&Value::Object(card.clone()));
+    }
 }
 
 fn member_json(u: &BfUser) -> Value {

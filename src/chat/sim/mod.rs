@@ -15,9 +15,7 @@ mod socket;
 mod views;
 mod workspaces;
 
-pub(crate) use api::keep_card_for_validation;
 #[cfg(test)]
-pub(crate) use api::keep_for_validation;
 pub use views::SimView;
 
 pub use faults::{Fault, FaultKind};

@@ -338,7 +338,7 @@ mod view_tests {
                 assert!(rendered.is_ok(), "{locale} {view:?}: {rendered:?}");
                 let json = render_view_json(&view).unwrap();
                 let kind = json["type"].as_str().unwrap().to_string();
-                crate::chat::sim::keep_for_validation(&kind, &json);
+                crate::templates::keep_for_validation(&kind, &json);
             }
             let welcome = Message::Welcome {
                 job_id: 1,
@@ -347,7 +347,7 @@ mod view_tests {
                 locale: locale.clone(),
             };
             assert!(render(&welcome).is_ok(), "{locale} welcome");
-            crate::chat::sim::keep_for_validation("message", &render_json(&welcome).unwrap());
+            crate::templates::keep_for_validation("message", &render_json(&welcome).unwrap());
         }
     }
 }

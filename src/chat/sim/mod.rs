@@ -15,7 +15,6 @@ mod socket;
 mod views;
 mod workspaces;
 
-#[cfg(test)]
 pub use views::SimView;
 
 pub use faults::{Fault, FaultKind};

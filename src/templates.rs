@@ -76,6 +76,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "admin/edit.html",
     "admin/new.html",
     "admin/playground.html",
+    "install/page.html",
     "digest/en/digest.txt",
     "digest/cs/digest.txt",
 ];
@@ -141,6 +142,18 @@ fn keep_in(variable: &str, kind: &str, payload: &serde_json::Value) {
     if let Err(e) = written {
         tracing::warn!(error = %e, "could not keep a payload for validation");
     }
+}
+
+/// The words of the "Add to Slack" pages in `lang` (`templates/install/`).
+pub fn install_words(lang: &str) -> serde_json::Value {
+    let text = match lang {
+        "cs" => include_str!("../templates/install/cs.json"),
+        _ => include_str!("../templates/install/en.json"),
+    };
+    serde_json::from_str(text).unwrap_or_else(|e| {
+        tracing::error!(lang, error = %e, "the install pages' words do not parse");
+        serde_json::Value::Null
+    })
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -53,7 +53,8 @@ async fn begin(t: &TestApp) -> (String, String) {
         .split('"')
         .next()
         .unwrap();
-    (href.replace("&amp;", "&"), cookie)
+    // The page escapes the link as HTML does; a browser reads it back.
+    (href.replace("&#x2f;", "/").replace("&amp;", "&"), cookie)
 }
 
 /// The person allows the app on Slack's page for `team` (or cancels):
@@ -373,4 +374,37 @@ async fn states(t: &TestApp) -> i64 {
         .fetch_one(t.store.pool())
         .await
         .unwrap()
+}
+
+/// The install pages come from templates, in the browser's language, with
+/// what they show escaped.
+#[tokio::test]
+async fn the_install_pages_speak_the_browsers_language() {
+    let t = spawn_app().await;
+    let get = |lang: &'static str, path: &'static str| {
+        let req = no_redirects()
+            .get(format!("{}{path}", t.url))
+            .header("Accept-Language", lang);
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+    };
+    let (status, page) = get("cs-CZ,cs;q=0.9", "/slack/install").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Přidat do Slacku") && page.contains("lang=\"cs\""),
+        "{page}"
+    );
+    let (_, page) = get("en-GB", "/slack/install").await;
+    assert!(page.contains("Add to Slack"), "{page}");
+    // Slack's error code is shown as text, never as markup.
+    let (status, page) = get(
+        "en",
+        "/slack/oauth_redirect?state=x&error=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    )
+    .await;
+    assert_eq!(status, 400, "no state cookie: not started here");
+    assert!(page.contains("was not started here"), "{page}");
+    assert!(!page.contains("<script>"));
 }

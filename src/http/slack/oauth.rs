@@ -33,13 +33,30 @@ pub struct SlackOAuth {
     pub options: SlackOptions,
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-         <meta name=\"viewport\" content=\"width=device-width\"></head>\
-         <body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\"><h1>{title}</h1>{body}</body></html>"
-    );
-    (status, Html(html)).into_response()
+/// One of the install pages (`templates/install/page.html`), in the
+/// browser's language: `which` names its words, `extra` adds the link, the
+/// workspace's name or Slack's error code.
+fn page(status: StatusCode, headers: &HeaderMap, which: &str, extra: minijinja::Value) -> Response {
+    let lang = match headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(l) if l.trim_start().starts_with("cs") => "cs",
+        _ => "en",
+    };
+    let t = crate::templates::install_words(lang);
+    let ctx = minijinja::context! { lang, t, which, ..extra };
+    match crate::templates::render_page("install/page.html", ctx) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "an install page did not render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "page not rendered").into_response()
+        }
+    }
+}
+
+fn none() -> minijinja::Value {
+    minijinja::context! {}
 }
 
 fn hash(state: &str) -> String {
@@ -47,15 +64,13 @@ fn hash(state: &str) -> String {
 }
 
 /// `GET /slack/install`: the "Add to Slack" page.
-pub async fn install(State(state): State<AppState>, client: ClientAddr) -> Response {
+pub async fn install(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+) -> Response {
     let Some(oauth) = state.slack_oauth.as_deref() else {
-        return page(
-            StatusCode::NOT_FOUND,
-            "Install is not set up",
-            "<p>This deployment connects one workspace with <code>SLACK_BOT_TOKEN</code>. \
-             Set <code>SLACK_CLIENT_ID</code>, <code>SLACK_CLIENT_SECRET</code> and \
-             <code>MOMENTUM_PUBLIC_URL</code> to let workspaces install Momentum.</p>",
-        );
+        return page(StatusCode::NOT_FOUND, &headers, "not_set_up", none());
     };
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
@@ -66,7 +81,14 @@ pub async fn install(State(state): State<AppState>, client: ClientAddr) -> Respo
     let scopes: Vec<&str> = BOT_SCOPES.iter().map(|(s, _)| *s).collect();
     let mut url = match url::Url::parse(&oauth.authorize_url) {
         Ok(u) => u,
-        Err(_) => return page(StatusCode::INTERNAL_SERVER_ERROR, "Misconfigured", ""),
+        Err(_) => {
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &headers,
+                "misconfigured",
+                none(),
+            )
+        }
     };
     url.query_pairs_mut()
         .append_pair("client_id", &oauth.client_id)
@@ -80,28 +102,17 @@ pub async fn install(State(state): State<AppState>, client: ClientAddr) -> Respo
     };
     let cookie =
         format!("{STATE_COOKIE}={nonce}; Path=/slack; HttpOnly; SameSite=Lax; Max-Age=600{secure}");
-    let link = html_escape(url.as_str());
+    let link = url.to_string();
     let mut response = page(
         StatusCode::OK,
-        "Add Momentum to Slack",
-        &format!(
-            "<p>Momentum keeps a coaching program going between sessions: nudges after each \
-             session, one-tap reports, manager check-ins and a weekly aggregated digest.</p>\
-             <p><a href=\"{link}\" style=\"display:inline-block;padding:.6em 1.2em;background:#4a154b;\
-             color:#fff;border-radius:4px;text-decoration:none\">Add to Slack</a></p>"
-        ),
+        &headers,
+        "add",
+        minijinja::context! { link },
     );
     if let Ok(v) = header::HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, v);
     }
     response
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,17 +140,12 @@ pub async fn redirect(
     Query(q): Query<Redirect>,
 ) -> Response {
     let Some(oauth) = state.slack_oauth.clone() else {
-        return page(StatusCode::NOT_FOUND, "Install is not set up", "");
+        return page(StatusCode::NOT_FOUND, &headers, "not_set_up", none());
     };
-    let restart = "<p>Start again from <a href=\"/slack/install\">Add to Slack</a>.</p>";
     // The state must be the one this browser was given, handed out here
     // within ten minutes, and unused: otherwise someone else started it.
     let (Some(given), Some(cookie)) = (q.state.as_deref(), cookie_state(&headers)) else {
-        return page(
-            StatusCode::BAD_REQUEST,
-            "This install was not started here",
-            restart,
-        );
+        return page(StatusCode::BAD_REQUEST, &headers, "not_started", none());
     };
     let same: bool = given.as_bytes().ct_eq(cookie.as_bytes()).into();
     let fresh = match state
@@ -153,50 +159,44 @@ pub async fn redirect(
             tracing::error!(error = %e, "could not check an OAuth state");
             return page(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Try again in a minute",
-                restart,
+                &headers,
+                "try_again",
+                none(),
             );
         }
     };
     if !(same && fresh) {
-        return page(
-            StatusCode::BAD_REQUEST,
-            "This install link has expired or was already used",
-            restart,
-        );
+        return page(StatusCode::BAD_REQUEST, &headers, "expired", none());
     }
-    if let Some(error) = q.error {
-        let why = if error == "access_denied" {
-            "You cancelled the install: nothing was changed.".to_string()
+    if let Some(said) = q.error {
+        return if said == "access_denied" {
+            page(StatusCode::OK, &headers, "cancelled", none())
         } else {
-            format!("Slack said: {}", html_escape(&error))
+            page(
+                StatusCode::OK,
+                &headers,
+                "slack_said",
+                minijinja::context! { said },
+            )
         };
-        return page(
-            StatusCode::OK,
-            "Momentum was not installed",
-            &format!("<p>{why}</p>"),
-        );
     }
     let Some(code) = q.code else {
-        return page(StatusCode::BAD_REQUEST, "Slack sent no code", restart);
+        return page(StatusCode::BAD_REQUEST, &headers, "no_code", none());
     };
     let grant = match exchange(&oauth, &code).await {
         Ok(g) => g,
         Err(e) => {
             tracing::warn!(error = %e, "Slack refused the OAuth code");
-            return page(
-                StatusCode::BAD_REQUEST,
-                "Slack did not confirm the install",
-                restart,
-            );
+            return page(StatusCode::BAD_REQUEST, &headers, "not_confirmed", none());
         }
     };
     if let Err(e) = state.app.install_slack(&grant).await {
         tracing::error!(error = %e, "could not store an installation");
         return page(
             StatusCode::SERVICE_UNAVAILABLE,
-            "Try again in a minute",
-            restart,
+            &headers,
+            "try_again",
+            none(),
         );
     }
     match SlackChat::connect_with(oauth.client.clone(), &grant.token, oauth.options.clone()).await {
@@ -205,15 +205,12 @@ pub async fn redirect(
             tracing::warn!(error = %e, team = %grant.workspace, "installed, but the token does not work yet")
         }
     }
-    let team = html_escape(grant.team_name.as_deref().unwrap_or(&grant.workspace));
+    let team = grant.team_name.as_deref().unwrap_or(&grant.workspace);
     page(
         StatusCode::OK,
-        "Momentum is installed",
-        &format!(
-            "<p>Momentum is now part of <b>{team}</b>. HR can apply a program file \
-             (<code>momentum program apply</code> or the admin API); participants find \
-             Momentum under Apps, and <code>/momentum help</code> shows what it does.</p>"
-        ),
+        &headers,
+        "installed",
+        minijinja::context! { team },
     )
 }
 

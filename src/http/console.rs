@@ -109,14 +109,7 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
 }
 
 pub(super) fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+    super::cookies::read(headers, name)
 }
 
 /// 403 for a program outside the session's reach (whether it exists or not).
@@ -145,10 +138,13 @@ fn refused(lang: &str, text: String) -> Response {
 
 /// Sets the session cookie and goes to the console.
 pub(super) fn signed_in(state: &AppState, cookie: &str) -> Response {
-    let set = format!(
-        "{COOKIE}={cookie}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={}{}",
+    let set = super::cookies::set(
+        COOKIE,
+        cookie,
+        "/admin",
+        cookie::SameSite::Strict,
         crate::app::console::SESSION_LIFETIME.as_secs(),
-        super::states::secure_attribute(state)
+        super::states::over_https(state),
     );
     ([(header::SET_COOKIE, set)], Redirect::to("/admin")).into_response()
 }
@@ -236,7 +232,14 @@ pub async fn logout(
     if let Err(e) = state.app.console_sign_out(&cookie).await {
         tracing::error!(error = %e, "console sign-out failed");
     }
-    let clear = format!("{COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0");
+    let clear = super::cookies::set(
+        COOKIE,
+        "",
+        "/admin",
+        cookie::SameSite::Strict,
+        0,
+        super::states::over_https(&state),
+    );
     (
         [(header::SET_COOKIE, clear)],
         message(StatusCode::OK, lang, "signed_out"),

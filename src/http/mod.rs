@@ -6,6 +6,7 @@
 pub mod api;
 pub(crate) mod commands;
 pub mod console;
+mod cookies;
 pub mod error;
 pub mod openapi;
 pub mod signin;

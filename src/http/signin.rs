@@ -109,9 +109,13 @@ pub async fn start(
         .append_pair("nonce", &nonce)
         .append_pair("redirect_uri", &client.redirect_uri);
     // Lax: the browser brings it back on the provider's top-level redirect.
-    let cookie = format!(
-        "{NONCE_COOKIE}={nonce}; Path=/admin; HttpOnly; SameSite=Lax; Max-Age=600{}",
-        super::states::secure_attribute(&state)
+    let cookie = super::cookies::set(
+        NONCE_COOKIE,
+        &nonce,
+        "/admin",
+        cookie::SameSite::Lax,
+        600,
+        super::states::over_https(&state),
     );
     ([(header::SET_COOKIE, cookie)], Redirect::to(url.as_str())).into_response()
 }

@@ -128,17 +128,13 @@ pub async fn begin(
     }
 }
 
-/// `; Secure` for a cookie when people reach this deployment over https.
-pub fn secure_attribute(state: &AppState) -> &'static str {
-    secure_for(state.public_url.as_deref())
+/// Whether people reach this deployment over https (cookies are `Secure` then).
+pub fn over_https(state: &AppState) -> bool {
+    https(state.public_url.as_deref())
 }
 
-fn secure_for(public_url: Option<&str>) -> &'static str {
-    if public_url.is_some_and(|u| u.starts_with("https://")) {
-        "; Secure"
-    } else {
-        ""
-    }
+fn https(public_url: Option<&str>) -> bool {
+    public_url.is_some_and(|u| u.starts_with("https://"))
 }
 
 #[cfg(test)]
@@ -159,12 +155,9 @@ mod tests {
 
     #[test]
     fn cookies_are_secure_where_people_come_over_https() {
-        assert_eq!(
-            secure_for(Some("https://momentum.acme.example")),
-            "; Secure"
-        );
-        assert_eq!(secure_for(Some("http://127.0.0.1:8080")), "");
-        assert_eq!(secure_for(None), "");
+        assert!(https(Some("https://momentum.acme.example")));
+        assert!(!https(Some("http://127.0.0.1:8080")));
+        assert!(!https(None));
     }
 
     #[test]

@@ -95,13 +95,15 @@ pub async fn install(
         .append_pair("scope", &scopes.join(","))
         .append_pair("redirect_uri", &oauth.redirect_uri)
         .append_pair("state", &nonce);
-    let secure = if oauth.redirect_uri.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie =
-        format!("{STATE_COOKIE}={nonce}; Path=/slack; HttpOnly; SameSite=Lax; Max-Age=600{secure}");
+    // Lax: the browser brings it back on Slack's top-level redirect.
+    let cookie = crate::http::cookies::set(
+        STATE_COOKIE,
+        &nonce,
+        "/slack",
+        cookie::SameSite::Lax,
+        600,
+        oauth.redirect_uri.starts_with("https://"),
+    );
     let link = url.to_string();
     let mut response = page(
         StatusCode::OK,
@@ -122,17 +124,6 @@ pub struct Redirect {
     error: Option<String>,
 }
 
-fn cookie_state(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == STATE_COOKIE)
-        .map(|(_, v)| v.to_string())
-}
-
 /// `GET /slack/oauth_redirect`: Slack sends the person back here.
 pub async fn redirect(
     State(state): State<AppState>,
@@ -144,7 +135,10 @@ pub async fn redirect(
     };
     // The state must be the one this browser was given, handed out here
     // within ten minutes, and unused: otherwise someone else started it.
-    let (Some(given), Some(cookie)) = (q.state.as_deref(), cookie_state(&headers)) else {
+    let (Some(given), Some(cookie)) = (
+        q.state.as_deref(),
+        crate::http::cookies::read(&headers, STATE_COOKIE),
+    ) else {
         return page(StatusCode::BAD_REQUEST, &headers, "not_started", none());
     };
     let same: bool = given.as_bytes().ct_eq(cookie.as_bytes()).into();

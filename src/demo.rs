@@ -238,11 +238,7 @@ fn shown_text(content: &crate::chat::sim::SimContent) -> String {
 
 /// The small step a version of a nudge shows (its input's value).
 fn named_step(content: &crate::chat::sim::SimContent) -> Option<String> {
-    content
-        .blocks
-        .as_array()?
-        .iter()
-        .find(|b| b["type"] == "input")?["element"]["initial_value"]
+    content.input()?["element"]["initial_value"]
         .as_str()
         .map(str::to_string)
 }
@@ -667,7 +663,7 @@ fn print_transcript(
                         "{}    {first} named a small step: {step}",
                         local(version.at)
                     );
-                } else if version.blocks.to_string().contains("\"step:name\"")
+                } else if version.input().is_some()
                     && !version.blocks.to_string().contains("step:pick")
                 {
                     println!("{}    {first}: no step this time", local(version.at));

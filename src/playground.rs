@@ -95,21 +95,14 @@ fn shown(m: &crate::chat::sim::SimMessage) -> Value {
         .map(|(id, label, _, selected)| json!({ "action": id, "label": label, "selected": selected }))
         .collect();
     // A text input (the small step): its label and what it holds now.
-    let input = m
-        .content
-        .blocks
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|b| b["type"] == "input")
-        .map(|b| {
-            json!({
-                "action": b["element"]["action_id"],
-                "label": b["label"]["text"],
-                "value": b["element"]["initial_value"],
-                "max": b["element"]["max_length"],
-            })
-        });
+    let input = m.content.input().map(|b| {
+        json!({
+            "action": b["element"]["action_id"],
+            "label": b["label"]["text"],
+            "value": b["element"]["initial_value"],
+            "max": b["element"]["max_length"],
+        })
+    });
     json!({ "channel": m.channel, "ts": m.ts, "text": lines.join("\n"), "buttons": buttons, "input": input })
 }
 

@@ -139,7 +139,7 @@ impl App {
             ) {
                 match self
                     .step_view(
-                        job.org_id,
+                        &ctx.org,
                         &ctx.participant,
                         &ctx.program,
                         nudge.purpose,

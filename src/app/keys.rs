@@ -82,7 +82,7 @@ impl App {
         self.keys_of(&o).await
     }
 
-    async fn keys_of(&self, org: &Org) -> AppResult<OrgKeys> {
+    pub(super) async fn keys_of(&self, org: &Org) -> AppResult<OrgKeys> {
         let master = &self.secret_key;
         let id = org.id.0;
         let key_error = |e: CryptoError| AppError::Key(e.to_string());

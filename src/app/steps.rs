@@ -4,7 +4,7 @@
 //! time") answers the small-step nudge, and the follow-up repeats it back.
 //! Only the fact that it was answered ever counts, never the words.
 
-use super::keys::sealed_context;
+use super::keys::{sealed_context, OrgKeys};
 use super::*;
 use crate::chat::StepView;
 use crate::store::sealed::SealedColumn;
@@ -40,6 +40,11 @@ fn step_context(org: OrgId, participant_id: i64) -> String {
     sealed_context(SealedColumn::Steps, org, &participant_id.to_string())
 }
 
+fn open_step(keys: &OrgKeys, org: OrgId, participant_id: i64, sealed: &[u8]) -> AppResult<String> {
+    let plain = keys.open(sealed, &step_context(org, participant_id))?;
+    Ok(String::from_utf8_lossy(&plain).into_owned())
+}
+
 impl App {
     /// Saves what `who` did with the small-step nudge `job_id`; the message
     /// to show on that nudge now, or why nothing was saved.
@@ -64,7 +69,7 @@ impl App {
         if job.purpose != JobPurpose::SmallStep || job.recipient_person_id != Some(person.id) {
             return Ok(Err(StepRefusal::NotYours));
         }
-        let ctx = self.job_context(&job).await?;
+        let mut ctx = self.job_context(&job).await?;
         let text = match choice {
             StepChoice::Named(text) => Some(text.trim().to_string()),
             StepChoice::Suggestion(i) => {
@@ -86,7 +91,7 @@ impl App {
                 }))
             }
             Some(t) => Some(
-                self.keys(org)
+                self.keys_of(&ctx.org)
                     .await?
                     .seal(t.as_bytes(), &step_context(org, participant_id)),
             ),
@@ -102,8 +107,12 @@ impl App {
                 self.clock.now(),
             )
             .await?;
-        // The nudge shows what was saved, where it was sent.
-        let ctx = self.job_context(&job).await?;
+        // The nudge shows what was saved (what `step_view` reads back from
+        // the row just written), where it was sent.
+        ctx.step = match text {
+            Some(t) => StepView::Named(t),
+            None => StepView::Declined,
+        };
         let message = self.message_for(&ctx, &job, None);
         let Some(port) = self.chats.for_identity(who) else {
             return Ok(Ok(Vec::new()));
@@ -119,15 +128,18 @@ impl App {
     /// repeated back on the follow-up.
     pub(super) async fn step_view(
         &self,
-        org: OrgId,
+        org: &Org,
         participant: &Participant,
         program: &ProgramRow,
         purpose: JobPurpose,
         session: u32,
     ) -> AppResult<StepView> {
-        let step = self.store.step(org, participant.id, session).await?;
+        let step = self.store.step(org.id, participant.id, session).await?;
         let named = match step.as_ref().and_then(|s| s.sealed.as_ref()) {
-            Some(sealed) => Some(self.open_step(org, participant.id, sealed).await?),
+            Some(sealed) => {
+                let keys = self.keys_of(org).await?;
+                Some(open_step(&keys, org.id, participant.id, sealed)?)
+            }
             None => None,
         };
         Ok(match (purpose, step, named) {
@@ -144,14 +156,6 @@ impl App {
         })
     }
 
-    async fn open_step(&self, org: OrgId, participant_id: i64, sealed: &[u8]) -> AppResult<String> {
-        let plain = self
-            .keys(org)
-            .await?
-            .open(sealed, &step_context(org, participant_id))?;
-        Ok(String::from_utf8_lossy(&plain).into_owned())
-    }
-
     /// The person's named steps, opened: (participant id, session, text), for
     /// their own views only.
     pub(super) async fn steps_of(
@@ -159,20 +163,26 @@ impl App {
         org: OrgId,
         person_id: i64,
     ) -> AppResult<Vec<(i64, u32, Option<String>)>> {
-        let mut out = Vec::new();
-        for SealedStep {
-            participant_id,
-            session,
-            sealed,
-            ..
-        } in self.store.steps_of_person(org, person_id).await?
-        {
-            let text = match sealed {
-                Some(s) => Some(self.open_step(org, participant_id, &s).await?),
-                None => None,
-            };
-            out.push((participant_id, session, text));
+        let steps = self.store.steps_of_person(org, person_id).await?;
+        if steps.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        let keys = self.keys(org).await?;
+        steps
+            .into_iter()
+            .map(
+                |SealedStep {
+                     participant_id,
+                     session,
+                     sealed,
+                     ..
+                 }| {
+                    let text = sealed
+                        .map(|s| open_step(&keys, org, participant_id, &s))
+                        .transpose()?;
+                    Ok((participant_id, session, text))
+                },
+            )
+            .collect()
     }
 }

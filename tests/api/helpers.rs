@@ -470,7 +470,11 @@ impl TestApp {
             .messages_in(&dm)
             .into_iter()
             .rev()
-            .find(|m| m.content.blocks.to_string().contains("\"step:name\""))
+            .find(|m| {
+                m.content
+                    .input()
+                    .is_some_and(|i| i["element"]["action_id"] == "step:name")
+            })
             .unwrap_or_else(|| panic!("no small-step nudge for {handle}"));
         let reply = self
             .sim

@@ -54,6 +54,16 @@ pub struct SimContent {
     pub blocks: Value,
 }
 
+impl SimContent {
+    /// The message's text input (an `input` block), if it has one.
+    pub fn input(&self) -> Option<&Value> {
+        self.blocks
+            .as_array()?
+            .iter()
+            .find(|b| b["type"] == "input")
+    }
+}
+
 /// A message only one person sees (`chat.postEphemeral`): not in the
 /// channel's history, gone when they reload.
 #[derive(Debug, Clone, Serialize)]

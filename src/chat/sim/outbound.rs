@@ -313,11 +313,8 @@ impl SimWorkspace {
             .ok_or_else(|| format!("no message {ts} in {channel}"))?;
         let input = m
             .content
-            .blocks
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|b| b["type"] == "input" && b["element"]["action_id"] == action_id)
+            .input()
+            .filter(|b| b["element"]["action_id"] == action_id)
             .ok_or_else(|| format!("the message has no text input {action_id}"))?;
         if input["dispatch_action"] != true {
             return Err(format!("the input {action_id} does not send on Enter"));

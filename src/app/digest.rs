@@ -122,7 +122,7 @@ impl App {
             let asked = asked_in(&prompts, &zone, &week, spec.metrics.dropping_weeks, cutoff);
             let mut facts = self
                 .store
-                .week_facts(org, program.id, &window, comparison, &asked)
+                .week_facts(org, program.id, &program.spec, &window, comparison, &asked)
                 .await?;
             facts.follow_up_days = follow_up_days.clone();
             let mut composed = compose(&week, &facts, &previous, &settings, &labels);
@@ -236,14 +236,15 @@ impl App {
     ) -> AppResult<WeekWindow> {
         let (start, end) = week.bounds(zone).ok_or_else(outside_calendar)?;
         let last_day = week.sunday();
-        let planned: Vec<Date> = program.spec.sessions.iter().map(|s| s.planned).collect();
         Ok(WeekWindow {
             start,
             end,
             cutoff,
             last_day,
-            sessions_due: planned.iter().filter(|d| **d <= last_day).count() as u32,
-            program_over: planned.iter().all(|d| *d <= last_day),
+            program_over: program
+                .spec
+                .last_planned(None)
+                .is_none_or(|d| d <= last_day),
         })
     }
 }

@@ -36,7 +36,9 @@ pub struct ProgramProgress {
     pub sessions_done: usize,
     pub sessions_planned: usize,
     /// The first planned session not completed yet: (number, planned date).
-    pub next_session: Option<(u32, Date)>,
+    /// The next session not completed, on the participant's own date
+    /// (`None` while a cancelled session waits for a new one).
+    pub next_session: Option<(u32, Option<Date>)>,
     pub recent: Vec<RecentAction>,
     /// Their latest named small step: (session, its words), for them only.
     pub latest_step: Option<(u32, String)>,
@@ -183,13 +185,10 @@ impl App {
             let program = self.store.program(org, p.program_id).await?;
             let zone = super::delivery::participant_calendar(&org_row, &program, p).zone;
             let done = self.store.completed_sessions(org, p.id).await?;
-            let next_session = program
-                .spec
-                .sessions
-                .iter()
-                .filter(|s| !done.iter().any(|(n, _)| *n == s.number))
-                .map(|s| (s.number, s.planned))
-                .min();
+            let own = self.store.own_dates(org, p.id).await?;
+            let plan = program.spec.planned_for(p.cohort.as_deref(), &own);
+            let numbers: Vec<u32> = done.iter().map(|(n, _)| *n).collect();
+            let next_session = crate::domain::dates::next_session(&plan, &numbers);
             let history = self.store.report_history(org, p.id).await?;
             let streak = streak_weeks(
                 history.iter().map(|(_, _, at)| zone.date_of(*at)),

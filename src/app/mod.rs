@@ -7,6 +7,7 @@ mod admin;
 mod cadence;
 pub mod console;
 pub mod creation;
+pub mod dates;
 mod delivery;
 mod digest;
 pub mod editing;

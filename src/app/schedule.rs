@@ -4,6 +4,7 @@
 //! holiday, quiet hours, or clocks going forward.
 
 use super::*;
+use crate::domain::dates::PlannedFor;
 use crate::domain::time::{DeliveryCalendar, Moved, Zone};
 use serde::Serialize;
 
@@ -33,41 +34,84 @@ pub struct PreviewMove {
 /// At most this many entries: a preview, not an export.
 const PREVIEW_LIMIT: usize = 40;
 
+/// The preview as the console shows it.
+#[derive(Debug, Clone)]
+pub struct SchedulePreview {
+    pub program: String,
+    pub zone: Zone,
+    pub entries: Vec<PreviewEntry>,
+    /// The participants to preview for: (participant id, name, time zone).
+    pub people: Vec<(i64, String, Option<String>)>,
+}
+
 impl App {
     /// The program's messages from its planned sessions, in `zone` (the
-    /// program's own when `None`); `None` for an unknown program.
+    /// participant's, else the program's, when `None`), on `participant`'s
+    /// own dates (the program's when `None`); `None` for an unknown program
+    /// or a participant not in it.
     pub async fn schedule_preview(
         &self,
         org: OrgId,
         key: &str,
         zone: Option<Zone>,
-    ) -> AppResult<Option<(Zone, Vec<PreviewEntry>)>> {
+        participant: Option<i64>,
+    ) -> AppResult<Option<SchedulePreview>> {
         let Some(program) = self.store.program_by_key(org, key).await? else {
             return Ok(None);
         };
         let org_row = self.store.org(org).await?;
-        let zone = zone.unwrap_or_else(|| super::digest::program_zone(&org_row, &program));
+        let (plan, own_zone) = match participant {
+            None => (program.spec.planned_for(None, &[]), None),
+            Some(id) => {
+                let Ok(p) = self.store.participant(org, id).await else {
+                    return Ok(None);
+                };
+                if p.program_id != program.id || p.deactivated {
+                    return Ok(None);
+                }
+                let own = self.store.own_dates(org, id).await?;
+                let zone = super::delivery::participant_calendar(&org_row, &program, &p).zone;
+                (
+                    program.spec.planned_for(p.cohort.as_deref(), &own),
+                    Some(zone),
+                )
+            }
+        };
+        let zone = zone
+            .or(own_zone)
+            .unwrap_or_else(|| super::digest::program_zone(&org_row, &program));
         let calendar = DeliveryCalendar {
             zone: zone.clone(),
             ..self.program_calendar(&org_row, &program)
         };
-        Ok(Some((zone, preview(&program.spec, &calendar))))
+        let people = self
+            .store
+            .participant_zones(org, program.id)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(Some(SchedulePreview {
+            entries: preview(&program.spec, &plan, &calendar),
+            program: program.name,
+            zone,
+            people,
+        }))
     }
 }
 
-/// Every rule after every planned session, moved as delivery would move it.
+/// Every rule after every planned session (`plan`: as planned for one
+/// participant, or the program's dates), moved as delivery would move it.
+/// A session waiting for a new date has nothing to preview yet.
 pub fn preview(
     spec: &crate::domain::ProgramSpec,
+    plan: &[PlannedFor],
     calendar: &DeliveryCalendar,
 ) -> Vec<PreviewEntry> {
     use jiff::ToSpan;
     let mut out = Vec::new();
-    for session in &spec.sessions {
-        for rule in spec.nudges.iter().filter(|r| r.applies_to(session.number)) {
-            let Ok(day) = session
-                .planned
-                .checked_add(i64::from(rule.days_after_session).days())
-            else {
+    for (number, planned) in plan.iter().filter_map(|p| Some((p.number, p.planned?))) {
+        for rule in spec.nudges.iter().filter(|r| r.applies_to(number)) {
+            let Ok(day) = planned.checked_add(i64::from(rule.days_after_session).days()) else {
                 continue;
             };
             let Some((at, moved)) = calendar.first_allowed_explained(day, rule.at.to_time()) else {
@@ -75,7 +119,7 @@ pub fn preview(
             };
             let local = at.to_zoned(calendar.zone.tz().clone());
             out.push(PreviewEntry {
-                session: session.number,
+                session: number,
                 kind: rule.kind.purpose().as_str(),
                 date: local.date().to_string(),
                 weekday: crate::domain::time::weekday_name(local.weekday()),
@@ -123,7 +167,11 @@ mod tests {
     #[test]
     fn the_same_local_time_across_the_end_of_summer_time() {
         let spec = sample();
-        let entries = preview(&spec, &calendar(&spec, "Europe/Prague"));
+        let entries = preview(
+            &spec,
+            &spec.planned_for(None, &[]),
+            &calendar(&spec, "Europe/Prague"),
+        );
         // Session 4 (19 Oct) is before the clocks go back on 25 Oct, session 5 after.
         let s4 = entries
             .iter()
@@ -144,7 +192,11 @@ mod tests {
         // A check-in 5 days after a Monday session falls on Saturday; 07:00 is in quiet hours.
         spec.nudges[1].days_after_session = 5;
         spec.nudges[1].at = crate::domain::time::TimeOfDay::parse("07:00").unwrap();
-        let entries = preview(&spec, &calendar(&spec, "Australia/Sydney"));
+        let entries = preview(
+            &spec,
+            &spec.planned_for(None, &[]),
+            &calendar(&spec, "Australia/Sydney"),
+        );
         let e = entries
             .iter()
             .find(|e| e.session == 1 && e.kind == "manager_checkin")

@@ -5,6 +5,7 @@ pub mod answer;
 pub mod away;
 pub mod cadence;
 pub mod cron;
+pub mod dates;
 pub mod delivery;
 pub mod enrolment;
 pub mod errors;

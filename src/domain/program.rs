@@ -181,6 +181,9 @@ pub struct HolidayCalendar {
 pub struct Cohort {
     pub key: String,
     pub name: String,
+    /// Dates for the cohort's sessions (group sessions, or a cohort that
+    /// meets on its own calendar); the program's dates for the rest.
+    pub sessions: Vec<PlannedSession>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,6 +196,9 @@ pub struct ParticipantSpec {
     pub cohort: Option<String>,
     /// The key of one of the program's holiday calendars.
     pub holidays: Option<String>,
+    /// The participant's own planned dates (their coach's calendar); `None`
+    /// when the file does not say, leaving dates given elsewhere as they are.
+    pub sessions: Option<Vec<PlannedSession>>,
 }
 
 impl ProgramFile {
@@ -420,15 +426,11 @@ impl ProgramSpec {
     }
 
     /// The date after which nothing more follows from sessions up to
-    /// `latest_completed`: the last session (planned, or completed later)
+    /// `latest_completed` (or planned for someone up to it): the last
+    /// session (planned, or completed later)
     /// plus the longest follow-up and its reminder.
     pub fn ends_on(&self, latest_completed: Option<Date>) -> Option<Date> {
-        let last = self
-            .sessions
-            .iter()
-            .map(|s| s.planned)
-            .chain(latest_completed)
-            .max()?;
+        let last = self.last_planned(latest_completed)?;
         let follow_up = self
             .nudges
             .iter()
@@ -509,23 +511,9 @@ pub const DATE_RANGE: (i16, i16) = (2000, 2100);
 
 fn date_field(f: &Field, errs: &mut ConfigErrors) -> Option<Date> {
     let s = f.str(errs)?;
-    match s.trim().parse::<Date>() {
-        Ok(d) if d.year() < DATE_RANGE.0 || d.year() > DATE_RANGE.1 => {
-            errs.push(
-                &f.path,
-                format!(
-                    "{s:?} is outside the dates a program can plan for ({} to {})",
-                    DATE_RANGE.0, DATE_RANGE.1
-                ),
-            );
-            None
-        }
-        Ok(d) => Some(d),
-        Err(_) => {
-            errs.push(&f.path, format!("{s:?} is not a date (YYYY-MM-DD)"));
-            None
-        }
-    }
+    super::dates::plan_date(&s)
+        .map_err(|e| errs.push(&f.path, e))
+        .ok()
 }
 
 fn time_field(f: &Field, errs: &mut ConfigErrors) -> Option<TimeOfDay> {
@@ -551,11 +539,15 @@ fn parse_cohorts(f: &Field, errs: &mut ConfigErrors) -> Vec<Cohort> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for item in f.list(errs).unwrap_or_default() {
-        let Some(o) = item.obj(&["key", "name"], errs) else {
+        let Some(o) = item.obj(&["key", "name", "sessions"], errs) else {
             continue;
         };
         let key = o.req("key", errs).and_then(|k| key_field(&k, errs));
         let name = o.get("name").and_then(|n| n.non_empty_str(errs));
+        let sessions = o
+            .get("sessions")
+            .map(|s| parse_own_sessions(&s, errs))
+            .unwrap_or_default();
         if let Some(key) = key {
             if !seen.insert(key.clone()) {
                 errs.push(
@@ -567,6 +559,7 @@ fn parse_cohorts(f: &Field, errs: &mut ConfigErrors) -> Vec<Cohort> {
             out.push(Cohort {
                 name: name.unwrap_or_else(|| key.clone()),
                 key,
+                sessions,
             });
         }
     }
@@ -728,6 +721,14 @@ fn parse_program(
         .map(|s| parse_sessions(&s, errs))
         .unwrap_or_default();
     let session_numbers: Vec<u32> = sessions.iter().map(|s| s.number).collect();
+    for (i, c) in cohorts.iter().enumerate() {
+        check_numbers(
+            &format!("cohorts[{i}].sessions"),
+            &c.sessions,
+            sessions.len(),
+            errs,
+        );
+    }
     let nudges = o
         .get("nudges")
         .map(|n| parse_nudges(&n, &session_numbers, errs))
@@ -743,7 +744,11 @@ fn parse_program(
         .get("holidays")
         .map(|h| parse_dates(&h, errs))
         .unwrap_or_default();
-    let planned: Vec<Date> = sessions.iter().map(|s| s.planned).collect();
+    let planned: Vec<Date> = sessions
+        .iter()
+        .chain(cohorts.iter().flat_map(|c| c.sessions.iter()))
+        .map(|s| s.planned)
+        .collect();
     let span = holiday_span(&planned, applied_on);
     let (holiday_calendars, calendars_as_dates) = o
         .get("holiday_calendars")
@@ -797,7 +802,13 @@ fn parse_program(
     if !cohorts.is_empty() {
         source["cohorts"] = json!(cohorts
             .iter()
-            .map(|c| json!({"key": c.key, "name": c.name}))
+            .map(|c| {
+                let mut v = json!({"key": c.key, "name": c.name});
+                if !c.sessions.is_empty() {
+                    v["sessions"] = sessions_json(&c.sessions);
+                }
+                v
+            })
             .collect::<Vec<_>>());
     }
     Some(ProgramSpec {
@@ -1018,6 +1029,56 @@ fn parse_sessions(f: &Field, errs: &mut ConfigErrors) -> Vec<PlannedSession> {
         }
     }
     out
+}
+
+/// A cohort's or a participant's own dates: any of the program's sessions,
+/// each once, in any order.
+fn parse_own_sessions(f: &Field, errs: &mut ConfigErrors) -> Vec<PlannedSession> {
+    let mut out: Vec<PlannedSession> = Vec::new();
+    for item in f.list(errs).unwrap_or_default() {
+        let Some(o) = item.obj(&["number", "planned"], errs) else {
+            continue;
+        };
+        let number = o.req("number", errs).and_then(|n| {
+            let v = n.int(errs)?;
+            if v < 1 {
+                errs.push(&n.path, format!("session numbers start at 1, found {v}"));
+                return None;
+            }
+            if out.iter().any(|s| i64::from(s.number) == v) {
+                errs.push(&n.path, format!("session {v} is listed twice"));
+                return None;
+            }
+            u32::try_from(v).ok()
+        });
+        let planned = o.req("planned", errs).and_then(|d| date_field(&d, errs));
+        if let (Some(number), Some(planned)) = (number, planned) {
+            out.push(PlannedSession { number, planned });
+        }
+    }
+    out.sort_by_key(|s| s.number);
+    out
+}
+
+/// Own dates may only name sessions the program plans.
+fn check_numbers(path: &str, list: &[PlannedSession], planned: usize, errs: &mut ConfigErrors) {
+    for s in list.iter().filter(|s| s.number as usize > planned) {
+        errs.push(
+            path,
+            format!(
+                "session {} is not planned (the program plans sessions 1..{planned})",
+                s.number
+            ),
+        );
+    }
+}
+
+/// Dates as a program file lists them.
+pub fn sessions_json(list: &[PlannedSession]) -> Value {
+    json!(list
+        .iter()
+        .map(|s| json!({"number": s.number, "planned": s.planned.to_string()}))
+        .collect::<Vec<_>>())
 }
 
 fn parse_nudges(f: &Field, planned: &[u32], errs: &mut ConfigErrors) -> Vec<NudgeRule> {
@@ -1320,7 +1381,8 @@ fn pulse_days(d: &Field, errs: &mut ConfigErrors) -> Option<Vec<u32>> {
     Some(out)
 }
 
-const PARTICIPANT_FIELDS: [&str; 9] = [
+const PARTICIPANT_FIELDS: [&str; 10] = [
+    "sessions",
     "name",
     "email",
     "chat",
@@ -1413,6 +1475,13 @@ fn parse_participants(
             }
             Some(s)
         });
+        let sessions = o.get("sessions").map(|s| {
+            let list = parse_own_sessions(&s, errs);
+            if !program.key.is_empty() {
+                check_numbers(&s.path, &list, program.sessions.len(), errs);
+            }
+            list
+        });
         let Some(person) = person else { continue };
         for k in [
             person.email.as_ref().map(|e| format!("email:{e}")),
@@ -1448,6 +1517,7 @@ fn parse_participants(
             share_focus_with_manager: share,
             cohort,
             holidays,
+            sessions,
         });
     }
     out

@@ -434,6 +434,57 @@ pub async fn record_group_session(
     Ok(Json(outcome))
 }
 
+/// A participant's sessions as planned for them: their own date where they
+/// have one, else their cohort's, else the program's, with what they completed.
+#[utoipa::path(get, path = "/api/v1/programs/{key}/participants/{id}/sessions", tag = "sessions",
+    params(("key" = String, Path, description = "The program's key"),
+           ("id" = i64, Path, description = "The participant's id (from the participants list)")),
+    responses((status = 200, body = crate::app::dates::OwnSchedule),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn own_schedule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((key, id)): Path<(String, i64)>,
+) -> Result<Json<crate::app::dates::OwnSchedule>, ApiError> {
+    let caller = authorize(&state, &headers, Scope::SessionsWrite).await?;
+    caller.within(&key)?;
+    Ok(Json(state.app.own_schedule(caller.org, &key, id).await?))
+}
+
+/// Sets a participant's own planned dates (their coach's calendar): the
+/// whole list, so the same call twice changes nothing. A session not listed
+/// follows the cohort's or the program's date; `planned: null` keeps it
+/// planned without a date (cancelled, waiting for a new one).
+#[utoipa::path(put, path = "/api/v1/programs/{key}/participants/{id}/sessions", tag = "sessions",
+    params(("key" = String, Path, description = "The program's key"),
+           ("id" = i64, Path, description = "The participant's id (from the participants list)")),
+    request_body = crate::app::dates::OwnDatesInput,
+    responses((status = 200, body = crate::app::dates::OwnSchedule),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn set_own_schedule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((key, id)): Path<(String, i64)>,
+    body: Bytes,
+) -> Result<Json<crate::app::dates::OwnSchedule>, ApiError> {
+    let caller = authorize(&state, &headers, Scope::SessionsWrite).await?;
+    caller.within(&key)?;
+    let input: crate::app::dates::OwnDatesInput = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid(ConfigErrors::single(
+            "",
+            format!("not a list of planned dates ({{\"sessions\": [{{\"number\": 1, \"planned\": \"YYYY-MM-DD\"}}]}}): {e}"),
+        ))
+    })?;
+    let schedule = state
+        .app
+        .set_own_schedule(caller.org, &key, id, &input, "api")
+        .await?;
+    Ok(Json(schedule))
+}
+
 /// Whom to erase: their work email or their chat identity (`slack:T…/U…`).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

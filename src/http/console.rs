@@ -379,28 +379,24 @@ pub async fn schedule(
             )),
         ),
     };
-    let (zone, entries) = match state.app.schedule_preview(s.org, &key, zone).await {
+    let participant = query
+        .get("participant")
+        .and_then(|p| p.trim().parse::<i64>().ok());
+    let preview = match state
+        .app
+        .schedule_preview(s.org, &key, zone, participant)
+        .await
+    {
         Ok(Some(x)) => x,
         Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
         Err(e) => return unavailable(e),
     };
-    let (name, participants) = match state.app.store.program_by_key(s.org, &key).await {
-        Ok(Some(p)) => {
-            let people = state
-                .app
-                .store
-                .participant_zones(s.org, p.id)
-                .await
-                .unwrap_or_default();
-            (p.name, people)
-        }
-        _ => (key.clone(), Vec::new()),
-    };
     // The participants' zones first (labelled with their names), then a few
     // others to try ("someone in Sydney").
-    let mut zones: Vec<(String, String)> = participants
-        .into_iter()
-        .map(|(who, zone)| (zone, who))
+    let mut zones: Vec<(String, String)> = preview
+        .people
+        .iter()
+        .filter_map(|(_, who, zone)| Some((zone.clone()?, who.clone())))
         .collect();
     for z in [
         "Europe/Prague",
@@ -411,6 +407,11 @@ pub async fn schedule(
     ] {
         zones.push((z.to_string(), String::new()));
     }
+    let people: Vec<(i64, String)> = preview
+        .people
+        .iter()
+        .map(|(id, who, _)| (*id, who.clone()))
+        .collect();
     let title = t["schedule"].as_str().unwrap_or_default().to_string();
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -420,7 +421,10 @@ pub async fn schedule(
     page(
         status,
         "admin/schedule.html",
-        context! { t, lang, title, csrf => s.csrf, name, key, zone => zone.name(), zones, entries, error },
+        context! {
+            t, lang, title, csrf => s.csrf, name => preview.program, key, zone => preview.zone.name(),
+            zones, entries => preview.entries, error, people, participant,
+        },
     )
 }
 

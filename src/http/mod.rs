@@ -178,6 +178,10 @@ pub fn router(state: AppState) -> Router {
             "/programs/{key}/cohorts/{cohort}/sessions",
             post(api::record_group_session),
         )
+        .route(
+            "/programs/{key}/participants/{id}/sessions",
+            get(api::own_schedule).put(api::set_own_schedule),
+        )
         .route("/programs/{key}/delivery", get(api::delivery))
         .route("/programs/{key}/aggregates", get(api::aggregates))
         .route("/erasures", post(api::erase))

@@ -31,6 +31,8 @@ impl Modify for BearerAuth {
         super::api::list_org_admins,
         super::api::grant_org_admin,
         super::api::record_group_session,
+        super::api::own_schedule,
+        super::api::set_own_schedule,
         super::api::revoke_org_admin,
     ),
     modifiers(&BearerAuth)

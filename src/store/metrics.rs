@@ -3,11 +3,13 @@
 //! weeks are not read), and the stored trends and digests.
 
 use super::{col, instant, millis, OrgId, Result, Store};
+use crate::domain::dates;
 use crate::domain::metrics::digest::Composed;
 use crate::domain::metrics::held::Held;
 use crate::domain::metrics::prompts::{Asked, Prompt};
 use crate::domain::metrics::{Actions, Groups, ParticipantWeek, Trend, WeekFacts};
 use crate::domain::JobPurpose;
+use crate::domain::ProgramSpec;
 use jiff::civil::Date;
 use jiff::Timestamp;
 use std::collections::{HashMap, HashSet};
@@ -21,8 +23,8 @@ pub struct WeekWindow {
     pub cutoff: Timestamp,
     /// The week's Sunday: sessions completed on or before it count.
     pub last_day: Date,
-    /// Sessions planned on or before the week's Sunday (or all of them).
-    pub sessions_due: u32,
+    /// The program's and cohorts' last planned dates have passed (own
+    /// dates are checked with the participants).
     pub program_over: bool,
 }
 
@@ -82,6 +84,7 @@ impl Store {
         &self,
         org: OrgId,
         program_id: i64,
+        spec: &ProgramSpec,
         w: &WeekWindow,
         comparison_cohort: Option<&str>,
         asked: &HashMap<i64, Asked>,
@@ -123,21 +126,32 @@ impl Store {
         .bind(end)
         .fetch_all(&self.pool)
         .await?;
-        let sessions: HashMap<i64, (i64, i64)> = sqlx::query_as::<_, (i64, i64, i64)>(
-            "SELECT s.participant_id, COUNT(*), CAST(SUM(CASE WHEN s.number <= $4 THEN 1 ELSE 0 END) AS BIGINT) \
+        // Each participant's sessions as planned for them (own date, else
+        // cohort's, else program's), and the numbers they completed by Sunday.
+        let own = self.program_own_dates(org, program_id).await?;
+        let mut completed: HashMap<i64, Vec<u32>> = HashMap::new();
+        let done_rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT s.participant_id, s.number \
              FROM sessions s JOIN participants pa ON pa.id = s.participant_id AND pa.org_id = s.org_id \
-             WHERE s.org_id = $1 AND pa.program_id = $2 AND s.completed_on IS NOT NULL AND s.completed_on <= $3 \
-             GROUP BY s.participant_id",
+             WHERE s.org_id = $1 AND pa.program_id = $2 AND s.completed_on IS NOT NULL AND s.completed_on <= $3",
         )
         .bind(org.0)
         .bind(program_id)
         .bind(w.last_day.to_string())
-        .bind(i64::from(w.sessions_due))
         .fetch_all(&self.pool)
-        .await?
-        .into_iter()
-        .map(|(p, all, due)| (p, (all, due)))
-        .collect();
+        .await?;
+        for (participant, number) in done_rows {
+            completed
+                .entry(participant)
+                .or_default()
+                .push(number as u32);
+        }
+        let own_over = own
+            .values()
+            .flatten()
+            .filter_map(|(_, d)| d.date())
+            .all(|d| d <= w.last_day);
+        let program_over = w.program_over && own_over;
         let paused: HashSet<i64> = sqlx::query_scalar(
             "SELECT participant_id FROM pauses WHERE org_id = $1 AND from_at <= $2 AND until_at >= $3",
         )
@@ -153,25 +167,46 @@ impl Store {
             let id: i64 = col(row, "id")?;
             let created: i64 = col(row, "created_at")?;
             let left: Option<i64> = col(row, "deactivated_at")?;
-            let (completed, completed_due) = sessions.get(&id).copied().unwrap_or((0, 0));
-            let this_week = asked.get(&id).copied();
-            let own = assessments.remove(&id).unwrap_or_default();
             let cohort: Option<String> = col(row, "cohort")?;
+            let done = completed.get(&id).map_or(&[][..], Vec::as_slice);
+            let plan = spec.planned_for(
+                cohort.as_deref(),
+                own.get(&id).map_or(&[][..], Vec::as_slice),
+            );
+            let (due, done_due) = dates::usage(&plan, done, w.last_day);
+            // Once the program is over, a cancelled session never given a
+            // new date is still one not completed.
+            let undated = if program_over {
+                plan.iter()
+                    .filter(|p| p.planned.is_none() && !done.contains(&p.number))
+                    .count() as u32
+            } else {
+                0
+            };
+            let this_week = asked.get(&id).copied();
+            let assessed = assessments.remove(&id).unwrap_or_default();
             participants.push(ParticipantWeek {
                 id,
                 enrolled: created < end && left.is_none_or(|l| l >= end),
-                started: completed > 0 || col::<i64>(row, "reported")? != 0,
-                sessions_completed: completed_due as u32,
-                sessions_missing: w.sessions_due.saturating_sub(completed_due as u32),
+                started: !done.is_empty() || col::<i64>(row, "reported")? != 0,
+                sessions_due: due,
+                sessions_completed: done_due,
+                sessions_missing: due - done_due + undated,
                 paused_all_week: paused.contains(&id),
                 asked: this_week.is_some(),
                 responded: this_week.is_some_and(|a| a.responded),
                 silent: this_week.is_some_and(|a| a.silent),
-                shifts: own
+                shifts: assessed
                     .baseline
-                    .map(|b| own.follow_ups.iter().map(|(d, v)| (*d, v - b)).collect())
+                    .map(|b| {
+                        assessed
+                            .follow_ups
+                            .iter()
+                            .map(|(d, v)| (*d, v - b))
+                            .collect()
+                    })
                     .unwrap_or_default(),
-                observation: own.observed.map(|(_, v)| v),
+                observation: assessed.observed.map(|(_, v)| v),
                 comparison: comparison_cohort.is_some() && cohort.as_deref() == comparison_cohort,
                 groups: Groups {
                     cohort,
@@ -249,8 +284,7 @@ impl Store {
             checkins_sent: checkins_sent as u64,
             checkins_supported: checkins_supported.unwrap_or(0) as u64,
             checkin_managers: managers as u64,
-            sessions_due: w.sessions_due,
-            program_over: w.program_over,
+            program_over,
             has_comparison: comparison_cohort.is_some(),
             follow_up_days: vec![],
             pulse_answers: latest.into_values().collect(),

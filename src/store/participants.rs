@@ -290,14 +290,15 @@ pub struct ParticipantStatus {
 
 impl Store {
     /// A program's active participants with their time zone (the
-    /// participation's, else the person's): (name, zone), by name.
+    /// participation's, else the person's): (participant id, name, zone),
+    /// by name.
     pub async fn participant_zones(
         &self,
         org: OrgId,
         program_id: i64,
-    ) -> Result<Vec<(String, String)>> {
-        let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT pe.display_name, COALESCE(pa.time_zone, pe.time_zone) FROM participants pa \
+    ) -> Result<Vec<(i64, String, Option<String>)>> {
+        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT pa.id, pe.display_name, COALESCE(pa.time_zone, pe.time_zone) FROM participants pa \
              JOIN people pe ON pe.id = pa.person_id AND pe.org_id = pa.org_id \
              WHERE pa.org_id = $1 AND pa.program_id = $2 AND pa.deactivated_at IS NULL ORDER BY pe.display_name",
         )
@@ -307,7 +308,7 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .filter_map(|(name, zone)| Some((name.unwrap_or_default(), zone?)))
+            .map(|(id, name, zone)| (id, name.unwrap_or_default(), zone))
             .collect())
     }
 

@@ -26,6 +26,10 @@ pub struct SessionRow {
     pub number: i64,
     pub completed_on: Option<String>,
     pub source: Option<String>,
+    /// The participant's own planned date, where they have one.
+    pub planned_on: Option<String>,
+    /// Where it came from (`file`, `csv`, `api`, `calendar`, `chat`).
+    pub planned_source: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -114,8 +118,16 @@ impl Store {
 
     pub async fn personal_rows(&self, org: OrgId, person_id: i64) -> Result<PersonalRows> {
         let mine = "SELECT id FROM participants WHERE org_id = $1 AND person_id = $2";
-        let sessions: Vec<(String, i64, Option<String>, Option<String>)> = sqlx::query_as(&format!(
-            "SELECT pr.name, s.number, s.completed_on, s.source FROM sessions s \
+        type Row = (
+            String,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let sessions: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT pr.name, s.number, s.completed_on, s.source, s.planned_on, s.planned_source FROM sessions s \
              JOIN participants pa ON pa.id = s.participant_id JOIN programs pr ON pr.id = pa.program_id \
              WHERE s.org_id = $1 AND s.participant_id IN ({mine}) ORDER BY pr.name, s.number"
         ))
@@ -175,12 +187,18 @@ impl Store {
         Ok(PersonalRows {
             sessions: sessions
                 .into_iter()
-                .map(|(program, number, completed_on, source)| SessionRow {
-                    program,
-                    number,
-                    completed_on,
-                    source,
-                })
+                .map(
+                    |(program, number, completed_on, source, planned_on, planned_source)| {
+                        SessionRow {
+                            program,
+                            number,
+                            completed_on,
+                            source,
+                            planned_on,
+                            planned_source,
+                        }
+                    },
+                )
                 .collect(),
             reports: reports
                 .into_iter()

@@ -97,21 +97,24 @@ impl Store {
 
     /// Archives a program: nothing more is sent for it, its data stays.
     /// Returns false when there is no such program.
-    /// The latest completed session date and how many jobs are still to
-    /// go out: what decides whether a program has ended.
+    /// The latest session date (completed, or a participant's own planned
+    /// date) and how many jobs are still to go out: what decides whether a program has ended.
     pub async fn program_activity(
         &self,
         org: OrgId,
         program_id: i64,
     ) -> Result<(Option<Date>, i64)> {
-        let latest: Option<String> = sqlx::query_scalar(
-            "SELECT MAX(s.completed_on) FROM sessions s JOIN participants pa ON pa.id = s.participant_id AND pa.org_id = s.org_id \
+        // Own planned dates count too: a participant whose coach meets them
+        // after the program's last date still gets their follow-ups.
+        let (completed, planned): (Option<String>, Option<String>) = sqlx::query_as(
+            "SELECT MAX(s.completed_on), MAX(s.planned_on) FROM sessions s JOIN participants pa ON pa.id = s.participant_id AND pa.org_id = s.org_id \
              WHERE s.org_id = $1 AND pa.program_id = $2",
         )
         .bind(org.0)
         .bind(program_id)
         .fetch_one(&self.pool)
         .await?;
+        let latest = completed.max(planned);
         let to_go: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM jobs WHERE org_id = $1 AND program_id = $2 AND state IN ('pending', 'leased')",
         )
@@ -216,6 +219,7 @@ impl Store {
         };
 
         let mut in_file = Vec::new();
+        let mut own_dates = Vec::new();
         for spec in &file.participants {
             let key = spec.person.key();
             let record = people
@@ -256,9 +260,9 @@ impl Store {
             let share = i64::from(spec.share_focus_with_manager);
             match current {
                 None => {
-                    sqlx::query(
+                    let id: i64 = sqlx::query_scalar(
                         "INSERT INTO participants (org_id, program_id, person_id, manager_person_id, cohort, focus, time_zone, share_focus, holiday_calendar, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
                     )
                     .bind(org.0)
                     .bind(out.program_id)
@@ -270,11 +274,13 @@ impl Store {
                     .bind(share)
                     .bind(spec.holidays.clone())
                     .bind(millis(now))
-                    .execute(&mut *tx)
+                    .fetch_one(&mut *tx)
                     .await?;
+                    own_dates.push((id, spec));
                     out.participants_added += 1;
                 }
                 Some(row) => {
+                    own_dates.push((row.try_get::<i64, _>("id")?, spec));
                     // What the participant chose themselves stays theirs.
                     let (focus, share) = if row.try_get::<Option<i64>, _>("chosen_at")?.is_some() {
                         (
@@ -312,6 +318,14 @@ impl Store {
                     .await?;
                     out.participants_updated += 1;
                 }
+            }
+        }
+
+        for (participant_id, spec) in own_dates {
+            if let Some(sessions) = &spec.sessions {
+                let dates: Vec<(u32, Date)> =
+                    sessions.iter().map(|s| (s.number, s.planned)).collect();
+                super::sessions::apply_file_dates(&mut tx, org, participant_id, &dates).await?;
             }
         }
 

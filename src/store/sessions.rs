@@ -2,8 +2,10 @@
 //! (participant, session number) and by the caller's external id.
 
 use super::{col, millis, OrgId, Result, Store, StoreError};
+use crate::domain::dates::OwnDate;
 use jiff::civil::Date;
 use jiff::Timestamp;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Completion {
@@ -182,4 +184,169 @@ impl Store {
         tx.commit().await?;
         Ok(added)
     }
+}
+
+/// Participants' own planned dates, by participant.
+pub type OwnDates = HashMap<i64, Vec<(u32, OwnDate)>>;
+
+fn own_date(planned_on: Option<String>) -> Result<OwnDate> {
+    Ok(match planned_on {
+        Some(d) => OwnDate::On(super::parse_date(&d)?),
+        None => OwnDate::Unscheduled,
+    })
+}
+
+/// Gives a participant their own date for a session. `file_only`: only
+/// where the date is not one given since by another source (re-applying a
+/// program file does not undo what the participant or a calendar said).
+async fn put_own_date(
+    conn: &mut sqlx::AnyConnection,
+    org: OrgId,
+    participant_id: i64,
+    number: u32,
+    date: OwnDate,
+    source: &str,
+    file_only: bool,
+) -> Result<()> {
+    let guard = if file_only {
+        " WHERE sessions.planned_source IS NULL OR sessions.planned_source = 'file'"
+    } else {
+        ""
+    };
+    sqlx::query(&format!(
+        "INSERT INTO sessions (org_id, participant_id, number, planned_on, planned_source) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (participant_id, number) DO UPDATE SET planned_on = excluded.planned_on, planned_source = excluded.planned_source{guard}"
+    ))
+    .bind(org.0)
+    .bind(participant_id)
+    .bind(i64::from(number))
+    .bind(date.date().map(|d| d.to_string()))
+    .bind(source)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Drops a participant's own dates for sessions not in `keep` (those with
+/// `source` only, when given): they follow their cohort's or program's again.
+async fn drop_own_dates(
+    conn: &mut sqlx::AnyConnection,
+    org: OrgId,
+    participant_id: i64,
+    keep: &[u32],
+    source: Option<&str>,
+) -> Result<()> {
+    let keep = keep
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let not_kept = if keep.is_empty() {
+        String::new()
+    } else {
+        format!(" AND number NOT IN ({keep})")
+    };
+    let of_source = if source.is_some() {
+        " AND planned_source = $3"
+    } else {
+        " AND planned_source IS NOT NULL"
+    };
+    for sql in [
+        format!("UPDATE sessions SET planned_on = NULL, planned_source = NULL WHERE org_id = $1 AND participant_id = $2{of_source}{not_kept}"),
+        // A row with neither a date of its own nor a completion says nothing.
+        "DELETE FROM sessions WHERE org_id = $1 AND participant_id = $2 AND completed_on IS NULL AND planned_source IS NULL".to_string(),
+    ] {
+        let mut query = sqlx::query(&sql).bind(org.0).bind(participant_id);
+        if let (Some(s), true) = (source, sql.contains("$3")) {
+            query = query.bind(s);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// A participant's own planned dates.
+    pub async fn own_dates(&self, org: OrgId, participant_id: i64) -> Result<Vec<(u32, OwnDate)>> {
+        let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT number, planned_on FROM sessions WHERE org_id = $1 AND participant_id = $2 AND planned_source IS NOT NULL ORDER BY number",
+        )
+        .bind(org.0)
+        .bind(participant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(n, d)| Ok((n as u32, own_date(d)?)))
+            .collect()
+    }
+
+    /// Every own planned date of a program's participants.
+    pub async fn program_own_dates(&self, org: OrgId, program_id: i64) -> Result<OwnDates> {
+        let rows: Vec<(i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT s.participant_id, s.number, s.planned_on FROM sessions s \
+             JOIN participants pa ON pa.id = s.participant_id AND pa.org_id = s.org_id \
+             WHERE s.org_id = $1 AND pa.program_id = $2 AND s.planned_source IS NOT NULL ORDER BY s.participant_id, s.number",
+        )
+        .bind(org.0)
+        .bind(program_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = OwnDates::new();
+        for (participant, number, on) in rows {
+            out.entry(participant)
+                .or_default()
+                .push((number as u32, own_date(on)?));
+        }
+        Ok(out)
+    }
+
+    /// Sets participants' own dates from `source`, in one transaction.
+    /// `replace`: each listed participant's other own dates are dropped (a
+    /// PUT of their whole schedule); otherwise only the listed sessions move.
+    pub async fn set_own_dates(
+        &self,
+        org: OrgId,
+        dates: &[(i64, Vec<(u32, OwnDate)>)],
+        source: &str,
+        replace: bool,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (participant, list) in dates {
+            if replace {
+                let keep: Vec<u32> = list.iter().map(|(n, _)| *n).collect();
+                drop_own_dates(&mut tx, org, *participant, &keep, None).await?;
+            }
+            for (number, date) in list {
+                put_own_date(&mut tx, org, *participant, *number, *date, source, false).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// A program file's dates for one participant, inside its apply: the file's
+/// earlier dates it no longer lists are dropped, and dates given since by
+/// another source stay.
+pub(super) async fn apply_file_dates(
+    conn: &mut sqlx::AnyConnection,
+    org: OrgId,
+    participant_id: i64,
+    dates: &[(u32, Date)],
+) -> Result<()> {
+    let keep: Vec<u32> = dates.iter().map(|(n, _)| *n).collect();
+    drop_own_dates(conn, org, participant_id, &keep, Some("file")).await?;
+    for (number, on) in dates {
+        put_own_date(
+            conn,
+            org,
+            participant_id,
+            *number,
+            OwnDate::On(*on),
+            "file",
+            true,
+        )
+        .await?;
+    }
+    Ok(())
 }

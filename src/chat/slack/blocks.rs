@@ -183,7 +183,6 @@ mod tests {
             checkins_sent: 6,
             checkins_supported: 4,
             checkin_managers: 5,
-            sessions_due: 1,
             ..Default::default()
         };
         let labels = Default::default();

@@ -370,7 +370,7 @@ pub fn compose(
             (Some(t), as_of) => (t, as_of),
             (None, as_of) => ((vec![], None), as_of),
         };
-    let sessions_due = counts.enrolled * u64::from(facts.sessions_due);
+    let sessions_due = counts.sessions_due;
     let engagement_shown = program.engagement_shown(k);
     let digest = Digest {
         published: true,
@@ -576,6 +576,7 @@ mod tests {
             id: i as i64 + 1,
             enrolled: true,
             started: i < 16,
+            sessions_due: 2,
             sessions_completed: if i < 16 { 2 } else { 0 },
             sessions_missing: if i < 16 { 0 } else { 2 },
             asked: true,
@@ -604,7 +605,6 @@ mod tests {
             checkins_sent: 10,
             checkins_supported: 7,
             checkin_managers: 5,
-            sessions_due: 2,
             ..Default::default()
         }
     }

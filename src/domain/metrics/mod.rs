@@ -39,7 +39,10 @@ pub struct ParticipantWeek {
     pub enrolled: bool,
     /// At least one completed session or one report by the end of the week.
     pub started: bool,
-    /// Planned sessions completed by the end of the week.
+    /// Sessions planned for them on or before the end of the week (their
+    /// own dates, else their cohort's, else the program's).
+    pub sessions_due: u32,
+    /// Of those, how many they completed by the end of the week.
     pub sessions_completed: u32,
     /// Of the sessions planned on or before the end of the week (or all, once
     /// the last planned date has passed), how many are still not completed.
@@ -150,8 +153,6 @@ pub struct WeekFacts {
     pub checkins_supported: u64,
     /// Distinct managers sent a check-in this week.
     pub checkin_managers: u64,
-    /// Sessions planned on or before the end of the week, per participant.
-    pub sessions_due: u32,
     /// The last planned session date has passed: completion is final.
     pub program_over: bool,
     /// The program names a comparison cohort.
@@ -332,6 +333,7 @@ pub struct Counts {
     pub started: u64,
     pub completed_all: u64,
     pub sessions_completed: u64,
+    pub sessions_due: u64,
 }
 
 impl Counts {
@@ -340,6 +342,7 @@ impl Counts {
         for p in participants.filter(|p| p.enrolled) {
             c.enrolled += 1;
             c.sessions_completed += u64::from(p.sessions_completed);
+            c.sessions_due += u64::from(p.sessions_due);
             if p.started {
                 c.started += 1;
                 if p.sessions_missing == 0 {

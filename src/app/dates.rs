@@ -3,6 +3,8 @@
 
 use super::*;
 use crate::domain::dates::{self, DateFrom, OwnDate};
+use crate::domain::enrolment::RowProblem;
+use crate::domain::schedule::{self, RowWho, ScheduleEntry, ScheduleRow};
 
 /// One session as planned for one participant.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -177,5 +179,144 @@ impl App {
         _participants: &[i64],
     ) -> AppResult<()> {
         Ok(())
+    }
+}
+
+/// What became of an uploaded schedule.
+#[derive(Debug)]
+pub enum ScheduleImport {
+    /// The file as a whole is unusable (no header, a column missing).
+    FileProblem(String),
+    /// Its rows, each with its problems; nothing was applied.
+    Preview(Vec<ScheduleRow>),
+    /// Applied: every row.
+    Applied {
+        rows: Vec<ScheduleRow>,
+        outcome: ScheduleOutcome,
+    },
+}
+
+/// What an applied schedule changed.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct ScheduleOutcome {
+    /// Participants' own planned dates set.
+    pub dates_set: usize,
+    /// Completions new with this file (the rest were known already).
+    pub completions_recorded: usize,
+    /// Nudges and check-ins planned because of them.
+    pub jobs_planned: u64,
+}
+
+impl App {
+    /// Reads a schedule CSV for program `key`; with `apply`, applies it
+    /// when no row has a problem (dates all at once, then each completion,
+    /// each idempotent: a retry after a crash completes the rest). `None`
+    /// for an unknown program; `Forbidden` for one out of `reach`.
+    pub async fn import_schedule(
+        &self,
+        org: OrgId,
+        key: &str,
+        csv: &str,
+        apply: bool,
+        reach: &Reach,
+        actor: &str,
+    ) -> AppResult<Option<ScheduleImport>> {
+        if !reach.covers(key) {
+            return Err(AppError::Forbidden(format!(
+                "{key:?} is not one of your programs"
+            )));
+        }
+        let Some(program) = self.store.program_by_key(org, key).await? else {
+            return Ok(None);
+        };
+        let cohorts: Vec<String> = program.spec.cohorts.iter().map(|c| c.key.clone()).collect();
+        let mut rows = match schedule::read(csv, &cohorts, program.spec.session_count()) {
+            Ok(rows) => rows,
+            Err(why) => return Ok(Some(ScheduleImport::FileProblem(why))),
+        };
+        // Each participant row must name someone in this program.
+        let mut found: HashMap<String, i64> = HashMap::new();
+        for row in &mut rows {
+            let Some(RowWho::Email(email)) = &row.who else {
+                continue;
+            };
+            if found.contains_key(email) {
+                continue;
+            }
+            let participant = match self.store.person_by_email(org, email).await? {
+                Some(person) => {
+                    self.store
+                        .participant_id_for_person(org, program.id, person.id)
+                        .await?
+                }
+                None => None,
+            };
+            match participant {
+                Some(id) => {
+                    found.insert(email.clone(), id);
+                }
+                None => row.problems.push(RowProblem {
+                    code: "unknown_participant",
+                    value: email.clone(),
+                }),
+            }
+        }
+        if !apply || rows.iter().any(|r| !r.problems.is_empty()) {
+            return Ok(Some(ScheduleImport::Preview(rows)));
+        }
+        let entries: Vec<ScheduleEntry> = rows.iter().filter_map(ScheduleRow::entry).collect();
+        let mut dates: Vec<(i64, Vec<(u32, OwnDate)>)> = Vec::new();
+        for e in &entries {
+            if let (RowWho::Email(email), Some(on)) = (&e.who, e.planned) {
+                let id = found[email];
+                match dates.iter_mut().find(|(p, _)| *p == id) {
+                    Some((_, list)) => list.push((e.session, OwnDate::On(on))),
+                    None => dates.push((id, vec![(e.session, OwnDate::On(on))])),
+                }
+            }
+        }
+        let mut outcome = ScheduleOutcome {
+            dates_set: dates.iter().map(|(_, l)| l.len()).sum(),
+            ..Default::default()
+        };
+        self.store.set_own_dates(org, &dates, "csv", false).await?;
+        let moved: Vec<i64> = dates.iter().map(|(p, _)| *p).collect();
+        self.after_dates_changed(org, &program, &moved).await?;
+        for e in &entries {
+            let Some(on) = e.completed else { continue };
+            match &e.who {
+                RowWho::Email(email) => {
+                    let who = ParticipantLookup {
+                        participant_id: Some(found[email]),
+                        ..Default::default()
+                    };
+                    let done = self
+                        .record_session(
+                            org,
+                            &CompletedSession {
+                                program_key: key,
+                                who: &who,
+                                number: e.session,
+                                completed_on: Some(on),
+                                source: "import",
+                                external_id: None,
+                            },
+                        )
+                        .await?;
+                    outcome.completions_recorded += usize::from(done.recorded);
+                    outcome.jobs_planned += done.jobs_planned;
+                }
+                RowWho::Cohort(cohort) => {
+                    let done = self
+                        .record_group_session(org, key, cohort, e.session, Some(on), "import", None)
+                        .await?;
+                    outcome.completions_recorded += done.recorded;
+                    outcome.jobs_planned += done.jobs_planned;
+                }
+            }
+        }
+        self.audit(org, actor, "program.import_schedule", Some(key))
+            .await;
+        Ok(Some(ScheduleImport::Applied { rows, outcome }))
     }
 }

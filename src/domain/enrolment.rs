@@ -54,11 +54,29 @@ const COLUMNS: [(&str, &[&str]); 5] = [
     ("cohort", &["cohort", "group"]),
 ];
 
-/// Reads the file; `Err` names what is wrong with it as a whole (no header,
-/// a required column missing). `cohorts`: the program's cohort keys (empty:
-/// any cohort is refused unless the program has none, then the column must
-/// be empty).
-pub fn read(text: &str, cohorts: &[String]) -> Result<Vec<EnrolmentRow>, String> {
+/// One CSV record by column name, with its line in the file.
+pub struct CsvRecord {
+    pub line: usize,
+    fields: HashMap<&'static str, String>,
+}
+
+impl CsvRecord {
+    /// The column's value (trimmed), empty when the file has no such column.
+    pub fn get(&self, column: &str) -> String {
+        self.fields.get(column).cloned().unwrap_or_default()
+    }
+}
+
+/// Reads a CSV as HR and coaching platforms export it (a BOM, comma or
+/// semicolon, headers in any order under a few spellings): each record by
+/// column, with its line. `Err` names what is wrong with the file as a
+/// whole: no header, a `required` column missing (`expected` lists them).
+pub fn csv_records(
+    text: &str,
+    columns: &[(&'static str, &[&str])],
+    required: &[&str],
+    expected: &str,
+) -> Result<Vec<CsvRecord>, String> {
     let text = text.trim_start_matches('\u{feff}');
     let first = text.lines().next().unwrap_or_default();
     let delimiter = if first.matches(';').count() > first.matches(',').count() {
@@ -75,25 +93,24 @@ pub fn read(text: &str, cohorts: &[String]) -> Result<Vec<EnrolmentRow>, String>
         .headers()
         .map_err(|e| format!("the first line is not a CSV header: {e}"))?
         .clone();
-    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut index: HashMap<&'static str, usize> = HashMap::new();
     for (i, h) in headers.iter().enumerate() {
         let h = h.to_lowercase();
-        if let Some((col, _)) = COLUMNS
+        if let Some((col, _)) = columns
             .iter()
             .find(|(_, names)| names.contains(&h.as_str()))
         {
             index.entry(col).or_insert(i);
         }
     }
-    for required in ["name", "email", "manager"] {
-        if !index.contains_key(required) {
+    for column in required {
+        if !index.contains_key(column) {
             return Err(format!(
-                "the header has no {required} column (expected: name, email, manager, time zone, cohort)"
+                "the header has no {column} column (expected: {expected})"
             ));
         }
     }
-    let mut rows = Vec::new();
-    let mut first_line: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::new();
     for (n, record) in reader.records().enumerate() {
         let record = record.map_err(|e| format!("row {}: {e}", n + 2))?;
         // The reader skips blank lines: count the file's own lines up to the record.
@@ -108,20 +125,36 @@ pub fn read(text: &str, cohorts: &[String]) -> Result<Vec<EnrolmentRow>, String>
             }
             bytes[..at].iter().filter(|b| **b == b'\n').count() + 1
         });
-        let field = |col: &str| {
-            index
-                .get(col)
-                .and_then(|i| record.get(*i))
-                .unwrap_or_default()
-                .to_string()
-        };
+        let fields = index
+            .iter()
+            .map(|(col, i)| (*col, record.get(*i).unwrap_or_default().to_string()))
+            .collect();
+        out.push(CsvRecord { line, fields });
+    }
+    Ok(out)
+}
+
+/// Reads the file; `Err` names what is wrong with it as a whole (no header,
+/// a required column missing). `cohorts`: the program's cohort keys (empty:
+/// any cohort is refused unless the program has none, then the column must
+/// be empty).
+pub fn read(text: &str, cohorts: &[String]) -> Result<Vec<EnrolmentRow>, String> {
+    let records = csv_records(
+        text,
+        &COLUMNS,
+        &["name", "email", "manager"],
+        "name, email, manager, time zone, cohort",
+    )?;
+    let mut rows = Vec::new();
+    let mut first_line: HashMap<String, usize> = HashMap::new();
+    for record in records {
         let mut row = EnrolmentRow {
-            line,
-            name: field("name"),
-            email: field("email"),
-            manager: field("manager"),
-            time_zone: field("time_zone"),
-            cohort: field("cohort"),
+            line: record.line,
+            name: record.get("name"),
+            email: record.get("email"),
+            manager: record.get("manager"),
+            time_zone: record.get("time_zone"),
+            cohort: record.get("cohort"),
             problems: Vec::new(),
         };
         if row.name.is_empty() && row.email.is_empty() && row.manager.is_empty() {

@@ -16,6 +16,7 @@ pub mod plan;
 pub mod program;
 pub mod progress;
 pub mod reader;
+pub mod schedule;
 pub mod time;
 
 pub use answer::{Answer, CheckinAnswer, JobPurpose};

@@ -485,6 +485,80 @@ pub async fn set_own_schedule(
     Ok(Json(schedule))
 }
 
+/// `?dry_run=true`: check the file and apply nothing.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ScheduleParams {
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// An applied (or checked) schedule.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ScheduleResult {
+    pub applied: bool,
+    /// Rows read (without problems: a problem is a 422).
+    pub rows: usize,
+    pub outcome: Option<crate::app::dates::ScheduleOutcome>,
+}
+
+/// Imports a schedule CSV (`text/csv`): one row per participant (`email`)
+/// or cohort (`cohort`, a group session) and `session`, with a `planned`
+/// date (the participant's own), a `completed` date, or both. Every row's
+/// problems are named (422, `errors[].field` = `line N`) before anything is
+/// applied.
+#[utoipa::path(post, path = "/api/v1/programs/{key}/schedule", tag = "sessions",
+    params(("key" = String, Path, description = "The program's key"), ScheduleParams),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ScheduleResult),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn import_schedule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(params): Query<ScheduleParams>,
+    body: Bytes,
+) -> Result<Json<ScheduleResult>, ApiError> {
+    use crate::app::dates::ScheduleImport;
+    let Caller { org, actor, reach } = authorize(&state, &headers, Scope::SessionsWrite).await?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::invalid(ConfigErrors::single("", "the body is not UTF-8 text")))?;
+    let imported = state
+        .app
+        .import_schedule(org, &key, text, !params.dry_run, &reach, &actor)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no program {key:?}")))?;
+    match imported {
+        ScheduleImport::FileProblem(why) => Err(ApiError::invalid(ConfigErrors::single("", why))),
+        ScheduleImport::Preview(rows) => {
+            let mut errs = ConfigErrors::default();
+            for row in &rows {
+                for p in &row.problems {
+                    errs.push(
+                        format!("line {}", row.line),
+                        crate::domain::schedule::describe(p),
+                    );
+                }
+            }
+            if errs.is_empty() {
+                Ok(Json(ScheduleResult {
+                    applied: false,
+                    rows: rows.len(),
+                    outcome: None,
+                }))
+            } else {
+                Err(ApiError::invalid(errs))
+            }
+        }
+        ScheduleImport::Applied { rows, outcome } => Ok(Json(ScheduleResult {
+            applied: true,
+            rows: rows.len(),
+            outcome: Some(outcome),
+        })),
+    }
+}
+
 /// Whom to erase: their work email or their chat identity (`slack:T…/U…`).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -16,6 +16,7 @@ mod keys;
 mod onboarding;
 mod oracle;
 mod outage;
+mod own_dates;
 mod privacy;
 mod proxy;
 mod pulse_question;

@@ -183,6 +183,8 @@ struct SessionRow {
     participant_id: i64,
     number: i64,
     completed_on: Option<String>,
+    /// The participant's own planned date (the histories never cancel one).
+    planned_on: Option<String>,
 }
 
 struct Records {
@@ -259,8 +261,8 @@ impl Records {
         .fetch_all(pool)
         .await
         .unwrap();
-        let sessions: Vec<(i64, i64, Option<String>)> = sqlx::query_as(
-            "SELECT participant_id, number, completed_on FROM sessions WHERE org_id = $1",
+        let sessions: Vec<(i64, i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT participant_id, number, completed_on, planned_on FROM sessions WHERE org_id = $1",
         )
         .bind(org)
         .fetch_all(pool)
@@ -345,11 +347,14 @@ impl Records {
                 .collect(),
             sessions: sessions
                 .into_iter()
-                .map(|(participant_id, number, completed_on)| SessionRow {
-                    participant_id,
-                    number,
-                    completed_on,
-                })
+                .map(
+                    |(participant_id, number, completed_on, planned_on)| SessionRow {
+                        participant_id,
+                        number,
+                        completed_on,
+                        planned_on,
+                    },
+                )
                 .collect(),
         }
     }
@@ -707,13 +712,29 @@ impl Oracle {
         d.insert("groups".into(), Value::Array(groups));
         d.insert("groups_not_shown".into(), json!(not_shown));
 
-        // Started, completion and session usage.
+        // Started, completion and session usage, each person's sessions on
+        // their own planned date where they have one, else the program's.
         let sunday = w.sunday();
-        let planned: Vec<Date> = PLANNED.iter().map(|s| date(s)).collect();
-        let due_per_person = planned.iter().filter(|p| **p <= sunday).count() as i64;
+        let program_dates: Vec<Date> = PLANNED.iter().map(|s| date(s)).collect();
+        let dates_of = |id: i64| -> Vec<(i64, Date)> {
+            program_dates
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let number = i as i64 + 1;
+                    let own = r.sessions.iter().find_map(|s| {
+                        (s.participant_id == id && s.number == number)
+                            .then(|| s.planned_on.as_deref().map(date))
+                            .flatten()
+                    });
+                    (number, own.unwrap_or(*d))
+                })
+                .collect()
+        };
         let mut started = 0u64;
         let mut completed_all = 0u64;
         let mut completed = 0u64;
+        let mut due = 0u64;
         for p in &enrolled {
             let done: Vec<&SessionRow> = r
                 .sessions
@@ -729,11 +750,20 @@ impl Oracle {
                 .reports
                 .iter()
                 .any(|rep| rep.participant_id == p.id && rep.first_answered_at < w.end);
-            let done_due = done.iter().filter(|s| s.number <= due_per_person).count() as u64;
+            let due_numbers: Vec<i64> = dates_of(p.id)
+                .into_iter()
+                .filter(|(_, d)| *d <= sunday)
+                .map(|(n, _)| n)
+                .collect();
+            let done_due = done
+                .iter()
+                .filter(|s| due_numbers.contains(&s.number))
+                .count() as u64;
             completed += done_due;
+            due += due_numbers.len() as u64;
             if !done.is_empty() || reported {
                 started += 1;
-                if done_due as i64 >= due_per_person {
+                if done_due >= due_numbers.len() as u64 {
                     completed_all += 1;
                 }
             }
@@ -743,11 +773,14 @@ impl Oracle {
         if started >= k {
             d.insert("completion_rate".into(), json!(pct(completed_all, started)));
         }
-        d.insert(
-            "completion_to_date".into(),
-            json!(!planned.iter().all(|p| *p <= sunday)),
-        );
-        let due = program.people * due_per_person as u64;
+        let last_planned = r
+            .sessions
+            .iter()
+            .filter_map(|s| s.planned_on.as_deref().map(date))
+            .chain(program_dates.iter().copied())
+            .max()
+            .unwrap();
+        d.insert("completion_to_date".into(), json!(last_planned > sunday));
         d.insert("session_usage".into(), json!(pct(completed.min(due), due)));
 
         // Actions: reports first made this week, with their answer as of the
@@ -1105,6 +1138,13 @@ enum Act {
         number: u32,
         on: Date,
     },
+    /// A participant's coach books a session on their own date (the whole
+    /// list of their own dates so far is sent).
+    OwnDate {
+        who: usize,
+        number: u32,
+        on: Date,
+    },
     /// A tap on the message of job `message`, answering job `answers` (the
     /// same job, or the one a reminder repeats).
     Tap {
@@ -1243,6 +1283,8 @@ struct History<'a> {
     last_answer: HashMap<i64, String>,
     erased: HashSet<usize>,
     left: HashSet<usize>,
+    /// Each person's own dates so far, as last sent.
+    own: HashMap<usize, Vec<Value>>,
     file: String,
     oracle: Oracle,
     /// The service's digest of each checked week, as read at its digest time.
@@ -1400,6 +1442,31 @@ impl History<'_> {
                 if !self.erased.contains(&who) && !self.left.contains(&who) {
                     t.complete_session(&self.handles[who], number, &on.to_string())
                         .await;
+                }
+            }
+            Act::OwnDate { who, number, on } => {
+                if !self.erased.contains(&who) && !self.left.contains(&who) {
+                    let list = self.own.entry(who).or_default();
+                    list.push(json!({"number": number, "planned": on.to_string()}));
+                    let body = json!({ "sessions": list });
+                    let id = self
+                        .index
+                        .iter()
+                        .find(|(_, h)| **h == who)
+                        .map(|(id, _)| *id)
+                        .unwrap();
+                    let resp = t
+                        .http
+                        .put(format!(
+                            "{}/api/v1/programs/leaders-2026/participants/{id}/sessions",
+                            t.url
+                        ))
+                        .bearer_auth(&t.admin_token)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(resp.status(), 200);
                 }
             }
             Act::Tap {
@@ -1614,6 +1681,7 @@ async fn play(s: Scenario) -> (Vec<String>, Coverage) {
         last_answer: HashMap::new(),
         erased: HashSet::new(),
         left: HashSet::new(),
+        own: HashMap::new(),
         file,
         oracle: Oracle {
             s: s.settings(),
@@ -1647,7 +1715,22 @@ async fn play(s: Scenario) -> (Vec<String>, Coverage) {
                     _ => h.rng.range(3, 6),
                 }
             };
-            let on = add_days(date(planned), late);
+            // Some meet their coach on a day of their own, booked a week
+            // before the program's date.
+            let mut planned = date(planned);
+            if !s.punctual && n > 0 && h.rng.chance(0.25) {
+                let booked = add_days(planned, -7);
+                planned = add_days(planned, h.rng.range(-3, 9));
+                h.at(
+                    local_ms(booked, 8, 0),
+                    Act::OwnDate {
+                        who,
+                        number: n as u32 + 1,
+                        on: planned,
+                    },
+                );
+            }
+            let on = add_days(planned, late);
             h.at(
                 local_ms(on, 17, 0),
                 Act::Complete {

@@ -1,7 +1,9 @@
 //! Each participant's own planned dates: read and set (the API, a schedule
 //! CSV, a calendar feed, the participant in chat), and what they plan.
 
+use super::sessions::{CompletedSession, ParticipantLookup};
 use super::*;
+use crate::chat::SessionAnswer;
 use crate::domain::dates::{self, DateFrom, OwnDate};
 use crate::domain::enrolment::RowProblem;
 use crate::domain::schedule::{self, RowWho, ScheduleEntry, ScheduleRow};
@@ -171,13 +173,18 @@ impl App {
     }
 
     /// What follows from participants' planned dates changing: the
-    /// confirmation questions are planned again on the new dates.
+    /// questions whether a session happened move to the new dates (the
+    /// program's future jobs are planned again; sent ones stay as they are).
     pub(super) async fn after_dates_changed(
         &self,
-        _org: OrgId,
-        _program: &ProgramRow,
-        _participants: &[i64],
+        org: OrgId,
+        program: &ProgramRow,
+        participants: &[i64],
     ) -> AppResult<()> {
+        if participants.is_empty() || program.spec.session_confirmation.is_none() {
+            return Ok(());
+        }
+        self.replan_program(org, program.id).await?;
         Ok(())
     }
 }
@@ -318,5 +325,103 @@ impl App {
         self.audit(org, actor, "program.import_schedule", Some(key))
             .await;
         Ok(Some(ScheduleImport::Applied { rows, outcome }))
+    }
+}
+
+/// Why a participant's answer about a session was not saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionRefusal {
+    /// Not a question to this person (someone else's, or gone).
+    NotYours,
+    /// "It moved to" a day already past.
+    PastDate(Date),
+}
+
+impl App {
+    /// Saves what `who` said on the question whether a session happened
+    /// (`job_id`): "yes" is a completion from chat (one completion with the
+    /// platform's report of the same session), "it moved" gives them their
+    /// own date and asks again then, "cancelled" keeps the session planned
+    /// without a date. The message to show where it was asked, or why
+    /// nothing was saved.
+    pub async fn answer_session_check(
+        &self,
+        who: &ChatIdentity,
+        job_id: i64,
+        answer: SessionAnswer,
+        at: &Delivered,
+    ) -> AppResult<Result<Vec<super::taps::MessageUpdate>, SessionRefusal>> {
+        let Some((org, person)) = self.person_for(who).await? else {
+            return Ok(Err(SessionRefusal::NotYours));
+        };
+        let Some(job) = self.store.job(org, job_id).await? else {
+            return Ok(Err(SessionRefusal::NotYours));
+        };
+        let (Some(participant_id), Some(session)) = (job.participant_id, job.session_number) else {
+            return Ok(Err(SessionRefusal::NotYours));
+        };
+        if job.purpose != JobPurpose::SessionCheck || job.recipient_person_id != Some(person.id) {
+            return Ok(Err(SessionRefusal::NotYours));
+        }
+        let participant = self.store.participant(org, participant_id).await?;
+        let program = self.store.program(org, participant.program_id).await?;
+        let org_row = self.store.org(org).await?;
+        let zone = super::delivery::participant_calendar(&org_row, &program, &participant).zone;
+        let today = zone.date_of(self.clock.now());
+        let planned = crate::domain::plan::session_check_date(&job.period);
+        match answer {
+            SessionAnswer::Happened => {
+                let lookup = ParticipantLookup {
+                    participant_id: Some(participant_id),
+                    ..Default::default()
+                };
+                self.record_session(
+                    org,
+                    &CompletedSession {
+                        program_key: &program.key,
+                        who: &lookup,
+                        number: session,
+                        completed_on: Some(planned.unwrap_or(today).min(today)),
+                        source: "chat",
+                        external_id: None,
+                    },
+                )
+                .await?;
+            }
+            SessionAnswer::MovedTo(day) if day < today => {
+                return Ok(Err(SessionRefusal::PastDate(day)));
+            }
+            SessionAnswer::MovedTo(_) | SessionAnswer::Cancelled => {
+                let date = match answer {
+                    SessionAnswer::MovedTo(day) => OwnDate::On(day),
+                    _ => OwnDate::Unscheduled,
+                };
+                self.store
+                    .set_own_dates(
+                        org,
+                        &[(participant_id, vec![(session, date)])],
+                        "chat",
+                        false,
+                    )
+                    .await?;
+                self.after_dates_changed(org, &program, &[participant_id])
+                    .await?;
+            }
+        }
+        let message = Message::SessionCheck {
+            job_id: job.id,
+            program: program.name.clone(),
+            session,
+            planned: planned.map(|d| d.to_string()).unwrap_or_default(),
+            answered: Some(answer),
+            locale: super::delivery::locale_for(Some(&participant.person), &program),
+        };
+        let Some(port) = self.chats.for_identity(who) else {
+            return Ok(Ok(Vec::new()));
+        };
+        Ok(Ok(super::taps::places_to_update(&job, at)
+            .into_iter()
+            .map(|place| (port.clone(), place, message.clone()))
+            .collect()))
     }
 }

@@ -240,6 +240,16 @@ impl App {
                     locale: locale_for(Some(&participant.person), program),
                 }
             }
+            JobPurpose::SessionCheck => Message::SessionCheck {
+                job_id: job.id,
+                program: program.name.clone(),
+                session: job.session_number.unwrap_or(0),
+                planned: crate::domain::plan::session_check_date(&job.period)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                answered: None,
+                locale: locale_for(Some(&participant.person), program),
+            },
             JobPurpose::Welcome => Message::Welcome {
                 job_id: job.id,
                 participant_id: participant.id,

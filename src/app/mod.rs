@@ -42,7 +42,8 @@ use crate::chat::{ChatPort, ChatStatus, Chats, Delivered, Message};
 use crate::clock::SharedClock;
 use crate::crypto::SecretKey;
 use crate::domain::plan::{
-    assessment_jobs, jobs_for_completed_session, next_pulse, PlannedJob, Recipient, Recipients,
+    assessment_jobs, jobs_for_completed_session, next_pulse, session_checks, PlannedJob, Recipient,
+    Recipients,
 };
 use crate::domain::program::ProgramFile;
 use crate::domain::time::{DeliveryCalendar, Snooze, Zone};

@@ -136,6 +136,10 @@ impl App {
             Completion::Recorded => (true, on),
             Completion::AlreadyRecorded { completed_on } => (false, completed_on),
         };
+        // Reported: nobody asks the participant whether it happened.
+        self.store
+            .skip_session_checks(org, participant_id, number, "the session was reported", now)
+            .await?;
         // Planning is idempotent, so it also runs for a repeated report: a
         // crash between recording and planning heals on the retry.
         let jobs_planned = self
@@ -259,6 +263,7 @@ impl App {
             .store
             .program_completed_sessions(org, program_id)
             .await?;
+        let own = self.store.program_own_dates(org, program_id).await?;
         let now = self.clock.now();
         let mut jobs = Vec::new();
         let ends_on = program.spec.ends_on(None);
@@ -290,6 +295,19 @@ impl App {
                 ));
             }
             let calendar = participant_calendar(&org_row, &program, participant);
+            // On each planned date of a session not yet reported: did it happen?
+            let plan = program.spec.planned_for(
+                participant.cohort.as_deref(),
+                own.get(&participant.id).map_or(&[][..], Vec::as_slice),
+            );
+            let done: Vec<u32> = completed
+                .get(&participant.id)
+                .into_iter()
+                .flatten()
+                .map(|(n, _)| *n)
+                .collect();
+            let checks = session_checks(&program.spec, &plan, &done, &calendar);
+            jobs.extend(stored_jobs(&program, participant, checks));
             if let Some(pulse) = next_pulse(&program.spec, &calendar, now, ends_on) {
                 jobs.extend(stored_jobs(&program, participant, vec![pulse]));
             }

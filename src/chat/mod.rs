@@ -102,6 +102,17 @@ pub enum Message {
         program: String,
         locale: String,
     },
+    /// On a participant's planned date: did session N happen? Yes / it
+    /// moved to a date / cancelled, or what they said.
+    SessionCheck {
+        job_id: i64,
+        program: String,
+        session: u32,
+        /// The planned date asked about (YYYY-MM-DD).
+        planned: String,
+        answered: Option<SessionAnswer>,
+        locale: String,
+    },
     /// The weekly digest for the sponsors' channel: aggregates only.
     Digest {
         job_id: i64,
@@ -229,6 +240,22 @@ impl Message {
                 locale,
                 ..
             } => ("welcome.json", context! { participant_id, program }, locale),
+            Message::SessionCheck {
+                job_id,
+                program,
+                session,
+                planned,
+                answered,
+                locale,
+            } => (
+                "session_check.json",
+                context! {
+                    job_id, program, session, planned,
+                    answered => answered.as_ref().map(SessionAnswer::kind),
+                    moved_to => match answered { Some(SessionAnswer::MovedTo(d)) => Some(d.to_string()), _ => None },
+                },
+                locale,
+            ),
             Message::Digest {
                 program,
                 digest,
@@ -263,8 +290,27 @@ impl Message {
                 ..
             } => reminder_job.unwrap_or(*job_id),
             Message::Digest { job_id, .. }
+            | Message::SessionCheck { job_id, .. }
             | Message::Welcome { job_id, .. }
             | Message::Pulse { job_id, .. } => *job_id,
+        }
+    }
+}
+
+/// What a participant said about a session on its planned date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionAnswer {
+    Happened,
+    MovedTo(jiff::civil::Date),
+    Cancelled,
+}
+
+impl SessionAnswer {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SessionAnswer::Happened => "happened",
+            SessionAnswer::MovedTo(_) => "moved",
+            SessionAnswer::Cancelled => "cancelled",
         }
     }
 }

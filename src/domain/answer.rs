@@ -82,6 +82,9 @@ pub enum JobPurpose {
     /// The welcome on enrolment: what Momentum records, who sees what, how
     /// to stop; and the button to choose a focus.
     Welcome,
+    /// On a participant's planned date: "Did session N happen?" (yes, it
+    /// moved to a date, cancelled).
+    SessionCheck,
 }
 
 impl JobPurpose {
@@ -96,10 +99,11 @@ impl JobPurpose {
             JobPurpose::ManagerObservation => "manager_observation",
             JobPurpose::PulseQuestion => "pulse_question",
             JobPurpose::Welcome => "welcome",
+            JobPurpose::SessionCheck => "session_check",
         }
     }
 
-    pub const ALL: [JobPurpose; 9] = [
+    pub const ALL: [JobPurpose; 10] = [
         JobPurpose::SmallStep,
         JobPurpose::OneTapCheck,
         JobPurpose::ManagerCheckin,
@@ -109,6 +113,7 @@ impl JobPurpose {
         JobPurpose::ManagerObservation,
         JobPurpose::PulseQuestion,
         JobPurpose::Welcome,
+        JobPurpose::SessionCheck,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {

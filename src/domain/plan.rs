@@ -2,6 +2,7 @@
 //! applies to the session becomes one job for one recipient, due at the
 //! recipient's local time.
 
+use super::dates::PlannedFor;
 use super::metrics::ProgramWeek;
 use super::program::{NudgeKind, ProgramSpec, RecurringPurpose};
 use super::time::DeliveryCalendar;
@@ -65,6 +66,44 @@ pub fn jobs_for_completed_session(
 /// completed session; for the comparison cohort, their enrolment): the
 /// self-assessment on each of its days (0 = baseline) and the manager's
 /// observation on each of its days, at the program's assessment time.
+/// On the planned date of each session a participant has not completed,
+/// at the program's local time, the question whether it happened (none
+/// when the program turned the question off). The period names the date,
+/// so a moved session is asked about on its new date, once.
+pub fn session_checks(
+    program: &ProgramSpec,
+    planned: &[PlannedFor],
+    completed: &[u32],
+    calendar: &DeliveryCalendar,
+) -> Vec<PlannedJob> {
+    let Some(at) = program.session_confirmation else {
+        return Vec::new();
+    };
+    planned
+        .iter()
+        .filter(|p| !completed.contains(&p.number))
+        .filter_map(|p| {
+            let day = p.planned?;
+            Some(PlannedJob {
+                purpose: JobPurpose::SessionCheck,
+                recipient: Recipient::Participant,
+                period: session_check_period(p.number, day),
+                session: p.number,
+                due: calendar.due(day, 0, at)?,
+            })
+        })
+        .collect()
+}
+
+fn session_check_period(session: u32, day: Date) -> String {
+    format!("s{session}?{day}")
+}
+
+/// The planned date a session check asks about, from its period.
+pub fn session_check_date(period: &str) -> Option<Date> {
+    period.split_once('?')?.1.parse().ok()
+}
+
 pub fn assessment_jobs(program: &ProgramSpec, start: Date, to: &Recipients) -> Vec<PlannedJob> {
     let Some(sa) = &program.self_assessment else {
         return vec![];
@@ -309,5 +348,41 @@ program:
             composed_at(&p, &zone, &w37),
             Some("2026-09-14T22:00:00Z".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn a_session_is_asked_about_on_its_own_date_unless_completed_or_off() {
+        use crate::domain::dates::OwnDate;
+        let mut spec = ProgramFile::parse_yaml(include_str!("../../examples/program.yaml"))
+            .unwrap()
+            .program;
+        let calendar = cal();
+        let own = [
+            (2, OwnDate::On(date(2026, 9, 23))),
+            (3, OwnDate::Unscheduled),
+        ];
+        let plan = spec.planned_for(None, &own);
+        let checks = session_checks(&spec, &plan, &[1], &calendar);
+        let asked: Vec<(u32, String)> = checks
+            .iter()
+            .map(|c| (c.session, c.period.clone()))
+            .collect();
+        // Session 1 is done, session 3 has no date: 2, 4 and 5 are asked about.
+        assert_eq!(
+            asked,
+            vec![
+                (2, "s2?2026-09-23".to_string()),
+                (4, "s4?2026-10-19".to_string()),
+                (5, "s5?2026-11-02".to_string()),
+            ]
+        );
+        assert_eq!(
+            session_check_date(&checks[0].period),
+            Some(date(2026, 9, 23))
+        );
+        let local = checks[0].due.to_zoned(calendar.zone.tz().clone());
+        assert_eq!((local.hour(), local.minute()), (17, 0));
+        spec.session_confirmation = None;
+        assert!(session_checks(&spec, &plan, &[], &calendar).is_empty());
     }
 }

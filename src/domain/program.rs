@@ -18,6 +18,11 @@ pub const DEFAULT_ANONYMITY_THRESHOLD: u32 = 5;
 /// No group of fewer people is ever published, whatever a file says.
 pub const MIN_ANONYMITY_THRESHOLD: u32 = 3;
 pub const DEFAULT_WEEKLY_CAP: u32 = 10;
+/// Whether a session happened is asked at 17:00 local on its planned date.
+pub const DEFAULT_CONFIRMATION_AT: TimeOfDay = TimeOfDay {
+    hour: 17,
+    minute: 0,
+};
 /// An unanswered nudge is reminded once, two days later.
 pub const DEFAULT_REMINDER_AFTER_DAYS: u32 = 2;
 /// Languages that templates exist for.
@@ -71,6 +76,10 @@ pub struct ProgramSpec {
     /// Welcome each participant on enrolment (what is recorded, who sees
     /// what, how to stop) and ask for their focus. On by default.
     pub welcome: bool,
+    /// On each participant's planned date, at this local time, ask whether
+    /// the session happened; `None` when the coaching platform always
+    /// reports sessions (`session_confirmation: false`).
+    pub session_confirmation: Option<TimeOfDay>,
     /// α and the dropping rule (`metrics:`).
     pub metrics: MomentumSettings,
     /// The validated source, kept so the program can be stored and downloaded.
@@ -480,6 +489,7 @@ fn stub_program() -> ProgramSpec {
         send_window_hours: None,
         weekly_cap: DEFAULT_WEEKLY_CAP,
         reminder_after_days: DEFAULT_REMINDER_AFTER_DAYS,
+        session_confirmation: None,
         source: Value::Null,
         notices: vec![],
     }
@@ -566,7 +576,8 @@ fn parse_cohorts(f: &Field, errs: &mut ConfigErrors) -> Vec<Cohort> {
     out
 }
 
-const PROGRAM_FIELDS: [&str; 24] = [
+const PROGRAM_FIELDS: [&str; 25] = [
+    "session_confirmation",
     "key",
     "target_behaviour",
     "business_goal",
@@ -792,6 +803,17 @@ fn parse_program(
             }
         },
     };
+    let session_confirmation = match o.get("session_confirmation") {
+        None => Some(DEFAULT_CONFIRMATION_AT),
+        Some(c) => match &c.value {
+            Value::Bool(false) => None,
+            Value::Bool(true) => Some(DEFAULT_CONFIRMATION_AT),
+            _ => c
+                .obj(&["at"], errs)
+                .and_then(|o| o.req("at", errs))
+                .and_then(|at| time_field(&at, errs)),
+        },
+    };
     if errs.len() > before {
         return None;
     }
@@ -836,6 +858,7 @@ fn parse_program(
         weekly_cap,
         reminder_after_days,
         welcome,
+        session_confirmation,
         source,
         notices: vec![],
     })

@@ -7,10 +7,11 @@
 
 use super::commands::handle_command;
 use super::AppState;
+use crate::app::dates::SessionRefusal;
 use crate::app::{StartingPoint, StepChoice, StepRefusal, Tap, TapAnswer, TapResult};
 use crate::chat::teams::activity::Activity;
 use crate::chat::teams::{cards, TeamsBot, TeamsChat};
-use crate::chat::{ChatPort, Delivered, Message};
+use crate::chat::{ChatPort, Delivered, Message, SessionAnswer};
 use crate::domain::time::Snooze;
 use crate::domain::{Answer, ChatIdentity, CheckinAnswer, Platform};
 use crate::store::teams::{TeamsConversation, TeamsUser};
@@ -368,6 +369,17 @@ impl Inbound<'_> {
                 };
                 self.step(who, job_id, choice, at).await
             }
+            ("session_yes" | "session_moved" | "session_cancelled", _, Some(job_id)) => {
+                let answer = match verb {
+                    "session_yes" => Some(SessionAnswer::Happened),
+                    "session_cancelled" => Some(SessionAnswer::Cancelled),
+                    _ => data["moved"]
+                        .as_str()
+                        .and_then(|d| crate::domain::dates::plan_date(d).ok())
+                        .map(SessionAnswer::MovedTo),
+                };
+                self.session(who, job_id, answer, at).await
+            }
             ("onboarding", _, _) => self.onboarding_form(who, &data).await,
             ("onboard", _, _) => self.onboard(who, &data).await,
             // A card of an older (or newer) version: said plainly, not
@@ -450,6 +462,40 @@ impl Inbound<'_> {
                 minijinja::context! { length, max => crate::app::STEP_MAX_CHARS },
             ),
             Err(StepRefusal::NotYours) => ("stale_button", minijinja::context! {}),
+        };
+        Ok(cards::message_response(&command_reply(
+            &voice(&locale),
+            reply,
+            ctx,
+        )))
+    }
+
+    /// What the participant said about a session: the card shows it, or
+    /// says plainly why it was not saved (no date picked, a day past).
+    async fn session(
+        &self,
+        who: ChatIdentity,
+        job_id: i64,
+        answer: Option<SessionAnswer>,
+        at: Delivered,
+    ) -> crate::app::AppResult<Value> {
+        let locale = self.state.app.locale_for(&who).await;
+        let Some(answer) = answer else {
+            let text = command_reply(&voice(&locale), "session_date_bad", minijinja::context! {});
+            return Ok(cards::message_response(&text));
+        };
+        let outcome = self
+            .state
+            .app
+            .answer_session_check(&who, job_id, answer, &at)
+            .await?;
+        let (reply, ctx) = match outcome {
+            Ok(updates) => return Ok(answer_card(updates, &at)),
+            Err(SessionRefusal::PastDate(date)) => (
+                "session_date_past",
+                minijinja::context! { date => date.to_string() },
+            ),
+            Err(SessionRefusal::NotYours) => ("stale_button", minijinja::context! {}),
         };
         Ok(cards::message_response(&command_reply(
             &voice(&locale),

@@ -499,6 +499,30 @@ impl Store {
         Ok(counts)
     }
 
+    /// Ends a participant's pending questions whether session `session`
+    /// happened: it was reported (`reason`).
+    pub async fn skip_session_checks(
+        &self,
+        org: OrgId,
+        participant_id: i64,
+        session: u32,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE jobs SET state = 'skipped', outcome = $1, updated_at = $2 \
+             WHERE org_id = $3 AND participant_id = $4 AND session_number = $5 AND purpose = 'session_check' AND state = 'pending'",
+        )
+        .bind(reason)
+        .bind(millis(now))
+        .bind(org.0)
+        .bind(participant_id)
+        .bind(i64::from(session))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
     /// Puts a sent, unanswered nudge back to be sent again at `due` (the
     /// participant snoozed it). Its reminder, if not sent yet, is dropped: the
     /// nudge plans it again when it goes out. Returns false when it was

@@ -259,3 +259,149 @@ async fn a_schedule_csv_plans_and_completes_sessions() {
     let again: Value = t.post_schedule(good, false).await.json().await.unwrap();
     assert_eq!(again["outcome"]["completions_recorded"], 0, "{again}");
 }
+
+/// The Slack DM messages asking whether a session happened, for a handle.
+fn session_checks(t: &TestApp, handle: &str) -> Vec<momentum::chat::sim::SimMessage> {
+    let channel = momentum::chat::sim::SimWorkspace::dm_channel(&t.user_id(handle));
+    t.sim
+        .messages_in(&channel)
+        .into_iter()
+        .filter(|m| m.content.text.contains("happen"))
+        .collect()
+}
+
+/// On the planned date at 17:00 local, everyone whose session was not
+/// reported is asked whether it happened: "yes" completes it from chat
+/// (once, with the platform's report), "it moved" plans it on the new day
+/// and asks again then, "cancelled" keeps it without a date; a day already
+/// past is refused.
+#[tokio::test]
+async fn participants_confirm_their_sessions_in_chat() {
+    let t = spawn_app().await;
+    assert_eq!(t.apply_yaml(&t.admin_token, &PROGRAM).await.status(), 200);
+    let people = participant_handles();
+    let (jana, eva, petr, reported) = (&people[0], &people[1], &people[2], &people[3]);
+    for p in &people {
+        t.complete_session(p, 1, "2026-09-07").await;
+    }
+    // Session 2 (21 September): one participant's is reported before the evening.
+    t.clock.set("2026-09-21T12:00:00Z".parse().unwrap());
+    t.complete_session(reported, 2, "2026-09-21").await;
+    t.advance_to("2026-09-21T15:00:00Z").await;
+    assert!(
+        session_checks(&t, reported).is_empty(),
+        "a reported session is not asked about"
+    );
+    let asked = session_checks(&t, jana);
+    assert_eq!(asked.len(), 1);
+    assert!(
+        asked[0].content.text.contains("session 2"),
+        "{}",
+        asked[0].content.text
+    );
+
+    // Yes: completed from chat on the planned day; the webhook after it is one completion.
+    let user = t.user_id(jana);
+    let channel = momentum::chat::sim::SimWorkspace::dm_channel(&user);
+    t.sim
+        .tap(&user, &channel, &asked[0].ts, "session:yes")
+        .await
+        .unwrap();
+    assert!(
+        t.eventually(|| {
+            session_checks(&t, jana)[0]
+                .content
+                .blocks
+                .to_string()
+                .contains("it happened")
+        })
+        .await
+    );
+    let jana_id = t.participant_id(jana).await;
+    assert_eq!(
+        t.own_schedule(jana_id).await["sessions"][1]["completed_on"],
+        "2026-09-21"
+    );
+    let again: Value = t
+        .post_session(
+            &t.admin_token,
+            "leaders-2026",
+            json!({"participant": {"email": format!("{jana}@acme.example")}, "session": 2}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["recorded"], false, "{again}");
+
+    // It moved: a day already past is refused (nothing changes), a later one is planned.
+    let user = t.user_id(eva);
+    let channel = momentum::chat::sim::SimWorkspace::dm_channel(&user);
+    let ts = session_checks(&t, eva)[0].ts.clone();
+    let eva_id = t.participant_id(eva).await;
+    t.sim
+        .pick_date(&user, &channel, &ts, "session:moved", "2026-09-18")
+        .await
+        .unwrap();
+    assert!(
+        t.eventually(|| t
+            .sim
+            .ephemerals_for(&user)
+            .iter()
+            .any(|e| e.text.contains("2026-09-18")))
+            .await
+    );
+    assert_eq!(
+        planned(&t.own_schedule(eva_id).await, 2).1,
+        json!("program")
+    );
+    t.sim
+        .pick_date(&user, &channel, &ts, "session:moved", "2026-09-24")
+        .await
+        .unwrap();
+    assert_eq!(
+        planned(&t.own_schedule(eva_id).await, 2),
+        (json!("2026-09-24"), json!("own"))
+    );
+    // Cancelled: planned without a date; nobody asks about it again.
+    let user = t.user_id(petr);
+    let channel = momentum::chat::sim::SimWorkspace::dm_channel(&user);
+    let ts = session_checks(&t, petr)[0].ts.clone();
+    t.sim
+        .tap(&user, &channel, &ts, "session:cancelled")
+        .await
+        .unwrap();
+    let petr_id = t.participant_id(petr).await;
+    assert_eq!(planned(&t.own_schedule(petr_id).await, 2).0, Value::Null);
+
+    // 24 September, 17:00: Eva is asked again about session 2; Petr is not.
+    t.advance_to("2026-09-24T15:00:00Z").await;
+    let eva_asked = session_checks(&t, eva);
+    assert_eq!(eva_asked.len(), 2);
+    assert!(eva_asked[1].content.text.contains("session 2"));
+    assert_eq!(session_checks(&t, petr).len(), 1);
+}
+
+/// A program whose coaching platform always reports sessions turns the
+/// question off.
+#[tokio::test]
+async fn a_program_can_turn_the_session_question_off() {
+    let t = spawn_app().await;
+    let yaml = PROGRAM.replace("  nudges:\n", "  session_confirmation: false\n  nudges:\n");
+    assert!(yaml.contains("session_confirmation: false"));
+    assert_eq!(t.apply_yaml(&t.admin_token, &yaml).await.status(), 200);
+    let people = participant_handles();
+    t.advance_to("2026-09-07T15:00:00Z").await;
+    assert!(session_checks(&t, &people[0]).is_empty());
+    let bad = PROGRAM.replace(
+        "  nudges:\n",
+        "  session_confirmation: { at: \"25:00\" }\n  nudges:\n",
+    );
+    let resp = t.apply_yaml(&t.admin_token, &bad).await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("program.session_confirmation.at"));
+}

@@ -106,6 +106,14 @@ impl SimWorkspace {
         action["action_ts"] = json!(action_ts);
         let team = &self.config.team_id;
         let (channel, ts) = (&m.channel, &m.ts);
+        // A date picker's choice is also in the message's state, as Slack
+        // sends it.
+        let mut values = json!({});
+        if let Some(date) = action.get("selected_date") {
+            values[&block_id] = json!({
+                action_id.as_str().unwrap_or_default(): {"type": "datepicker", "selected_date": date}
+            });
+        }
         let payload = json!({
             "type": "block_actions",
             "user": { "id": u.id, "username": u.name, "name": u.name, "team_id": team },
@@ -118,7 +126,7 @@ impl SimWorkspace {
             "is_enterprise_install": false,
             "channel": { "id": channel, "name": "directmessage" },
             "message": message_json(self, m),
-            "state": { "values": {} },
+            "state": { "values": values },
             "response_url": format!("https://hooks.slack.com/actions/{team}/1/sim"),
             "actions": [action],
         });
@@ -339,6 +347,33 @@ impl SimWorkspace {
         text: &str,
     ) -> Result<InboundReply, String> {
         let body = self.enter_text_body(user, channel, ts, action_id, text)?;
+        self.deliver("/slack/interactions", body).await
+    }
+
+    /// `user` picks `date` (YYYY-MM-DD) in a message's date picker.
+    pub async fn pick_date(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        action_id: &str,
+        date: &str,
+    ) -> Result<InboundReply, String> {
+        let m = self
+            .message(channel, ts)
+            .ok_or_else(|| format!("no message {ts} in {channel}"))?;
+        let has_picker = m.content.blocks.as_array().into_iter().flatten().any(|b| {
+            b["elements"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|e| e["type"] == "datepicker" && e["action_id"] == action_id)
+        });
+        if !has_picker {
+            return Err(format!("the message has no date picker {action_id}"));
+        }
+        let action = json!({ "action_id": action_id, "type": "datepicker", "selected_date": date });
+        let body = self.block_actions_body(user, &m, action)?;
         self.deliver("/slack/interactions", body).await
     }
 

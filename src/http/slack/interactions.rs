@@ -3,13 +3,16 @@
 //! tab's and modals' actions.
 
 use super::{views, Handled};
+use crate::app::dates::SessionRefusal;
 use crate::app::{StepChoice, StepRefusal, Tap, TapAnswer, TapResult};
-use crate::chat::Delivered;
+use crate::chat::{Delivered, SessionAnswer};
 use crate::domain::time::Snooze;
 use crate::domain::{Answer, ChatIdentity, CheckinAnswer};
 use crate::http::AppState;
 use sha2::{Digest, Sha256};
-use slack_morphism::prelude::{SlackInteractionActionContainer, SlackInteractionEvent};
+use slack_morphism::prelude::{
+    SlackBlockId, SlackInteractionActionContainer, SlackInteractionEvent,
+};
 
 pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteractionEvent) -> Handled {
     let ev = match event {
@@ -40,6 +43,54 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
     let SlackInteractionActionContainer::Message(container) = &ev.container else {
         return Handled::Done;
     };
+    if let Some(kind) = action_id.strip_prefix("session:") {
+        let block = action.block_id.as_ref().map(|b| b.0.clone());
+        let job = block
+            .as_deref()
+            .and_then(|b| b.strip_prefix("session:"))
+            .or(action.value.as_deref())
+            .and_then(|j| j.parse::<i64>().ok());
+        // A date picker's choice is in the message's state (slack-morphism
+        // does not read the action's own `selected_date`).
+        let picked = ev.state.as_ref().and_then(|s| {
+            s.values
+                .get(&SlackBlockId(block.clone()?))?
+                .get(&action.action_id)?
+                .selected_date
+                .clone()
+        });
+        let at = Delivered {
+            channel: channel_of(container, &ev),
+            ts: container.message_ts.to_string(),
+        };
+        let answer = match (kind, picked.as_deref()) {
+            ("yes", _) => Some(Ok(SessionAnswer::Happened)),
+            ("cancelled", _) => Some(Ok(SessionAnswer::Cancelled)),
+            ("moved", Some(d)) => Some(
+                crate::domain::dates::plan_date(d)
+                    .map(SessionAnswer::MovedTo)
+                    .map_err(|_| ()),
+            ),
+            ("moved", None) => Some(Err(())),
+            _ => None,
+        };
+        return match (answer, job) {
+            (Some(Ok(answer)), Some(job_id)) => {
+                session_answer(state, who, job_id, answer, &at).await
+            }
+            (Some(Err(())), Some(_)) => {
+                tell(
+                    state,
+                    &at.channel,
+                    who,
+                    "session_date_bad",
+                    minijinja::context! {},
+                );
+                Handled::Done
+            }
+            _ => stale_button(state, &at.channel, who, &action_id),
+        };
+    }
     if let Some(choice) = step_choice(&action_id, action.value.as_deref()) {
         let job = action
             .block_id
@@ -281,6 +332,49 @@ async fn step(
     };
     tell(state, &at.channel, who, reply, ctx);
     Handled::Done
+}
+
+/// Saves what the participant said about a session and shows it on the
+/// question; a "moved to" day already past is said privately.
+async fn session_answer(
+    state: &AppState,
+    who: ChatIdentity,
+    job_id: i64,
+    answer: SessionAnswer,
+    at: &Delivered,
+) -> Handled {
+    match state
+        .app
+        .answer_session_check(&who, job_id, answer, at)
+        .await
+    {
+        Ok(Ok(updates)) => {
+            tokio::spawn(async move {
+                for (port, at, message) in updates {
+                    if let Err(e) = port.update(&at, &message).await {
+                        tracing::warn!(error = %e, "could not show the session answer");
+                    }
+                }
+            });
+            Handled::Done
+        }
+        Ok(Err(SessionRefusal::PastDate(date))) => {
+            let date = date.to_string();
+            tell(
+                state,
+                &at.channel,
+                who,
+                "session_date_past",
+                minijinja::context! { date },
+            );
+            Handled::Done
+        }
+        Ok(Err(SessionRefusal::NotYours)) => stale_button(state, &at.channel, who, "session"),
+        Err(e) => {
+            tracing::error!(error = %e, "a session answer could not be stored");
+            Handled::Unavailable("not saved, please try again")
+        }
+    }
 }
 
 /// Says `outcome` (from `command_reply.txt`) to `who` privately, after the

@@ -285,11 +285,13 @@ pub static PROGRAM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 });
 
 /// The sample program with its self-assessments; without the welcome on
-/// enrolment and the monthly pulse question, so that tests count the
-/// messages they are about (`PROGRAM_WITH_WELCOME` has both).
+/// enrolment, the monthly pulse question and the question whether a session
+/// happened, so that tests count the messages they are about
+/// (`PROGRAM_WITH_WELCOME` has them all).
 pub static PROGRAM_WITH_PULSES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     PROGRAM_WITH_WELCOME
         .replace("  welcome: true ", "  welcome: false")
+        .replace("  nudges:\n", &format!("{NO_SESSION_QUESTION}  nudges:\n"))
         .lines()
         .filter(|l| !l.contains("purpose: pulse"))
         .map(|l| format!("{l}\n"))
@@ -297,6 +299,9 @@ pub static PROGRAM_WITH_PULSES: std::sync::LazyLock<String> = std::sync::LazyLoc
 });
 
 pub const PROGRAM_WITH_WELCOME: &str = momentum::demo::PROGRAM_FILE;
+
+/// The line that turns off the question whether a session happened.
+pub const NO_SESSION_QUESTION: &str = "  session_confirmation: false\n";
 
 /// The handles of the sample program's participants (the part before @).
 pub fn participant_handles() -> Vec<String> {

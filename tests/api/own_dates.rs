@@ -278,7 +278,8 @@ fn session_checks(t: &TestApp, handle: &str) -> Vec<momentum::chat::sim::SimMess
 #[tokio::test]
 async fn participants_confirm_their_sessions_in_chat() {
     let t = spawn_app().await;
-    assert_eq!(t.apply_yaml(&t.admin_token, &PROGRAM).await.status(), 200);
+    let asking = PROGRAM.replace(NO_SESSION_QUESTION, "");
+    assert_eq!(t.apply_yaml(&t.admin_token, &asking).await.status(), 200);
     let people = participant_handles();
     let (jana, eva, petr, reported) = (&people[0], &people[1], &people[2], &people[3]);
     for p in &people {
@@ -387,9 +388,8 @@ async fn participants_confirm_their_sessions_in_chat() {
 #[tokio::test]
 async fn a_program_can_turn_the_session_question_off() {
     let t = spawn_app().await;
-    let yaml = PROGRAM.replace("  nudges:\n", "  session_confirmation: false\n  nudges:\n");
-    assert!(yaml.contains("session_confirmation: false"));
-    assert_eq!(t.apply_yaml(&t.admin_token, &yaml).await.status(), 200);
+    assert!(PROGRAM.contains(NO_SESSION_QUESTION));
+    assert_eq!(t.apply_yaml(&t.admin_token, &PROGRAM).await.status(), 200);
     let people = participant_handles();
     t.advance_to("2026-09-07T15:00:00Z").await;
     assert!(session_checks(&t, &people[0]).is_empty());

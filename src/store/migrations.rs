@@ -32,6 +32,7 @@ macro_rules! migrations {
             (14, "admins", "0014_admins"),
             (15, "keys", "0015_keys"),
             (16, "steps", "0016_steps"),
+            (17, "manager_batches", "0017_manager_batches"),
         );)*
     };
 }

@@ -166,33 +166,15 @@ async fn a_single_report_due_reads_as_one_check_in() {
     );
 }
 
-fn teams_program(manager: &str, reports: &[(String, &str, bool)]) -> String {
-    let participants: String = reports
-        .iter()
-        .map(|(aad, name, share)| {
-            format!(
-                "  - {{ name: {name}, chat: \"teams:{TENANT}/{aad}\", manager: {{ name: Pavel Vedoucí, chat: \"teams:{TENANT}/{manager}\" }}, focus: delegation, share_focus_with_manager: {share} }}\n"
-            )
-        })
-        .collect();
-    format!(
-        r#"version: 1
-program:
-  key: teams-pilot
-  name: Teams Pilot
-  time_zone: Europe/Prague
-  locale: en
-  welcome: false
-  quiet_hours: {{ from: "19:00", to: "08:00" }}
-  working_days: [mon, tue, wed, thu, fri]
-  themes: [feedback, delegation]
-  sessions:
-    - {{ number: 1, planned: 2026-09-07 }}
-  nudges:
-    - {{ kind: manager_checkin, days_after_session: 3, at: "10:00" }}
-participants:
-{participants}"#
-    )
+/// The Teams pilot program with more of Pavel's reports: `(aad, name, shares focus)`.
+fn teams_program(pavel: &str, reports: &[(String, &str, bool)]) -> String {
+    let mut file = crate::teams::teams_program(&reports[0].0, pavel);
+    for (aad, name, share) in &reports[1..] {
+        file.push_str(&format!(
+            "  - {{ name: {name}, chat: \"teams:{TENANT}/{aad}\", manager: {{ name: Pavel Vedoucí, chat: \"teams:{TENANT}/{pavel}\" }}, focus: delegation, share_focus_with_manager: {share} }}\n"
+        ));
+    }
+    file
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ macro_rules! embedded {
 const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/en/nudge.json",
     "slack/en/checkin.json",
+    "slack/en/observations.json",
     "slack/en/help.txt",
     "slack/en/command_reply.txt",
     "slack/en/digest.json",
@@ -32,6 +33,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/en/session_check.json",
     "slack/cs/nudge.json",
     "slack/cs/checkin.json",
+    "slack/cs/observations.json",
     "slack/cs/help.txt",
     "slack/cs/command_reply.txt",
     "slack/cs/digest.json",
@@ -49,6 +51,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "slack/cs/session_check.json",
     "teams/en/nudge.json",
     "teams/en/checkin.json",
+    "teams/en/observations.json",
     "teams/en/assessment.json",
     "teams/en/pulse.json",
     "teams/en/welcome.json",
@@ -61,6 +64,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "teams/en/help.txt",
     "teams/cs/nudge.json",
     "teams/cs/checkin.json",
+    "teams/cs/observations.json",
     "teams/cs/assessment.json",
     "teams/cs/pulse.json",
     "teams/cs/welcome.json",
@@ -316,10 +320,10 @@ mod tests {
                 }
             }
             for theme in [None, Some("delegation")] {
-                let v = render_json("slack", locale, "checkin.json", context! {
+                let rows = vec![context! {
                     participant => "Jana", program => "P", theme, job_id => 7, recorded => "will"
-                })
-                .unwrap();
+                }];
+                let v = render_json("slack", locale, "checkin.json", context! { rows }).unwrap();
                 keep_for_validation("message", &v);
                 let body = v["blocks"][0]["text"]["text"].as_str().unwrap();
                 assert_eq!(body.contains("delegation"), theme.is_some());

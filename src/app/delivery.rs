@@ -1,6 +1,7 @@
 //! What a job delivers, to whom, and when its recipient can be reached.
 
 use super::*;
+use crate::chat::ReportRow;
 use crate::store::Job;
 
 /// Everything needed to deliver one job.
@@ -171,23 +172,14 @@ impl App {
         match job.purpose {
             JobPurpose::ManagerCheckin => Message::Checkin {
                 job_id: job.id,
-                participant: participant
-                    .person
-                    .display_name
-                    .clone()
-                    .or(participant.person.email.clone())
-                    .unwrap_or_else(|| "Your report".into()),
-                program: program.name.clone(),
-                // The theme is named only with the participant's consent.
-                theme: if participant.share_focus {
-                    participant.focus.clone()
-                } else {
-                    None
-                },
-                recorded: match recorded {
-                    Some(TapAnswer::Checkin(a)) => Some(a),
-                    _ => None,
-                },
+                rows: vec![report_row(
+                    ctx,
+                    job.id,
+                    match recorded {
+                        Some(TapAnswer::Checkin(a)) => Some(a),
+                        _ => None,
+                    },
+                )],
                 reminder_job,
                 locale: locale_for(ctx.recipient.as_ref(), program),
             },
@@ -207,14 +199,7 @@ impl App {
                             }
                         })
                         .unwrap_or_default(),
-                    about: (!own).then(|| {
-                        participant
-                            .person
-                            .display_name
-                            .clone()
-                            .or(participant.person.email.clone())
-                            .unwrap_or_else(|| "your report".into())
-                    }),
+                    about: (!own).then(|| report_row::<()>(ctx, job.id, None).participant),
                     min: sa.map_or(1, |s| s.scale_min),
                     max: sa.map_or(5, |s| s.scale_max),
                     recorded: match recorded {
@@ -273,13 +258,39 @@ impl App {
         }
     }
 
+    /// The message a job delivers: for a report in a manager's day
+    /// message, that whole message with every stored answer.
     pub async fn message_for_job(
         &self,
         job: &Job,
         recorded: Option<TapAnswer>,
     ) -> AppResult<Message> {
+        if let Some(lead) = job.batch_job_id {
+            return self.batch_message(job.org_id, lead, None).await;
+        }
         let ctx = self.job_context(job).await?;
         Ok(self.message_for(&ctx, job, recorded))
+    }
+}
+
+/// A report's row in their manager's message: the focus theme is named
+/// only with the participant's consent.
+pub(super) fn report_row<A>(ctx: &JobContext, job_id: i64, recorded: Option<A>) -> ReportRow<A> {
+    let person = &ctx.participant.person;
+    ReportRow {
+        job_id,
+        participant: person
+            .display_name
+            .clone()
+            .or(person.email.clone())
+            .unwrap_or_else(|| "your report".into()),
+        program: ctx.program.name.clone(),
+        theme: if ctx.participant.share_focus {
+            ctx.participant.focus.clone()
+        } else {
+            None
+        },
+        recorded,
     }
 }
 

@@ -79,8 +79,11 @@ impl App {
         if !pulse || job.recipient_person_id != Some(person.id) {
             return Ok(None);
         }
+        // One question on its own, even where it came in a manager's day
+        // message with others.
+        let ctx = self.job_context(&job).await?;
         Ok(Some(View::AssessmentForm {
-            pulse: self.message_for_job(&job, None).await?,
+            pulse: self.message_for(&ctx, &job, None),
         }))
     }
 

@@ -4,6 +4,7 @@
 
 pub mod access;
 mod admin;
+pub mod batches;
 mod cadence;
 pub mod console;
 pub mod creation;

@@ -39,6 +39,27 @@ impl StepView {
     }
 }
 
+/// One report in a manager's message, answered on its own (the buttons
+/// carry `job_id`): the name, and the focus theme only with the
+/// participant's consent; never their steps, reports or notes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportRow<A> {
+    pub job_id: i64,
+    pub participant: String,
+    pub program: String,
+    pub theme: Option<String>,
+    pub recorded: Option<A>,
+}
+
+impl<A> ReportRow<A> {
+    fn context(&self, recorded: Option<minijinja::Value>) -> minijinja::Value {
+        minijinja::context! {
+            job_id => self.job_id, participant => self.participant, program => self.program,
+            theme => self.theme, recorded,
+        }
+    }
+}
+
 /// What the core wants to tell someone. Rendering is the adapter's job.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
@@ -58,13 +79,22 @@ pub enum Message {
         step: StepView,
         locale: String,
     },
-    /// A manager's check-in: the focus theme only with the participant's consent.
+    /// A manager's check-in: every report due that day, a row each (one
+    /// row for one report); `job_id` is the job that carries the message.
     Checkin {
         job_id: i64,
-        participant: String,
-        program: String,
-        theme: Option<String>,
-        recorded: Option<CheckinAnswer>,
+        rows: Vec<ReportRow<CheckinAnswer>>,
+        reminder_job: Option<i64>,
+        locale: String,
+    },
+    /// A manager's observations on the self-assessment scale: every report
+    /// due that day, a row each.
+    Observations {
+        job_id: i64,
+        question: String,
+        min: i64,
+        max: i64,
+        rows: Vec<ReportRow<i64>>,
         reminder_job: Option<i64>,
         locale: String,
     },
@@ -188,17 +218,30 @@ impl Message {
             ),
             Message::Checkin {
                 job_id,
-                participant,
-                program,
-                theme,
-                recorded,
+                rows,
                 reminder_job,
                 locale,
             } => (
                 "checkin.json",
                 context! {
-                    job_id, participant, program, theme, recorded => recorded.map(|a| a.as_str()),
-                    reminder => reminder_job.is_some(),
+                    job_id, reminder => reminder_job.is_some(),
+                    rows => rows.iter().map(|r| r.context(r.recorded.map(|a| a.as_str().into()))).collect::<Vec<_>>(),
+                },
+                locale,
+            ),
+            Message::Observations {
+                job_id,
+                question,
+                min,
+                max,
+                rows,
+                reminder_job,
+                locale,
+            } => (
+                "observations.json",
+                context! {
+                    job_id, question, min, max, reminder => reminder_job.is_some(),
+                    rows => rows.iter().map(|r| r.context(r.recorded.map(Into::into))).collect::<Vec<_>>(),
                 },
                 locale,
             ),
@@ -280,6 +323,11 @@ impl Message {
                 ..
             }
             | Message::Checkin {
+                job_id,
+                reminder_job,
+                ..
+            }
+            | Message::Observations {
                 job_id,
                 reminder_job,
                 ..
@@ -543,5 +591,59 @@ impl Chats {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// A manager's day message about three reports: Jana shares her focus,
+    /// Petr does not, Eva's row is answered (`max` is the scale's top,
+    /// observations only).
+    pub fn manager_day(observations: bool, max: i64, locale: &str) -> Message {
+        let row = |job_id, participant: &str, theme: Option<&str>| ReportRow {
+            job_id,
+            participant: participant.into(),
+            program: "Leaders".into(),
+            theme: theme.map(String::from),
+            recorded: None,
+        };
+        let people = [
+            row(11, "Jana", Some("delegation")),
+            row(12, "Petr", None),
+            row(13, "Eva", Some("feedback")),
+        ];
+        if observations {
+            let mut rows: Vec<ReportRow<i64>> = people.into();
+            rows[2].recorded = Some(3);
+            Message::Observations {
+                job_id: 11,
+                question: "How much change have you seen?".into(),
+                min: 1,
+                max,
+                rows,
+                reminder_job: Some(20),
+                locale: locale.into(),
+            }
+        } else {
+            let mut rows: Vec<ReportRow<CheckinAnswer>> = people
+                .into_iter()
+                .map(|r| ReportRow {
+                    recorded: None,
+                    job_id: r.job_id,
+                    participant: r.participant,
+                    program: r.program,
+                    theme: r.theme,
+                })
+                .collect();
+            rows[2].recorded = Some(CheckinAnswer::WillSupport);
+            Message::Checkin {
+                job_id: 11,
+                rows,
+                reminder_job: Some(20),
+                locale: locale.into(),
+            }
+        }
     }
 }

@@ -136,6 +136,15 @@ impl JobPurpose {
         )
     }
 
+    /// Asks a manager about one report: a manager's reports due the same
+    /// day share one message, a row each (PRODUCT.md: one check-in a day).
+    pub fn is_manager_row(self) -> bool {
+        matches!(
+            self,
+            JobPurpose::ManagerCheckin | JobPurpose::ManagerObservation
+        )
+    }
+
     /// Answered with a value on a scale.
     pub fn is_scaled(self) -> bool {
         matches!(

@@ -345,8 +345,10 @@ impl Inbound<'_> {
                 .as_str()
                 .and_then(CheckinAnswer::parse)
                 .map(TapAnswer::Checkin),
+            // A long scale's choice: `value_JOB` in a manager's day message.
             "pulse" => data["value"]
                 .as_str()
+                .or_else(|| data[format!("value_{}", job.unwrap_or(0))].as_str())
                 .and_then(|v| v.trim().parse().ok())
                 .map(TapAnswer::Scale),
             _ => None,

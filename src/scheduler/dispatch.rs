@@ -77,17 +77,17 @@ impl DispatchStats {
 }
 
 /// Where a job goes.
-enum To {
+pub(super) enum To {
     Person(ChatIdentity),
     /// A channel id (the sponsors' channel, for the digest).
     Channel(String),
 }
 
 /// A job ready to go out.
-struct Ready {
-    port: Arc<dyn ChatPort>,
-    to: To,
-    message: Message,
+pub(super) struct Ready {
+    pub(super) port: Arc<dyn ChatPort>,
+    pub(super) to: To,
+    pub(super) message: Message,
 }
 
 /// Jobs that follow a job: planned in the transaction that records it.
@@ -116,10 +116,10 @@ impl FollowUps {
 }
 
 pub struct Dispatcher {
-    app: Arc<App>,
+    pub(super) app: Arc<App>,
     lease: SignedDuration,
     /// Identifies this dispatcher's leases.
-    owner: String,
+    pub(super) owner: String,
     /// The first retry waits this long; each further one twice as long.
     retry_base: i64,
     /// Raw events are kept this many days (`None`: forever).
@@ -184,7 +184,22 @@ impl Dispatcher {
         let contexts = self.app.job_contexts(&jobs).await;
         // Messages this batch already gives each person, for the weekly cap.
         let mut in_batch: HashMap<i64, i64> = HashMap::new();
+        let mut days = super::days::ManagerDays::default();
         for (job, ctx) in jobs.into_iter().zip(contexts) {
+            // A manager's reports due the same day go out together, below.
+            let (job, ctx) = match (job.purpose.is_manager_row(), ctx) {
+                (true, Ok(c)) => {
+                    days.add(job, c);
+                    continue;
+                }
+                (_, ctx) => (job, ctx),
+            };
+            // A reminder of a manager's day message repeats all of it.
+            let day_lead = ctx
+                .as_ref()
+                .ok()
+                .and_then(|c| c.reminds.as_ref())
+                .and_then(|(r, _)| r.batch_job_id);
             let ctx = ctx.map(|c| {
                 let extra = job
                     .recipient_person_id
@@ -201,7 +216,16 @@ impl Dispatcher {
                     follow_ups.on_end.insert(job.id, next);
                 }
             }
-            let prepared = self.prepare(&job, ctx);
+            let mut prepared = self.prepare(&job, ctx);
+            if let (Ok((ready, _)), Some(lead)) = (&mut prepared, day_lead) {
+                match self.app.batch_message(job.org_id, lead, Some(job.id)).await {
+                    Ok(m) => ready.message = m,
+                    Err(AppError::Store(e)) => {
+                        prepared = Err(self.retry(&job, format!("database: {e}"), job.verify_first))
+                    }
+                    Err(e) => prepared = Err(ended(JobState::Skipped, e.to_string())),
+                }
+            }
             if let (Ok(_), Some(r)) = (&prepared, job.recipient_person_id) {
                 *in_batch.entry(r).or_default() += 1;
             }
@@ -213,6 +237,18 @@ impl Dispatcher {
                     ready.push((job, r))
                 }
                 Err(outcome) => outcomes.push((job, outcome, false)),
+            }
+        }
+        for day in days.into_days() {
+            let sent_before = in_batch.get(&day.recipient).copied().unwrap_or(0);
+            let (messages, ended) = self.prepare_day(day, sent_before).await;
+            outcomes.extend(ended.into_iter().map(|(j, o)| (j, o, false)));
+            for (lead, r, reminder) in messages {
+                *in_batch.entry(r.recipient).or_default() += 1;
+                if let Some(reminder) = reminder {
+                    follow_ups.on_sent.insert(lead.id, reminder);
+                }
+                ready.push((lead, r.ready));
             }
         }
         let ids: Vec<i64> = ready.iter().map(|(job, _)| job.id).collect();
@@ -269,6 +305,12 @@ impl Dispatcher {
         if let Some(reason) = skip_reason(&ctx, job, now) {
             return Err(ended(JobState::Skipped, reason));
         }
+        let message = self.app.message_for(&ctx, job, None);
+        Ok((self.ready(&ctx, message)?, reminder_for(&ctx, job, now)))
+    }
+
+    /// Where a person's message goes, or why it cannot go.
+    pub(super) fn ready(&self, ctx: &JobContext, message: Message) -> Result<Ready, JobOutcome> {
         let Some(who) = ctx.recipient.as_ref().and_then(|r| r.chat.clone()) else {
             let why = ctx
                 .recipient
@@ -283,13 +325,11 @@ impl Dispatcher {
         let Some(port) = self.app.chats.for_identity(&who) else {
             return Err(self.no_connection(who.platform, &who.workspace));
         };
-        let message = self.app.message_for(&ctx, job, None);
-        let ready = Ready {
+        Ok(Ready {
             port,
             to: To::Person(who),
             message,
-        };
-        Ok((ready, reminder_for(&ctx, job, now)))
+        })
     }
 
     /// The weekly digest: computed for the week it reports, to the program's
@@ -548,7 +588,7 @@ impl Dispatcher {
 
     /// Exponential backoff with jitter: 30 s, 1 min, 2 min, … capped at 1 h
     /// (from the retry base, 30 s by default).
-    fn retry(&self, job: &Job, reason: String, verify_first: bool) -> JobOutcome {
+    pub(super) fn retry(&self, job: &Job, reason: String, verify_first: bool) -> JobOutcome {
         if job.attempts >= MAX_ATTEMPTS {
             return ended(
                 JobState::Failed,
@@ -620,12 +660,12 @@ impl Dispatcher {
     }
 }
 
-fn ended(state: JobState, reason: String) -> JobOutcome {
+pub(super) fn ended(state: JobState, reason: String) -> JobOutcome {
     JobOutcome::Ended { state, reason }
 }
 
 /// Why a job is not sent at all, if it is not.
-fn skip_reason(ctx: &JobContext, job: &Job, now: Timestamp) -> Option<String> {
+pub(super) fn skip_reason(ctx: &JobContext, job: &Job, now: Timestamp) -> Option<String> {
     if ctx.program.archived {
         return Some("program archived".into());
     }
@@ -697,7 +737,7 @@ fn skip_reason(ctx: &JobContext, job: &Job, now: Timestamp) -> Option<String> {
 
 /// The one reminder a nudge or check-in earns if it stays unanswered (same
 /// recipient, its unique key derived from the job's, so it is planned once).
-fn reminder_for(ctx: &JobContext, job: &Job, now: Timestamp) -> Option<NewJob> {
+pub(super) fn reminder_for(ctx: &JobContext, job: &Job, now: Timestamp) -> Option<NewJob> {
     let days = ctx.program.spec.reminder_after_days;
     if days == 0 || !job.purpose.is_remindable() {
         return None;

@@ -2,6 +2,7 @@
 //! pure `domain::plan`; the dispatcher here leases due rows, sends them through
 //! the chat port and records every outcome.
 
+mod days;
 pub mod dispatch;
 
 pub use dispatch::{DispatchStats, Dispatcher};

@@ -98,10 +98,13 @@ pub struct Job {
     pub planned_due_at: Timestamp,
     /// For a reminder: the job it reminds of.
     pub reminds_job_id: Option<i64>,
+    /// For a manager's report in a day's message: the job that carries the
+    /// message (its lead, whose own id this is for the lead itself).
+    pub batch_job_id: Option<i64>,
 }
 
-const COLUMNS: &str = "id, org_id, program_id, participant_id, recipient_person_id, purpose, period, session_number, \
-                       due_at, state, attempts, outcome, channel_id, message_ts, verify_first, created_at, planned_due_at, reminds_job_id";
+pub(super) const COLUMNS: &str = "id, org_id, program_id, participant_id, recipient_person_id, purpose, period, session_number, \
+                       due_at, state, attempts, outcome, channel_id, message_ts, verify_first, created_at, planned_due_at, reminds_job_id, batch_job_id";
 
 /// What `tap_context` found (`None` where nothing matched).
 #[derive(Debug, Clone, Default)]
@@ -111,7 +114,7 @@ pub struct TapContext {
     pub job: Option<Job>,
 }
 
-fn job(row: &AnyRow) -> Result<Job> {
+pub(super) fn job(row: &AnyRow) -> Result<Job> {
     let purpose: String = col(row, "purpose")?;
     Ok(Job {
         id: col(row, "id")?,
@@ -133,6 +136,7 @@ fn job(row: &AnyRow) -> Result<Job> {
         created_at: instant(col(row, "created_at")?),
         planned_due_at: instant(col(row, "planned_due_at")?),
         reminds_job_id: col(row, "reminds_job_id")?,
+        batch_job_id: col(row, "batch_job_id")?,
     })
 }
 
@@ -227,7 +231,8 @@ impl Store {
     /// organisations (the dispatcher serves them all; it records outcomes by
     /// job id with the job's org id). A lease that expired — its holder died
     /// mid-batch — is taken over; jobs whose send had started then carry
-    /// `verify_first`.
+    /// `verify_first`. A report left in a manager's day message whose lead
+    /// will no longer send it (archived, erased) goes on its own.
     pub async fn lease_due_jobs(
         &self,
         now: Timestamp,
@@ -242,6 +247,8 @@ impl Store {
         let sql = format!(
             "UPDATE jobs SET state = 'leased', lease_until = $1, lease_owner = $4, attempts = attempts + 1, updated_at = $2 \
              WHERE id IN (SELECT id FROM jobs WHERE (state = 'pending' AND due_at <= $2) OR (state = 'leased' AND lease_until < $2) \
+                          OR (state = 'batched' AND due_at <= $2 AND NOT EXISTS (SELECT 1 FROM jobs l WHERE l.id = jobs.batch_job_id \
+                              AND l.state IN ('pending', 'leased'))) \
                           ORDER BY due_at LIMIT $3 {lock}) \
              RETURNING {COLUMNS}"
         );
@@ -351,6 +358,12 @@ impl Store {
             };
             q.execute(&mut *tx).await?;
         }
+        let leads: Vec<i64> = outcomes
+            .iter()
+            .filter(|(j, _)| j.batch_job_id == Some(j.id))
+            .map(|(j, _)| j.id)
+            .collect();
+        super::batches::settle(&mut tx, &leads, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -412,7 +425,8 @@ impl Store {
         ts: &str,
         now: Timestamp,
     ) -> Result<bool> {
-        Ok(sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let confirmed = sqlx::query(
             "UPDATE jobs SET state = 'sent', channel_id = $1, message_ts = $2, sent_at = COALESCE(sent_at, $3), \
              lease_until = NULL, verify_first = 0, updated_at = $3 \
              WHERE org_id = $4 AND id = $5 AND state IN ('pending', 'leased')",
@@ -422,10 +436,14 @@ impl Store {
         .bind(millis(now))
         .bind(org.0)
         .bind(job_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected()
-            > 0)
+            > 0;
+        // The reports a day's message carries arrived with it.
+        super::batches::settle(&mut tx, &[job_id], now).await?;
+        tx.commit().await?;
+        Ok(confirmed)
     }
 
     /// Makes a program's future pending jobs match `planned` (all due after
@@ -578,7 +596,8 @@ impl Store {
         row.as_ref().map(job).transpose()
     }
 
-    /// The jobs these reminders remind of, with whether each was answered.
+    /// The jobs these reminders remind of, with whether each was answered
+    /// (a manager's day message: every report in it).
     pub async fn reminded_jobs(
         &self,
         org: OrgId,
@@ -589,11 +608,12 @@ impl Store {
         }
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS}, CAST(CASE WHEN \
-             EXISTS (SELECT 1 FROM reports r WHERE r.org_id = jobs.org_id AND r.job_id = jobs.id) \
-             OR EXISTS (SELECT 1 FROM checkins c WHERE c.org_id = jobs.org_id AND c.job_id = jobs.id) \
-             OR EXISTS (SELECT 1 FROM pulses u WHERE u.org_id = jobs.org_id AND u.job_id = jobs.id) \
-             OR EXISTS (SELECT 1 FROM steps s WHERE s.org_id = jobs.org_id AND s.job_id = jobs.id) \
+            "SELECT {COLUMNS}, CAST(CASE WHEN NOT EXISTS (SELECT 1 FROM jobs m \
+               WHERE m.org_id = jobs.org_id AND (m.id = jobs.id OR m.batch_job_id = jobs.id) \
+               AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.org_id = m.org_id AND r.job_id = m.id) \
+               AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.org_id = m.org_id AND c.job_id = m.id) \
+               AND NOT EXISTS (SELECT 1 FROM pulses u WHERE u.org_id = m.org_id AND u.job_id = m.id) \
+               AND NOT EXISTS (SELECT 1 FROM steps s WHERE s.org_id = m.org_id AND s.job_id = m.id)) \
              THEN 1 ELSE 0 END AS BIGINT) AS answered \
              FROM jobs WHERE org_id = $1 AND id IN ({list})"
         ))
@@ -609,7 +629,8 @@ impl Store {
     }
 
     /// How many messages each of these people received since `since`, in
-    /// every program of the organisation.
+    /// every program of the organisation (a manager's day message is one,
+    /// however many reports it carries).
     pub async fn sent_since(
         &self,
         org: OrgId,
@@ -625,7 +646,7 @@ impl Store {
             .collect::<Vec<_>>()
             .join(",");
         let rows: Vec<(i64, i64)> = sqlx::query_as(&format!(
-            "SELECT recipient_person_id, COUNT(*) FROM jobs WHERE org_id = $1 AND state = 'sent' AND sent_at > $2 \
+            "SELECT recipient_person_id, COUNT(DISTINCT COALESCE(batch_job_id, id)) FROM jobs WHERE org_id = $1 AND state = 'sent' AND sent_at > $2 \
              AND recipient_person_id IN ({list}) GROUP BY recipient_person_id"
         ))
         .bind(org.0)

@@ -33,6 +33,7 @@ macro_rules! migrations {
             (15, "keys", "0015_keys"),
             (16, "steps", "0016_steps"),
             (17, "own_dates", "0017_own_dates"),
+            (18, "manager_batches", "0018_manager_batches"),
         );)*
     };
 }

@@ -7,6 +7,7 @@
 
 pub mod admins;
 pub mod audit;
+pub mod batches;
 pub mod charts;
 pub mod console;
 pub mod inbound;

@@ -192,6 +192,31 @@ impl Store {
         .await?)
     }
 
+    /// The current answers to these manager's jobs (check-ins and
+    /// observations), by job.
+    pub async fn manager_answers(
+        &self,
+        org: OrgId,
+        job_ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, String>> {
+        if job_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let list = job_ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
+            "SELECT job_id, answer FROM checkins WHERE org_id = $1 AND job_id IN ({list}) \
+             UNION ALL SELECT job_id, CAST(value AS TEXT) FROM pulses WHERE org_id = $1 AND job_id IN ({list})"
+        ))
+        .bind(org.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// How many taps (including changes) a job has received.
     pub async fn tap_count(&self, org: OrgId, job_id: i64) -> Result<i64> {
         Ok(

@@ -27,14 +27,26 @@ async fn a_weeks_digest_counts_what_happened_and_names_nobody() {
     for manager in ["pavel.svoboda", "hana.stastna", "richard.dolezal"] {
         let user = t.user_id(manager);
         let channel = SimWorkspace::dm_channel(&user);
-        for (i, m) in t.sim.messages_in(&channel).iter().enumerate() {
+        // One message a day per manager, a row per report.
+        let rows: Vec<(String, String)> = t
+            .sim
+            .messages_in(&channel)
+            .iter()
+            .flat_map(|m| {
+                m.buttons()
+                    .into_iter()
+                    .filter(|b| b.0 == "checkin:supported")
+                    .map(|b| (m.ts.clone(), b.2))
+            })
+            .collect();
+        for (i, (ts, job)) in rows.iter().enumerate() {
             let answer = if i % 2 == 0 {
                 "supported"
             } else {
                 "not_this_time"
             };
             t.sim
-                .tap(&user, &channel, &m.ts, &format!("checkin:{answer}"))
+                .tap_row(&user, &channel, ts, &format!("checkin:{answer}"), job)
                 .await
                 .unwrap();
             answered += 1;

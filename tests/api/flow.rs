@@ -66,12 +66,18 @@ async fn nudges_arrive_at_each_recipients_local_time_exactly_once() {
     assert_eq!(t.sim.messages_in(&jana).len(), 1);
     assert_eq!(t.sim.call_count("chat.postMessage"), 3);
 
-    // Thursday 10:00: the managers' check-ins. Emma gets two, Pavel one.
+    // Thursday 10:00: the managers' check-ins, one message each: Emma's
+    // about her two reports, Pavel's about one.
     t.advance_to("2026-09-10T09:00:00Z").await;
     let emma = t
         .sim
         .messages_in(&SimWorkspace::dm_channel(&t.user_id("emma.wilson")));
-    assert_eq!(emma.len(), 2);
+    assert_eq!(emma.len(), 1);
+    let rows = emma[0]
+        .buttons()
+        .into_iter()
+        .filter(|b| b.0 == "checkin:will");
+    assert_eq!(rows.count(), 2);
     let pavel = t
         .sim
         .messages_in(&SimWorkspace::dm_channel(&t.user_id("pavel.svoboda")));

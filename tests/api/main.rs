@@ -13,6 +13,7 @@ mod home;
 mod hostile;
 mod install;
 mod keys;
+mod manager_days;
 mod onboarding;
 mod oracle;
 mod outage;

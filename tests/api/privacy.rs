@@ -101,10 +101,10 @@ async fn a_manager_sees_the_shared_focus_and_nothing_a_participant_reported_or_w
     let seen = managers_world(&t).await;
     // The check-ins arrived: Jana's names her shared focus, Eva's does not.
     assert!(
-        seen.contains("Jana Nováková* is working on *delegation*"),
+        seen.contains("Jana Nováková*: working on *delegation*"),
         "{seen}"
     );
-    assert!(seen.contains("Eva Černá* is taking part in"), "{seen}");
+    assert!(seen.contains("Eva Černá*: taking part in"), "{seen}");
     for private in [
         // Eva's focus (not shared), anyone's report, pulse or note.
         "prioritisation",

@@ -119,14 +119,49 @@ async fn pulses_follow_the_first_session_and_the_digest_shows_the_shift_against_
     // +60 days, Friday 6 November: the managers' observation.
     t.advance_to("2026-11-06T09:00:00Z").await;
     let pavel = SimWorkspace::dm_channel(&t.user_id("pavel.svoboda"));
-    let asked: Vec<String> = t
+    let asked: Vec<_> = t
         .sim
         .messages_in(&pavel)
-        .iter()
+        .into_iter()
         .filter(|m| m.content.text.starts_with("A quick question about"))
-        .map(|m| m.content.text.clone())
         .collect();
-    assert_eq!(asked.len(), 4, "{asked:?}");
+    // One message about his four reports, a row of buttons each.
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let rows: Vec<String> = asked[0]
+        .buttons()
+        .into_iter()
+        .filter(|b| b.0 == "pulse:1")
+        .map(|b| b.2)
+        .collect();
+    assert_eq!(rows.len(), 4, "{:?}", asked[0].content.blocks);
+    // His answer on the second row is Tomáš's observation, and only his.
+    let reply = t
+        .sim
+        .tap_row(
+            &t.user_id("pavel.svoboda"),
+            &pavel,
+            &asked[0].ts,
+            "pulse:4",
+            &rows[1],
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let observed: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT u.job_id, pe.email FROM pulses u JOIN participants pa ON pa.id = u.participant_id \
+         JOIN people pe ON pe.id = pa.person_id WHERE u.org_id = $1 AND u.kind = 'manager'",
+    )
+    .bind(t.org.id.0)
+    .fetch_all(t.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        observed,
+        vec![(
+            rows[1].parse().unwrap(),
+            "tomas.dvorak@acme.example".to_string()
+        )]
+    );
 
     t.clock.set("2026-10-12T08:00:00Z".parse().unwrap());
     let digest = t

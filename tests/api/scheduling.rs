@@ -255,25 +255,30 @@ async fn the_weekly_cap_holds_across_a_batch() {
     let t = spawn_app().await;
     let capped = PROGRAM.replace(
         "  anonymity_threshold: 5",
-        "  anonymity_threshold: 5\n  weekly_cap: 2",
+        "  anonymity_threshold: 5\n  weekly_cap: 1",
     );
     assert_eq!(t.apply_yaml(&t.admin_token, &capped).await.status(), 200);
-    // Pavel manages four of them: four check-ins fall due on Thursday at 10:00.
-    for handle in [
-        "jana.novakova",
-        "tomas.dvorak",
-        "eva.cerna",
-        "martin.prochazka",
+    // Pavel manages four of them: two check-ins fall due on Thursday at
+    // 10:00, two on Friday.
+    for (handle, on) in [
+        ("jana.novakova", "2026-09-07"),
+        ("tomas.dvorak", "2026-09-07"),
+        ("eva.cerna", "2026-09-08"),
+        ("martin.prochazka", "2026-09-08"),
     ] {
-        t.complete_session(handle, 1, "2026-09-07").await;
+        t.complete_session(handle, 1, on).await;
     }
+    // Thursday's two go in one message, which counts once.
     t.advance_to("2026-09-10T08:00:00Z").await;
-    let pavel = t
-        .sim
-        .messages_in(&SimWorkspace::dm_channel(&t.user_id("pavel.svoboda")));
-    assert_eq!(pavel.len(), 2);
+    let dm = SimWorkspace::dm_channel(&t.user_id("pavel.svoboda"));
+    let pavel = t.sim.messages_in(&dm);
+    assert_eq!(pavel.len(), 1);
+    assert_eq!(pavel[0].buttons().len(), 6, "two rows of three");
+    // Friday's would be a second message within the week: held back.
+    t.advance_to("2026-09-11T08:00:00Z").await;
+    assert_eq!(t.sim.messages_in(&dm).len(), 1);
     assert_eq!(
-        t.skipped("weekly cap reached (2 messages in 7 days)").await,
+        t.skipped("weekly cap reached (1 messages in 7 days)").await,
         2
     );
 }

@@ -8,7 +8,7 @@ use momentum::chat::sim::botframework::{TokenSpec, APP_ID, TENANT};
 use momentum::chat::teams::auth::{AuthError, BotAuth};
 use serde_json::{json, Value};
 
-fn teams_program(jana: &str, pavel: &str) -> String {
+pub(crate) fn teams_program(jana: &str, pavel: &str) -> String {
     format!(
         r#"version: 1
 program:

@@ -409,6 +409,19 @@ impl SimWorkspace {
         title: &str,
         inputs: Value,
     ) -> Result<Value, String> {
+        self.teams_tap_row_activity(aad, activity_id, title, None, inputs)
+    }
+
+    /// The same, for the action titled `title` whose data names `job` (one
+    /// row of a card whose rows have the same actions); the first when `None`.
+    pub fn teams_tap_row_activity(
+        &self,
+        aad: &str,
+        activity_id: &str,
+        title: &str,
+        job: Option<&str>,
+        inputs: Value,
+    ) -> Result<Value, String> {
         let user = self.teams_user(aad).ok_or("no such Teams user")?;
         let sent = self
             .state()
@@ -419,8 +432,8 @@ impl SimWorkspace {
             .cloned()
             .ok_or("no such activity")?;
         let card = sent.card().ok_or("the activity has no card")?;
-        let action =
-            find_action(card, title).ok_or_else(|| format!("the card has no action {title:?}"))?;
+        let action = find_action(card, title, job)
+            .ok_or_else(|| format!("the card has no action {title:?} {job:?}"))?;
         let mut data = action["data"].clone();
         if let (Some(d), Some(i)) = (data.as_object_mut(), inputs.as_object()) {
             d.extend(i.clone());
@@ -444,7 +457,21 @@ impl SimWorkspace {
         title: &str,
         inputs: Value,
     ) -> Result<Value, String> {
-        let a = self.teams_tap_activity(aad, activity_id, title, inputs)?;
+        self.teams_tap_row(aad, activity_id, title, None, inputs)
+            .await
+    }
+
+    /// Taps the action titled `title` on the row for `job` (the first such
+    /// action when `None`) and returns the service's answer.
+    pub async fn teams_tap_row(
+        &self,
+        aad: &str,
+        activity_id: &str,
+        title: &str,
+        job: Option<&str>,
+        inputs: Value,
+    ) -> Result<Value, String> {
+        let a = self.teams_tap_row_activity(aad, activity_id, title, job, inputs)?;
         let reply = self.teams_deliver(&a).await?;
         if reply.status != 200 {
             return Err(format!("invoke answered {}: {}", reply.status, reply.body));
@@ -463,15 +490,23 @@ impl SimWorkspace {
     }
 }
 
-/// An `Action.Execute` by title, also inside `Action.ShowCard`s.
-fn find_action<'a>(card: &'a Value, title: &str) -> Option<&'a Value> {
-    for a in card["actions"].as_array().into_iter().flatten() {
+/// An `Action.Execute` by title (and the job its data names), in the
+/// card's actions, its body's action sets and inside `Action.ShowCard`s.
+fn find_action<'a>(card: &'a Value, title: &str, job: Option<&str>) -> Option<&'a Value> {
+    let sets = card["body"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["type"] == "ActionSet")
+        .flat_map(|e| e["actions"].as_array().into_iter().flatten());
+    for a in card["actions"].as_array().into_iter().flatten().chain(sets) {
         let t = a["title"].as_str().unwrap_or_default();
-        if a["type"] == "Action.Execute" && (t == title || t.trim_start_matches("✓ ") == title) {
+        let titled = t == title || t.trim_start_matches("✓ ") == title;
+        if a["type"] == "Action.Execute" && titled && job.is_none_or(|j| a["data"]["job"] == j) {
             return Some(a);
         }
         if a["type"] == "Action.ShowCard" {
-            if let Some(found) = find_action(&a["card"], title) {
+            if let Some(found) = find_action(&a["card"], title, job) {
                 return Some(found);
             }
         }

@@ -23,14 +23,27 @@ impl SimWorkspace {
         ts: &str,
         action_id: &str,
     ) -> Result<String, String> {
+        self.tap_row_body(user, channel, ts, action_id, None)
+    }
+
+    /// The same, for the button `action_id` whose value is `value` (one row
+    /// of a message whose rows have the same buttons); the first when `None`.
+    pub fn tap_row_body(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        action_id: &str,
+        value: Option<&str>,
+    ) -> Result<String, String> {
         let m = self
             .message(channel, ts)
             .ok_or_else(|| format!("no message {ts} in {channel}"))?;
         let (_, label, value, _) = m
             .buttons()
             .into_iter()
-            .find(|(id, ..)| id == action_id)
-            .ok_or_else(|| format!("the message has no button {action_id}"))?;
+            .find(|(id, _, v, _)| id == action_id && value.is_none_or(|want| v == want))
+            .ok_or_else(|| format!("the message has no button {action_id} {value:?}"))?;
         let action = json!({
             "action_id": action_id,
             "text": { "type": "plain_text", "text": label, "emoji": true },
@@ -83,7 +96,7 @@ impl SimWorkspace {
         let u = self
             .user(user)
             .ok_or_else(|| format!("no user {user} in the workspace"))?;
-        let action_id = action["action_id"].clone();
+        let (action_id, value) = (action["action_id"].clone(), action["value"].clone());
         let block_id = m
             .content
             .blocks
@@ -92,11 +105,9 @@ impl SimWorkspace {
             .flatten()
             .find(|b| {
                 b["element"]["action_id"] == action_id
-                    || b["elements"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|e| e["action_id"] == action_id)
+                    || b["elements"].as_array().into_iter().flatten().any(|e| {
+                        e["action_id"] == action_id && (value.is_null() || e["value"] == value)
+                    })
             })
             .and_then(|b| b["block_id"].as_str())
             .unwrap_or_default()
@@ -301,6 +312,19 @@ impl SimWorkspace {
         action_id: &str,
     ) -> Result<InboundReply, String> {
         let body = self.tap_body(user, channel, ts, action_id)?;
+        self.deliver("/slack/interactions", body).await
+    }
+
+    /// `user` taps button `action_id` on the row whose buttons carry `value`.
+    pub async fn tap_row(
+        &self,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        action_id: &str,
+        value: &str,
+    ) -> Result<InboundReply, String> {
+        let body = self.tap_row_body(user, channel, ts, action_id, Some(value))?;
         self.deliver("/slack/interactions", body).await
     }
 

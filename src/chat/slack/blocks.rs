@@ -260,6 +260,77 @@ mod tests {
 }
 
 #[cfg(test)]
+mod manager_day_tests {
+    use super::*;
+    use crate::chat::fixtures::manager_day;
+
+    /// Each action block's (block id, button values, selected label).
+    fn rows(json: &serde_json::Value) -> Vec<(String, Vec<String>)> {
+        json["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .map(|b| {
+                let values = b["elements"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| {
+                        e["value"].as_str().map(String::from).unwrap_or_else(|| {
+                            e["options"][0]["value"].as_str().unwrap_or_default().into()
+                        })
+                    })
+                    .collect();
+                (b["block_id"].as_str().unwrap().to_string(), values)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_managers_day_is_one_message_with_a_row_of_buttons_per_report() {
+        for locale in ["en", "cs"] {
+            for m in [
+                manager_day(false, 5, locale),
+                manager_day(true, 5, locale),
+                manager_day(true, 10, locale),
+            ] {
+                let content = render(&m).unwrap_or_else(|e| panic!("{locale} {m:?}: {e}"));
+                assert!(content.text.unwrap().contains("Jana, Petr, Eva"));
+                let json = render_json(&m).unwrap();
+                crate::templates::keep_for_validation("message", &json);
+                let rows = rows(&json);
+                assert_eq!(rows.len(), 3, "{json}");
+                for (row, job) in rows.iter().zip(["11", "12", "13"]) {
+                    assert_eq!(
+                        row.0,
+                        format!(
+                            "{}:{job}",
+                            if matches!(m, Message::Checkin { .. }) {
+                                "momentum_checkin"
+                            } else {
+                                "momentum_pulse"
+                            }
+                        )
+                    );
+                    assert!(row.1.iter().all(|v| v.ends_with(job)), "{row:?}");
+                }
+                let text = json.to_string();
+                // Jana shares her focus; Petr does not, and none is shown for him.
+                assert!(
+                    text.contains("delegation")
+                        && !text.contains("Petr*: working on")
+                        && !text.contains("Petr*: téma"),
+                    "{text}"
+                );
+                // Eva's answer shows on her row; the reminder names the rest.
+                assert!(text.contains("✓ ") || text.contains("*3*"), "{text}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod view_tests {
     use super::*;
     use serde_json::json;

@@ -168,6 +168,44 @@ mod tests {
     }
 
     #[test]
+    fn a_managers_day_is_one_card_with_a_row_of_actions_per_report() {
+        for locale in ["en", "cs"] {
+            for (m, choices) in [
+                (crate::chat::fixtures::manager_day(false, 5, locale), 0),
+                (crate::chat::fixtures::manager_day(true, 5, locale), 0),
+                (crate::chat::fixtures::manager_day(true, 10, locale), 3),
+            ] {
+                let card = render(&m).unwrap();
+                crate::templates::keep_card_for_validation(&card);
+                activity(&card).unwrap();
+                let body = card["body"].as_array().unwrap();
+                let sets: Vec<&Value> = body.iter().filter(|e| e["type"] == "ActionSet").collect();
+                assert_eq!(sets.len(), 3, "{card}");
+                for (set, job) in sets.iter().zip(["11", "12", "13"]) {
+                    let actions = set["actions"].as_array().unwrap();
+                    assert!(actions.iter().all(|a| a["data"]["job"] == job), "{set}");
+                }
+                let inputs: Vec<&str> = body
+                    .iter()
+                    .filter(|e| e["type"] == "Input.ChoiceSet")
+                    .filter_map(|e| e["id"].as_str())
+                    .collect();
+                assert_eq!(inputs.len(), choices, "{card}");
+                assert!(inputs.iter().all(|id| id.starts_with("value_")));
+                let text = card.to_string();
+                assert!(
+                    text.contains("delegation") && text.contains("Petr"),
+                    "{text}"
+                );
+                assert!(
+                    !text.contains("Petr**: working on") && !text.contains("Petr**: téma"),
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn long_scales_are_a_choice_and_short_ones_buttons() {
         for (min, max, buttons) in [(1, 5, 5), (0, 10, 1)] {
             let m = Message::Assessment {

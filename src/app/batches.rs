@@ -1,0 +1,77 @@
+//! A manager's day message: every report due that day in one check-in (and
+//! one message of observations), a row each, answered per report
+//! (PRODUCT.md: at most one check-in a working day).
+
+use super::delivery::{locale_for, report_row};
+use super::*;
+use crate::store::Job;
+
+/// Rows in one message, within Slack's 50 blocks and Teams' 28 KB; more
+/// reports due the same day go in a second message.
+pub const MAX_ROWS: usize = 12;
+
+impl App {
+    /// The message `lead` carries, rows in its order (the lead first), each
+    /// showing its stored answer in `answers`. `None` without rows.
+    pub fn batch_message_from(
+        &self,
+        lead: i64,
+        carried: &[(&Job, &JobContext)],
+        answers: &HashMap<i64, String>,
+        reminder_job: Option<i64>,
+    ) -> Option<Message> {
+        let (first_job, first) = carried.first()?;
+        let locale = locale_for(first.recipient.as_ref(), &first.program);
+        let answer = |id: i64| answers.get(&id).map(String::as_str);
+        Some(match first_job.purpose {
+            JobPurpose::ManagerObservation => {
+                let sa = first.program.spec.self_assessment.as_ref();
+                Message::Observations {
+                    job_id: lead,
+                    question: sa.map(|s| s.manager_question.clone()).unwrap_or_default(),
+                    min: sa.map_or(1, |s| s.scale_min),
+                    max: sa.map_or(5, |s| s.scale_max),
+                    rows: carried
+                        .iter()
+                        .map(|(j, c)| {
+                            report_row(c, j.id, answer(j.id).and_then(|a| a.parse().ok()))
+                        })
+                        .collect(),
+                    reminder_job,
+                    locale,
+                }
+            }
+            _ => Message::Checkin {
+                job_id: lead,
+                rows: carried
+                    .iter()
+                    .map(|(j, c)| report_row(c, j.id, answer(j.id).and_then(CheckinAnswer::parse)))
+                    .collect(),
+                reminder_job,
+                locale,
+            },
+        })
+    }
+
+    /// The message `lead` carries, as it stands (every answer stored so
+    /// far); for its reminder, `reminder_job`.
+    pub async fn batch_message(
+        &self,
+        org: OrgId,
+        lead: i64,
+        reminder_job: Option<i64>,
+    ) -> AppResult<Message> {
+        let jobs = self.store.batch_jobs(org, lead).await?;
+        let contexts = self.job_contexts(&jobs).await;
+        let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+        let answers = self.store.manager_answers(org, &ids).await?;
+        // A report erased since is left out.
+        let carried: Vec<(&Job, &JobContext)> = jobs
+            .iter()
+            .zip(&contexts)
+            .filter_map(|(j, c)| Some((j, c.as_ref().ok()?)))
+            .collect();
+        self.batch_message_from(lead, &carried, &answers, reminder_job)
+            .ok_or_else(|| AppError::NotFound("the message's reports no longer exist".into()))
+    }
+}

@@ -53,7 +53,8 @@ impl App {
         let mut doc = program
             .spec
             .file_with(program.spec.source["program"].clone());
-        doc["participants"] = enrolment::participants(&rows);
+        let with_sessions = enrolment::has_session_columns(csv);
+        doc["participants"] = enrolment::participants(&rows, with_sessions);
         let outcome = self.apply_program_within(org, &doc, false, reach).await?;
         self.audit(org, actor, "program.enrol_csv", Some(key)).await;
         Ok(Some(Enrolment::Applied { rows, outcome }))

@@ -18,6 +18,8 @@ pub struct EnrolmentRow {
     pub manager: String,
     pub time_zone: String,
     pub cohort: String,
+    /// Own planned dates from `session N` columns: (N, the cell).
+    pub sessions: Vec<(u32, String)>,
     pub problems: Vec<RowProblem>,
 }
 
@@ -58,6 +60,8 @@ const COLUMNS: [(&str, &[&str]); 5] = [
 pub struct CsvRecord {
     pub line: usize,
     fields: HashMap<&'static str, String>,
+    /// Columns not among the known ones: (header in lower case, value).
+    pub others: Vec<(String, String)>,
 }
 
 impl CsvRecord {
@@ -94,13 +98,17 @@ pub fn csv_records(
         .map_err(|e| format!("the first line is not a CSV header: {e}"))?
         .clone();
     let mut index: HashMap<&'static str, usize> = HashMap::new();
+    let mut others: Vec<(String, usize)> = Vec::new();
     for (i, h) in headers.iter().enumerate() {
         let h = h.to_lowercase();
-        if let Some((col, _)) = columns
+        match columns
             .iter()
             .find(|(_, names)| names.contains(&h.as_str()))
         {
-            index.entry(col).or_insert(i);
+            Some((col, _)) => {
+                index.entry(col).or_insert(i);
+            }
+            None => others.push((h, i)),
         }
     }
     for column in required {
@@ -129,7 +137,15 @@ pub fn csv_records(
             .iter()
             .map(|(col, i)| (*col, record.get(*i).unwrap_or_default().to_string()))
             .collect();
-        out.push(CsvRecord { line, fields });
+        let others = others
+            .iter()
+            .map(|(h, i)| (h.clone(), record.get(*i).unwrap_or_default().to_string()))
+            .collect();
+        out.push(CsvRecord {
+            line,
+            fields,
+            others,
+        });
     }
     Ok(out)
 }
@@ -138,6 +154,29 @@ pub fn csv_records(
 /// a required column missing). `cohorts`: the program's cohort keys (empty:
 /// any cohort is refused unless the program has none, then the column must
 /// be empty).
+/// `session N` (or `sezení N`) columns carry each participant's own
+/// planned date for session N.
+fn session_column(header: &str) -> Option<u32> {
+    let n = header
+        .strip_prefix("session")
+        .or_else(|| header.strip_prefix("sezení"))?
+        .trim_start_matches([' ', '_']);
+    n.parse().ok()
+}
+
+/// Whether the file's header has `session N` columns (then each row's own
+/// dates, empty or not, replace those an earlier file gave).
+pub fn has_session_columns(text: &str) -> bool {
+    let first = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .unwrap_or_default();
+    first
+        .split([',', ';'])
+        .any(|h| session_column(h.trim().trim_matches('"').to_lowercase().as_str()).is_some())
+}
+
 pub fn read(text: &str, cohorts: &[String]) -> Result<Vec<EnrolmentRow>, String> {
     let records = csv_records(
         text,
@@ -155,6 +194,12 @@ pub fn read(text: &str, cohorts: &[String]) -> Result<Vec<EnrolmentRow>, String>
             manager: record.get("manager"),
             time_zone: record.get("time_zone"),
             cohort: record.get("cohort"),
+            sessions: record
+                .others
+                .iter()
+                .filter_map(|(h, v)| Some((session_column(h)?, v.clone())))
+                .filter(|(_, v)| !v.is_empty())
+                .collect(),
             problems: Vec::new(),
         };
         if row.name.is_empty() && row.email.is_empty() && row.manager.is_empty() {
@@ -200,11 +245,18 @@ fn check(row: &mut EnrolmentRow, cohorts: &[String], first_line: &mut HashMap<St
     if !row.cohort.is_empty() && !cohorts.contains(&row.cohort) {
         problems.push(problem("unknown_cohort", row.cohort.clone()));
     }
+    for (_, cell) in &row.sessions {
+        if super::dates::plan_date(cell).is_err() {
+            problems.push(problem("bad_date", cell.clone()));
+        }
+    }
     row.problems = problems;
 }
 
 /// The participants section of a program file for rows without problems.
-pub fn participants(rows: &[EnrolmentRow]) -> serde_json::Value {
+/// `with_sessions`: the file had `session N` columns, so each row's dates
+/// (none, where its cells are empty) are that participant's own.
+pub fn participants(rows: &[EnrolmentRow], with_sessions: bool) -> serde_json::Value {
     let list: Vec<serde_json::Value> = rows
         .iter()
         .filter(|r| r.problems.is_empty())
@@ -216,6 +268,13 @@ pub fn participants(rows: &[EnrolmentRow]) -> serde_json::Value {
             }
             if !r.cohort.is_empty() {
                 p["cohort"] = r.cohort.clone().into();
+            }
+            if with_sessions {
+                p["sessions"] = r
+                    .sessions
+                    .iter()
+                    .map(|(n, d)| serde_json::json!({"number": n, "planned": d}))
+                    .collect();
             }
             p
         })
@@ -254,7 +313,7 @@ mod tests {
         assert_eq!(rows[0].email, "jana.novakova@acme.example");
         assert_eq!(rows[3].problems[0].value, "2");
         assert_eq!(rows[4].line, 7);
-        assert_eq!(participants(&rows).as_array().unwrap().len(), 1);
+        assert_eq!(participants(&rows, false).as_array().unwrap().len(), 1);
     }
 
     #[test]
@@ -264,5 +323,23 @@ mod tests {
         assert!(read("name,email,manager\n", &[])
             .unwrap_err()
             .contains("no rows"));
+    }
+
+    #[test]
+    fn session_columns_carry_each_participants_own_dates() {
+        let csv = "name,email,manager,Session 2,sezení 3\n\
+            Jana,jana@acme.example,pavel@acme.example,2026-09-23,\n\
+            Tomáš,tomas@acme.example,pavel@acme.example,23.9.2026,2026-10-07\n";
+        assert!(has_session_columns(csv));
+        assert!(!has_session_columns("name,email,manager\n"));
+        let rows = read(csv, &[]).unwrap();
+        assert_eq!(rows[0].sessions, vec![(2, "2026-09-23".to_string())]);
+        assert!(rows[0].problems.is_empty());
+        assert_eq!(rows[1].problems[0].code, "bad_date");
+        let people = participants(&rows[..1], true);
+        assert_eq!(
+            people[0]["sessions"],
+            serde_json::json!([{"number": 2, "planned": "2026-09-23"}])
+        );
     }
 }

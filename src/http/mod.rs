@@ -182,6 +182,7 @@ pub fn router(state: AppState) -> Router {
             "/programs/{key}/participants/{id}/sessions",
             get(api::own_schedule).put(api::set_own_schedule),
         )
+        .route("/programs/{key}/bookings", post(api::import_bookings))
         .route("/programs/{key}/delivery", get(api::delivery))
         .route("/programs/{key}/aggregates", get(api::aggregates))
         .route("/erasures", post(api::erase))

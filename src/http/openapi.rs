@@ -33,6 +33,7 @@ impl Modify for BearerAuth {
         super::api::record_group_session,
         super::api::own_schedule,
         super::api::set_own_schedule,
+        super::api::import_bookings,
         super::api::revoke_org_admin,
     ),
     modifiers(&BearerAuth)

@@ -15,6 +15,7 @@ pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod domain;
+pub mod feeds;
 pub mod http;
 pub mod metrics;
 pub mod playground;

@@ -1123,6 +1123,7 @@ async fn serve(s: Settings) -> Result<()> {
             sign_in: startup::sign_in_providers(&s),
             metrics_token: s.metrics_token.clone(),
             metrics_refresh: Some(Duration::from_secs(15)),
+            bookings_refresh: Some(Duration::from_secs(600)),
         },
     )
     .await

@@ -373,6 +373,9 @@ pub struct ServiceOptions {
     /// Read `/metrics`' job figures from the database this often (off when
     /// a test refreshes them by hand).
     pub metrics_refresh: Option<Duration>,
+    /// Look for programs' bookings feeds due a read this often (each is
+    /// read hourly); off when a test reads them by hand.
+    pub bookings_refresh: Option<Duration>,
 }
 
 impl ServiceOptions {
@@ -394,6 +397,7 @@ impl ServiceOptions {
             sign_in: Vec::new(),
             metrics_token: None,
             metrics_refresh: None,
+            bookings_refresh: None,
         }
     }
 }
@@ -443,6 +447,13 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
         tokio::spawn(crate::metrics::keep_fresh(
             app.store.clone(),
             app.clock.clone(),
+            every,
+            tx.subscribe(),
+        ));
+    }
+    if let Some(every) = options.bookings_refresh {
+        tokio::spawn(crate::scheduler::feeds::keep_reading(
+            app.clone(),
             every,
             tx.subscribe(),
         ));

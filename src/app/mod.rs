@@ -5,6 +5,7 @@
 pub mod access;
 mod admin;
 pub mod batches;
+pub mod bookings;
 mod cadence;
 pub mod console;
 pub mod creation;
@@ -178,6 +179,8 @@ pub struct App {
     pub clock: SharedClock,
     pub chats: Chats,
     pub secret_key: SecretKey,
+    /// Where programs' bookings feeds are fetched from.
+    feeds: Arc<dyn crate::feeds::FeedSource>,
 }
 
 impl App {
@@ -187,7 +190,14 @@ impl App {
             clock,
             chats,
             secret_key,
+            feeds: Arc::new(crate::feeds::HttpsFeeds),
         }
+    }
+
+    /// The app reading bookings feeds from `feeds` instead of the network
+    /// (tests, which serve their feeds from memory).
+    pub fn with_feed_source(self, feeds: Arc<dyn crate::feeds::FeedSource>) -> Self {
+        Self { feeds, ..self }
     }
 
     /// Notes an admin action in the organisation's audit log (who, what,

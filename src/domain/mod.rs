@@ -3,6 +3,7 @@
 
 pub mod answer;
 pub mod away;
+pub mod bookings;
 pub mod cadence;
 pub mod cron;
 pub mod dates;

@@ -64,6 +64,9 @@ pub struct ProgramSpec {
     pub holidays: Vec<Date>,
     /// Named extra calendars (one per country, say) that participants pick.
     pub holiday_calendars: Vec<HolidayCalendar>,
+    /// The coaching platform's bookings (an https iCalendar feed), read
+    /// hourly for participants' planned dates.
+    pub bookings_feed: Option<super::bookings::FeedUrl>,
     /// Send a late job only this many hours after it fell due; `None` = until
     /// the end of the recipient's working day.
     pub send_window_hours: Option<u32>,
@@ -486,6 +489,7 @@ fn stub_program() -> ProgramSpec {
         cohorts: vec![],
         holidays: vec![],
         holiday_calendars: vec![],
+        bookings_feed: None,
         send_window_hours: None,
         weekly_cap: DEFAULT_WEEKLY_CAP,
         reminder_after_days: DEFAULT_REMINDER_AFTER_DAYS,
@@ -576,7 +580,7 @@ fn parse_cohorts(f: &Field, errs: &mut ConfigErrors) -> Vec<Cohort> {
     out
 }
 
-const PROGRAM_FIELDS: [&str; 25] = [
+const PROGRAM_FIELDS: [&str; 26] = [
     "session_confirmation",
     "key",
     "target_behaviour",
@@ -599,6 +603,7 @@ const PROGRAM_FIELDS: [&str; 25] = [
     "description",
     "holidays",
     "holiday_calendars",
+    "bookings_feed",
     "send_window_hours",
     "weekly_cap",
     "reminder_after_days",
@@ -765,6 +770,12 @@ fn parse_program(
         .get("holiday_calendars")
         .map(|h| parse_holiday_calendars(&h, span, errs))
         .unwrap_or_default();
+    let bookings_feed = o.get("bookings_feed").and_then(|b| {
+        let s = b.str(errs)?;
+        super::bookings::FeedUrl::parse(&s)
+            .map_err(|e| errs.push(&b.path, e))
+            .ok()
+    });
     let send_window_hours = o
         .get("send_window_hours")
         .and_then(|h| int_in(&h, 1, 72, "the send window is 1 to 72 hours", errs))
@@ -854,6 +865,7 @@ fn parse_program(
         cohorts,
         holidays,
         holiday_calendars,
+        bookings_feed,
         send_window_hours,
         weekly_cap,
         reminder_after_days,

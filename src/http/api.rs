@@ -159,15 +159,7 @@ pub async fn apply_program(
     body: Bytes,
 ) -> Result<Json<ApplyOutcome>, ApiError> {
     let Caller { org, actor, reach } = authorize(&state, &headers, Scope::Admin).await?;
-    let ctype = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let ctype = content_type(&headers);
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::invalid(ConfigErrors::single("", "the body is not UTF-8 text")))?;
     let doc: serde_json::Value = match ctype.as_str() {
@@ -197,6 +189,19 @@ pub async fn apply_program(
         .audit(org, &actor, "program.apply", Some(&outcome.program_key))
         .await;
     Ok(Json(outcome))
+}
+
+/// A request's media type, lower-case, without its parameters.
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// The id of a program the caller reaches: 403 outside its reach, 404 for
@@ -557,6 +562,60 @@ pub async fn import_schedule(
             outcome: Some(outcome),
         })),
     }
+}
+
+/// Reads the coaching platform's bookings (an iCalendar file, as its
+/// calendar export or feed gives it) into participants' planned dates.
+/// Bookings are matched to participants by attendee email; attendees who are
+/// no participant are counted, never listed. The next booking after a
+/// participant's last completed session is their next session, so sending
+/// the calendar again after a booking moved moves the date. A date the
+/// participant gave in chat, or one set with PUT …/participants/{id}/sessions,
+/// stays. A file that is not iCalendar, or is over 2 MiB, changes nothing.
+#[utoipa::path(post, path = "/api/v1/programs/{key}/bookings", tag = "sessions",
+    params(("key" = String, Path, description = "The program's key")),
+    request_body(content = String, description = "An iCalendar file (RFC 5545) of the platform's bookings, at most 2 MiB", content_type = "text/calendar"),
+    responses((status = 200, body = crate::app::bookings::BookingsImport),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn import_bookings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Result<Json<crate::app::bookings::BookingsImport>, ApiError> {
+    use crate::domain::ics::bookings::{BOOKINGS_CALENDAR, MAX_BOOKINGS_BYTES};
+    let caller = authorize(&state, &headers, Scope::SessionsWrite).await?;
+    caller.within(&key)?;
+    let ctype = content_type(&headers);
+    if !["text/calendar", "text/plain"].contains(&ctype.as_str()) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("content type {ctype:?} is not accepted: send text/calendar"),
+        ));
+    }
+    if body.len() > MAX_BOOKINGS_BYTES {
+        let message =
+            crate::domain::ics::too_large(body.len(), MAX_BOOKINGS_BYTES, BOOKINGS_CALENDAR);
+        return Err(ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            ..ApiError::invalid(ConfigErrors::single("calendar", message))
+        });
+    }
+    let text = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::invalid(ConfigErrors::single(
+            "calendar",
+            "the calendar is not UTF-8 text",
+        ))
+    })?;
+    let outcome = state.app.import_bookings(caller.org, &key, text).await?;
+    state
+        .app
+        .audit(caller.org, &caller.actor, "bookings.import", Some(&key))
+        .await;
+    Ok(Json(outcome))
 }
 
 /// Whom to erase: their work email or their chat identity (`slack:T…/U…`).

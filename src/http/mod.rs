@@ -183,6 +183,7 @@ pub fn router(state: AppState) -> Router {
             get(api::own_schedule).put(api::set_own_schedule),
         )
         .route("/programs/{key}/schedule", post(api::import_schedule))
+        .route("/programs/{key}/bookings", post(api::import_bookings))
         .route("/programs/{key}/delivery", get(api::delivery))
         .route("/programs/{key}/aggregates", get(api::aggregates))
         .route("/erasures", post(api::erase))

@@ -34,6 +34,7 @@ impl Modify for BearerAuth {
         super::api::own_schedule,
         super::api::set_own_schedule,
         super::api::import_schedule,
+        super::api::import_bookings,
         super::api::revoke_org_admin,
     ),
     modifiers(&BearerAuth)

@@ -196,9 +196,20 @@ fn own_date(planned_on: Option<String>) -> Result<OwnDate> {
     })
 }
 
-/// Gives a participant their own date for a session. `file_only`: only
-/// where the date is not one given since by another source (re-applying a
-/// program file does not undo what the participant or a calendar said).
+/// Which earlier dates a source's date replaces. The later, more personal
+/// word wins: a program file gives way to everything; a bookings calendar
+/// replaces the file's dates and its own earlier ones, never a date the
+/// participant gave in chat or a caller set through the API for that
+/// session.
+#[derive(Clone, Copy)]
+enum Replaces {
+    Any,
+    FileOnly,
+    FileAndCalendar,
+}
+
+/// Gives a participant their own date for a session, where `replaces`
+/// allows it. Returns whether the row was written.
 async fn put_own_date(
     conn: &mut sqlx::AnyConnection,
     org: OrgId,
@@ -206,14 +217,18 @@ async fn put_own_date(
     number: u32,
     date: OwnDate,
     source: &str,
-    file_only: bool,
-) -> Result<()> {
-    let guard = if file_only {
-        " WHERE sessions.planned_source IS NULL OR sessions.planned_source = 'file'"
-    } else {
-        ""
+    replaces: Replaces,
+) -> Result<bool> {
+    let guard = match replaces {
+        Replaces::Any => "",
+        Replaces::FileOnly => {
+            " WHERE sessions.planned_source IS NULL OR sessions.planned_source = 'file'"
+        }
+        Replaces::FileAndCalendar => {
+            " WHERE sessions.planned_source IS NULL OR sessions.planned_source IN ('file', 'calendar')"
+        }
     };
-    sqlx::query(&format!(
+    let written = sqlx::query(&format!(
         "INSERT INTO sessions (org_id, participant_id, number, planned_on, planned_source) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (participant_id, number) DO UPDATE SET planned_on = excluded.planned_on, planned_source = excluded.planned_source{guard}"
     ))
@@ -224,7 +239,7 @@ async fn put_own_date(
     .bind(source)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(written.rows_affected() > 0)
 }
 
 /// Drops a participant's own dates for sessions not in `keep` (those with
@@ -317,11 +332,53 @@ impl Store {
                 drop_own_dates(&mut tx, org, *participant, &keep, None).await?;
             }
             for (number, date) in list {
-                put_own_date(&mut tx, org, *participant, *number, *date, source, false).await?;
+                put_own_date(
+                    &mut tx,
+                    org,
+                    *participant,
+                    *number,
+                    *date,
+                    source,
+                    Replaces::Any,
+                )
+                .await?;
             }
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Participants' dates from a bookings calendar, in one transaction:
+    /// each listed participant's earlier calendar dates that it no longer
+    /// gives are dropped (they follow their cohort's or program's date
+    /// again), and a date given in chat or through the API stays (see
+    /// [`Replaces`]). Returns how many dates the calendar set.
+    pub async fn set_calendar_dates(
+        &self,
+        org: OrgId,
+        dates: &[(i64, Vec<(u32, Date)>)],
+    ) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut set = 0;
+        for (participant, list) in dates {
+            let keep: Vec<u32> = list.iter().map(|(n, _)| *n).collect();
+            drop_own_dates(&mut tx, org, *participant, &keep, Some("calendar")).await?;
+            for (number, on) in list {
+                let written = put_own_date(
+                    &mut tx,
+                    org,
+                    *participant,
+                    *number,
+                    OwnDate::On(*on),
+                    "calendar",
+                    Replaces::FileAndCalendar,
+                )
+                .await?;
+                set += u64::from(written);
+            }
+        }
+        tx.commit().await?;
+        Ok(set)
     }
 }
 
@@ -344,7 +401,7 @@ pub(super) async fn apply_file_dates(
             *number,
             OwnDate::On(*on),
             "file",
-            true,
+            Replaces::FileOnly,
         )
         .await?;
     }

@@ -10,7 +10,9 @@ use momentum::chat::teams::{AppType, TeamsBot, TeamsChat, TeamsSettings};
 use momentum::chat::{ChatPort, Chats};
 use momentum::clock::{Clock, SharedClock, VirtualClock};
 use momentum::crypto::SecretKey;
+use momentum::domain::bookings::FeedUrl;
 use momentum::domain::Platform;
+use momentum::feeds::{FeedError, FeedSource};
 use momentum::scheduler::{DispatchStats, Dispatcher};
 use momentum::startup::{self, Running, ServiceOptions};
 use momentum::store::{Org, Store};
@@ -33,8 +35,42 @@ pub struct TestApp {
     pub admin_token: String,
     pub http: reqwest::Client,
     pub dispatcher: Dispatcher,
+    /// The bookings feeds the service reads, by address.
+    pub feeds: Arc<MemoryFeeds>,
     _running: Running,
     _dir: tempfile::TempDir,
+}
+
+/// Bookings feeds served from memory: the service's own fetcher refuses
+/// loopback addresses (and plain http), so the tests hand the app this one
+/// in code. `reads` counts the fetches.
+#[derive(Default)]
+pub struct MemoryFeeds {
+    texts: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    pub reads: std::sync::atomic::AtomicUsize,
+}
+
+impl MemoryFeeds {
+    /// Serves `text` at `url` from now on.
+    pub fn serve(&self, url: &str, text: &str) {
+        self.texts
+            .lock()
+            .unwrap()
+            .insert(url.to_string(), text.to_string());
+    }
+}
+
+#[async_trait::async_trait]
+impl FeedSource for MemoryFeeds {
+    async fn fetch(&self, feed: &FeedUrl) -> Result<String, FeedError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.texts
+            .lock()
+            .unwrap()
+            .get(feed.as_str())
+            .cloned()
+            .ok_or_else(|| FeedError::Failed(format!("{} answered 404", feed.host())))
+    }
 }
 
 /// A database URL for one test: a fresh SQLite file, or a fresh schema in
@@ -167,7 +203,11 @@ async fn spawn(
         botframework::TENANT,
         store.clone(),
     )));
-    let app = startup::build_app(store.clone(), shared, chats, SecretKey::generate());
+    let feeds = Arc::new(MemoryFeeds::default());
+    let app = Arc::new(
+        App::new(store.clone(), shared, chats, SecretKey::generate())
+            .with_feed_source(feeds.clone()),
+    );
     let org = app
         .create_org(org_name, "Europe/Prague", "en")
         .await
@@ -221,6 +261,7 @@ async fn spawn(
         url,
         sim,
         dispatcher: Dispatcher::new(app.clone()),
+        feeds,
         app,
         store,
         clock,

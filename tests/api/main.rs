@@ -1,6 +1,7 @@
 //! Integration tests: the whole service against the local workspace.
 
 mod admin_api;
+mod bookings;
 mod commands;
 mod console;
 mod delivery;

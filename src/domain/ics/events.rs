@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 /// A `VEVENT`'s own properties (not its alarms'), as read.
 pub(super) struct RawEvent {
-    line: usize,
+    pub(super) line: usize,
     pub(super) props: Vec<(usize, ContentLine)>,
 }
 
@@ -23,7 +23,7 @@ impl RawEvent {
         }
     }
 
-    fn one(&self, name: &str) -> Result<Option<&(usize, ContentLine)>, String> {
+    pub(super) fn one(&self, name: &str) -> Result<Option<&(usize, ContentLine)>, String> {
         let mut found = self.props.iter().filter(|(_, l)| l.name == name);
         let first = found.next();
         if let Some((n, _)) = found.next() {
@@ -32,7 +32,10 @@ impl RawEvent {
         Ok(first)
     }
 
-    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a (usize, ContentLine)> + 'a {
+    pub(super) fn all<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a (usize, ContentLine)> + 'a {
         self.props.iter().filter(move |(_, l)| l.name == name)
     }
 

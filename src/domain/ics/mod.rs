@@ -13,6 +13,7 @@
 //! `COUNT`, `UNTIL` and `BY…` part of RFC 5545); a part it does not know is
 //! refused, never ignored.
 
+pub mod bookings;
 mod content;
 mod events;
 mod rule;
@@ -107,12 +108,18 @@ pub fn holiday_dates(ics: &str, from: Date, to: Date) -> Result<Vec<Date>, Strin
 /// midnight-to-midnight with `X-MICROSOFT-CDO-ALLDAYEVENT:TRUE`, are all-day.
 /// Cancelled events (`STATUS:CANCELLED`) are not holidays.
 pub fn parse(ics: &str, budget: &mut Budget) -> Result<Calendar, String> {
-    if ics.len() > MAX_ICS_BYTES {
-        return Err(format!(
-            "the iCalendar text is {} KiB, more than the {} KiB a holiday calendar may hold",
-            ics.len().div_ceil(1024),
-            MAX_ICS_BYTES / 1024
-        ));
+    read_events(
+        read_components(ics, MAX_ICS_BYTES, "a holiday calendar")?,
+        budget,
+    )
+}
+
+/// Checks the whole text's structure (at most `max_bytes`; `what` names the
+/// kind of calendar in the message) and returns its `VEVENT`s, each with its
+/// own properties. What each kind of calendar reads from them is its own.
+fn read_components(ics: &str, max_bytes: usize, what: &str) -> Result<Vec<RawEvent>, String> {
+    if ics.len() > max_bytes {
+        return Err(too_large(ics.len(), max_bytes, what));
     }
     let mut components: Vec<(String, usize)> = Vec::new();
     let mut seen_calendar = false;
@@ -175,7 +182,16 @@ pub fn parse(ics: &str, budget: &mut Budget) -> Result<Calendar, String> {
     if !seen_calendar {
         return Err(not_icalendar(false, 1));
     }
-    read_events(raw, budget)
+    Ok(raw)
+}
+
+/// What is said of a text of `len` bytes when `what` may hold `max_bytes`.
+pub fn too_large(len: usize, max_bytes: usize, what: &str) -> String {
+    format!(
+        "the iCalendar text is {} KiB, more than the {} KiB {what} may hold",
+        len.div_ceil(1024),
+        max_bytes / 1024
+    )
 }
 
 fn not_icalendar(seen_calendar: bool, n: usize) -> String {
@@ -263,11 +279,11 @@ mod tests {
     use super::*;
     use jiff::civil::date;
 
-    fn cal(events: &str) -> String {
+    pub(super) fn cal(events: &str) -> String {
         format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Example//Holidays//EN\r\n{events}END:VCALENDAR\r\n")
     }
 
-    fn event(lines: &str) -> String {
+    pub(super) fn event(lines: &str) -> String {
         let body: String = lines.lines().map(|l| format!("{}\r\n", l.trim())).collect();
         format!("BEGIN:VEVENT\r\n{body}END:VEVENT\r\n")
     }

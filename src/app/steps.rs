@@ -123,6 +123,43 @@ impl App {
             .collect()))
     }
 
+    /// Deletes a step its author named, from their home tab: the nudge it
+    /// answered shows it deleted too (and stays answered). `false` when the
+    /// participation is not theirs or has no such step.
+    pub async fn delete_step(
+        &self,
+        who: &ChatIdentity,
+        participant_id: i64,
+        session: u32,
+    ) -> AppResult<Option<Vec<super::taps::MessageUpdate>>> {
+        let Some((org, person)) = self.person_for(who).await? else {
+            return Ok(None);
+        };
+        let Ok(participant) = self.store.participant(org, participant_id).await else {
+            return Ok(None);
+        };
+        if participant.person.id != person.id {
+            return Ok(None);
+        }
+        let Some(step) = self.store.step(org, participant_id, session).await? else {
+            return Ok(None);
+        };
+        let Some(job_id) = step.job_id else {
+            self.store
+                .save_step(org, participant_id, session, None, None, self.clock.now())
+                .await?;
+            return Ok(Some(Vec::new()));
+        };
+        let nowhere = Delivered {
+            channel: String::new(),
+            ts: String::new(),
+        };
+        Ok(self
+            .choose_step(who, job_id, StepChoice::Delete, &nowhere)
+            .await?
+            .ok())
+    }
+
     /// What a nudge of `participant`'s session says about the step, for the
     /// participant's eyes: asked for on the small-step nudge until named,
     /// repeated back on the follow-up.

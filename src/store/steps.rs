@@ -10,6 +10,8 @@ use jiff::Timestamp;
 pub struct SealedStep {
     pub participant_id: i64,
     pub session: u32,
+    /// The small-step nudge it answered (none when named elsewhere).
+    pub job_id: Option<i64>,
     pub sealed: Option<Vec<u8>>,
     pub updated_at: Timestamp,
 }
@@ -81,7 +83,7 @@ impl Store {
         session: Option<u32>,
     ) -> Result<Vec<SealedStep>> {
         let sql = format!(
-            "SELECT participant_id, session, sealed, updated_at FROM steps \
+            "SELECT participant_id, session, job_id, sealed, updated_at FROM steps \
              WHERE org_id = $1 AND {filter} ORDER BY participant_id, session"
         );
         let mut q = sqlx::query(&sql).bind(org.0).bind(id);
@@ -95,6 +97,7 @@ impl Store {
                 Ok(SealedStep {
                     participant_id: col(r, "participant_id")?,
                     session: u32::try_from(session).unwrap_or_default(),
+                    job_id: col(r, "job_id")?,
                     sealed: col(r, "sealed")?,
                     updated_at: instant(col(r, "updated_at")?),
                 })

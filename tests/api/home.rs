@@ -358,3 +358,39 @@ async fn paused(t: &TestApp, email: &str) -> bool {
     .unwrap();
     until.is_some_and(|u| u > t.clock.now().as_millisecond())
 }
+
+/// A participant deletes the step she named from her home tab: the tab no
+/// longer shows it, and neither does the nudge it answered.
+#[tokio::test]
+async fn a_participant_deletes_her_step_from_the_home_tab() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    t.small_steps_for(&["jana.novakova".to_string()]).await;
+    let nudge = t
+        .name_step("jana.novakova", "Ask Petr to chair the Monday meeting")
+        .await;
+    let home = home_text(&t, "jana.novakova", "EvHOME9").await;
+    assert!(home.contains("chair the Monday meeting"), "{home}");
+    let jana = t.user_id("jana.novakova");
+    let reply = t.sim.tap_home(&jana, "home:step_delete").await.unwrap();
+    assert_eq!(reply.status, 200);
+    assert!(
+        t.eventually(|| t
+            .sim
+            .home_of(&jana)
+            .is_some_and(|h| !h.to_string().contains("chair the Monday meeting")))
+            .await
+    );
+    assert!(
+        t.eventually(
+            || t.sim.message(&nudge.channel, &nudge.ts).is_some_and(|m| !m
+                .content
+                .blocks
+                .to_string()
+                .contains("chair the Monday"))
+        )
+        .await,
+        "the nudge no longer shows the deleted step"
+    );
+    assert_eq!(t.count("steps").await, 1, "the nudge stays answered");
+}

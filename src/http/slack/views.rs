@@ -109,6 +109,28 @@ pub(super) async fn action(
                 }
             }
         }
+        "home:step_delete" => {
+            let (participant, session) = value
+                .and_then(|v| v.split_once(':'))
+                .and_then(|(p, s)| Some((p.parse::<i64>().ok()?, s.parse::<u32>().ok()?)))?;
+            match app.delete_step(&who, participant, session).await {
+                Ok(updates) => {
+                    tokio::spawn(async move {
+                        for (port, at, message) in updates.into_iter().flatten() {
+                            if let Err(e) = port.update(&at, &message).await {
+                                tracing::warn!(error = %e, "could not show the deleted step");
+                            }
+                        }
+                        app.refresh_home(&who).await;
+                    });
+                    Some(Handled::Done)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "a step could not be deleted");
+                    Some(Handled::Unavailable("not saved, please try again"))
+                }
+            }
+        }
         "home:pause" | "home:resume" => {
             let done = if action_id == "home:pause" {
                 app.pause(&who, None).await

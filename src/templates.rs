@@ -81,6 +81,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "admin/message.html",
     "admin/schedule.html",
     "admin/enrol.html",
+    "admin/sessions.html",
     "admin/edit.html",
     "admin/new.html",
     "admin/playground.html",

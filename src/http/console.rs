@@ -516,6 +516,104 @@ pub async fn enrol(
     )
 }
 
+/// `GET /admin/programs/{key}/sessions`: the schedule import form.
+pub async fn sessions_form(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(key): Path<String>,
+) -> Response {
+    let Signed { lang, s, .. } = signed;
+    if let Some(refused) = out_of_reach(&s, &key, lang) {
+        return refused;
+    }
+    let name = match state.app.program_named(s.org, &key).await {
+        Ok(p) => p.name,
+        Err(crate::app::AppError::NotFound(_)) => {
+            return message(StatusCode::NOT_FOUND, lang, "not_found")
+        }
+        Err(e) => return unavailable(e),
+    };
+    let (t, _) = strings(lang);
+    let title = t["sessions_import"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    page(
+        StatusCode::OK,
+        "admin/sessions.html",
+        context! { t, lang, title, csrf => s.csrf, key, name, csv => "" },
+    )
+}
+
+/// `POST /admin/programs/{key}/sessions` (`csrf`, `csv`, `action` =
+/// preview or apply): every row's problems, or the whole schedule applied.
+pub async fn sessions_import(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(key): Path<String>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    use crate::app::dates::ScheduleImport;
+    let Signed { lang, s, .. } = signed;
+    if !csrf_ok(&s, &form) {
+        return message(StatusCode::FORBIDDEN, lang, "forbidden");
+    }
+    if let Some(refused) = out_of_reach(&s, &key, lang) {
+        return refused;
+    }
+    let csv = form.get("csv").cloned().unwrap_or_default();
+    let apply = form.get("action").map(String::as_str) == Some("apply");
+    let name = match state.app.program_named(s.org, &key).await {
+        Ok(p) => p.name,
+        Err(crate::app::AppError::NotFound(_)) => {
+            return message(StatusCode::NOT_FOUND, lang, "not_found")
+        }
+        Err(e) => return unavailable(e),
+    };
+    let result = match state
+        .app
+        .import_schedule(s.org, &key, &csv, apply, &s.reach, &s.actor())
+        .await
+    {
+        Ok(Some(r)) => r,
+        Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
+        Err(crate::app::AppError::Invalid(errs)) => ScheduleImport::FileProblem(errs.to_string()),
+        Err(crate::app::AppError::Forbidden(why)) => return refused(lang, why),
+        Err(e) => return unavailable(e),
+    };
+    let (t, _) = strings(lang);
+    let title = t["sessions_import"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (status, file_problem, rows, outcome, csv) = match result {
+        ScheduleImport::FileProblem(why) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(why), None, None, csv)
+        }
+        ScheduleImport::Preview(rows) => {
+            let bad = rows.iter().any(|r| !r.problems.is_empty());
+            let status = if apply && bad {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            };
+            (status, None, Some(rows), None, csv)
+        }
+        // Applied: the form starts empty again.
+        ScheduleImport::Applied { outcome, .. } => {
+            (StatusCode::OK, None, None, Some(outcome), String::new())
+        }
+    };
+    let ready = rows
+        .as_ref()
+        .is_some_and(|r| r.iter().all(|r| r.problems.is_empty()));
+    page(
+        status,
+        "admin/sessions.html",
+        context! { t, lang, title, csrf => s.csrf, key, name, csv, file_problem, rows, ready, outcome },
+    )
+}
+
 /// `GET /admin/programs/{key}/edit`: the program's fields in a form.
 pub async fn edit_form(
     State(state): State<AppState>,

@@ -238,6 +238,10 @@ pub fn router(state: AppState) -> Router {
             "/admin/programs/{key}/enrol",
             get(console::enrol_form).post(console::enrol),
         )
+        .route(
+            "/admin/programs/{key}/sessions",
+            get(console::sessions_form).post(console::sessions_import),
+        )
         .nest("/api/v1", api)
         .nest("/slack", slack)
         .fallback(error::not_found)

@@ -745,3 +745,79 @@ async fn a_stored_program_below_the_new_minimum_k_is_raised_and_flagged_not_unlo
         "{page}"
     );
 }
+
+/// The console's schedule import: each row's problem named before anything
+/// is applied; then own dates from an enrolment CSV's session columns and
+/// from the schedule, and a group session, all through the console.
+#[tokio::test]
+async fn the_console_imports_a_schedule_and_enrolment_dates_row_by_row() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    let cookie = sign_in(&t, t.org.id).await;
+    let csrf = csrf_of(&t, &cookie).await;
+    let post = |path: &'static str, csv: &str, action: &str| {
+        let form = [
+            ("csrf", csrf.clone()),
+            ("csv", csv.to_string()),
+            ("action", action.to_string()),
+        ];
+        let (t, cookie) = (&t, cookie.clone());
+        async move {
+            let (status, _, body) = post_form(t, path, &cookie, &form).await;
+            (status, body)
+        }
+    };
+    let sessions = "/admin/programs/leaders-2026/sessions";
+    let wrong = "email;cohort;session;planned;completed\n\
+                 jana.novakova@acme.example;;2;2026-09-23;\n\
+                 nikdo@acme.example;;2;2026-09-23;\n\
+                 ;autumn-2026;1;;7.9.2026\n";
+    let (status, body) = post(sessions, wrong, "preview").await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("nikdo@acme.example is not a participant"),
+        "{body}"
+    );
+    assert!(body.contains("completed 7.9.2026 is not a date"), "{body}");
+    assert!(
+        !body.contains("value=\"apply\""),
+        "no apply while rows are wrong"
+    );
+    let (status, _) = post(sessions, wrong, "apply").await;
+    assert_eq!(status, 422);
+    assert_eq!(t.count("sessions").await, 0, "nothing applied");
+    let right = "email;cohort;session;planned;completed\n\
+                 jana.novakova@acme.example;;2;2026-09-23;\n\
+                 ;autumn-2026;1;;2026-09-07\n";
+    let (status, body) = post(sessions, right, "apply").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Applied: 1 planned dates set"), "{body}");
+    let jana: Option<String> = sqlx::query_scalar(
+        "SELECT s.planned_on FROM sessions s JOIN participants pa ON pa.id = s.participant_id \
+         JOIN people pe ON pe.id = pa.person_id WHERE pe.email = $1 AND s.number = 2",
+    )
+    .bind("jana.novakova@acme.example")
+    .fetch_one(t.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(jana.as_deref(), Some("2026-09-23"));
+
+    // The enrolment CSV's session columns: a cell that is not a date is named.
+    let enrol = "/admin/programs/leaders-2026/enrol";
+    let with_dates = "Name;Work email;Manager;Session 3\n\
+                      Olga Malá;olga.mala@acme.example;pavel.svoboda@acme.example;6. 10.\n";
+    let (_, body) = post(enrol, with_dates, "preview").await;
+    assert!(body.contains("6. 10. is not a date"), "{body}");
+    let fixed = with_dates.replace("6. 10.", "2026-10-06");
+    let (status, body) = post(enrol, &fixed, "apply").await;
+    assert_eq!(status, 200, "{body}");
+    let olga: Option<String> = sqlx::query_scalar(
+        "SELECT s.planned_on FROM sessions s JOIN participants pa ON pa.id = s.participant_id \
+         JOIN people pe ON pe.id = pa.person_id WHERE pe.email = $1 AND s.number = 3",
+    )
+    .bind("olga.mala@acme.example")
+    .fetch_one(t.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(olga.as_deref(), Some("2026-10-06"));
+}

@@ -748,3 +748,64 @@ async fn a_published_digest_card_shows_its_chart_from_this_deployment() {
     let other = format!("{}/charts/{}.png", t.url, "0".repeat(32));
     assert_eq!(reqwest::get(other).await.unwrap().status(), 404);
 }
+
+/// On Teams the question whether a session happened is a card with a date
+/// input: a past day is said plainly, a move shows on the card and asks
+/// again on the new day, where "Yes" records the session from chat.
+#[tokio::test]
+async fn a_teams_participant_moves_a_session_then_confirms_it() {
+    let t = spawn_app().await;
+    let (jana, pavel) = jana_and_pavel(&t, "en-US");
+    t.sim.teams_install(&jana).await.unwrap();
+    t.sim.teams_install(&pavel).await.unwrap();
+    let resp = t
+        .apply_yaml(&t.admin_token, &teams_program(&jana, &pavel))
+        .await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    // 7 September, 17:00 in Prague: session 1 was not reported.
+    t.advance_to("2026-09-07T15:00:00Z").await;
+    let asked = latest(&t, &jana);
+    assert!(
+        asked.text().contains("session 1 happen"),
+        "{}",
+        asked.text()
+    );
+    let past = t
+        .sim
+        .teams_tap(&jana, &asked.id, "It moved", json!({"moved": "2026-09-01"}))
+        .await
+        .unwrap();
+    assert_eq!(past["type"], "application/vnd.microsoft.activity.message");
+    assert!(
+        past["value"].as_str().unwrap().contains("in the past"),
+        "{past}"
+    );
+    let moved = t
+        .sim
+        .teams_tap(&jana, &asked.id, "It moved", json!({"moved": "2026-09-09"}))
+        .await
+        .unwrap();
+    assert!(
+        moved["value"].to_string().contains("moved to 2026-09-09"),
+        "{moved}"
+    );
+    // 9 September, 17:00: asked again; yes records it from chat.
+    t.advance_to("2026-09-09T15:00:00Z").await;
+    let again = latest(&t, &jana);
+    assert_ne!(again.id, asked.id);
+    assert!(again.text().contains("2026-09-09"), "{}", again.text());
+    let yes = t
+        .sim
+        .teams_tap(&jana, &again.id, "Yes", json!({}))
+        .await
+        .unwrap();
+    assert!(yes["value"].to_string().contains("it happened"), "{yes}");
+    let source: String = sqlx::query_scalar(
+        "SELECT source FROM sessions WHERE org_id = $1 AND number = 1 AND completed_on = '2026-09-09'",
+    )
+    .bind(t.org.id.0)
+    .fetch_one(t.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(source, "chat");
+}

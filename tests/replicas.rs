@@ -140,6 +140,7 @@ async fn scenario(faults: Option<&str>) {
         "version": 1,
         "program": {
             "key": "load", "name": "Load", "time_zone": "Europe/Prague", "welcome": false,
+            "session_confirmation": false,
             "working_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
             "send_window_hours": 6,
             "sessions": [{"number": 1, "planned": now.date().to_string()}],

@@ -42,7 +42,7 @@ fn program(participants: usize) -> Value {
         "version": 1,
         "program": {
             "key": "bench", "name": "Bench", "time_zone": "Europe/Prague",
-            "themes": THEMES, "sessions": sessions,
+            "themes": THEMES, "sessions": sessions, "session_confirmation": false,
             "nudges": [{"kind": "small_step", "days_after_session": 1, "at": "09:30"}],
             "recurring": [{"purpose": "digest", "cron": "30 9 * * 1"}],
         },

@@ -76,9 +76,11 @@ pub(super) fn program(
             "key": "bench", "name": "Bench", "time_zone": "Europe/Prague",
             "sessions": sessions, "nudges": nudges,
             // Measures the sends themselves: no reminders planned after them,
-            // and the rules' jobs only (no welcome on enrolment).
+            // and the rules' jobs only (no welcome on enrolment, no question
+            // whether a session happened).
             "reminder_after_days": 0,
             "welcome": false,
+            "session_confirmation": false,
         },
         "participants": people,
     });

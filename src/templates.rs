@@ -82,6 +82,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "admin/schedule.html",
     "admin/enrol.html",
     "admin/sessions.html",
+    "admin/csv_upload.html",
     "admin/edit.html",
     "admin/new.html",
     "admin/playground.html",

@@ -189,19 +189,8 @@ impl App {
     }
 }
 
-/// What became of an uploaded schedule.
-#[derive(Debug)]
-pub enum ScheduleImport {
-    /// The file as a whole is unusable (no header, a column missing).
-    FileProblem(String),
-    /// Its rows, each with its problems; nothing was applied.
-    Preview(Vec<ScheduleRow>),
-    /// Applied: every row.
-    Applied {
-        rows: Vec<ScheduleRow>,
-        outcome: ScheduleOutcome,
-    },
-}
+/// A schedule CSV: applied, its dates are set and its completions recorded.
+pub type ScheduleImport = super::enrolment::CsvUpload<ScheduleRow, ScheduleOutcome>;
 
 /// What an applied schedule changed.
 #[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
@@ -228,15 +217,9 @@ impl App {
         reach: &Reach,
         actor: &str,
     ) -> AppResult<Option<ScheduleImport>> {
-        if !reach.covers(key) {
-            return Err(AppError::Forbidden(format!(
-                "{key:?} is not one of your programs"
-            )));
-        }
-        let Some(program) = self.store.program_by_key(org, key).await? else {
+        let Some((program, cohorts)) = self.upload_target(org, key, reach).await? else {
             return Ok(None);
         };
-        let cohorts: Vec<String> = program.spec.cohorts.iter().map(|c| c.key.clone()).collect();
         let mut rows = match schedule::read(csv, &cohorts, program.spec.session_count()) {
             Ok(rows) => rows,
             Err(why) => return Ok(Some(ScheduleImport::FileProblem(why))),
@@ -351,18 +334,18 @@ impl App {
         answer: SessionAnswer,
         at: &Delivered,
     ) -> AppResult<Result<Vec<super::taps::MessageUpdate>, SessionRefusal>> {
-        let Some((org, person)) = self.person_for(who).await? else {
+        let Some(super::steps::OwnQuestion {
+            org,
+            job,
+            participant_id,
+            session,
+            ..
+        }) = self
+            .own_question(who, job_id, JobPurpose::SessionCheck)
+            .await?
+        else {
             return Ok(Err(SessionRefusal::NotYours));
         };
-        let Some(job) = self.store.job(org, job_id).await? else {
-            return Ok(Err(SessionRefusal::NotYours));
-        };
-        let (Some(participant_id), Some(session)) = (job.participant_id, job.session_number) else {
-            return Ok(Err(SessionRefusal::NotYours));
-        };
-        if job.purpose != JobPurpose::SessionCheck || job.recipient_person_id != Some(person.id) {
-            return Ok(Err(SessionRefusal::NotYours));
-        }
         let participant = self.store.participant(org, participant_id).await?;
         let program = self.store.program(org, participant.program_id).await?;
         let org_row = self.store.org(org).await?;

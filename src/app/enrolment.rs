@@ -5,22 +5,42 @@
 use super::*;
 use crate::domain::enrolment::{self, EnrolmentRow};
 
-/// What became of an uploaded file.
+/// What became of an uploaded CSV (an enrolment or a schedule).
 #[derive(Debug)]
-pub enum Enrolment {
+pub enum CsvUpload<R, O> {
     /// The file as a whole is unusable (no header, a column missing).
     FileProblem(String),
     /// Its rows, each with its problems; nothing was applied.
-    Preview(Vec<EnrolmentRow>),
-    /// Applied: every row enrolled (people no chat user was found for are
-    /// in `outcome.unresolved`).
-    Applied {
-        rows: Vec<EnrolmentRow>,
-        outcome: ApplyOutcome,
-    },
+    Preview(Vec<R>),
+    /// Applied: every row.
+    Applied { rows: Vec<R>, outcome: O },
 }
 
+/// An enrolment CSV: applied, every row is enrolled (people no chat user
+/// was found for are in `outcome.unresolved`).
+pub type Enrolment = CsvUpload<EnrolmentRow, ApplyOutcome>;
+
 impl App {
+    /// The program an upload is for, with its cohort keys: `None` for an
+    /// unknown program, `Forbidden` for one out of `reach`.
+    pub(super) async fn upload_target(
+        &self,
+        org: OrgId,
+        key: &str,
+        reach: &Reach,
+    ) -> AppResult<Option<(ProgramRow, Vec<String>)>> {
+        if !reach.covers(key) {
+            return Err(AppError::Forbidden(format!(
+                "{key:?} is not one of your programs"
+            )));
+        }
+        let Some(program) = self.store.program_by_key(org, key).await? else {
+            return Ok(None);
+        };
+        let cohorts = program.spec.cohorts.iter().map(|c| c.key.clone()).collect();
+        Ok(Some((program, cohorts)))
+    }
+
     /// Reads `csv` for program `key`; with `apply`, enrols its rows when
     /// none has a problem (all or nothing), for someone reaching `reach`
     /// (`actor` in the audit log). `None` for an unknown program;
@@ -34,15 +54,9 @@ impl App {
         reach: &Reach,
         actor: &str,
     ) -> AppResult<Option<Enrolment>> {
-        if !reach.covers(key) {
-            return Err(AppError::Forbidden(format!(
-                "{key:?} is not one of your programs"
-            )));
-        }
-        let Some(program) = self.store.program_by_key(org, key).await? else {
+        let Some((program, cohorts)) = self.upload_target(org, key, reach).await? else {
             return Ok(None);
         };
-        let cohorts: Vec<String> = program.spec.cohorts.iter().map(|c| c.key.clone()).collect();
         let rows = match enrolment::read(csv, &cohorts) {
             Ok(rows) => rows,
             Err(why) => return Ok(Some(Enrolment::FileProblem(why))),

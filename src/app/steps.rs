@@ -9,6 +9,7 @@ use super::*;
 use crate::chat::StepView;
 use crate::store::sealed::SealedColumn;
 use crate::store::steps::SealedStep;
+use crate::store::Job;
 
 pub use crate::domain::STEP_MAX_CHARS;
 
@@ -45,7 +46,45 @@ fn open_step(keys: &OrgKeys, org: OrgId, participant_id: i64, sealed: &[u8]) -> 
     Ok(String::from_utf8_lossy(&plain).into_owned())
 }
 
+/// A question about one session sent to the person answering it.
+pub(super) struct OwnQuestion {
+    pub org: OrgId,
+    pub person: Person,
+    pub job: Job,
+    pub participant_id: i64,
+    pub session: u32,
+}
+
 impl App {
+    /// Job `job_id` when it is a question of `purpose` about a session, sent
+    /// to `who`; `None` for anyone else's (or one that is gone).
+    pub(super) async fn own_question(
+        &self,
+        who: &ChatIdentity,
+        job_id: i64,
+        purpose: JobPurpose,
+    ) -> AppResult<Option<OwnQuestion>> {
+        let Some((org, person)) = self.person_for(who).await? else {
+            return Ok(None);
+        };
+        let Some(job) = self.store.job(org, job_id).await? else {
+            return Ok(None);
+        };
+        let (Some(participant_id), Some(session)) = (job.participant_id, job.session_number) else {
+            return Ok(None);
+        };
+        if job.purpose != purpose || job.recipient_person_id != Some(person.id) {
+            return Ok(None);
+        }
+        Ok(Some(OwnQuestion {
+            org,
+            person,
+            job,
+            participant_id,
+            session,
+        }))
+    }
+
     /// Saves what `who` did with the small-step nudge `job_id`; the message
     /// to show on that nudge now, or why nothing was saved.
     /// `at`: the message it was done on (the nudge, or its reminder); both
@@ -57,18 +96,18 @@ impl App {
         choice: StepChoice,
         at: &Delivered,
     ) -> AppResult<Result<Vec<super::taps::MessageUpdate>, StepRefusal>> {
-        let Some((org, person)) = self.person_for(who).await? else {
+        let Some(OwnQuestion {
+            org,
+            person,
+            job,
+            participant_id,
+            session,
+        }) = self
+            .own_question(who, job_id, JobPurpose::SmallStep)
+            .await?
+        else {
             return Ok(Err(StepRefusal::NotYours));
         };
-        let Some(job) = self.store.job(org, job_id).await? else {
-            return Ok(Err(StepRefusal::NotYours));
-        };
-        let (Some(participant_id), Some(session)) = (job.participant_id, job.session_number) else {
-            return Ok(Err(StepRefusal::NotYours));
-        };
-        if job.purpose != JobPurpose::SmallStep || job.recipient_person_id != Some(person.id) {
-            return Ok(Err(StepRefusal::NotYours));
-        }
         let mut ctx = self.job_context(&job).await?;
         let text = match choice {
             StepChoice::Named(text) => Some(text.trim().to_string()),

@@ -31,6 +31,17 @@ pub struct RowProblem {
     pub value: String,
 }
 
+/// A row of an uploaded CSV, checked before anything is applied.
+pub trait CsvRow {
+    fn problems(&self) -> &[RowProblem];
+}
+
+impl CsvRow for EnrolmentRow {
+    fn problems(&self) -> &[RowProblem] {
+        &self.problems
+    }
+}
+
 fn problem(code: &'static str, value: impl Into<String>) -> RowProblem {
     RowProblem {
         code,

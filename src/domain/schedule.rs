@@ -4,7 +4,7 @@
 //! found before anything is applied.
 
 use super::dates::plan_date;
-use super::enrolment::{csv_records, RowProblem};
+use super::enrolment::{csv_records, CsvRow, RowProblem};
 use super::identity::Email;
 use jiff::civil::Date;
 use serde::Serialize;
@@ -172,6 +172,12 @@ fn problem(code: &'static str, value: impl Into<String>) -> RowProblem {
     RowProblem {
         code,
         value: value.into(),
+    }
+}
+
+impl CsvRow for ScheduleRow {
+    fn problems(&self) -> &[RowProblem] {
+        &self.problems
     }
 }
 

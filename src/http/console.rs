@@ -9,7 +9,9 @@
 //! `metrics:` or `admins`.
 
 use super::AppState;
+use crate::app::enrolment::CsvUpload;
 use crate::app::ConsoleSession;
+use crate::domain::enrolment::CsvRow;
 use crate::templates;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -428,28 +430,140 @@ pub async fn schedule(
     )
 }
 
+/// What a CSV upload page takes.
+#[derive(PartialEq)]
+enum CsvKind {
+    Enrolment,
+    Schedule,
+}
+
+/// A CSV upload page: what it takes, its template and the strings key of
+/// its title.
+struct CsvPage {
+    kind: CsvKind,
+    template: &'static str,
+    title: &'static str,
+}
+
+const ENROL_PAGE: CsvPage = CsvPage {
+    kind: CsvKind::Enrolment,
+    template: "admin/enrol.html",
+    title: "enrol",
+};
+const SESSIONS_PAGE: CsvPage = CsvPage {
+    kind: CsvKind::Schedule,
+    template: "admin/sessions.html",
+    title: "sessions_import",
+};
+
+/// The program's name for a page about it, or the page that says why not.
+async fn program_name(
+    state: &AppState,
+    s: &ConsoleSession,
+    key: &str,
+    lang: &str,
+) -> Result<String, Response> {
+    if let Some(refused) = out_of_reach(s, key, lang) {
+        return Err(refused);
+    }
+    match state.app.program_named(s.org, key).await {
+        Ok(p) => Ok(p.name),
+        Err(crate::app::AppError::NotFound(_)) => {
+            Err(message(StatusCode::NOT_FOUND, lang, "not_found"))
+        }
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+/// An empty upload form.
+async fn csv_form(state: &AppState, signed: Signed, key: String, upload: &CsvPage) -> Response {
+    let Signed { lang, s, .. } = signed;
+    let name = match program_name(state, &s, &key, lang).await {
+        Ok(name) => name,
+        Err(page) => return page,
+    };
+    let (t, _) = strings(lang);
+    let title = t[upload.title].as_str().unwrap_or_default().to_string();
+    page(
+        StatusCode::OK,
+        upload.template,
+        context! { t, lang, title, csrf => s.csrf, key, name, csv => "" },
+    )
+}
+
+/// What an upload form sent: (the CSV, whether to apply it), once its
+/// session token and the program's reach are checked.
+fn csv_sent(
+    s: &ConsoleSession,
+    key: &str,
+    lang: &str,
+    form: &HashMap<String, String>,
+) -> Result<(String, bool), Box<Response>> {
+    if !csrf_ok(s, form) {
+        return Err(Box::new(message(StatusCode::FORBIDDEN, lang, "forbidden")));
+    }
+    if let Some(refused) = out_of_reach(s, key, lang) {
+        return Err(Box::new(refused));
+    }
+    let csv = form.get("csv").cloned().unwrap_or_default();
+    let apply = form.get("action").map(String::as_str) == Some("apply");
+    Ok((csv, apply))
+}
+
+/// The upload page after a preview or an apply: every row's problems, or
+/// what was applied (the form starts empty again).
+fn csv_result<R: serde::Serialize + CsvRow, O: serde::Serialize>(
+    signed: Signed,
+    key: String,
+    name: String,
+    (csv, apply): (String, bool),
+    result: crate::app::AppResult<Option<CsvUpload<R, O>>>,
+    upload: &CsvPage,
+) -> Response {
+    let Signed { lang, s, .. } = signed;
+    let result = match result {
+        Ok(Some(r)) => r,
+        Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
+        Err(crate::app::AppError::Invalid(errs)) => CsvUpload::FileProblem(errs.to_string()),
+        Err(crate::app::AppError::Forbidden(why)) => return refused(lang, why),
+        Err(e) => return unavailable(e),
+    };
+    let (t, _) = strings(lang);
+    let title = t[upload.title].as_str().unwrap_or_default().to_string();
+    let (status, file_problem, rows, outcome, csv) = match result {
+        CsvUpload::FileProblem(why) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(why), None, None, csv)
+        }
+        CsvUpload::Preview(rows) => {
+            let bad = rows.iter().any(|r| !r.problems().is_empty());
+            let status = if apply && bad {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            };
+            (status, None, Some(rows), None, csv)
+        }
+        CsvUpload::Applied { outcome, .. } => {
+            (StatusCode::OK, None, None, Some(outcome), String::new())
+        }
+    };
+    let ready = rows
+        .as_ref()
+        .is_some_and(|r| r.iter().all(|r| r.problems().is_empty()));
+    page(
+        status,
+        upload.template,
+        context! { t, lang, title, csrf => s.csrf, key, name, csv, file_problem, rows, ready, outcome },
+    )
+}
+
 /// `GET /admin/programs/{key}/enrol`: the enrolment form.
 pub async fn enrol_form(
     State(state): State<AppState>,
     signed: Signed,
     Path(key): Path<String>,
 ) -> Response {
-    let Signed { lang, s, .. } = signed;
-    if let Some(refused) = out_of_reach(&s, &key, lang) {
-        return refused;
-    }
-    let name = match state.app.store.program_by_key(s.org, &key).await {
-        Ok(Some(p)) => p.name,
-        Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
-        Err(e) => return unavailable(e),
-    };
-    let (t, _) = strings(lang);
-    let title = t["enrol"].as_str().unwrap_or_default().to_string();
-    page(
-        StatusCode::OK,
-        "admin/enrol.html",
-        context! { t, lang, title, csrf => s.csrf, key, name, csv => "" },
-    )
+    csv_form(&state, signed, key, &ENROL_PAGE).await
 }
 
 /// `POST /admin/programs/{key}/enrol` (`csrf`, `csv`, `action` = preview
@@ -460,60 +574,7 @@ pub async fn enrol(
     Path(key): Path<String>,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Response {
-    use crate::app::enrolment::Enrolment;
-    let Signed { lang, s, .. } = signed;
-    if !csrf_ok(&s, &form) {
-        return message(StatusCode::FORBIDDEN, lang, "forbidden");
-    }
-    if let Some(refused) = out_of_reach(&s, &key, lang) {
-        return refused;
-    }
-    let csv = form.get("csv").cloned().unwrap_or_default();
-    let apply = form.get("action").map(String::as_str) == Some("apply");
-    let name = match state.app.store.program_by_key(s.org, &key).await {
-        Ok(Some(p)) => p.name,
-        Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
-        Err(e) => return unavailable(e),
-    };
-    let result = match state
-        .app
-        .enrol_from_csv(s.org, &key, &csv, apply, &s.reach, &s.actor())
-        .await
-    {
-        Ok(Some(r)) => r,
-        Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
-        Err(crate::app::AppError::Invalid(errs)) => Enrolment::FileProblem(errs.to_string()),
-        Err(crate::app::AppError::Forbidden(why)) => return refused(lang, why),
-        Err(e) => return unavailable(e),
-    };
-    let (t, _) = strings(lang);
-    let title = t["enrol"].as_str().unwrap_or_default().to_string();
-    let (status, file_problem, rows, outcome, csv) = match result {
-        Enrolment::FileProblem(why) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Some(why), None, None, csv)
-        }
-        Enrolment::Preview(rows) => {
-            let bad = rows.iter().any(|r| !r.problems.is_empty());
-            let status = if apply && bad {
-                StatusCode::UNPROCESSABLE_ENTITY
-            } else {
-                StatusCode::OK
-            };
-            (status, None, Some(rows), None, csv)
-        }
-        // Applied: the form starts empty again.
-        Enrolment::Applied { outcome, .. } => {
-            (StatusCode::OK, None, None, Some(outcome), String::new())
-        }
-    };
-    let ready = rows
-        .as_ref()
-        .is_some_and(|r| r.iter().all(|r| r.problems.is_empty()));
-    page(
-        status,
-        "admin/enrol.html",
-        context! { t, lang, title, csrf => s.csrf, key, name, csv, file_problem, rows, ready, outcome },
-    )
+    csv_post(&state, signed, key, &form, &ENROL_PAGE).await
 }
 
 /// `GET /admin/programs/{key}/sessions`: the schedule import form.
@@ -522,27 +583,7 @@ pub async fn sessions_form(
     signed: Signed,
     Path(key): Path<String>,
 ) -> Response {
-    let Signed { lang, s, .. } = signed;
-    if let Some(refused) = out_of_reach(&s, &key, lang) {
-        return refused;
-    }
-    let name = match state.app.program_named(s.org, &key).await {
-        Ok(p) => p.name,
-        Err(crate::app::AppError::NotFound(_)) => {
-            return message(StatusCode::NOT_FOUND, lang, "not_found")
-        }
-        Err(e) => return unavailable(e),
-    };
-    let (t, _) = strings(lang);
-    let title = t["sessions_import"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    page(
-        StatusCode::OK,
-        "admin/sessions.html",
-        context! { t, lang, title, csrf => s.csrf, key, name, csv => "" },
-    )
+    csv_form(&state, signed, key, &SESSIONS_PAGE).await
 }
 
 /// `POST /admin/programs/{key}/sessions` (`csrf`, `csv`, `action` =
@@ -553,65 +594,39 @@ pub async fn sessions_import(
     Path(key): Path<String>,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Response {
-    use crate::app::dates::ScheduleImport;
-    let Signed { lang, s, .. } = signed;
-    if !csrf_ok(&s, &form) {
-        return message(StatusCode::FORBIDDEN, lang, "forbidden");
+    csv_post(&state, signed, key, &form, &SESSIONS_PAGE).await
+}
+
+/// A CSV sent from an upload page: checked (the session's token, the
+/// program's reach), read or applied by the app, and shown.
+async fn csv_post(
+    state: &AppState,
+    signed: Signed,
+    key: String,
+    form: &HashMap<String, String>,
+    upload: &CsvPage,
+) -> Response {
+    let (csv, apply) = match csv_sent(&signed.s, &key, signed.lang, form) {
+        Ok(sent) => sent,
+        Err(page) => return *page,
+    };
+    let name = match program_name(state, &signed.s, &key, signed.lang).await {
+        Ok(name) => name,
+        Err(page) => return page,
+    };
+    let (app, s) = (&state.app, &signed.s);
+    let (org, reach, actor) = (s.org, &s.reach, s.actor());
+    if upload.kind == CsvKind::Enrolment {
+        let result = app
+            .enrol_from_csv(org, &key, &csv, apply, reach, &actor)
+            .await;
+        csv_result(signed, key, name, (csv, apply), result, upload)
+    } else {
+        let result = app
+            .import_schedule(org, &key, &csv, apply, reach, &actor)
+            .await;
+        csv_result(signed, key, name, (csv, apply), result, upload)
     }
-    if let Some(refused) = out_of_reach(&s, &key, lang) {
-        return refused;
-    }
-    let csv = form.get("csv").cloned().unwrap_or_default();
-    let apply = form.get("action").map(String::as_str) == Some("apply");
-    let name = match state.app.program_named(s.org, &key).await {
-        Ok(p) => p.name,
-        Err(crate::app::AppError::NotFound(_)) => {
-            return message(StatusCode::NOT_FOUND, lang, "not_found")
-        }
-        Err(e) => return unavailable(e),
-    };
-    let result = match state
-        .app
-        .import_schedule(s.org, &key, &csv, apply, &s.reach, &s.actor())
-        .await
-    {
-        Ok(Some(r)) => r,
-        Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
-        Err(crate::app::AppError::Invalid(errs)) => ScheduleImport::FileProblem(errs.to_string()),
-        Err(crate::app::AppError::Forbidden(why)) => return refused(lang, why),
-        Err(e) => return unavailable(e),
-    };
-    let (t, _) = strings(lang);
-    let title = t["sessions_import"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let (status, file_problem, rows, outcome, csv) = match result {
-        ScheduleImport::FileProblem(why) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Some(why), None, None, csv)
-        }
-        ScheduleImport::Preview(rows) => {
-            let bad = rows.iter().any(|r| !r.problems.is_empty());
-            let status = if apply && bad {
-                StatusCode::UNPROCESSABLE_ENTITY
-            } else {
-                StatusCode::OK
-            };
-            (status, None, Some(rows), None, csv)
-        }
-        // Applied: the form starts empty again.
-        ScheduleImport::Applied { outcome, .. } => {
-            (StatusCode::OK, None, None, Some(outcome), String::new())
-        }
-    };
-    let ready = rows
-        .as_ref()
-        .is_some_and(|r| r.iter().all(|r| r.problems.is_empty()));
-    page(
-        status,
-        "admin/sessions.html",
-        context! { t, lang, title, csrf => s.csrf, key, name, csv, file_problem, rows, ready, outcome },
-    )
 }
 
 /// `GET /admin/programs/{key}/edit`: the program's fields in a form.

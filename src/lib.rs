@@ -17,6 +17,7 @@ pub mod demo;
 pub mod domain;
 pub mod feeds;
 pub mod http;
+pub mod jwt;
 pub mod metrics;
 pub mod playground;
 pub mod scheduler;

@@ -212,8 +212,11 @@ pub fn sign_in_providers(settings: &Settings) -> Vec<crate::http::signin::OidcCl
             client_secret: secret.clone(),
             authorize_url: format!("{base}/openid/connect/authorize"),
             token_url: format!("{api}/openid.connect.token"),
-            jwks_url: format!("{base}/openid/connect/keys"),
-            issuer: base.to_string(),
+            keys: crate::jwt::KeySet::from_jwks(
+                &format!("{base}/openid/connect/keys"),
+                base,
+                http.clone(),
+            ),
             redirect_uri: format!("{public}/admin/signin/slack/callback"),
             http: http.clone(),
         });
@@ -227,8 +230,11 @@ pub fn sign_in_providers(settings: &Settings) -> Vec<crate::http::signin::OidcCl
                 client_secret: teams.app_password.clone(),
                 authorize_url: format!("{login}/{tenant}/oauth2/v2.0/authorize"),
                 token_url: format!("{login}/{tenant}/oauth2/v2.0/token"),
-                jwks_url: format!("{login}/{tenant}/discovery/v2.0/keys"),
-                issuer: format!("{login}/{tenant}/v2.0"),
+                keys: crate::jwt::KeySet::from_jwks(
+                    &format!("{login}/{tenant}/discovery/v2.0/keys"),
+                    &format!("{login}/{tenant}/v2.0"),
+                    http.clone(),
+                ),
                 redirect_uri: format!("{public}/admin/signin/microsoft/callback"),
                 http,
             });

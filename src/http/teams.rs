@@ -83,9 +83,10 @@ pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: B
         .await
     {
         tracing::warn!(reason = %e, "refused an unverified Teams request");
-        let status = match e {
-            crate::chat::teams::auth::AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::UNAUTHORIZED,
+        let status = if e.is_unavailable() {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::UNAUTHORIZED
         };
         return refuse(status, &e.to_string());
     }

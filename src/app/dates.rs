@@ -172,9 +172,10 @@ impl App {
         self.schedule_of(org, &program, &participant).await
     }
 
-    /// What follows from participants' planned dates changing: the
-    /// questions whether a session happened move to the new dates (the
-    /// program's future jobs are planned again; sent ones stay as they are).
+    /// What follows from participants' planned dates changing: their
+    /// questions whether a session happened move to the new dates (only
+    /// those jobs of only those participants: a tap in chat must not re-plan
+    /// a whole program).
     pub(super) async fn after_dates_changed(
         &self,
         org: OrgId,
@@ -184,7 +185,38 @@ impl App {
         if participants.is_empty() || program.spec.session_confirmation.is_none() {
             return Ok(());
         }
-        self.replan_program(org, program.id).await?;
+        let org_row = self.store.org(org).await?;
+        let now = self.clock.now();
+        let mut jobs = Vec::new();
+        for participant in self.store.participants_by_ids(org, participants).await? {
+            if participant.deactivated || super::sessions::in_comparison(program, &participant) {
+                continue;
+            }
+            let own = self.store.own_dates(org, participant.id).await?;
+            let done: Vec<u32> = self
+                .store
+                .completed_sessions(org, participant.id)
+                .await?
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            let plan = program
+                .spec
+                .planned_for(participant.cohort.as_deref(), &own);
+            let calendar = super::delivery::participant_calendar(&org_row, program, &participant);
+            let checks = session_checks(&program.spec, &plan, &done, &calendar);
+            jobs.extend(super::sessions::stored_jobs(program, &participant, checks));
+        }
+        jobs.retain(|j| j.due > now);
+        self.store
+            .sync_future_jobs_of(
+                org,
+                program.id,
+                Some((participants, JobPurpose::SessionCheck)),
+                &jobs,
+                now,
+            )
+            .await?;
         Ok(())
     }
 }

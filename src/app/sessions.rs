@@ -452,7 +452,7 @@ fn session_jobs(
 }
 
 /// Planned jobs as rows for this participant (or their manager).
-fn stored_jobs(
+pub(super) fn stored_jobs(
     program: &ProgramRow,
     participant: &Participant,
     planned: Vec<PlannedJob>,

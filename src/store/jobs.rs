@@ -458,11 +458,40 @@ impl Store {
         planned: &[NewJob],
         now: Timestamp,
     ) -> Result<ReplanCounts> {
+        self.sync_future_jobs_of(org, program_id, None, planned, now)
+            .await
+    }
+
+    /// [`Store::sync_future_jobs`] for some participants' jobs of one
+    /// purpose only (`only`), when nothing else of the program changed.
+    pub async fn sync_future_jobs_of(
+        &self,
+        org: OrgId,
+        program_id: i64,
+        only: Option<(&[i64], JobPurpose)>,
+        planned: &[NewJob],
+        now: Timestamp,
+    ) -> Result<ReplanCounts> {
+        let scope = match only {
+            None => String::new(),
+            Some((participants, purpose)) => {
+                let ids: Vec<String> = participants.iter().map(i64::to_string).collect();
+                format!(
+                    " AND participant_id IN ({}) AND purpose = '{}'",
+                    if ids.is_empty() {
+                        "NULL".to_string()
+                    } else {
+                        ids.join(",")
+                    },
+                    purpose.as_str()
+                )
+            }
+        };
         let mut tx = self.pool.begin().await?;
-        let pending: Vec<(i64, String, i64, i64, Option<String>)> = sqlx::query_as(
+        let pending: Vec<(i64, String, i64, i64, Option<String>)> = sqlx::query_as(&format!(
             "SELECT id, unique_key, due_at, attempts, outcome FROM jobs \
-             WHERE org_id = $1 AND program_id = $2 AND state = 'pending' AND due_at > $3 AND reminds_job_id IS NULL",
-        )
+             WHERE org_id = $1 AND program_id = $2 AND state = 'pending' AND due_at > $3 AND reminds_job_id IS NULL{scope}"
+        ))
         .bind(org.0)
         .bind(program_id)
         .bind(millis(now))

@@ -119,16 +119,8 @@ impl std::fmt::Debug for Settings {
     }
 }
 
-/// A database URL with its password replaced, for logs and messages.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("redacted"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
+/// The store owns its URLs and how they are shown.
+pub use crate::store::redact_url;
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())

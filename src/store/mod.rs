@@ -97,7 +97,7 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_string())
         } else {
-            return Err(StoreError::UnsupportedUrl(crate::config::redact_url(url)));
+            return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
@@ -242,4 +242,15 @@ pub(crate) fn instant(ms: i64) -> jiff::Timestamp {
         tracing::error!(millis = ms, error = %e, "a stored time is out of range; read as 1970-01-01");
         jiff::Timestamp::UNIX_EPOCH
     })
+}
+
+/// A database URL with its password replaced, for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("redacted"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
 }

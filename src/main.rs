@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use momentum::app::Scope;
+#[cfg(feature = "local")]
 use momentum::chat::sim::{SimConfig, SimWorkspace};
 use momentum::clock::{SharedClock, SystemClock};
 use momentum::config::Settings;
@@ -12,6 +13,7 @@ use momentum::domain::program::ProgramFile;
 use momentum::domain::Platform;
 use momentum::startup::{self, ServiceOptions};
 use momentum::store::{Org, Store};
+#[cfg(feature = "local")]
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,6 +41,7 @@ enum Command {
     Migrate,
     /// Run the sample program against the built-in local workspace with a
     /// virtual clock, and print what everyone saw.
+    #[cfg(feature = "local")]
     Demo {
         /// Random seed for how the simulated people behave.
         #[arg(long, default_value_t = 7)]
@@ -132,6 +135,7 @@ enum Command {
     /// Print performance figures: loading a program with the largest holiday
     /// calendar, planning N participants × 36 rules, and dispatching to the
     /// local workspace with Slack's limits off and on.
+    #[cfg(feature = "local")]
     Bench {
         #[arg(long, default_value_t = 10_000)]
         participants: usize,
@@ -194,6 +198,7 @@ enum Command {
     },
     /// Run the local chat workspace (a simulated Slack) as a server, so that
     /// `momentum serve` with SLACK_API_URL pointing at it works like a real deployment.
+    #[cfg(feature = "local")]
     Sim {
         /// Where the simulated Slack Web API listens.
         #[arg(long, default_value = "127.0.0.1:8090")]
@@ -233,6 +238,25 @@ enum Command {
         #[arg(long)]
         faults_json: Option<String>,
     },
+    /// The server build has no local workspace: these say so instead of
+    /// clap's "unrecognized subcommand".
+    #[cfg(not(feature = "local"))]
+    #[command(hide = true)]
+    Demo(NotInThisBuild),
+    #[cfg(not(feature = "local"))]
+    #[command(hide = true)]
+    Sim(NotInThisBuild),
+    #[cfg(not(feature = "local"))]
+    #[command(hide = true)]
+    Bench(NotInThisBuild),
+}
+
+/// Whatever was given to a command this build does not have.
+#[cfg(not(feature = "local"))]
+#[derive(clap::Args)]
+struct NotInThisBuild {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -382,12 +406,20 @@ enum AdminCommand {
     },
 }
 
+#[cfg(not(feature = "local"))]
+const NO_LOCAL_WORKSPACE: &str = "this momentum is the server build, without the local workspace \
+     (the cargo feature `local`): demo, sim and bench are not in it. Build with the default \
+     features for them, e.g. `cargo run --release -- demo`";
+
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
     momentum::telemetry::init(match cli.command {
-        Command::Demo { .. } | Command::CheckConfig { .. } => "warn",
+        #[cfg(feature = "local")]
+        Command::Demo { .. } => "warn",
+        Command::CheckConfig { .. } => "warn",
         // The digest's data generator is slow on purpose: no slow-statement warnings.
+        #[cfg(feature = "local")]
         Command::Bench { .. } => "error,sqlx=error",
         _ => "info",
     });
@@ -404,12 +436,16 @@ async fn main() {
 async fn run(cli: Cli) -> Result<i32> {
     let settings = || Settings::load(cli.config.as_deref()).context("reading settings");
     match cli.command {
+        #[cfg(not(feature = "local"))]
+        Command::Demo(_) | Command::Sim(_) | Command::Bench(_) => bail!(NO_LOCAL_WORKSPACE),
+        #[cfg(feature = "local")]
         Command::Demo {
             web: true, listen, ..
         } => {
             momentum::playground::serve(listen).await?;
             Ok(0)
         }
+        #[cfg(feature = "local")]
         Command::Demo {
             seed, summary_only, ..
         } => {
@@ -417,6 +453,7 @@ async fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::CheckConfig { files } => Ok(check_config(&files)),
+        #[cfg(feature = "local")]
         Command::Bench {
             participants,
             dispatch_jobs,
@@ -883,6 +920,7 @@ async fn run(cli: Cli) -> Result<i32> {
             );
             Ok(0)
         }
+        #[cfg(feature = "local")]
         Command::Sim {
             listen,
             service_url,

@@ -25,9 +25,11 @@ COPY templates ./templates
 COPY examples ./examples
 # The registry and target/ live in BuildKit caches, so a rebuild after a
 # source change recompiles only the crate; the binary is copied out of the cache.
+# The server only: without the default feature `local` (the simulated
+# workspaces, the demo, the playground and `momentum bench`).
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked \
+    cargo build --release --locked --no-default-features \
  && install -m 0755 target/release/momentum /usr/local/bin/momentum
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime

@@ -124,17 +124,21 @@ pub fn step_suggestions(locale: &str, theme: Option<&str>) -> Vec<String> {
 
 /// With `MOMENTUM_BLOCKS_DIR` set (as `.ci/run` sets it), a Block Kit
 /// payload (one the local workspace accepted, or a test rendered) is written there, one file each, for
-/// Slack's own SDK to check (`.ci/validate_blocks.py`).
+/// Slack's own SDK to check (`.ci/validate_blocks.py`). Test support: not in
+/// the server build.
+#[cfg(any(test, feature = "local"))]
 pub fn keep_for_validation(kind: &str, payload: &serde_json::Value) {
     keep_in("MOMENTUM_BLOCKS_DIR", kind, payload);
 }
 
 /// With `MOMENTUM_CARDS_DIR` set, an Adaptive Card (one the local
 /// workspace received, or a test rendered) is written there for `.ci/validate_cards.py` (the 1.5 schema).
+#[cfg(any(test, feature = "local"))]
 pub fn keep_card_for_validation(card: &serde_json::Value) {
     keep_in("MOMENTUM_CARDS_DIR", "card", card);
 }
 
+#[cfg(any(test, feature = "local"))]
 fn keep_in(variable: &str, kind: &str, payload: &serde_json::Value) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);

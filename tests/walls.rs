@@ -102,9 +102,26 @@ const RULES: &[Rule] = &[
     },
     Rule {
         name: "nothing in the serving path reaches the local workspace (chat::sim, demo, playground, bench)",
-        from: From::AllExcept(&["chat::sim", "demo", "playground", "bench", "main", "lib"]),
+        from: From::AllExcept(&["chat::sim", "demo", "playground", "bench", "cli::local", "lib"]),
         never: &["chat::sim", "demo", "playground", "bench"],
     },
+    Rule {
+        name: "the command line (main.rs, src/cli/) never reaches the store: its commands go \
+               through the app, over the database startup::database opens",
+        from: From::Parts(&["main", "cli", "cli::local"]),
+        never: &["store"],
+    },
+];
+
+/// The modules of the local workspace, and the feature that must guard each
+/// declaration of them, so that the server build (`--no-default-features`)
+/// cannot come to need them: (file, module).
+const LOCAL_MODULES: &[(&str, &str)] = &[
+    ("src/lib.rs", "bench"),
+    ("src/lib.rs", "demo"),
+    ("src/lib.rs", "playground"),
+    ("src/chat/mod.rs", "sim"),
+    ("src/cli/mod.rs", "local"),
 ];
 
 // ---------------------------------------------------------------------------
@@ -160,6 +177,22 @@ fn walls_hold_apart_from_the_known_crossings() {
 }
 
 #[test]
+fn the_local_workspace_is_declared_only_behind_its_feature() {
+    for (file, module) in LOCAL_MODULES {
+        let text = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        let at = lines
+            .iter()
+            .position(|l| l.ends_with(&format!("mod {module};")))
+            .unwrap_or_else(|| panic!("{file} declares no `mod {module};`"));
+        assert!(
+            at > 0 && lines[at - 1] == "#[cfg(feature = \"local\")]",
+            "{file}: `mod {module};` must follow #[cfg(feature = \"local\")]: the server build leaves the local workspace out"
+        );
+    }
+}
+
+#[test]
 fn known_list_has_no_duplicates() {
     let unique: BTreeSet<_> = KNOWN.iter().collect();
     assert_eq!(unique.len(), KNOWN.len(), "KNOWN lists an entry twice");
@@ -183,14 +216,17 @@ fn scan_reads_the_whole_tree() {
         "only {crate_refs} crate-internal references found under src/"
     );
 
-    // Every path must land in a module lib.rs declares: a wrong `super`
-    // resolution would show up here as a part that does not exist.
-    let root = fs::read_to_string(src_dir().join("lib.rs")).unwrap();
+    // Every path must land in a module lib.rs (or, for the command line,
+    // main.rs) declares: a wrong `super` resolution would show up here as a
+    // part that does not exist.
     let mut top: HashSet<String> = HashSet::new();
-    let toks = tokenize(&strip(&root));
-    for w in toks.windows(2) {
-        if w[0].text == "mod" {
-            top.insert(w[1].text.clone());
+    for root in ["lib.rs", "main.rs"] {
+        let root = fs::read_to_string(src_dir().join(root)).unwrap();
+        let toks = tokenize(&strip(&root));
+        for w in toks.windows(2) {
+            if w[0].text == "mod" {
+                top.insert(w[1].text.clone());
+            }
         }
     }
     let stray: Vec<String> = scan
@@ -203,7 +239,7 @@ fn scan_reads_the_whole_tree() {
         .collect();
     assert!(
         stray.is_empty(),
-        "paths into no module of lib.rs:\n{}",
+        "paths into no module of lib.rs or main.rs:\n{}",
         stray.join("\n")
     );
 }
@@ -401,6 +437,8 @@ fn parts_of_paths_and_files() {
     assert_eq!(part_of_file("src/http/slack/events.rs"), "http");
     assert_eq!(part_of_file("src/config.rs"), "config");
     assert_eq!(part_of_file("src/main.rs"), "main");
+    assert_eq!(part_of_file("src/cli/org.rs"), "cli");
+    assert_eq!(part_of_file("src/cli/local.rs"), "cli::local");
 }
 
 #[test]
@@ -415,6 +453,12 @@ fn rules_catch_each_kind_of_crossing() {
         ("src/http/x.rs", "fn f(e: sqlx::Error) {}"),
         ("src/config.rs", "use crate::chat::teams::TeamsConfig;"),
         ("src/app/x.rs", "use crate::demo::run;"),
+        ("src/main.rs", "use momentum::chat::sim::SimWorkspace;"),
+        ("src/cli/org.rs", "use momentum::store::Store;"),
+        (
+            "src/cli/local.rs",
+            "fn f() { momentum::store::Store::connect(); }",
+        ),
     ];
     for (file, src) in cases {
         assert!(
@@ -430,7 +474,8 @@ fn rules_catch_each_kind_of_crossing() {
         ("src/demo.rs", "use crate::chat::sim::Sim;"),
         ("src/chat/sim/x.rs", "use crate::store::Store;"),
         ("src/http/x.rs", "use crate::app::App;"),
-        ("src/main.rs", "use momentum::chat::sim::SimWorkspace;"),
+        ("src/cli/local.rs", "use momentum::chat::sim::SimWorkspace;"),
+        ("src/cli/org.rs", "use momentum::app::App;"),
     ];
     for (file, src) in fine {
         assert!(
@@ -568,6 +613,8 @@ fn part_of_module(segs: &[String]) -> String {
         {
             format!("chat::{sub}")
         }
+        // The command line's local workspace commands (demo, sim, bench).
+        [cli, local, ..] if cli == "cli" && local == "local" => "cli::local".into(),
         [first, ..] => first.clone(),
     }
 }

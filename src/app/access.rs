@@ -223,6 +223,11 @@ impl App {
         Ok(grant)
     }
 
+    /// The organisation's live admin grants, oldest first.
+    pub async fn org_admins(&self, org: OrgId) -> AppResult<Vec<OrgAdmin>> {
+        Ok(self.store.org_admins(org).await?)
+    }
+
     /// Revokes `person`'s organisation admin grant; `false` when they have
     /// none. Their organisation-wide console sessions end with it.
     pub async fn revoke_org_admin(

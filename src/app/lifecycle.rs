@@ -34,6 +34,20 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("no program {key:?}")))
     }
 
+    /// Archives a program after its last session and follow-up: nothing
+    /// more is sent for it (its pending jobs end as skipped), its data stays.
+    /// `false` when the organisation has no such program.
+    pub async fn archive_program(&self, org: OrgId, key: &str, by: &str) -> AppResult<bool> {
+        let archived = self
+            .store
+            .archive_program(org, key, self.clock.now())
+            .await?;
+        if archived {
+            self.audit(org, by, "program.archive", Some(key)).await;
+        }
+        Ok(archived)
+    }
+
     pub async fn program_state(&self, org: &Org, program: &ProgramRow) -> AppResult<ProgramState> {
         let (latest, jobs_to_go) = self.store.program_activity(org.id, program.id).await?;
         let ends_on = program.spec.ends_on(latest);

@@ -20,12 +20,15 @@ pub mod keys;
 mod lifecycle;
 mod me;
 mod onboarding;
+mod orgs;
 mod retention;
 pub mod schedule;
 pub mod sessions;
 mod steps;
 mod taps;
 
+/// The organisation, as the app hands it out.
+pub use crate::store::Org;
 pub use access::Reach;
 pub use admin::ProgramHealth;
 pub use cadence::{CadenceInput, FieldErrors};
@@ -56,7 +59,7 @@ use crate::store::participants::{Participant, Person, PersonRecord, PAUSED_INDEF
 use crate::store::programs::{ApplyOutcome, ProgramRow};
 use crate::store::reports::{NewTap, TapOutcome, TapTarget};
 use crate::store::sessions::{Completion, SessionCompletion};
-use crate::store::{NewJob, Org, OrgId, Store, StoreError};
+use crate::store::{NewJob, OrgId, Store, StoreError};
 use jiff::civil::Date;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -210,6 +213,15 @@ impl App {
         {
             tracing::error!(error = %e, action, "could not write the audit log");
         }
+    }
+
+    /// Notes an action that concerned every organisation (a key rotation)
+    /// in each one's audit log.
+    pub async fn audit_every_org(&self, actor: &str, action: &str) -> AppResult<()> {
+        for org in self.store.orgs().await? {
+            self.audit(org.id, actor, action, None).await;
+        }
+        Ok(())
     }
 
     pub async fn create_org(&self, name: &str, time_zone: &str, locale: &str) -> AppResult<Org> {

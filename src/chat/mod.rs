@@ -3,6 +3,7 @@
 //! Kit for Slack; Adaptive Cards for Teams), from `templates/`.
 
 pub mod proxy;
+#[cfg(feature = "local")]
 pub mod sim;
 pub mod slack;
 pub mod teams;

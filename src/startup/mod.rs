@@ -1,6 +1,9 @@
 //! Wiring: from settings to a running service (store, chat ports, HTTP
 //! server, dispatcher), shared by `serve`, the demo and the tests.
 
+pub mod database;
+pub mod service;
+
 use crate::app::App;
 use crate::chat::slack::{http_client, SlackChat};
 use crate::chat::{ChatPort, Chats};

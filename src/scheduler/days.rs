@@ -120,6 +120,21 @@ impl Dispatcher {
                 to,
                 owner: &self.owner,
             };
+            // At most one message a manager's day (PRODUCT.md): a job
+            // planned after the day's message went out waits for the next
+            // working day's (a retried lead is that message itself).
+            let fresh = lead.batch_job_id != Some(lead.id) && !lead.verify_first;
+            if fresh {
+                match self.next_day(&same_day, &lead, &ctx, day.date, now).await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => {
+                        let o = self.retry(&lead, format!("database: {e}"), false);
+                        done.push((lead, o));
+                        continue;
+                    }
+                }
+            }
             let carried = match self.claim(&same_day, &lead, &waiting, now).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -160,6 +175,37 @@ impl Dispatcher {
             }
         }
         (messages, done)
+    }
+
+    /// Defers `lead` to the manager's next working day at its planned
+    /// local time when this day's message already went out; `true` when it
+    /// was deferred (or another dispatcher holds it now).
+    async fn next_day(
+        &self,
+        day: &SameDay<'_>,
+        lead: &Job,
+        ctx: &JobContext,
+        date: Date,
+        now: Timestamp,
+    ) -> Result<bool, AppError> {
+        if !self.app.store.day_message_sent(day).await? {
+            return Ok(false);
+        }
+        let zone = &ctx.calendar.zone;
+        let at = lead.planned_due_at.to_zoned(zone.tz().clone()).time();
+        let Some(due) = date
+            .tomorrow()
+            .ok()
+            .and_then(|d| ctx.calendar.first_allowed(d, at))
+        else {
+            return Ok(false);
+        };
+        let reason = "deferred: the manager's message of that day had already gone out";
+        self.app
+            .store
+            .defer_to_day(day.org, lead.id, &self.owner, due, reason, now)
+            .await?;
+        Ok(true)
     }
 
     /// Claims for `lead` the other jobs of its day: this round's and those

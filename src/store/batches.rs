@@ -54,6 +54,51 @@ impl Store {
         rows.iter().map(job).collect()
     }
 
+    /// Whether the manager already got this day's message (a lead sent).
+    pub async fn day_message_sent(&self, day: &SameDay<'_>) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM jobs WHERE org_id = $1 AND recipient_person_id = $2 AND purpose = $3 \
+             AND state = 'sent' AND (batch_job_id IS NULL OR batch_job_id = id) \
+             AND planned_due_at >= $4 AND planned_due_at < $5{}",
+            day.in_program()
+        ))
+        .bind(day.org.0)
+        .bind(day.recipient)
+        .bind(day.purpose.as_str())
+        .bind(millis(day.from))
+        .bind(millis(day.to))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// Moves a job leased by `owner` to another day: pending again, planned
+    /// and due at `due` (so it joins that day's message), with `reason`.
+    pub async fn defer_to_day(
+        &self,
+        org: OrgId,
+        job_id: i64,
+        owner: &str,
+        due: Timestamp,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE jobs SET state = 'pending', due_at = $1, planned_due_at = $1, lease_owner = NULL, lease_until = NULL, \
+             outcome = $2, updated_at = $3 WHERE org_id = $4 AND id = $5 AND state = 'leased' AND lease_owner = $6",
+        )
+        .bind(millis(due))
+        .bind(reason)
+        .bind(millis(now))
+        .bind(org.0)
+        .bind(job_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            > 0)
+    }
+
     /// Makes `lead` (leased by `owner`) carry `others` (pending, or leased
     /// by `owner`; any other state is left alone) in one transaction.
     /// Returns every job the lead carries, itself first, or nothing when

@@ -340,3 +340,34 @@ async fn a_dispatcher_that_died_mid_send_of_a_managers_day_is_taken_over_without
     .unwrap();
     assert_eq!(states, vec!["sent"; 3]);
 }
+
+/// A check-in planned after the manager's message of the day went out (a
+/// session reported late) waits for the next working day's message: never
+/// two check-ins in one day.
+#[tokio::test]
+async fn a_check_in_planned_after_the_days_message_waits_for_the_next_day() {
+    let t = spawn_app().await;
+    t.apply_yaml(&t.admin_token, &PROGRAM).await;
+    t.complete_session(REPORTS[0], 1, "2026-09-07").await;
+    // Thursday 10:00: Jana's check-in goes out.
+    t.advance_to("2026-09-10T08:00:00Z").await;
+    let pavel = t.user_id("pavel.svoboda");
+    let dm = SimWorkspace::dm_channel(&pavel);
+    assert_eq!(t.sim.messages_in(&dm).len(), 1);
+    // At noon the platform reports Tomáš's session of Monday: his check-in
+    // was due this morning, after Pavel's message of the day.
+    t.clock.set("2026-09-10T10:00:00Z".parse().unwrap());
+    t.complete_session(REPORTS[1], 1, "2026-09-07").await;
+    t.advance_to("2026-09-10T10:05:00Z").await;
+    t.advance_to("2026-09-10T15:00:00Z").await;
+    assert_eq!(t.sim.messages_in(&dm).len(), 1, "one message on Thursday");
+    // Friday 10:00: his check-in, in Friday's message.
+    t.advance_to("2026-09-11T08:00:00Z").await;
+    let sent = t.sim.messages_in(&dm);
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent[1].content.text.contains("Tomáš Dvořák"),
+        "{}",
+        sent[1].content.text
+    );
+}

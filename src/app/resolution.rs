@@ -77,8 +77,8 @@ pub fn cheapest_route(people: usize, directory: Option<usize>, c: &ResolutionCos
 }
 
 /// Whether a sweep of unknown length that has read `pages` pages is still
-/// worth continuing against looking the `left` people up one by one: once it
-/// has cost as much as those look-ups, it stops (at most twice the cheaper
+/// worth continuing against looking up the `left` people it started with
+/// one by one: once it has cost as much as those look-ups, it stops (at most twice the cheaper
 /// route's cost, whatever the workspace's size).
 pub fn keep_sweeping(pages: usize, left: usize, c: &ResolutionCosts) -> bool {
     pages_minutes(pages, c) < lookups_minutes(left, None, c)
@@ -211,9 +211,12 @@ impl Round<'_> {
     ) -> Result<bool, ChatError> {
         let mut cursor: Option<String> = None;
         let mut pages = 0;
+        // Measured against looking up everyone it started with: the rent
+        // paid so far against the price of buying at the start.
+        let people = self.left.len();
         let mut users = 0usize;
         loop {
-            if !size_known && pages > 0 && !keep_sweeping(pages, self.left.len(), costs) {
+            if !size_known && pages > 0 && !keep_sweeping(pages, people, costs) {
                 return Ok(false);
             }
             let at = cursor.clone();

@@ -308,12 +308,9 @@ async fn languages_are_learned_across_pages_of_a_big_workspace() {
     );
     let applied = t.apply_yaml(&t.admin_token, &program).await;
     assert_eq!(applied.status(), 200);
-    // The workspace's size is not known yet: pages of 200 are swept while
-    // that is cheaper than looking the people left up; with only her left
-    // (after two pages) she is looked up, and her language learned in one
-    // sweep of pages of 1,000 (two).
-    assert_eq!(t.sim.call_count("users.list"), 4);
-    assert_eq!(t.sim.call_count("users.lookupByEmail"), 1);
+    // One sweep in pages of 200 finds everyone, languages included.
+    assert_eq!(t.sim.call_count("users.list"), 6);
+    assert_eq!(t.sim.call_count("users.lookupByEmail"), 0);
     let locale: Option<String> =
         sqlx::query_scalar("SELECT locale FROM people WHERE email = 'late@acme.example'")
             .fetch_one(t.store.pool())

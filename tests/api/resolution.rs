@@ -214,3 +214,43 @@ async fn two_resolvers_never_do_the_same_work() {
     assert_eq!(people_resolved(&t).await as usize, people);
     assert_eq!(t.sim.call_count("users.lookupByEmail"), people);
 }
+
+/// A figure, not a test: 2,000 participants by email in a workspace of
+/// 20,000 users, Slack's limits paced at 20 times their rate (pages and
+/// look-ups counted as they are; times scale by 20 back to Slack's pace).
+/// `cargo test --test api resolution::figure -- --ignored --nocapture`
+#[tokio::test]
+#[ignore]
+async fn figure() {
+    let t = spawn_app_resolving_later(Some(SlackLimits::default().scaled(20))).await;
+    for i in 0..20_000 {
+        t.sim.add_user(
+            &format!("u{i}"),
+            &format!("User {i}"),
+            &format!("u{i}@big.example"),
+            "UTC",
+        );
+    }
+    let mut yaml = String::from(
+        "version: 1\nprogram:\n  key: big\n  name: Big\n  time_zone: UTC\n  sessions:\n    - { number: 1, planned: 2026-10-01 }\n  nudges:\n    - { kind: small_step, days_after_session: 1, at: \"09:30\" }\nparticipants:\n",
+    );
+    for i in (0..20_000).step_by(10) {
+        yaml.push_str(&format!("  - {{ email: u{i}@big.example }}\n"));
+    }
+    let doc: Value = serde_norway::from_str(&yaml).unwrap();
+    let started = std::time::Instant::now();
+    let applied = t.app.apply_program(t.org.id, &doc, false).await.unwrap();
+    let apply = started.elapsed();
+    let started = std::time::Instant::now();
+    let rounds = t.resolve().await;
+    let resolve = started.elapsed();
+    let resolved: usize = rounds.iter().map(|r| r.resolved).sum();
+    println!(
+        "applied {} participants in {apply:?} ({} waiting); resolved {resolved} in {resolve:?} at 20x pace; \
+         users.list {} calls, users.lookupByEmail {} calls",
+        applied.participants_added,
+        applied.resolving,
+        t.sim.call_count("users.list"),
+        t.sim.call_count("users.lookupByEmail"),
+    );
+}

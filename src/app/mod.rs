@@ -21,6 +21,7 @@ mod lifecycle;
 mod me;
 mod onboarding;
 mod orgs;
+mod resolution;
 mod retention;
 pub mod schedule;
 pub mod sessions;
@@ -39,6 +40,9 @@ pub use install::SlackGrant;
 pub use lifecycle::{ProgramState, ProgramStatus};
 pub use me::{NoteRefusal, Overview, ProgramProgress, RecentAction, NOTE_MAX_CHARS};
 pub use onboarding::StartingPoint;
+pub use resolution::{
+    ResolutionProgress, ResolveRound, INLINE_BUDGET as INLINE_RESOLUTION_BUDGET, RESOLUTION_LEASE,
+};
 pub use sessions::{in_comparison, CompletedSession, ParticipantLookup, SessionOutcome};
 pub use steps::{StepChoice, StepRefusal, STEP_MAX_CHARS};
 pub use taps::{MessageUpdate, Tap, TapAnswer, TapRefusal, TapResult};
@@ -98,42 +102,6 @@ impl From<StoreError> for AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
-/// Looks an email up, waiting out a 429 (up to three times, a minute at
-/// most each) rather than calling the person unresolved.
-async fn lookup_waiting_out_limits(
-    port: &dyn ChatPort,
-    email: &str,
-) -> Result<Option<crate::chat::ChatUser>, crate::chat::ChatError> {
-    let mut tries = 0;
-    loop {
-        match port.lookup_by_email(email).await {
-            Err(crate::chat::ChatError::RateLimited { retry_after }) if tries < 3 => {
-                tries += 1;
-                let wait = retry_after.unwrap_or(std::time::Duration::from_secs(5));
-                tokio::time::sleep(wait.min(std::time::Duration::from_secs(60))).await;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// The first workspace that knows the email; an error only when none
-/// knows it and one could not be asked.
-async fn look_up(
-    directories: &[Arc<dyn ChatPort>],
-    email: &str,
-) -> Result<Option<crate::chat::ChatUser>, crate::chat::ChatError> {
-    let mut failed = None;
-    for port in directories {
-        match lookup_waiting_out_limits(port.as_ref(), email).await {
-            Ok(Some(u)) => return Ok(Some(u)),
-            Ok(None) => {}
-            Err(e) => failed = Some(e),
-        }
-    }
-    failed.map_or(Ok(None), Err)
-}
-
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -184,6 +152,10 @@ pub struct App {
     pub secret_key: SecretKey,
     /// Where programs' bookings feeds are fetched from.
     feeds: Arc<dyn crate::feeds::FeedSource>,
+    /// Applying a program resolves its people before answering when that
+    /// is expected to take at most this long; `None`: always in the
+    /// background.
+    inline_resolution: Option<std::time::Duration>,
 }
 
 impl App {
@@ -194,6 +166,17 @@ impl App {
             chats,
             secret_key,
             feeds: Arc::new(crate::feeds::HttpsFeeds),
+            inline_resolution: Some(resolution::INLINE_BUDGET),
+        }
+    }
+
+    /// The app resolving people before applying answers only when that is
+    /// expected to take at most `budget` (`None`: never; tests of the
+    /// background resolver).
+    pub fn with_inline_resolution(self, budget: Option<std::time::Duration>) -> Self {
+        Self {
+            inline_resolution: budget,
+            ..self
         }
     }
 
@@ -334,6 +317,7 @@ impl App {
         // Rules, managers, zones or calendars may have changed: future unsent
         // jobs follow. Derived state: applying again heals an interruption here.
         outcome.replanned = self.replan_program(org, outcome.program_id).await?;
+        self.resolve_if_quick(org, &mut outcome).await?;
         Ok(outcome)
     }
 
@@ -426,8 +410,10 @@ impl App {
         Ok(erased.len())
     }
 
-    /// Matches people given by email to chat users. Failures are recorded per
-    /// person (and reported), never fatal: the rest of the file still applies.
+    /// What is known of the file's people before they are stored: people
+    /// given by chat id are asked for their zone and language now; people
+    /// given by email are left for the resolver (in the background), unless
+    /// no workspace is connected to look them up in.
     async fn resolve_people(
         &self,
         org: OrgId,
@@ -440,18 +426,7 @@ impl App {
                 refs.push(m);
             }
         }
-        // Emails are looked up in the organisation's own workspaces (Slack
-        // and Teams), in the order they were linked.
-        let directories: Vec<Arc<dyn ChatPort>> = match self.store.workspaces(org).await {
-            Ok(ws) => ws
-                .iter()
-                .filter_map(|(platform, id)| self.chats.for_workspace(*platform, id))
-                .collect(),
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the organisation's workspaces");
-                Vec::new()
-            }
-        };
+        let no_directory = self.directories(org).await.is_empty();
         let mut out = HashMap::new();
         for r in refs {
             let key = r.key();
@@ -459,7 +434,7 @@ impl App {
                 continue;
             }
             let mut rec = PersonRecord::from_ref(r);
-            match (&r.chat, &r.email, directories.is_empty()) {
+            match (&r.chat, &r.email, no_directory) {
                 (Some(who), _, _) => {
                     if let Some(port) = self.chats.for_identity(who) {
                         if let Ok(u) = port.user_info(who).await {
@@ -470,25 +445,10 @@ impl App {
                         }
                     }
                 }
-                (None, Some(email), false) => match look_up(&directories, email.as_str()).await {
-                    Ok(Some(u)) if u.is_bot => {
-                        rec.unresolved_reason =
-                            Some("the email belongs to a bot, not a person".into())
-                    }
-                    Ok(Some(u)) if u.deleted => {
-                        rec.unresolved_reason = Some("the chat account is deactivated".into())
-                    }
-                    Ok(Some(u)) => {
-                        rec.chat = Some(u.identity);
-                        rec.display_name = rec.display_name.or(u.display_name);
-                        rec.time_zone = u.time_zone;
-                        rec.locale = u.locale;
-                        rec.away_until = Some(u.status.away_until(self.clock.now()));
-                        rec.unresolved_reason = None;
-                    }
-                    Ok(None) => rec.unresolved_reason = Some("no chat user has this email".into()),
-                    Err(e) => rec.unresolved_reason = Some(format!("email look-up failed: {e}")),
-                },
+                (None, Some(_), false) => {
+                    rec.resolve = true;
+                    rec.unresolved_reason = None;
+                }
                 (None, Some(_), true) => {
                     rec.unresolved_reason =
                         Some("no chat workspace is connected to look the email up".into())
@@ -496,23 +456,6 @@ impl App {
                 (None, None, _) => {}
             }
             out.insert(key, rec);
-        }
-        // Slack's email look-up does not tell a person's language: one
-        // sweep of the workspace's users does, for everyone matched by email.
-        let unknown = out.values().any(|r| r.chat.is_some() && r.locale.is_none());
-        let slack = directories.iter().find(|p| p.platform() == Platform::Slack);
-        if let (true, Some(port)) = (unknown, slack) {
-            match port.languages().await {
-                Ok(languages) => {
-                    for rec in out.values_mut().filter(|r| r.locale.is_none()) {
-                        rec.locale = rec
-                            .chat
-                            .as_ref()
-                            .and_then(|c| languages.get(&c.user).cloned());
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "could not learn people's languages"),
-            }
         }
         out
     }

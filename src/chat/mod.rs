@@ -385,6 +385,28 @@ pub struct ChatUser {
     pub status: ChatStatus,
 }
 
+/// One page of a workspace's people (Slack's `users.list`), and where the
+/// next page starts (`None`: that was the last).
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryPage {
+    pub users: Vec<ChatUser>,
+    pub next: Option<String>,
+}
+
+/// What resolving people costs on a platform: how many calls a minute it
+/// allows for one look-up by email and for one page of its directory, and
+/// how many people a page holds. Route choice weighs calls by these paces.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResolutionCosts {
+    pub lookups_per_minute: u32,
+    /// `None`: the platform has no directory to sweep.
+    pub pages_per_minute: Option<u32>,
+    pub page_size: usize,
+    /// Whether this client waits between calls (off against the local
+    /// workspace without limits): a waiting client makes a long job slow.
+    pub paced: bool,
+}
+
 /// A person's chat status ("Vacationing", ":palm_tree:", until Friday).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChatStatus {
@@ -467,6 +489,28 @@ pub trait ChatPort: Send + Sync + 'static {
     async fn languages(&self) -> Result<HashMap<String, String>, ChatError> {
         Err(ChatError::Permanent(
             "this platform lists no languages".into(),
+        ))
+    }
+    /// What resolving people by email costs here (published paces).
+    fn resolution_costs(&self) -> ResolutionCosts {
+        ResolutionCosts {
+            lookups_per_minute: 60,
+            pages_per_minute: None,
+            page_size: 0,
+            paced: false,
+        }
+    }
+    /// One page of the workspace's people with their emails, zones and
+    /// languages (`cursor` from the previous page). Platforms without a
+    /// directory say so.
+    async fn directory_page(
+        &self,
+        cursor: Option<&str>,
+        size: usize,
+    ) -> Result<DirectoryPage, ChatError> {
+        let _ = (cursor, size);
+        Err(ChatError::Permanent(
+            "this platform has no directory to sweep".into(),
         ))
     }
     /// Shows a person their home tab.

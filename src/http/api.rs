@@ -133,6 +133,55 @@ pub async fn list_programs(
     Ok(Json(out))
 }
 
+/// One program, with how far matching its people to chat users has come.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProgramDetail {
+    #[serde(flatten)]
+    pub program: ProgramSummary,
+    /// People given by email are matched to chat users in the background:
+    /// how many still wait, and who could not be found.
+    pub resolution: crate::app::ResolutionProgress,
+}
+
+/// One program and its resolution progress ("resolving N of M", then who
+/// could not be found in chat).
+#[utoipa::path(get, path = "/api/v1/programs/{key}", tag = "programs",
+    params(("key" = String, Path, description = "The program's key")),
+    responses((status = 200, body = ProgramDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_program(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Result<Json<ProgramDetail>, ApiError> {
+    let caller = authorize(&state, &headers, Scope::Admin).await?;
+    if !caller.reach.covers(&key) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no program {key:?}"),
+        ));
+    }
+    let app = &state.app;
+    let p = app.program_named(caller.org, &key).await?;
+    let org_row = app
+        .store
+        .org(caller.org)
+        .await
+        .map_err(crate::app::AppError::from)?;
+    let resolution = app.program_resolution(caller.org, p.id).await?;
+    Ok(Json(ProgramDetail {
+        program: ProgramSummary {
+            id: p.id,
+            sessions: p.spec.session_count(),
+            time_zone: p.spec.time_zone.as_ref().map(|z| z.name().to_string()),
+            state: app.program_state(&org_row, &p).await?,
+            key: p.key,
+            name: p.name,
+        },
+        resolution,
+    }))
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ApplyParams {
     /// Deactivate active participants that are not in the file.

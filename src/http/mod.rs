@@ -172,6 +172,7 @@ pub fn router(state: AppState) -> Router {
             "/programs",
             get(api::list_programs).post(api::apply_program),
         )
+        .route("/programs/{key}", get(api::get_program))
         .route("/programs/{key}/participants", get(api::list_participants))
         .route("/programs/{key}/sessions", post(api::record_session))
         .route(

@@ -22,6 +22,7 @@ impl Modify for BearerAuth {
     paths(
         super::api::list_programs,
         super::api::apply_program,
+        super::api::get_program,
         super::api::list_participants,
         super::api::delivery,
         super::api::aggregates,

@@ -31,6 +31,8 @@ const BATCH: i64 = 64;
 const CONCURRENCY: usize = 16;
 /// After this many attempts a temporarily failing job is given up.
 const MAX_ATTEMPTS: i64 = 8;
+/// A job whose recipient is still being resolved looks again this much later.
+const RESOLVING_WAIT_SECONDS: i64 = 60;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DispatchStats {
@@ -42,11 +44,19 @@ pub struct DispatchStats {
     pub confirmed: usize,
     /// Sends with an unknown outcome that cannot be confirmed (not resent).
     pub unknown: usize,
+    /// Put back until their recipient's chat identity is resolved.
+    pub waiting: usize,
 }
 
 impl DispatchStats {
     pub fn handled(&self) -> usize {
-        self.sent + self.skipped + self.failed + self.retried + self.confirmed + self.unknown
+        self.sent
+            + self.skipped
+            + self.failed
+            + self.retried
+            + self.confirmed
+            + self.unknown
+            + self.waiting
     }
 
     pub fn add(&mut self, o: DispatchStats) {
@@ -56,6 +66,7 @@ impl DispatchStats {
         self.retried += o.retried;
         self.confirmed += o.confirmed;
         self.unknown += o.unknown;
+        self.waiting += o.waiting;
     }
 
     fn count(&mut self, o: &JobOutcome, confirmed: bool) {
@@ -72,6 +83,7 @@ impl DispatchStats {
             } => self.unknown += 1,
             JobOutcome::Ended { .. } => self.failed += 1,
             JobOutcome::Retry { .. } => self.retried += 1,
+            JobOutcome::Wait { .. } => self.waiting += 1,
         }
     }
 }
@@ -103,7 +115,7 @@ impl FollowUps {
     fn for_outcomes(mut self, outcomes: &[(Job, JobOutcome, bool)]) -> Vec<(OrgId, NewJob)> {
         let mut out = Vec::new();
         for (job, outcome, _) in outcomes {
-            if matches!(outcome, JobOutcome::Retry { .. }) {
+            if matches!(outcome, JobOutcome::Retry { .. } | JobOutcome::Wait { .. }) {
                 continue;
             }
             if matches!(outcome, JobOutcome::Sent { .. }) {
@@ -273,7 +285,7 @@ impl Dispatcher {
                 JobOutcome::Ended { state, reason } => {
                     tracing::info!(state = state.as_str(), %reason, "job ended")
                 }
-                JobOutcome::Retry { at, reason, .. } => {
+                JobOutcome::Retry { at, reason, .. } | JobOutcome::Wait { at, reason } => {
                     tracing::info!(%reason, retry_at = %at, "job will be retried")
                 }
             }
@@ -312,6 +324,15 @@ impl Dispatcher {
     /// Where a person's message goes, or why it cannot go.
     pub(super) fn ready(&self, ctx: &JobContext, message: Message) -> Result<Ready, JobOutcome> {
         let Some(who) = ctx.recipient.as_ref().and_then(|r| r.chat.clone()) else {
+            // Their email is still being looked up: the job waits for it
+            // (the resolver re-plans it once their zone is known), and a
+            // wait past its delivery window ends it as stale, like any job.
+            if ctx.recipient.as_ref().is_some_and(|r| r.resolving) {
+                return Err(JobOutcome::Wait {
+                    at: self.app.clock.now() + SignedDuration::from_secs(RESOLVING_WAIT_SECONDS),
+                    reason: crate::store::jobs::WAITING_FOR_IDENTITY.into(),
+                });
+            }
             let why = ctx
                 .recipient
                 .as_ref()

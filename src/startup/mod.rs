@@ -446,6 +446,11 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
     let server = tokio::spawn(http::serve(listener, state, async move {
         let _ = server_rx.wait_for(|stop| *stop).await;
     }));
+    if let Some(interval) = options.dispatcher_interval {
+        // People given by email are resolved alongside, by the same replicas.
+        let resolver = crate::scheduler::Resolver::new(app.clone());
+        tokio::spawn(resolver.run(interval.max(Duration::from_secs(1)), tx.subscribe()));
+    }
     let dispatcher = options.dispatcher_interval.map(|interval| {
         let d = Dispatcher::with_lease(app.clone(), options.lease)
             .with_retry_base(options.retry_base_seconds)

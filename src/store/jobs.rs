@@ -157,7 +157,19 @@ pub enum JobOutcome {
         reason: String,
         verify_first: bool,
     },
+    /// Not sendable yet, through no failure (the recipient's chat identity
+    /// is still being resolved): back to pending until `at`, the attempt
+    /// not counted.
+    Wait {
+        at: Timestamp,
+        reason: String,
+    },
 }
+
+/// The outcome a job waiting for its recipient's chat identity carries:
+/// re-planning neither moves nor drops it (its planned time may have passed
+/// while it waited; it goes out once the recipient is resolved).
+pub const WAITING_FOR_IDENTITY: &str = "waiting: the recipient's chat identity is being resolved";
 
 /// What re-planning changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -343,6 +355,14 @@ impl Store {
                 .bind(state.as_str())
                 .bind(reason.clone())
                 .bind(millis(now)),
+                // The attempt is given back: waiting is no failure.
+                JobOutcome::Wait { at, reason: _ } => sqlx::query(
+                    "UPDATE jobs SET state = 'pending', due_at = $1, outcome = $2, lease_until = NULL, attempts = attempts - 1, updated_at = $3 \
+                     WHERE org_id = $4 AND id = $5 AND state = 'leased' AND lease_owner = $6",
+                )
+                .bind(millis(*at))
+                .bind(WAITING_FOR_IDENTITY)
+                .bind(millis(now)),
                 JobOutcome::Retry { at, reason, verify_first: _ } => sqlx::query(
                     "UPDATE jobs SET state = 'pending', due_at = $1, outcome = $2, verify_first = $7, lease_until = NULL, updated_at = $3 \
                      WHERE org_id = $4 AND id = $5 AND state = 'leased' AND lease_owner = $6",
@@ -527,7 +547,9 @@ impl Store {
         counts.added = insert_jobs_in(&mut tx, self.backend, org, &new_jobs, now).await?;
         let dropped: Vec<String> = pending
             .iter()
-            .filter(|p| !planned_keys.contains(&p.1))
+            .filter(|p| {
+                !planned_keys.contains(&p.1) && p.4.as_deref() != Some(WAITING_FOR_IDENTITY)
+            })
             .map(|p| p.0.to_string())
             .collect();
         for chunk in dropped.chunks(500) {

@@ -34,6 +34,7 @@ macro_rules! migrations {
             (16, "steps", "0016_steps"),
             (17, "own_dates", "0017_own_dates"),
             (18, "manager_batches", "0018_manager_batches"),
+            (19, "resolution", "0019_resolution"),
         );)*
     };
 }

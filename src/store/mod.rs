@@ -21,6 +21,7 @@ pub mod participants;
 pub mod personal;
 pub mod programs;
 pub mod reports;
+pub mod resolution;
 pub mod retention;
 pub mod sealed;
 pub mod sessions;

@@ -23,6 +23,9 @@ pub struct PersonRecord {
     /// Out of office until then, when the chat platform was asked
     /// (`Some(None)`: asked, not away); `None` keeps what is stored.
     pub away_until: Option<Option<Timestamp>>,
+    /// Given by email and not looked up yet: stored as waiting for the
+    /// resolver (in the background), unless already matched.
+    pub resolve: bool,
 }
 
 impl PersonRecord {
@@ -65,6 +68,8 @@ pub struct Person {
     pub stopped_at: Option<i64>,
     /// Out of office until then (ms), as the chat platform reported it.
     pub away_until: Option<i64>,
+    /// Waiting for the resolver to match their email to a chat user.
+    pub resolving: bool,
 }
 
 impl Person {
@@ -75,7 +80,7 @@ impl Person {
 }
 
 const PERSON_COLUMNS: &str =
-    "id, org_id, email, display_name, platform, workspace_id, user_id, time_zone, locale, unresolved_reason, stopped_at, away_until";
+    "id, org_id, email, display_name, platform, workspace_id, user_id, time_zone, locale, unresolved_reason, stopped_at, away_until, resolve_due_at";
 
 fn person(row: &AnyRow) -> Result<Person> {
     person_prefixed(row, "")
@@ -118,6 +123,7 @@ fn person_prefixed(row: &AnyRow, prefix: &str) -> Result<Person> {
         unresolved_reason: col(row, &c("unresolved_reason"))?,
         stopped_at: col(row, &c("stopped_at"))?,
         away_until: col(row, &c("away_until"))?,
+        resolving: col::<Option<i64>>(row, &c("resolve_due_at"))?.is_some(),
     })
 }
 
@@ -195,7 +201,7 @@ pub(crate) async fn upsert_person(
         }
         (Some(a), _) | (None, Some(a)) => a,
         (None, None) => {
-            return Ok(sqlx::query_scalar(
+            let id = sqlx::query_scalar(
                 "INSERT INTO people (org_id, email, display_name, platform, workspace_id, user_id, time_zone, locale, unresolved_reason, created_at, updated_at, away_until) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id",
             )
@@ -211,7 +217,9 @@ pub(crate) async fn upsert_person(
             .bind(millis(now))
             .bind(rec.away_until.flatten().map(millis))
             .fetch_one(&mut **tx)
-            .await?)
+            .await?;
+            queue_resolution(tx, org, id, rec, now).await?;
+            return Ok(id);
         }
     };
     // Only fill in what is known; never forget a resolved identity.
@@ -238,7 +246,33 @@ pub(crate) async fn upsert_person(
     .bind(rec.away_until.flatten().map(millis))
     .execute(&mut **tx)
     .await?;
+    queue_resolution(tx, org, id, rec, now).await?;
     Ok(id)
+}
+
+/// Puts a person given by email in the resolver's queue, unless they
+/// already have a chat identity (applying the same file again looks no one
+/// up twice) or are already waiting.
+async fn queue_resolution(
+    tx: &mut Transaction<'static, Any>,
+    org: OrgId,
+    id: i64,
+    rec: &PersonRecord,
+    now: Timestamp,
+) -> Result<()> {
+    if !rec.resolve || rec.chat.is_some() || rec.email.is_none() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE people SET resolve_due_at = COALESCE(resolve_due_at, $1), unresolved_reason = NULL \
+         WHERE org_id = $2 AND id = $3 AND user_id IS NULL",
+    )
+    .bind(millis(now))
+    .bind(org.0)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// A participant with what planning and sending need.
@@ -281,8 +315,8 @@ pub struct ParticipantStatus {
     pub focus: Option<String>,
     /// In the program (not deactivated).
     pub active: bool,
-    /// `reachable`, `not_found_in_chat`, `app_not_installed` or
-    /// `account_inactive`.
+    /// `reachable`, `resolving` (their email is still being looked up),
+    /// `not_found_in_chat`, `app_not_installed` or `account_inactive`.
     pub reachability: String,
     /// The operational reason when they cannot be reached.
     pub reason: Option<String>,
@@ -554,7 +588,7 @@ impl Store {
         use crate::domain::delivery::ReasonCategory;
         // The latest failure to reach them, unless a message reached them since.
         let rows = sqlx::query(
-            "SELECT pa.id, pe.display_name, pe.email, pe.platform, pe.workspace_id, pe.user_id, pe.unresolved_reason, \
+            "SELECT pa.id, pe.display_name, pe.email, pe.platform, pe.workspace_id, pe.user_id, pe.unresolved_reason, pe.resolve_due_at, \
                     m.email AS manager_email, m.display_name AS manager_name, pa.cohort, pa.focus, pa.share_focus, pa.deactivated_at, \
                     (SELECT j.outcome FROM jobs j WHERE j.org_id = pa.org_id AND j.recipient_person_id = pa.person_id AND j.state = 'failed' \
                        AND NOT EXISTS (SELECT 1 FROM jobs s WHERE s.org_id = j.org_id AND s.recipient_person_id = j.recipient_person_id \
@@ -588,7 +622,10 @@ impl Store {
                             | ReasonCategory::AccountInactive
                     )
                 });
+                let resolving = col::<Option<i64>>(r, "resolve_due_at")?.is_some();
                 let (reachability, reason) = match (&user, unreachable) {
+                    // Still being looked up: nudges wait for them.
+                    (None, _) if resolving => ("resolving", None),
                     (None, _) => (
                         ReasonCategory::NotFoundInChat.as_str(),
                         col::<Option<String>>(r, "unresolved_reason")?,

@@ -36,6 +36,10 @@ pub struct ApplyOutcome {
     /// People who could not be matched to a chat user, with the reason. They
     /// are enrolled but receive nothing until resolved.
     pub unresolved: Vec<String>,
+    /// People still being matched to a chat user by email, in the
+    /// background: their nudges wait for them (see the program's
+    /// `resolution`).
+    pub resolving: i64,
     /// People in the file who asked to be forgotten: not enrolled again (as
     /// participants or as managers).
     pub erased_skipped: usize,

@@ -119,7 +119,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(slack_options: SlackOptions) -> TestApp {
-    spawn(slack_options, false, false, None).await
+    spawn(slack_options, false, false, None, true).await
 }
 
 /// The service reaching PostgreSQL through `proxy` (host:port), so that a
@@ -128,7 +128,7 @@ pub async fn spawn_app_through(proxy: &str) -> Option<TestApp> {
     std::env::var("MOMENTUM_TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.is_empty())?;
-    Some(spawn(fast_slack(), false, false, Some(proxy.to_string())).await)
+    Some(spawn(fast_slack(), false, false, Some(proxy.to_string()), true).await)
 }
 
 /// Where the PostgreSQL test server listens, when the suite runs on it.
@@ -145,13 +145,26 @@ pub fn postgres_address() -> Option<String> {
 /// The service with Microsoft Graph consented for the Teams tenant: emails
 /// resolve through Graph and the app is installed for enrolled people.
 pub async fn spawn_app_with_graph() -> TestApp {
-    spawn(fast_slack(), false, true, None).await
+    spawn(fast_slack(), false, true, None, true).await
 }
 
 /// The service receiving over Socket Mode: the local workspace sends every
 /// tap, command and event as an envelope on the WebSocket instead of HTTP.
 pub async fn spawn_app_socket() -> TestApp {
-    spawn(fast_slack(), true, false, None).await
+    spawn(fast_slack(), true, false, None, true).await
+}
+
+/// The service resolving people given by email only in the background
+/// (never before applying answers), with Slack's pace `limits` on the client
+/// (`None`: unpaced): tests of the resolver drive it with `resolve`.
+pub async fn spawn_app_resolving_later(
+    limits: Option<momentum::chat::slack::limits::SlackLimits>,
+) -> TestApp {
+    let options = SlackOptions {
+        limits,
+        ..fast_slack()
+    };
+    spawn(options, false, false, None, false).await
 }
 
 async fn spawn(
@@ -159,6 +172,7 @@ async fn spawn(
     socket: bool,
     graph: bool,
     database_via: Option<String>,
+    resolve_inline: bool,
 ) -> TestApp {
     let org_name = "Acme";
     let dir = tempfile::tempdir().unwrap();
@@ -206,7 +220,10 @@ async fn spawn(
     let feeds = Arc::new(MemoryFeeds::default());
     let app = Arc::new(
         App::new(store.clone(), shared, chats, SecretKey::generate())
-            .with_feed_source(feeds.clone()),
+            .with_feed_source(feeds.clone())
+            .with_inline_resolution(
+                resolve_inline.then_some(momentum::app::INLINE_RESOLUTION_BUDGET),
+            ),
     );
     let org = app
         .create_org(org_name, "Europe/Prague", "en")
@@ -499,6 +516,15 @@ impl TestApp {
     pub async fn advance_to(&self, at: &str) -> DispatchStats {
         self.clock.set(at.parse().unwrap());
         self.dispatch().await
+    }
+
+    /// Runs the resolver until no one in the organisation waits for their
+    /// chat identity; its rounds.
+    pub async fn resolve(&self) -> Vec<momentum::app::ResolveRound> {
+        self.app
+            .resolve_all(self.org.id, "test-resolver")
+            .await
+            .unwrap()
     }
 
     pub async fn dispatch(&self) -> DispatchStats {

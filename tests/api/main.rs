@@ -24,6 +24,7 @@ mod proxy;
 mod pulse_question;
 mod pulses;
 mod reminders;
+mod resolution;
 mod scheduling;
 mod scoping;
 mod slack_inbound;

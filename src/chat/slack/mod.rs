@@ -131,6 +131,9 @@ pub struct SlackChat {
     timeout: Duration,
 }
 
+/// Slack's recommended `users.list` page size.
+pub const DIRECTORY_PAGE_SIZE: usize = 200;
+
 impl SlackChat {
     /// Connects with a bot token and learns which workspace it belongs to (`auth.test`).
     pub async fn connect(client: Arc<SlackHttpClient>, bot_token: &str) -> Result<Self, ChatError> {
@@ -451,6 +454,54 @@ impl ChatPort for SlackChat {
     ) -> Result<String, ChatError> {
         // Not shared anywhere: the digest message shows it in an image block.
         self.upload(filename, title, png, "image/png", None).await
+    }
+
+    /// Slack's published tiers: `users.lookupByEmail` tier 3,
+    /// `users.list` tier 2 (a page of the recommended 200).
+    fn resolution_costs(&self) -> crate::chat::ResolutionCosts {
+        let published = SlackLimits::default();
+        crate::chat::ResolutionCosts {
+            lookups_per_minute: published
+                .method_per_minute("users.lookupByEmail")
+                .unwrap_or(limits::TIER_3),
+            pages_per_minute: published.method_per_minute("users.list"),
+            page_size: DIRECTORY_PAGE_SIZE,
+            paced: self.limiter.is_some(),
+        }
+    }
+
+    /// One page of `users.list`, with emails, zones and languages.
+    async fn directory_page(
+        &self,
+        cursor: Option<&str>,
+        size: usize,
+    ) -> Result<crate::chat::DirectoryPage, ChatError> {
+        let mut req = SlackApiUsersListRequest::new()
+            .with_include_locale(true)
+            .with_limit(size.clamp(1, 1000) as u16);
+        if let Some(c) = cursor {
+            req = req.with_cursor(SlackCursorId::new(c.to_string()));
+        }
+        let page = self
+            .call(
+                "users.list",
+                None,
+                |s| async move { s.users_list(&req).await },
+            )
+            .await
+            .map_err(|e| e.into_chat_error(false))?;
+        Ok(crate::chat::DirectoryPage {
+            next: page
+                .response_metadata
+                .and_then(|m| m.next_cursor)
+                .map(|c| c.value().to_string())
+                .filter(|c| !c.is_empty()),
+            users: page
+                .members
+                .into_iter()
+                .map(|u| self.to_chat_user(u))
+                .collect(),
+        })
     }
 
     /// `users.list` with `include_locale`, page by page (up to 1,000 a page).

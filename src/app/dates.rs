@@ -431,12 +431,6 @@ impl App {
             answered: Some(answer),
             locale: super::delivery::locale_for(Some(&participant.person), &program),
         };
-        let Some(port) = self.chats.for_identity(who) else {
-            return Ok(Ok(Vec::new()));
-        };
-        Ok(Ok(super::taps::places_to_update(&job, at)
-            .into_iter()
-            .map(|place| (port.clone(), place, message.clone()))
-            .collect()))
+        Ok(Ok(self.show_answer(who, &job, at, message)))
     }
 }

@@ -153,13 +153,7 @@ impl App {
             None => StepView::Declined,
         };
         let message = self.message_for(&ctx, &job, None);
-        let Some(port) = self.chats.for_identity(who) else {
-            return Ok(Ok(Vec::new()));
-        };
-        Ok(Ok(super::taps::places_to_update(&job, at)
-            .into_iter()
-            .map(|place| (port.clone(), place, message.clone()))
-            .collect()))
+        Ok(Ok(self.show_answer(who, &job, at, message)))
     }
 
     /// Deletes a step its author named, from their home tab: the nudge it

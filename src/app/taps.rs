@@ -325,6 +325,26 @@ impl App {
 
 /// Where a job's answer shows: the message that was tapped (the nudge, or its
 /// reminder), then the job's own message when that is another one. Never empty.
+impl App {
+    /// `message` shown for `who` wherever `job` is (where it was answered,
+    /// and where it was sent).
+    pub(super) fn show_answer(
+        &self,
+        who: &ChatIdentity,
+        job: &Job,
+        at: &Delivered,
+        message: Message,
+    ) -> Vec<MessageUpdate> {
+        let Some(port) = self.chats.for_identity(who) else {
+            return Vec::new();
+        };
+        places_to_update(job, at)
+            .into_iter()
+            .map(|place| (port.clone(), place, message.clone()))
+            .collect()
+    }
+}
+
 pub(super) fn places_to_update(job: &Job, tapped: &Delivered) -> Vec<Delivered> {
     let own = match (&job.channel_id, &job.message_ts) {
         (Some(c), Some(t)) => Some(Delivered {

@@ -242,6 +242,24 @@ async fn the_schedule_preview_shows_local_times_across_a_dst_change_and_why_one_
     );
 }
 
+/// A CSV upload page's form (`preview` or `apply`): its status and page.
+async fn post_csv(
+    t: &TestApp,
+    path: &str,
+    cookie: &str,
+    csrf: &str,
+    csv: String,
+    action: &str,
+) -> (u16, String) {
+    let form = [
+        ("csrf", csrf.to_string()),
+        ("csv", csv),
+        ("action", action.to_string()),
+    ];
+    let (status, _, body) = post_form(t, path, cookie, &form).await;
+    (status, body)
+}
+
 pub(crate) async fn csrf_of(t: &TestApp, cookie: &str) -> String {
     let (_, page) = get(t, "/admin", Some(cookie)).await;
     page.split("name=\"csrf\" value=\"")
@@ -258,18 +276,16 @@ async fn a_csv_with_mistakes_is_refused_row_by_row_and_the_corrected_one_enrols_
     let cookie = sign_in(&t, t.org.id).await;
     let csrf = csrf_of(&t, &cookie).await;
     let before = t.count("participants").await;
-    let post = |csv: &str, action: &str| {
-        let form = [
-            ("csrf", csrf.clone()),
-            ("csv", csv.to_string()),
-            ("action", action.to_string()),
-        ];
-        let (t, cookie) = (&t, cookie.clone());
-        async move {
-            let (status, _, body) =
-                post_form(t, "/admin/programs/leaders-2026/enrol", &cookie, &form).await;
-            (status, body)
-        }
+    let post = |csv: &str, action: &'static str| {
+        let csv = csv.to_string();
+        post_csv(
+            &t,
+            "/admin/programs/leaders-2026/enrol",
+            &cookie,
+            &csrf,
+            csv,
+            action,
+        )
     };
     let wrong = "Name;Work email;Manager;Time zone;Cohort\n\
                  Olga Malá;olga.mala@acme.example;pavel.svoboda@acme.example;Europe/Prague;autumn-2026\n\
@@ -755,17 +771,8 @@ async fn the_console_imports_a_schedule_and_enrolment_dates_row_by_row() {
     t.apply_yaml(&t.admin_token, &PROGRAM).await;
     let cookie = sign_in(&t, t.org.id).await;
     let csrf = csrf_of(&t, &cookie).await;
-    let post = |path: &'static str, csv: &str, action: &str| {
-        let form = [
-            ("csrf", csrf.clone()),
-            ("csv", csv.to_string()),
-            ("action", action.to_string()),
-        ];
-        let (t, cookie) = (&t, cookie.clone());
-        async move {
-            let (status, _, body) = post_form(t, path, &cookie, &form).await;
-            (status, body)
-        }
+    let post = |path: &'static str, csv: &str, action: &'static str| {
+        post_csv(&t, path, &cookie, &csrf, csv.to_string(), action)
     };
     let sessions = "/admin/programs/leaders-2026/sessions";
     let wrong = "email;cohort;session;planned;completed\n\

@@ -20,7 +20,9 @@ pub struct PlannedSessionView {
     pub completed_on: Option<String>,
 }
 
-/// A participant's sessions as planned for them.
+/// A participant's sessions as planned for them by others (the program
+/// file, a CSV, the bookings calendar, the API); what they answered in chat
+/// is theirs and not shown.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct OwnSchedule {
     pub participant_id: i64,
@@ -128,8 +130,10 @@ impl App {
         program: &ProgramRow,
         participant: &Participant,
     ) -> AppResult<OwnSchedule> {
-        let own = self.store.own_dates(org, participant.id).await?;
-        let done = self.store.completed_sessions(org, participant.id).await?;
+        // HR's and the platform's view: what the participant said in chat
+        // (a session confirmed, moved or cancelled) is never shown, so
+        // nothing here moves with their tap.
+        let (own, done) = self.store.schedule_as_reported(org, participant.id).await?;
         let sessions = program
             .spec
             .planned_for(participant.cohort.as_deref(), &own)

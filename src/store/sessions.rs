@@ -186,6 +186,15 @@ impl Store {
     }
 }
 
+/// (number, planned_on, planned_source, completed_on, source).
+type ReportedRow = (
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// Participants' own planned dates, by participant.
 pub type OwnDates = HashMap<i64, Vec<(u32, OwnDate)>>;
 
@@ -293,6 +302,35 @@ impl Store {
         rows.into_iter()
             .map(|(n, d)| Ok((n as u32, own_date(d)?)))
             .collect()
+    }
+
+    /// A participant's own dates and completed sessions as others gave
+    /// them (the program file, a CSV, a calendar, the API): what they said
+    /// in chat (`source = 'chat'`) is their answer, left out.
+    pub async fn schedule_as_reported(
+        &self,
+        org: OrgId,
+        participant_id: i64,
+    ) -> Result<(Vec<(u32, OwnDate)>, Vec<(u32, Date)>)> {
+        let rows: Vec<ReportedRow> = sqlx::query_as(
+            "SELECT number, planned_on, planned_source, completed_on, source FROM sessions \
+                 WHERE org_id = $1 AND participant_id = $2 ORDER BY number",
+        )
+        .bind(org.0)
+        .bind(participant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let (mut own, mut done) = (Vec::new(), Vec::new());
+        for (n, planned_on, planned_source, completed_on, source) in rows {
+            let n = n as u32;
+            if planned_source.as_deref().is_some_and(|s| s != "chat") {
+                own.push((n, own_date(planned_on)?));
+            }
+            if let (Some(on), false) = (completed_on, source.as_deref() == Some("chat")) {
+                done.push((n, super::parse_date(&on)?));
+            }
+        }
+        Ok((own, done))
     }
 
     /// Every own planned date of a program's participants.

@@ -50,6 +50,30 @@ impl TestApp {
     }
 }
 
+/// A session's row as stored: (completed_on, source, planned_on, planned_source).
+async fn stored(
+    t: &TestApp,
+    participant: i64,
+    number: i64,
+) -> (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+) {
+    sqlx::query_as(
+        "SELECT completed_on, source, planned_on, planned_source FROM sessions \
+         WHERE org_id = $1 AND participant_id = $2 AND number = $3",
+    )
+    .bind(t.org.id.0)
+    .bind(participant)
+    .bind(number)
+    .fetch_optional(t.store.pool())
+    .await
+    .unwrap()
+    .unwrap_or_default()
+}
+
 fn planned(schedule: &Value, number: usize) -> (Value, Value) {
     let s = &schedule["sessions"][number - 1];
     (s["planned"].clone(), s["from"].clone())
@@ -320,8 +344,13 @@ async fn participants_confirm_their_sessions_in_chat() {
     );
     let jana_id = t.participant_id(jana).await;
     assert_eq!(
+        stored(&t, jana_id, 2).await,
+        (Some("2026-09-21".into()), Some("chat".into()), None, None)
+    );
+    // HR's view does not move with her tap.
+    assert_eq!(
         t.own_schedule(jana_id).await["sessions"][1]["completed_on"],
-        "2026-09-21"
+        Value::Null
     );
     let again: Value = t
         .post_session(
@@ -352,17 +381,19 @@ async fn participants_confirm_their_sessions_in_chat() {
             .any(|e| e.text.contains("2026-09-18")))
             .await
     );
-    assert_eq!(
-        planned(&t.own_schedule(eva_id).await, 2).1,
-        json!("program")
-    );
+    assert_eq!(stored(&t, eva_id, 2).await, (None, None, None, None));
     t.sim
         .pick_date(&user, &channel, &ts, "session:moved", "2026-09-24")
         .await
         .unwrap();
     assert_eq!(
+        stored(&t, eva_id, 2).await,
+        (None, None, Some("2026-09-24".into()), Some("chat".into()))
+    );
+    assert_eq!(
         planned(&t.own_schedule(eva_id).await, 2),
-        (json!("2026-09-24"), json!("own"))
+        (json!("2026-09-21"), json!("program")),
+        "HR's view does not move with her answer"
     );
     // Cancelled: planned without a date; nobody asks about it again.
     let user = t.user_id(petr);
@@ -373,7 +404,10 @@ async fn participants_confirm_their_sessions_in_chat() {
         .await
         .unwrap();
     let petr_id = t.participant_id(petr).await;
-    assert_eq!(planned(&t.own_schedule(petr_id).await, 2).0, Value::Null);
+    assert_eq!(
+        stored(&t, petr_id, 2).await,
+        (None, None, None, Some("chat".into()))
+    );
 
     // 24 September, 17:00: Eva is asked again about session 2; Petr is not.
     t.advance_to("2026-09-24T15:00:00Z").await;

@@ -161,9 +161,19 @@ async fn a_round_interrupted_by_a_restart_finishes_without_repeating_lookups() {
     // The first resolver dies after a few look-ups.
     let app = t.app.clone();
     let first = tokio::spawn(async move { app.resolve_waiting(None, "dies").await });
-    while t.sim.call_count("users.lookupByEmail") < 5 {
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
+    // Bounded: a resolver that never looks anyone up fails the test, not CI's time.
+    let looked_up = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while t.sim.call_count("users.lookupByEmail") < 5 && !first.is_finished() {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    assert!(
+        looked_up.is_ok() && t.sim.call_count("users.lookupByEmail") >= 5,
+        "the first resolver made {} look-ups and {} directory calls in 30 s",
+        t.sim.call_count("users.lookupByEmail"),
+        t.sim.call_count("users.list")
+    );
     first.abort();
     let _ = first.await;
     let done_before = people_resolved(&t).await;

@@ -1,8 +1,9 @@
 //! Taps on message buttons, and pause / resume.
 
 use super::*;
+use crate::store::jobs::TapContext;
 use crate::store::reports::ScaleKind;
-use crate::store::Job;
+use crate::store::{Job, TapToCheck};
 
 /// A one-tap answer as it arrives from any platform.
 #[derive(Debug, Clone)]
@@ -60,67 +61,84 @@ pub enum TapResult {
 
 impl App {
     pub async fn take_tap(&self, tap: &Tap) -> AppResult<TapResult> {
-        // One query on the hot path: workspace → organisation, person, job.
-        let context = self.store.tap_context(&tap.who, tap.job_id).await?;
-        let Some(org) = context.org else {
-            return Ok(TapResult::Refused(TapRefusal::UnknownWorkspace));
-        };
-        let Some(person_id) = context.person_id else {
-            return Ok(TapResult::Refused(TapRefusal::NotYours));
-        };
-        let Some(job) = context.job else {
-            return Ok(TapResult::Refused(TapRefusal::UnknownMessage));
-        };
-        if job.recipient_person_id != Some(person_id) {
-            return Ok(TapResult::Refused(TapRefusal::NotYours));
+        let answer = tap.answer;
+        if let TapAnswer::Scale(value) = answer {
+            return self.take_scale_tap(tap, value).await;
         }
-        let Some(participant_id) = job.participant_id else {
+        // The hot path: checked and stored in the writer's next group
+        // commit, with no query of its own.
+        let checked = self
+            .store
+            .check_and_record_tap(TapToCheck {
+                who: tap.who.clone(),
+                job_id: tap.job_id,
+                answer: answer.to_string(),
+                delivery_key: tap.delivery_key.clone(),
+                at: self.clock.now(),
+                check: Box::new(move |context| one_tap_target(context, answer).ok()),
+            })
+            .await?;
+        match (checked.outcome, checked.context) {
+            (Some(TapOutcome::Recorded), TapContext { job: Some(job), .. }) => {
+                Ok(TapResult::Recorded { job: Box::new(job) })
+            }
+            (Some(_), TapContext { job, .. }) => {
+                let shown = match job {
+                    Some(job) => self.message_for_job(&job, Some(answer)).await.ok(),
+                    None => None,
+                };
+                Ok(TapResult::Duplicate { shown })
+            }
+            (None, context) => Ok(TapResult::Refused(
+                one_tap_target(&context, answer)
+                    .err()
+                    .unwrap_or(TapRefusal::UnknownMessage),
+            )),
+        }
+    }
+
+    /// A value on a scale: checked against the program's scale first.
+    async fn take_scale_tap(&self, tap: &Tap, value: i64) -> AppResult<TapResult> {
+        let context = self.store.tap_context(&tap.who, tap.job_id).await?;
+        let (org, person_id, job, participant_id) = match tapped(&context) {
+            Ok(found) => found,
+            Err(why) => return Ok(TapResult::Refused(why)),
+        };
+        if !job.purpose.is_scaled() {
+            return Ok(TapResult::Refused(TapRefusal::UnknownMessage));
+        }
+        let program = self.store.program(org, job.program_id).await?;
+        let (scale, kind, day) = match job.purpose {
+            JobPurpose::PulseQuestion => (
+                program
+                    .spec
+                    .pulse_rule()
+                    .map(|(_, q)| q.scale_min..=q.scale_max),
+                ScaleKind::PulseQuestion,
+                Some(0),
+            ),
+            p => (
+                program
+                    .spec
+                    .self_assessment
+                    .as_ref()
+                    .map(|sa| sa.scale_min..=sa.scale_max),
+                if p == JobPurpose::SelfAssessment {
+                    ScaleKind::SelfAssessment
+                } else {
+                    ScaleKind::Observation
+                },
+                crate::domain::plan::assessment_day(&job.period),
+            ),
+        };
+        let on_scale = scale.is_some_and(|s| s.contains(&value));
+        let (true, Some(day)) = (on_scale, day) else {
             return Ok(TapResult::Refused(TapRefusal::UnknownMessage));
         };
-        let target = match (tap.answer, job.purpose) {
-            (TapAnswer::Report(_), p) if p.is_participant_nudge() => {
-                TapTarget::Report { participant_id }
-            }
-            (TapAnswer::Checkin(_), JobPurpose::ManagerCheckin) => TapTarget::Checkin {
-                participant_id,
-                manager_person_id: person_id,
-            },
-            (TapAnswer::Scale(value), p) if p.is_scaled() => {
-                let program = self.store.program(org, job.program_id).await?;
-                let (scale, kind, day) = match p {
-                    JobPurpose::PulseQuestion => (
-                        program
-                            .spec
-                            .pulse_rule()
-                            .map(|(_, q)| q.scale_min..=q.scale_max),
-                        ScaleKind::PulseQuestion,
-                        Some(0),
-                    ),
-                    _ => (
-                        program
-                            .spec
-                            .self_assessment
-                            .as_ref()
-                            .map(|sa| sa.scale_min..=sa.scale_max),
-                        if p == JobPurpose::SelfAssessment {
-                            ScaleKind::SelfAssessment
-                        } else {
-                            ScaleKind::Observation
-                        },
-                        crate::domain::plan::assessment_day(&job.period),
-                    ),
-                };
-                let on_scale = scale.is_some_and(|s| s.contains(&value));
-                let (true, Some(day)) = (on_scale, day) else {
-                    return Ok(TapResult::Refused(TapRefusal::UnknownMessage));
-                };
-                TapTarget::Scale {
-                    participant_id,
-                    kind,
-                    day,
-                }
-            }
-            _ => return Ok(TapResult::Refused(TapRefusal::UnknownMessage)),
+        let target = TapTarget::Scale {
+            participant_id,
+            kind,
+            day,
         };
         let outcome = self
             .store
@@ -138,10 +156,12 @@ impl App {
             )
             .await?;
         if outcome == TapOutcome::Duplicate {
-            let shown = self.message_for_job(&job, Some(tap.answer)).await.ok();
+            let shown = self.message_for_job(job, Some(tap.answer)).await.ok();
             return Ok(TapResult::Duplicate { shown });
         }
-        Ok(TapResult::Recorded { job: Box::new(job) })
+        Ok(TapResult::Recorded {
+            job: Box::new(job.clone()),
+        })
     }
 
     /// The messages to update after a recorded tap (the tapped one, and the
@@ -363,4 +383,32 @@ pub(super) fn places_to_update(job: &Job, tapped: &Delivered) -> Vec<Delivered> 
         _ => {}
     }
     places
+}
+
+/// The tapped job, if the tapping person is its recipient in the
+/// workspace's organisation: (organisation, person, job, participant).
+fn tapped(context: &TapContext) -> Result<(OrgId, i64, &Job, i64), TapRefusal> {
+    let org = context.org.ok_or(TapRefusal::UnknownWorkspace)?;
+    let person_id = context.person_id.ok_or(TapRefusal::NotYours)?;
+    let job = context.job.as_ref().ok_or(TapRefusal::UnknownMessage)?;
+    if job.recipient_person_id != Some(person_id) {
+        return Err(TapRefusal::NotYours);
+    }
+    let participant_id = job.participant_id.ok_or(TapRefusal::UnknownMessage)?;
+    Ok((org, person_id, job, participant_id))
+}
+
+/// Where a report or a check-in answer goes, or why it is refused.
+fn one_tap_target(context: &TapContext, answer: TapAnswer) -> Result<TapTarget, TapRefusal> {
+    let (_, person_id, job, participant_id) = tapped(context)?;
+    match (answer, job.purpose) {
+        (TapAnswer::Report(_), p) if p.is_participant_nudge() => {
+            Ok(TapTarget::Report { participant_id })
+        }
+        (TapAnswer::Checkin(_), JobPurpose::ManagerCheckin) => Ok(TapTarget::Checkin {
+            participant_id,
+            manager_person_id: person_id,
+        }),
+        _ => Err(TapRefusal::UnknownMessage),
+    }
 }

@@ -114,6 +114,44 @@ pub struct TapContext {
     pub job: Option<Job>,
 }
 
+/// The tap context look-up on any connection (the tap writer runs it in
+/// its transaction).
+pub(super) async fn tap_context_on<'e, E>(
+    executor: E,
+    who: &crate::domain::ChatIdentity,
+    job_id: i64,
+) -> Result<TapContext>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let job_columns: Vec<String> = COLUMNS
+        .split(", ")
+        .map(|c| format!("j.{}", c.trim()))
+        .collect();
+    let row = sqlx::query(&format!(
+        "SELECT w.org_id AS ctx_org, p.id AS ctx_person, {} FROM workspaces w \
+         LEFT JOIN people p ON p.org_id = w.org_id AND p.platform = $1 AND p.workspace_id = $2 AND p.user_id = $3 \
+         LEFT JOIN jobs j ON j.org_id = w.org_id AND j.id = $4 \
+         WHERE w.platform = $1 AND w.workspace_id = $2",
+        job_columns.join(", ")
+    ))
+    .bind(who.platform.as_str())
+    .bind(&who.workspace)
+    .bind(&who.user)
+    .bind(job_id)
+    .fetch_optional(executor)
+    .await?;
+    let Some(row) = row else {
+        return Ok(TapContext::default());
+    };
+    let job_found: Option<i64> = col(&row, "id")?;
+    Ok(TapContext {
+        org: Some(OrgId(col(&row, "ctx_org")?)),
+        person_id: col(&row, "ctx_person")?,
+        job: job_found.map(|_| job(&row)).transpose()?,
+    })
+}
+
 pub(super) fn job(row: &AnyRow) -> Result<Job> {
     let purpose: String = col(row, "purpose")?;
     Ok(Job {
@@ -395,32 +433,7 @@ impl Store {
         who: &crate::domain::ChatIdentity,
         job_id: i64,
     ) -> Result<TapContext> {
-        let job_columns: Vec<String> = COLUMNS
-            .split(", ")
-            .map(|c| format!("j.{}", c.trim()))
-            .collect();
-        let row = sqlx::query(&format!(
-            "SELECT w.org_id AS ctx_org, p.id AS ctx_person, {} FROM workspaces w \
-             LEFT JOIN people p ON p.org_id = w.org_id AND p.platform = $1 AND p.workspace_id = $2 AND p.user_id = $3 \
-             LEFT JOIN jobs j ON j.org_id = w.org_id AND j.id = $4 \
-             WHERE w.platform = $1 AND w.workspace_id = $2",
-            job_columns.join(", ")
-        ))
-        .bind(who.platform.as_str())
-        .bind(&who.workspace)
-        .bind(&who.user)
-        .bind(job_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
-            return Ok(TapContext::default());
-        };
-        let job_found: Option<i64> = col(&row, "id")?;
-        Ok(TapContext {
-            org: Some(OrgId(col(&row, "ctx_org")?)),
-            person_id: col(&row, "ctx_person")?,
-            job: job_found.map(|_| job(&row)).transpose()?,
-        })
+        tap_context_on(&self.pool, who, job_id).await
     }
 
     pub async fn job(&self, org: OrgId, id: i64) -> Result<Option<Job>> {

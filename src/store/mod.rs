@@ -38,6 +38,7 @@ use std::time::Duration;
 
 pub use jobs::{Job, JobOutcome, JobState, NewJob};
 pub use orgs::Org;
+pub use tap_writer::{Checked as CheckedTap, TapCheck, TapToCheck};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

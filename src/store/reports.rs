@@ -179,6 +179,13 @@ impl Store {
         super::tap_writer::record(self, org, tap).await
     }
 
+    /// Checks a tap against what the database holds (its job, and the job's
+    /// recipient as the tapping chat identity) and stores it, in the same
+    /// group commit: the hot path costs no query of its own.
+    pub async fn check_and_record_tap(&self, tap: super::TapToCheck) -> Result<super::CheckedTap> {
+        super::tap_writer::check_and_record(self, tap).await
+    }
+
     /// The current answer to a job, from whichever table holds it.
     pub async fn current_answer(&self, org: OrgId, job_id: i64) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(

@@ -9,10 +9,12 @@ use crate::chat::{Delivered, SessionAnswer};
 use crate::domain::time::Snooze;
 use crate::domain::{Answer, ChatIdentity, CheckinAnswer};
 use crate::http::AppState;
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use slack_morphism::prelude::{
     SlackBlockId, SlackInteractionActionContainer, SlackInteractionEvent,
 };
+use std::borrow::Cow;
 
 pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteractionEvent) -> Handled {
     let ev = match event {
@@ -117,58 +119,155 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
         )
         .await;
     }
-    // Buttons carry the answer in their action id and the job in their
-    // value; the pulse's menu (long scales) carries both in its option.
-    let selected = action.selected_option.as_ref().map(|o| o.value.clone());
-    let (answer, job_id) = match (action_id.split_once(':'), action_id.as_str()) {
-        (Some(("report", a)), _) => (
-            Answer::parse(a).map(TapAnswer::Report),
-            action.value.clone(),
-        ),
-        (Some(("checkin", a)), _) => (
-            CheckinAnswer::parse(a).map(TapAnswer::Checkin),
-            action.value.clone(),
-        ),
-        (Some(("pulse", v)), _) => (v.parse().ok().map(TapAnswer::Scale), action.value.clone()),
-        (None, "pulse") => match selected.as_deref().and_then(|o| o.split_once(':')) {
-            Some((v, job)) => (v.parse().ok().map(TapAnswer::Scale), Some(job.to_string())),
-            None => (None, None),
-        },
-        _ => (None, None),
+    let selected = action.selected_option.as_ref().map(|o| o.value.as_str());
+    let button = Button {
+        team: ev.team.id.as_ref(),
+        user: user.id.as_ref(),
+        channel: channel_of(container, &ev),
+        message_ts: container.message_ts.as_ref(),
+        action_id: &action_id,
+        action_ts: action.action_ts.as_ref().map(|t| t.as_ref()),
     };
-    let job_id = job_id.as_deref().and_then(|v| v.parse::<i64>().ok());
-    let team = ev.team.id.to_string();
-    let channel = container
-        .channel_id
-        .as_ref()
-        .map(|c| c.to_string())
-        .or_else(|| ev.channel.as_ref().map(|c| c.id.to_string()))
-        .unwrap_or_default();
-    let (Some(answer), Some(job_id)) = (answer, job_id) else {
-        return stale_button(state, &channel, who, &action_id);
+    match button_answer(&action_id, action.value.as_deref(), selected) {
+        Some((answer, job_id)) => take(state, button, answer, job_id).await,
+        None => stale_button(state, &button.channel, who, &action_id),
+    }
+}
+
+/// The parts of a `block_actions` payload that a one-tap answer needs, read
+/// without building the whole event: the tapped message, most of the
+/// payload, is skipped unparsed. Everything else takes the full parse.
+#[derive(Deserialize)]
+struct ButtonPayload<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    team: Option<Id<'a>>,
+    #[serde(borrow)]
+    user: Option<Id<'a>>,
+    #[serde(borrow)]
+    channel: Option<Id<'a>>,
+    #[serde(borrow)]
+    container: Option<Container<'a>>,
+    #[serde(borrow, default)]
+    actions: Vec<Action<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Id<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct Container<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    message_ts: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    channel_id: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Action<'a> {
+    #[serde(borrow)]
+    action_id: Cow<'a, str>,
+    #[serde(borrow)]
+    value: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    action_ts: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    selected_option: Option<Selected<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Selected<'a> {
+    #[serde(borrow)]
+    value: Cow<'a, str>,
+}
+
+/// A tap on a message's answer button (or the pulse's menu), taken from the
+/// raw payload: the hot path. `None` for any other interaction.
+pub(crate) async fn answer_button(state: &AppState, payload: &str) -> Option<Handled> {
+    let p: ButtonPayload = serde_json::from_str(payload).ok()?;
+    let container = p.container.as_ref().filter(|c| c.kind == "message")?;
+    let action = p.actions.first().filter(|_| p.kind == "block_actions")?;
+    let selected = action.selected_option.as_ref().map(|o| o.value.as_ref());
+    let (answer, job_id) = button_answer(&action.action_id, action.value.as_deref(), selected)?;
+    let button = Button {
+        team: &p.team.as_ref()?.id,
+        user: &p.user.as_ref()?.id,
+        channel: container
+            .channel_id
+            .as_deref()
+            .or(p.channel.as_ref().map(|c| c.id.as_ref()))
+            .unwrap_or_default()
+            .to_string(),
+        message_ts: container.message_ts.as_deref()?,
+        action_id: &action.action_id,
+        action_ts: action.action_ts.as_deref(),
     };
-    let message_ts = container.message_ts.to_string();
-    let action_ts = action
-        .action_ts
-        .as_ref()
-        .map(|t| t.to_string())
-        .unwrap_or_default();
+    Some(take(state, button, answer, job_id).await)
+}
+
+/// The answer and the job a button carries: buttons carry the answer in
+/// their action id and the job in their value; the pulse's menu (long
+/// scales) carries both in its option. `None`: not an answer button.
+fn button_answer(
+    action_id: &str,
+    value: Option<&str>,
+    selected: Option<&str>,
+) -> Option<(TapAnswer, i64)> {
+    let (answer, job) = match action_id.split_once(':') {
+        Some(("report", a)) => (TapAnswer::Report(Answer::parse(a)?), value?),
+        Some(("checkin", a)) => (TapAnswer::Checkin(CheckinAnswer::parse(a)?), value?),
+        Some(("pulse", v)) => (TapAnswer::Scale(v.parse().ok()?), value?),
+        None if action_id == "pulse" => {
+            let (v, job) = selected?.split_once(':')?;
+            (TapAnswer::Scale(v.parse().ok()?), job)
+        }
+        _ => return None,
+    };
+    Some((answer, job.parse().ok()?))
+}
+
+/// Where a button was tapped, and by whom.
+struct Button<'a> {
+    team: &'a str,
+    user: &'a str,
+    channel: String,
+    message_ts: &'a str,
+    action_id: &'a str,
+    action_ts: Option<&'a str>,
+}
+
+/// Stores a tap before acknowledging it, then updates the message.
+async fn take(state: &AppState, button: Button<'_>, answer: TapAnswer, job_id: i64) -> Handled {
+    let Button {
+        team,
+        user,
+        channel,
+        message_ts,
+        action_id,
+        action_ts,
+    } = button;
     // Same team, user, message, button and action_ts = the same tap delivered again.
     let delivery_key = hex::encode(Sha256::digest(
         format!(
-            "slack|{team}|{}|{message_ts}|{action_id}|{action_ts}",
-            user.id
+            "slack|{team}|{user}|{message_ts}|{action_id}|{}",
+            action_ts.unwrap_or_default()
         )
         .as_bytes(),
     ));
     let tap = Tap {
-        who: ChatIdentity::slack(&team, user.id.as_ref()),
+        who: ChatIdentity::slack(team, user),
         job_id,
         answer,
         delivery_key,
         message: Delivered {
             channel,
-            ts: message_ts,
+            ts: message_ts.to_string(),
         },
     };
     // Slack waits three seconds and does not retry a tap: past that, say
@@ -177,14 +276,9 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
         std::time::Duration::from_millis(2500),
         state.app.take_tap(&tap),
     )
-    .await
-    .unwrap_or_else(|_| {
-        Err(crate::app::AppError::Store(crate::store::StoreError::Db(
-            sqlx::Error::PoolTimedOut,
-        )))
-    });
+    .await;
     match taken {
-        Ok(TapResult::Recorded { job }) => {
+        Ok(Ok(TapResult::Recorded { job })) => {
             // Slow work after the answer: Slack wants it within 3 seconds.
             let app = state.app.clone();
             tokio::spawn(async move {
@@ -196,13 +290,17 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
             });
             Handled::Done
         }
-        Ok(TapResult::Duplicate { .. }) => Handled::Done,
-        Ok(TapResult::Refused(why)) => {
+        Ok(Ok(TapResult::Duplicate { .. })) => Handled::Done,
+        Ok(Ok(TapResult::Refused(why))) => {
             tracing::info!(reason = ?why, job = job_id, "tap not recorded");
             Handled::Done
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             tracing::error!(error = %e, "tap could not be stored");
+            Handled::Unavailable("not saved, please tap again")
+        }
+        Err(_) => {
+            tracing::error!(job = job_id, "tap not stored within 2.5 s");
             Handled::Unavailable("not saved, please tap again")
         }
     }

@@ -105,6 +105,9 @@ pub async fn interactions(
             "expected a form field named payload",
         );
     };
+    if let Some(answered) = interactions::answer_button(&state, &payload).await {
+        return answered.into_response();
+    }
     match serde_json::from_str::<SlackInteractionEvent>(&payload) {
         Ok(event) => interactions::handle_interaction(&state, event)
             .await

@@ -30,7 +30,6 @@ const KNOWN: &[(&str, &str)] = &[
     ("src/http/mod.rs", "store"),
     ("src/http/signin.rs", "store"),
     ("src/http/slack/events.rs", "store"),
-    ("src/http/slack/interactions.rs", "store"), // StoreError::Db(sqlx::Error)
     ("src/http/slack/oauth.rs", "store"),
     ("src/http/teams.rs", "store"),
     // The Teams adapter keeps its users and conversations itself.

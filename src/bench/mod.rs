@@ -36,6 +36,9 @@ pub struct BenchOptions {
     pub digest_reports: i64,
     /// Taps posted to the interaction endpoint at full speed.
     pub taps: usize,
+    /// Only these figures (`holidays`, `planning`, `dispatch`, `digest`,
+    /// `taps`); all when empty.
+    pub only: Vec<String>,
 }
 
 const RULES: [(&str, u32, &str); 6] = [
@@ -96,6 +99,15 @@ pub(super) async fn fresh_store(
     dir: &std::path::Path,
     name: &str,
 ) -> Result<Store> {
+    Ok(fresh_database(postgres, dir, name).await?.0)
+}
+
+/// A new, migrated database (a file, or a schema of its own), and its URL.
+pub(super) async fn fresh_database(
+    postgres: Option<&str>,
+    dir: &std::path::Path,
+    name: &str,
+) -> Result<(Store, String)> {
     let url = match postgres {
         None => format!("sqlite://{}", dir.join(format!("{name}.db")).display()),
         Some(base) => {
@@ -114,7 +126,7 @@ pub(super) async fn fresh_store(
     };
     let store = Store::connect(&url).await?;
     store.migrate().await?;
-    Ok(store)
+    Ok((store, url))
 }
 
 /// An app on a virtual clock set to `at`, without chat ports, and its
@@ -290,13 +302,14 @@ pub async fn run(o: BenchOptions) -> Result<()> {
     let backends: Vec<(&str, Option<&str>)> = std::iter::once(("SQLite", None))
         .chain(o.postgres.as_deref().map(|u| ("PostgreSQL", Some(u))))
         .collect();
+    let wants = |part: &str| o.only.is_empty() || o.only.iter().any(|p| p == part);
     println!(
         "momentum bench — {} cores",
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
     );
-    for (name, url) in &backends {
+    for (name, url) in backends.iter().filter(|_| wants("holidays")) {
         let f = holidays::holidays(*url, dir.path()).await?;
         println!(
             "holidays  {name:<10} the largest calendar, {} KiB of iCalendar, {} dates: read once at apply ({:.2} s); \
@@ -312,7 +325,7 @@ pub async fn run(o: BenchOptions) -> Result<()> {
             f.hostile_apply_s
         );
     }
-    for (name, url) in &backends {
+    for (name, url) in backends.iter().filter(|_| wants("planning")) {
         let store = fresh_store(*url, dir.path(), "plan").await?;
         let (jobs, apply_s, plan_s) = planning(store, o.participants).await?;
         println!(
@@ -321,7 +334,7 @@ pub async fn run(o: BenchOptions) -> Result<()> {
             jobs as f64 / plan_s
         );
     }
-    for (name, url) in &backends {
+    for (name, url) in backends.iter().filter(|_| wants("dispatch")) {
         let store = fresh_store(*url, dir.path(), "send").await?;
         let (sent, secs, limited) =
             dispatching(store, o.dispatch_jobs, None, Duration::from_secs(120)).await?;
@@ -330,7 +343,7 @@ pub async fn run(o: BenchOptions) -> Result<()> {
             sent as f64 / secs
         );
     }
-    for (name, url) in &backends {
+    for (name, url) in backends.iter().filter(|_| wants("digest")) {
         let (generate_s, all_s, week_ms) =
             digest::digest(*url, dir.path(), o.digest_participants, o.digest_reports).await?;
         println!(
@@ -339,13 +352,23 @@ pub async fn run(o: BenchOptions) -> Result<()> {
             o.digest_participants, o.digest_reports
         );
     }
-    for (name, url) in &backends {
-        let f = taps::taps(*url, dir.path(), 2_000, o.taps).await?;
+    for (name, url) in backends.iter().filter(|_| wants("taps")) {
+        let f = taps::taps(*url, dir.path(), 2_000, o.taps, 32).await?;
         println!(
-            "taps      {name:<10} {} signed taps over loopback, 64 in flight: {:.0} taps/s (p50 {:.1} ms, p99 {:.1} ms); \
-             at a steady 1,000/s: p50 {:.1} ms, p99 {:.1} ms",
-            o.taps, f.full_rate, f.full_p50_ms, f.full_p99_ms, f.steady_p50_ms, f.steady_p99_ms
+            "taps      {name:<10} {} signed taps to `momentum serve` over loopback, {} in flight: {:.0} taps/s \
+             (p50 {:.1} ms, p99 {:.1} ms); at a steady 1,000/s (open loop): p50 {:.1} ms, p99 {:.1} ms; \
+             {} acknowledged, {} stored",
+            o.taps, f.connections, f.full_rate, f.full_p50_ms, f.full_p99_ms, f.steady_p50_ms, f.steady_p99_ms,
+            f.acked, f.stored
         );
+        anyhow::ensure!(
+            f.stored >= f.acked as i64,
+            "{} acknowledged taps are not stored",
+            f.acked as i64 - f.stored
+        );
+    }
+    if !wants("dispatch") {
+        return Ok(());
     }
     let limits = SlackLimits::default();
     let allowed = f64::from(limits.post_per_workspace_per_minute) / 60.0;

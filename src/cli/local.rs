@@ -45,9 +45,12 @@ pub struct Bench {
     /// One-tap reports in it, spread over 40 weeks.
     #[arg(long, default_value_t = 1_000_000)]
     digest_reports: i64,
-    /// Taps posted to the interaction endpoint at full speed.
-    #[arg(long, default_value_t = 10_000)]
+    /// Taps posted to `momentum serve` with 32 in flight.
+    #[arg(long, default_value_t = 50_000)]
     taps: usize,
+    /// Only these figures, comma-separated (all by default).
+    #[arg(long, value_delimiter = ',', value_parser = ["holidays", "planning", "dispatch", "digest", "taps"])]
+    only: Vec<String>,
 }
 
 // `momentum sim`'s flags.
@@ -110,6 +113,7 @@ pub async fn bench(args: Bench) -> Result<i32> {
         digest_participants: args.digest_participants,
         digest_reports: args.digest_reports,
         taps: args.taps,
+        only: args.only,
     })
     .await?;
     Ok(0)

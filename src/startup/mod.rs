@@ -446,6 +446,8 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
     let server = tokio::spawn(http::serve(listener, state, async move {
         let _ = server_rx.wait_for(|stop| *stop).await;
     }));
+    // SQLite's log is checkpointed beside the commits, not inside them.
+    tokio::spawn(app.store.clone().keep_log_checkpointed(tx.subscribe()));
     if let Some(interval) = options.dispatcher_interval {
         // People given by email are resolved alongside, by the same replicas.
         let resolver = crate::scheduler::Resolver::new(app.clone());

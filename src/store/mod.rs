@@ -112,7 +112,8 @@ impl Store {
                         Box::pin(async move {
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; \
+                             PRAGMA wal_autocheckpoint = 16384;",
                             )
                             .await?;
                             Ok(())
@@ -183,6 +184,35 @@ impl Store {
             tokio::time::timeout(Duration::from_secs(2), query).await,
             Ok(Ok(_))
         )
+    }
+
+    /// SQLite: checkpoints the write-ahead log several times a second from
+    /// a connection of its own (PASSIVE: it never blocks a writer), so that
+    /// the commits taps wait for need not; their own automatic checkpoint
+    /// is left as a backstop for a log grown past 64 MiB. Ends with `stop`.
+    pub async fn keep_log_checkpointed(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        if self.backend != Backend::Sqlite {
+            return;
+        }
+        let options = self.pool.connect_options();
+        let mut conn = match <sqlx::AnyConnection as sqlx::Connection>::connect_with(&options).await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "no background checkpoints: commits will checkpoint the log");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                _ = stop.wait_for(|s| *s) => break,
+            }
+            // Busy (another checkpoint under way) is fine: the next one catches up.
+            if let Err(e) = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+                tracing::debug!(error = %e, "checkpoint skipped");
+            }
+        }
     }
 
     pub async fn close(&self) {

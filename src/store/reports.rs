@@ -116,7 +116,8 @@ pub(super) async fn write_answer(
         TapTarget::Report { participant_id } => {
             sqlx::query(
             "INSERT INTO reports (org_id, participant_id, job_id, answer, first_answered_at, answered_at) VALUES ($1, $2, $3, $4, $5, $5) \
-             ON CONFLICT (job_id) DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
+             ON CONFLICT (job_id) DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at \
+             WHERE excluded.answered_at >= reports.answered_at",
         )
         .bind(org.0)
         .bind(participant_id)
@@ -133,7 +134,8 @@ pub(super) async fn write_answer(
             sqlx::query(
             "INSERT INTO checkins (org_id, participant_id, manager_person_id, job_id, answer, first_answered_at, answered_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) \
-             ON CONFLICT (job_id) DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
+             ON CONFLICT (job_id) DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at \
+             WHERE excluded.answered_at >= checkins.answered_at",
         )
         .bind(org.0)
         .bind(participant_id)
@@ -155,7 +157,8 @@ pub(super) async fn write_answer(
             sqlx::query(
             "INSERT INTO pulses (org_id, participant_id, job_id, kind, day, value, first_answered_at, answered_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
-             ON CONFLICT (job_id) DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at",
+             ON CONFLICT (job_id) DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at \
+             WHERE excluded.answered_at >= pulses.answered_at",
         )
         .bind(org.0)
         .bind(participant_id)

@@ -154,7 +154,16 @@ fn start(pool: AnyPool, backend: Backend) -> Writer {
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            match write(&pool, backend, &batch).await {
+            let started = std::time::Instant::now();
+            let written = write(&pool, backend, &batch).await;
+            // How the group commit behaves under load, for an operator
+            // (RUST_LOG=momentum::store::tap_writer=debug).
+            tracing::debug!(
+                taps = batch.len(),
+                micros = started.elapsed().as_micros() as u64,
+                "tap batch committed"
+            );
+            match written {
                 Ok(outcomes) => {
                     for (p, o) in batch.drain(..).zip(outcomes) {
                         let _ = p.reply.send(Ok(o));
@@ -355,11 +364,15 @@ async fn write_many(
             }
         })
         .collect();
-    // Each job's answer is its latest new tap in the batch (arrival order).
+    // Each job's answer is its latest new tap in the batch (by time, then
+    // arrival), as `taps` orders them.
     let mut latest: HashMap<i64, usize> = HashMap::new();
     for (i, o) in outcomes.iter().enumerate() {
         if *o == TapOutcome::Recorded {
-            latest.insert(taps[i].2.job_id, i);
+            let newest = latest.entry(taps[i].2.job_id).or_insert(i);
+            if taps[i].2.at >= taps[*newest].2.at {
+                *newest = i;
+            }
         }
     }
     let mut answers: Vec<usize> = latest.into_values().collect();
@@ -372,7 +385,8 @@ async fn write_many(
         let rows: Vec<String> = reports.iter().map(|_| p.row(6)).collect();
         let sql = format!(
             "INSERT INTO reports (org_id, participant_id, job_id, answer, first_answered_at, answered_at) VALUES {} \
-             ON CONFLICT (job_id) DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
+             ON CONFLICT (job_id) DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at \
+             WHERE excluded.answered_at >= reports.answered_at",
             rows.join(", ")
         );
         let mut q = sqlx::query(&sql);

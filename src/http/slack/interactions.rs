@@ -252,14 +252,22 @@ async fn take(state: &AppState, button: Button<'_>, answer: TapAnswer, job_id: i
         action_id,
         action_ts,
     } = button;
-    // Same team, user, message, button and action_ts = the same tap delivered again.
-    let delivery_key = hex::encode(Sha256::digest(
+    // Same team, user, message, button and action_ts = the same tap
+    // delivered again. The key starts with the action's time, so new keys
+    // land at the end of the key index rather than on a random page of it.
+    let digest = Sha256::digest(
         format!(
             "slack|{team}|{user}|{message_ts}|{action_id}|{}",
             action_ts.unwrap_or_default()
         )
         .as_bytes(),
-    ));
+    );
+    let delivery_key = match action_ts
+        .filter(|t| t.len() <= 24 && t.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+    {
+        Some(ts) => format!("{ts}:{}", hex::encode(&digest[..16])),
+        None => hex::encode(digest),
+    };
     let tap = Tap {
         who: ChatIdentity::slack(team, user),
         job_id,

@@ -133,8 +133,7 @@ pub async fn callback(
     let app = &state.app;
     let oauth_state = q.get("state").map(String::as_str).unwrap_or_default();
     match app
-        .store
-        .take_oauth_state(&crate::app::hash_token(oauth_state), app.clock.now())
+        .take_oauth_state(&crate::app::hash_token(oauth_state))
         .await
     {
         Ok(true) => {}

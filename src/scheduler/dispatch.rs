@@ -173,7 +173,7 @@ impl Dispatcher {
     /// Sends everything due now (one batch); returns what happened. Call until
     /// it handles nothing to drain a backlog.
     pub async fn run_once(&self) -> crate::store::Result<DispatchStats> {
-        let store = &self.app.store;
+        let store = self.app.store();
         let leased = store
             .lease_due_jobs(self.app.clock.now(), self.lease, BATCH, &self.owner)
             .await?;
@@ -359,8 +359,8 @@ impl Dispatcher {
     async fn prepare_digest(&self, job: &Job) -> (Result<Ready, JobOutcome>, Option<NewJob>) {
         let app = &self.app;
         let loaded = async {
-            let program = app.store.program(job.org_id, job.program_id).await?;
-            let org = app.store.org(job.org_id).await?;
+            let program = app.store().program(job.org_id, job.program_id).await?;
+            let org = app.store().org(job.org_id).await?;
             Ok::<_, crate::store::StoreError>((program, org))
         };
         let (program, org) = match loaded.await {
@@ -641,7 +641,7 @@ impl Dispatcher {
                 next_maintenance = std::time::Instant::now() + Duration::from_secs(600);
                 let claimed = self
                     .app
-                    .store
+                    .store()
                     .claim_maintenance(
                         "retention",
                         self.app.clock.now(),

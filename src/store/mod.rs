@@ -61,9 +61,8 @@ pub enum Backend {
     Postgres,
 }
 
-/// An organisation's id. Queries take it first, so none can forget it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-pub struct OrgId(pub i64);
+/// The ids live in the domain; the store's queries take them.
+pub use crate::domain::ids::OrgId;
 
 #[derive(Clone)]
 pub struct Store {

@@ -142,12 +142,7 @@ pub async fn redirect(
         return page(StatusCode::BAD_REQUEST, &headers, "not_started", none());
     };
     let same: bool = given.as_bytes().ct_eq(cookie.as_bytes()).into();
-    let fresh = match state
-        .app
-        .store
-        .take_oauth_state(&hash(given), state.app.clock.now())
-        .await
-    {
+    let fresh = match state.app.take_oauth_state(&hash(given)).await {
         Ok(f) => f,
         Err(e) => {
             tracing::error!(error = %e, "could not check an OAuth state");

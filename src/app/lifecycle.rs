@@ -42,7 +42,7 @@ impl App {
     pub async fn participant_statuses(
         &self,
         org: OrgId,
-        program: i64,
+        program: ProgramId,
     ) -> AppResult<Vec<ParticipantStatus>> {
         Ok(self.store.participant_statuses(org, program).await?)
     }

@@ -8,6 +8,8 @@ use crate::domain::metrics::week::ProgramWeek;
 use crate::domain::program::LOCALES;
 use crate::domain::progress::streak_weeks;
 use crate::domain::ChatIdentity;
+use crate::domain::ParticipantId;
+use crate::domain::PersonId;
 use crate::store::participants::{Person, PAUSED_INDEFINITELY};
 use crate::store::personal::Erased;
 use crate::store::{instant, OrgId};
@@ -30,7 +32,7 @@ pub struct Overview {
 #[derive(Debug, Clone, Serialize)]
 pub struct ProgramProgress {
     /// Their participation's id (what the focus form edits).
-    pub participant_id: i64,
+    pub participant_id: ParticipantId,
     pub program: String,
     pub focus: Option<String>,
     pub sessions_done: usize,
@@ -409,7 +411,7 @@ impl App {
 
 /// Notes are sealed bound to their organisation and author: a blob copied to
 /// another person's row does not open.
-fn note_context(org: OrgId, person_id: i64) -> String {
+fn note_context(org: OrgId, person_id: PersonId) -> String {
     super::keys::sealed_context(
         crate::store::sealed::SealedColumn::Notes,
         org,

@@ -65,7 +65,8 @@ use crate::domain::plan::{
 use crate::domain::program::ProgramFile;
 use crate::domain::time::{DeliveryCalendar, Snooze, Zone};
 use crate::domain::{
-    Answer, ChatIdentity, CheckinAnswer, ConfigErrors, JobPurpose, PersonRef, Platform,
+    Answer, ChatIdentity, CheckinAnswer, ConfigErrors, JobPurpose, ParticipantId, PersonId,
+    PersonRef, Platform, ProgramId,
 };
 use crate::store::participants::{Participant, Person, PersonRecord, PAUSED_INDEFINITELY};
 use crate::store::reports::{NewTap, TapOutcome, TapTarget};

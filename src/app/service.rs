@@ -3,6 +3,7 @@
 //! inbound event handled once, and the organisation's audit log.
 
 use super::{App, AppResult};
+use crate::domain::ProgramId;
 use crate::store::audit::AuditEntry;
 use crate::store::OrgId;
 
@@ -42,7 +43,7 @@ impl App {
     }
 
     /// The body (JSON) of a program's latest stored digest.
-    pub async fn last_digest(&self, org: OrgId, program: i64) -> AppResult<Option<String>> {
+    pub async fn last_digest(&self, org: OrgId, program: ProgramId) -> AppResult<Option<String>> {
         Ok(self.store.last_digest(org, program).await?)
     }
 }

@@ -30,5 +30,5 @@ pub const STEP_MAX_CHARS: usize = 280;
 pub const NOTE_MAX_CHARS: usize = 3000;
 pub use errors::{ConfigErrors, FieldError};
 pub use identity::{ChannelRef, ChatIdentity, PersonRef, Platform};
-pub use ids::OrgId;
+pub use ids::{JobId, OrgId, ParticipantId, PersonId, ProgramId};
 pub use program::{NudgeKind, NudgeRule, ParticipantSpec, ProgramFile, ProgramSpec};

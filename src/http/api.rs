@@ -13,7 +13,7 @@ use crate::app::{ApplyOutcome, AuditEntry, Erased, OrgAdmin, ParticipantStatus};
 use crate::app::{CompletedSession, ParticipantLookup, Reach, Scope, SessionOutcome};
 use crate::domain::delivery::DeliveryFigure;
 use crate::domain::ConfigErrors;
-use crate::domain::OrgId;
+use crate::domain::{OrgId, ParticipantId, ProgramId};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -91,7 +91,8 @@ async fn authorize(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProgramSummary {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: ProgramId,
     pub key: String,
     pub name: String,
     pub sessions: u32,
@@ -246,7 +247,7 @@ fn content_type(headers: &HeaderMap) -> String {
 
 /// The id of a program the caller reaches: 403 outside its reach, 404 for
 /// none by that key.
-async fn program_id(state: &AppState, caller: &Caller, key: &str) -> Result<i64, ApiError> {
+async fn program_id(state: &AppState, caller: &Caller, key: &str) -> Result<ProgramId, ApiError> {
     caller.within(key)?;
     let org = caller.org;
     state
@@ -483,7 +484,7 @@ pub async fn record_group_session(
 pub async fn own_schedule(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((key, id)): Path<(String, i64)>,
+    Path((key, id)): Path<(String, ParticipantId)>,
 ) -> Result<Json<crate::app::dates::OwnSchedule>, ApiError> {
     let caller = authorize(&state, &headers, Scope::SessionsWrite).await?;
     caller.within(&key)?;
@@ -505,7 +506,7 @@ pub async fn own_schedule(
 pub async fn set_own_schedule(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((key, id)): Path<(String, i64)>,
+    Path((key, id)): Path<(String, ParticipantId)>,
     body: Bytes,
 ) -> Result<Json<crate::app::dates::OwnSchedule>, ApiError> {
     let caller = authorize(&state, &headers, Scope::SessionsWrite).await?;

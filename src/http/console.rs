@@ -12,6 +12,7 @@ use super::AppState;
 use crate::app::enrolment::CsvUpload;
 use crate::app::ConsoleSession;
 use crate::domain::enrolment::CsvRow;
+use crate::domain::ParticipantId;
 use crate::templates;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -382,7 +383,7 @@ pub async fn schedule(
     };
     let participant = query
         .get("participant")
-        .and_then(|p| p.trim().parse::<i64>().ok());
+        .and_then(|p| p.trim().parse::<ParticipantId>().ok());
     let preview = match state
         .app
         .schedule_preview(s.org, &key, zone, participant)

@@ -10,6 +10,7 @@ use super::dispatch::{ended, reminder_for, skip_reason, Dispatcher, Ready};
 use crate::app::batches::MAX_ROWS;
 use crate::app::{AppError, JobContext};
 use crate::domain::JobPurpose;
+use crate::domain::{PersonId, ProgramId};
 use crate::store::batches::SameDay;
 use crate::store::{Job, JobOutcome, JobState, NewJob, OrgId};
 use jiff::civil::{Date, Time};
@@ -25,9 +26,9 @@ pub(super) struct ManagerDays {
 /// also share a program: its question and scale.
 pub(super) struct Day {
     org: OrgId,
-    pub(super) recipient: i64,
+    pub(super) recipient: PersonId,
     purpose: JobPurpose,
-    program: Option<i64>,
+    program: Option<ProgramId>,
     date: Date,
     jobs: Vec<(Job, JobContext)>,
 }
@@ -35,12 +36,12 @@ pub(super) struct Day {
 /// A day's message ready to go: its lead job, and for whom it counts.
 pub(super) struct DayMessage {
     pub(super) ready: Ready,
-    pub(super) recipient: i64,
+    pub(super) recipient: PersonId,
 }
 
 impl ManagerDays {
     pub(super) fn add(&mut self, job: Job, ctx: JobContext) {
-        let (recipient, purpose) = (job.recipient_person_id.unwrap_or(0), job.purpose);
+        let (recipient, purpose) = (job.recipient_person_id.unwrap_or_default(), job.purpose);
         let program = (purpose == JobPurpose::ManagerObservation).then_some(job.program_id);
         let date = ctx.calendar.zone.date_of(job.planned_due_at);
         let found = self.days.iter_mut().find(|d| {

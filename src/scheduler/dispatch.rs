@@ -11,8 +11,8 @@
 use crate::app::{App, AppError, JobContext};
 use crate::chat::{ChatError, ChatPort, Message};
 use crate::domain::metrics::ProgramWeek;
-use crate::domain::ChatIdentity;
 use crate::domain::JobPurpose;
+use crate::domain::{ChatIdentity, PersonId};
 use crate::store::{Job, JobOutcome, JobState, NewJob, OrgId};
 use futures_util::stream::{self, StreamExt};
 use jiff::{SignedDuration, Timestamp};
@@ -195,7 +195,7 @@ impl Dispatcher {
         }
         let contexts = self.app.job_contexts(&jobs).await;
         // Messages this batch already gives each person, for the weekly cap.
-        let mut in_batch: HashMap<i64, i64> = HashMap::new();
+        let mut in_batch: HashMap<PersonId, i64> = HashMap::new();
         let mut days = super::days::ManagerDays::default();
         for (job, ctx) in jobs.into_iter().zip(contexts) {
             // A manager's reports due the same day go out together, below.
@@ -276,7 +276,7 @@ impl Dispatcher {
             let span = tracing::info_span!(
                 "job",
                 org = job.org_id.0,
-                program = job.program_id,
+                program = job.program_id.0,
                 job = job.id
             );
             let _enter = span.enter();

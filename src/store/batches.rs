@@ -5,6 +5,7 @@
 
 use super::jobs::{job, Job, COLUMNS};
 use super::{millis, OrgId, Result, Store};
+use super::{PersonId, ProgramId};
 use jiff::Timestamp;
 use sqlx::{Any, Transaction};
 
@@ -12,10 +13,10 @@ use sqlx::{Any, Transaction};
 /// recipient and purpose planned within `[from, to)`.
 pub struct SameDay<'a> {
     pub org: OrgId,
-    pub recipient: i64,
+    pub recipient: PersonId,
     pub purpose: crate::domain::JobPurpose,
     /// Only this program's (observations: its question and scale).
-    pub program: Option<i64>,
+    pub program: Option<ProgramId>,
     pub from: Timestamp,
     pub to: Timestamp,
     /// The dispatcher whose leased jobs may be claimed too.

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod batches;
 pub mod charts;
 pub mod console;
+mod ids;
 pub mod inbound;
 pub mod installs;
 pub mod jobs;
@@ -61,8 +62,8 @@ pub enum Backend {
     Postgres,
 }
 
-/// The ids live in the domain; the store's queries take them.
-pub use crate::domain::ids::OrgId;
+/// The ids live in the domain; the store's queries take and bind them.
+pub use crate::domain::ids::{JobId, OrgId, ParticipantId, PersonId, ProgramId};
 
 #[derive(Clone)]
 pub struct Store {

@@ -4,6 +4,7 @@
 //! fails it until it is added here.
 
 use super::participants::Participant;
+use super::PersonId;
 use super::{instant, millis, OrgId, Result, Store};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -105,7 +106,11 @@ fn ts(ms: i64) -> Timestamp {
 
 impl Store {
     /// Every program a person takes part in (deactivated ones too).
-    pub async fn participations(&self, org: OrgId, person_id: i64) -> Result<Vec<Participant>> {
+    pub async fn participations(
+        &self,
+        org: OrgId,
+        person_id: PersonId,
+    ) -> Result<Vec<Participant>> {
         let rows = sqlx::query(&super::participants::participant_query("pa.person_id = $2"))
             .bind(org.0)
             .bind(person_id)
@@ -116,7 +121,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn personal_rows(&self, org: OrgId, person_id: i64) -> Result<PersonalRows> {
+    pub async fn personal_rows(&self, org: OrgId, person_id: PersonId) -> Result<PersonalRows> {
         let mine = "SELECT id FROM participants WHERE org_id = $1 AND person_id = $2";
         type Row = (
             String,
@@ -274,7 +279,7 @@ impl Store {
     pub async fn erase_person(
         &self,
         org: OrgId,
-        person_id: i64,
+        person_id: PersonId,
         name: Option<&str>,
         hashes: &[String],
         now: Timestamp,

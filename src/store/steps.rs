@@ -1,6 +1,8 @@
 //! The small steps participants name: stored sealed (the app seals them
 //! under the organisation's data key), found only by their participation.
 
+use super::ParticipantId;
+use super::PersonId;
 use super::{col, instant, millis, OrgId, Result, Store};
 use jiff::Timestamp;
 
@@ -8,7 +10,7 @@ use jiff::Timestamp;
 /// for "no step this time" (or a step its author deleted).
 #[derive(Debug, Clone)]
 pub struct SealedStep {
-    pub participant_id: i64,
+    pub participant_id: ParticipantId,
     pub session: u32,
     /// The small-step nudge it answered (none when named elsewhere).
     pub job_id: Option<i64>,
@@ -23,7 +25,7 @@ impl Store {
     pub async fn save_step(
         &self,
         org: OrgId,
-        participant_id: i64,
+        participant_id: ParticipantId,
         session: u32,
         job_id: Option<i64>,
         sealed: Option<&[u8]>,
@@ -50,14 +52,14 @@ impl Store {
     pub async fn step(
         &self,
         org: OrgId,
-        participant_id: i64,
+        participant_id: ParticipantId,
         session: u32,
     ) -> Result<Option<SealedStep>> {
         Ok(self
             .steps_where(
                 org,
                 "participant_id = $2 AND session = $3",
-                participant_id,
+                participant_id.0,
                 Some(session),
             )
             .await?
@@ -65,11 +67,15 @@ impl Store {
     }
 
     /// Every step of a person, in all their programs, oldest session first.
-    pub async fn steps_of_person(&self, org: OrgId, person_id: i64) -> Result<Vec<SealedStep>> {
+    pub async fn steps_of_person(
+        &self,
+        org: OrgId,
+        person_id: PersonId,
+    ) -> Result<Vec<SealedStep>> {
         self.steps_where(
             org,
             "participant_id IN (SELECT id FROM participants WHERE org_id = $1 AND person_id = $2)",
-            person_id,
+            person_id.0,
             None,
         )
         .await

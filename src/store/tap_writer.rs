@@ -7,6 +7,8 @@
 //! is written again one tap at a time, so that one bad tap fails alone.
 
 use super::reports::{write_answer, write_tap, NewTap, TapOutcome, TapTarget};
+use super::PersonId;
+use super::ProgramId;
 use super::{col, millis, Backend, OrgId, Placeholders, Result, Store};
 use jiff::Timestamp;
 use sqlx::{Any, AnyPool, Transaction};
@@ -19,8 +21,8 @@ const MAX_BATCH: usize = 256;
 pub(super) struct Pending {
     org: OrgId,
     job_id: i64,
-    program_id: i64,
-    person_id: i64,
+    program_id: ProgramId,
+    person_id: PersonId,
     target: TapTarget,
     answer: String,
     delivery_key: String,

@@ -201,13 +201,16 @@ impl App {
                 .filter(|u| *u > now.as_millisecond())
                 .map(|u| {
                     if u == PAUSED_INDEFINITELY {
-                        "indefinitely".to_string()
+                        Ok("indefinitely".to_string())
                     } else {
                         // Stored as the instant the pause ends: show its last day.
-                        let end = zone.date_of(instant(u));
-                        end.yesterday().unwrap_or(end).to_string()
+                        let end = zone.date_of(instant(u)?);
+                        Ok::<_, crate::store::StoreError>(
+                            end.yesterday().unwrap_or(end).to_string(),
+                        )
                     }
-                });
+                })
+                .transpose()?;
             programs.push(ProgramProgress {
                 participant_id: p.id,
                 program: program.name.clone(),
@@ -337,7 +340,7 @@ impl App {
                 "chat": person.chat.as_ref().map(|c| c.to_string()),
                 "time_zone": person.time_zone,
                 "locale": person.locale,
-                "stopped_at": person.stopped_at.map(instant),
+                "stopped_at": person.stopped_at.map(instant).transpose()?,
             },
             "participations": participations,
             "sessions": rows.sessions,

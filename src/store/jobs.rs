@@ -129,15 +129,15 @@ pub(super) fn job(row: &AnyRow) -> Result<Job> {
             .ok_or_else(|| StoreError::Conflict(format!("unknown job purpose {purpose:?}")))?,
         period: col(row, "period")?,
         session_number: col::<Option<i64>>(row, "session_number")?.map(|n| n as u32),
-        due_at: instant(col(row, "due_at")?),
+        due_at: instant(col(row, "due_at")?)?,
         state: JobState::parse(&col::<String>(row, "state")?),
         attempts: col(row, "attempts")?,
         outcome: col(row, "outcome")?,
         channel_id: col(row, "channel_id")?,
         message_ts: col(row, "message_ts")?,
         verify_first: col::<i64>(row, "verify_first")? != 0,
-        created_at: instant(col(row, "created_at")?),
-        planned_due_at: instant(col(row, "planned_due_at")?),
+        created_at: instant(col(row, "created_at")?)?,
+        planned_due_at: instant(col(row, "planned_due_at")?)?,
         reminds_job_id: col(row, "reminds_job_id")?,
         batch_job_id: col(row, "batch_job_id")?,
     })
@@ -720,7 +720,7 @@ impl Store {
             sqlx::query_scalar("SELECT MIN(due_at) FROM jobs WHERE state = 'pending'")
                 .fetch_one(&self.pool)
                 .await?;
-        Ok(ms.map(instant))
+        ms.map(instant).transpose()
     }
 
     /// A program's jobs planned for `[from, to)` (one composed week), by
@@ -769,6 +769,6 @@ impl Store {
         .bind(millis(now))
         .fetch_one(&self.pool)
         .await?;
-        Ok((n, oldest.map(instant)))
+        Ok((n, oldest.map(instant).transpose()?))
     }
 }

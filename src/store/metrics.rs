@@ -69,14 +69,15 @@ impl Store {
         .bind(millis(until))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(participant, sent, answered)| Prompt {
-                participant,
-                sent: instant(sent),
-                answered: answered.map(instant),
+        rows.into_iter()
+            .map(|(participant, sent, answered)| {
+                Ok(Prompt {
+                    participant,
+                    sent: instant(sent)?,
+                    answered: answered.map(instant).transpose()?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// One week's facts about a program's participants; `asked` says who was

@@ -62,7 +62,7 @@ impl Store {
                     id: col(r, "id")?,
                     job_id: col(r, "job_id")?,
                     sealed: col(r, "sealed")?,
-                    created_at: instant(col(r, "created_at")?),
+                    created_at: instant(col(r, "created_at")?)?,
                 })
             })
             .collect()

@@ -161,7 +161,7 @@ pub(crate) fn participant_row(row: &AnyRow) -> Result<Participant> {
         holiday_calendar: col(row, "holiday_calendar")?,
         paused_until: col(row, "paused_until")?,
         deactivated: col::<Option<i64>>(row, "deactivated_at")?.is_some(),
-        enrolled_at: super::instant(col(row, "pa_created_at")?),
+        enrolled_at: super::instant(col(row, "pa_created_at")?)?,
     })
 }
 

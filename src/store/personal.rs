@@ -100,7 +100,7 @@ type MessageColumns = (
     Option<i64>,
 );
 
-fn ts(ms: i64) -> Timestamp {
+fn ts(ms: i64) -> Result<Timestamp> {
     instant(ms)
 }
 
@@ -207,55 +207,65 @@ impl Store {
                 .collect(),
             reports: reports
                 .into_iter()
-                .map(|(program, session, purpose, answer, first, at)| ReportRow {
-                    program,
-                    session,
-                    purpose,
-                    answer,
-                    first_answered_at: ts(first),
-                    answered_at: ts(at),
+                .map(|(program, session, purpose, answer, first, at)| {
+                    Ok(ReportRow {
+                        program,
+                        session,
+                        purpose,
+                        answer,
+                        first_answered_at: ts(first)?,
+                        answered_at: ts(at)?,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             checkins_given: checkins
                 .into_iter()
-                .map(|(program, answer, at)| CheckinRow {
-                    program,
-                    answer,
-                    answered_at: ts(at),
+                .map(|(program, answer, at)| {
+                    Ok(CheckinRow {
+                        program,
+                        answer,
+                        answered_at: ts(at)?,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             pulses: pulses
                 .into_iter()
-                .map(|(program, kind, day, value, at)| PulseRow {
-                    program,
-                    kind,
-                    day,
-                    value,
-                    answered_at: ts(at),
+                .map(|(program, kind, day, value, at)| {
+                    Ok(PulseRow {
+                        program,
+                        kind,
+                        day,
+                        value,
+                        answered_at: ts(at)?,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             pauses: pauses
                 .into_iter()
-                .map(|(program, from, until)| PauseRow {
-                    program,
-                    from: ts(from),
-                    until: (until != super::participants::PAUSED_INDEFINITELY).then(|| ts(until)),
+                .map(|(program, from, until)| {
+                    Ok(PauseRow {
+                        program,
+                        from: ts(from)?,
+                        until: (until != super::participants::PAUSED_INDEFINITELY)
+                            .then(|| ts(until))
+                            .transpose()?,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             messages: messages
                 .into_iter()
-                .map(
-                    |(program, purpose, session, due, state, outcome, sent)| MessageRow {
+                .map(|(program, purpose, session, due, state, outcome, sent)| {
+                    Ok(MessageRow {
                         program,
                         purpose,
                         session,
-                        due_at: ts(due),
+                        due_at: ts(due)?,
                         state,
                         outcome,
-                        sent_at: sent.map(ts),
-                    },
-                )
-                .collect(),
+                        sent_at: sent.map(ts).transpose()?,
+                    })
+                })
+                .collect::<Result<_>>()?,
         })
     }
 

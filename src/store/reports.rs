@@ -245,10 +245,9 @@ impl Store {
         .bind(participant_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(s, a, at)| (s, a, super::instant(at)))
-            .collect())
+        rows.into_iter()
+            .map(|(s, a, at)| Ok((s, a, super::instant(at)?)))
+            .collect()
     }
 
     /// The latest pulse sent to a person (their self-assessment, or an

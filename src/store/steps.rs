@@ -105,7 +105,7 @@ impl Store {
                     session: u32::try_from(session).unwrap_or_default(),
                     job_id: col(r, "job_id")?,
                     sealed: col(r, "sealed")?,
-                    updated_at: instant(col(r, "updated_at")?),
+                    updated_at: instant(col(r, "updated_at")?)?,
                 })
             })
             .collect()

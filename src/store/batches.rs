@@ -4,8 +4,7 @@
 //! the transaction that records it. A retry of the lead finds them again.
 
 use super::jobs::{job, Job, COLUMNS};
-use super::{millis, OrgId, Result, Store};
-use super::{PersonId, ProgramId};
+use super::{millis, OrgId, PersonId, ProgramId, Result, Store};
 use jiff::Timestamp;
 use sqlx::{Any, Transaction};
 

@@ -5,10 +5,10 @@
 //! expiry, no transaction open while sending), then ends `sent`, `skipped`
 //! or `failed` with its reason, or goes back to `pending` for a retry.
 
-use super::ParticipantId;
-use super::PersonId;
-use super::ProgramId;
-use super::{col, instant, millis, Backend, OrgId, Result, Store, StoreError};
+use super::{
+    col, instant, millis, Backend, OrgId, ParticipantId, PersonId, ProgramId, Result, Store,
+    StoreError,
+};
 use crate::domain::JobPurpose;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;

@@ -2,8 +2,7 @@
 //! gathered with a handful of aggregate queries (the raw events of other
 //! weeks are not read), and the stored trends and digests.
 
-use super::ProgramId;
-use super::{col, instant, millis, OrgId, Result, Store};
+use super::{col, instant, millis, OrgId, ProgramId, Result, Store};
 use crate::domain::dates;
 use crate::domain::metrics::digest::Composed;
 use crate::domain::metrics::held::Held;

@@ -1,8 +1,7 @@
 //! Private notes: stored sealed (the app seals them under the organisation's
 //! data key); only their author's id finds them.
 
-use super::PersonId;
-use super::{col, instant, millis, OrgId, Result, Store};
+use super::{col, instant, millis, OrgId, PersonId, Result, Store};
 use jiff::Timestamp;
 
 /// A stored note, still sealed.

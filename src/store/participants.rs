@@ -1,9 +1,6 @@
 //! People (participants and managers) and their participation in programs.
 
-use super::ParticipantId;
-use super::PersonId;
-use super::ProgramId;
-use super::{col, millis, OrgId, Result, Store, StoreError};
+use super::{col, millis, OrgId, ParticipantId, PersonId, ProgramId, Result, Store, StoreError};
 use crate::domain::{ChatIdentity, PersonRef, Platform};
 use jiff::Timestamp;
 use serde::Serialize;

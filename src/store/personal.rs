@@ -4,8 +4,7 @@
 //! fails it until it is added here.
 
 use super::participants::Participant;
-use super::PersonId;
-use super::{instant, millis, OrgId, Result, Store};
+use super::{instant, millis, OrgId, PersonId, Result, Store};
 use jiff::Timestamp;
 use serde::Serialize;
 use sqlx::{Any, Transaction};

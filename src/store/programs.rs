@@ -1,9 +1,7 @@
 //! Programs, and applying a whole program file in one transaction.
 
 use super::participants::{upsert_person, PersonRecord};
-use super::ParticipantId;
-use super::ProgramId;
-use super::{col, millis, OrgId, Result, Store, StoreError};
+use super::{col, millis, OrgId, ParticipantId, ProgramId, Result, Store, StoreError};
 use crate::domain::program::{ProgramFile, ProgramSpec};
 use jiff::civil::Date;
 use jiff::Timestamp;

@@ -2,10 +2,7 @@
 //! The current answer per job is kept, every change is kept in `taps`, and a
 //! re-delivered tap (same delivery key) changes nothing.
 
-use super::ParticipantId;
-use super::PersonId;
-use super::ProgramId;
-use super::{millis, OrgId, Result, Store};
+use super::{millis, OrgId, ParticipantId, PersonId, ProgramId, Result, Store};
 use jiff::Timestamp;
 use sqlx::{Any, Transaction};
 

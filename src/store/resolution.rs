@@ -4,9 +4,7 @@
 //! and settled person by person as answers come.
 
 use super::participants::PersonRecord;
-use super::PersonId;
-use super::ProgramId;
-use super::{millis, OrgId, Result, Store};
+use super::{millis, OrgId, PersonId, ProgramId, Result, Store};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 

@@ -1,8 +1,7 @@
 //! Retention: raw events older than the retention period are deleted; the
 //! weekly aggregates (`weekly_trends`, `digests`) stay.
 
-use super::ParticipantId;
-use super::{millis, Result, Store};
+use super::{millis, ParticipantId, Result, Store};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 

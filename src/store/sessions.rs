@@ -1,9 +1,7 @@
 //! Per-participant session instances: a completion is stored once, keyed by
 //! (participant, session number) and by the caller's external id.
 
-use super::ParticipantId;
-use super::ProgramId;
-use super::{col, millis, OrgId, Result, Store, StoreError};
+use super::{col, millis, OrgId, ParticipantId, ProgramId, Result, Store, StoreError};
 use crate::domain::dates::OwnDate;
 use jiff::civil::Date;
 use jiff::Timestamp;

@@ -1,9 +1,7 @@
 //! The small steps participants name: stored sealed (the app seals them
 //! under the organisation's data key), found only by their participation.
 
-use super::ParticipantId;
-use super::PersonId;
-use super::{col, instant, millis, OrgId, Result, Store};
+use super::{col, instant, millis, OrgId, ParticipantId, PersonId, Result, Store};
 use jiff::Timestamp;
 
 /// A participant's step for one session, still sealed; `sealed` is `None`

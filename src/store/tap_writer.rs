@@ -7,9 +7,7 @@
 //! is written again one tap at a time, so that one bad tap fails alone.
 
 use super::reports::{write_answer, write_tap, NewTap, TapOutcome, TapTarget};
-use super::PersonId;
-use super::ProgramId;
-use super::{col, millis, Backend, OrgId, Placeholders, Result, Store};
+use super::{col, millis, Backend, OrgId, PersonId, Placeholders, ProgramId, Result, Store};
 use jiff::Timestamp;
 use sqlx::{Any, AnyPool, Transaction};
 use std::collections::{HashMap, HashSet};

@@ -15,10 +15,10 @@ ARG DEBIAN_RELEASE=bookworm
 
 FROM rust:${RUST_VERSION}-${DEBIAN_RELEASE} AS build
 WORKDIR /src
-# Only what the build reads: the manifest, the lock file, the sources and the
-# files the binary embeds with include_str! (migrations, message templates,
-# the example program).
-COPY Cargo.toml Cargo.lock ./
+# Only what the build reads: the manifest, the lock file, the build script
+# (it lists migrations/), the sources and the files the binary embeds with
+# include_str! (migrations, message templates, the example program).
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY migrations ./migrations
 COPY templates ./templates

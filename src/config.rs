@@ -66,7 +66,7 @@ pub struct Settings {
     /// default 365, 0 = keep them); weekly aggregates stay.
     pub retention_days: u32,
     /// The Teams bot, when `MICROSOFT_APP_ID` is set.
-    pub teams: Option<crate::chat::teams::TeamsSettings>,
+    pub teams: Option<TeamsConfig>,
     /// `MOMENTUM_METRICS_TOKEN`: when set, `/metrics` wants it as a bearer token.
     pub metrics_token: Option<String>,
 }
@@ -276,12 +276,67 @@ impl Settings {
     }
 }
 
+/// The Teams bot's registration as configured: plain values, checked here;
+/// the Teams adapter turns them into its settings and fills in Microsoft's
+/// own endpoints where none is given.
+#[derive(Clone)]
+pub struct TeamsConfig {
+    /// `MICROSOFT_APP_ID`.
+    pub app_id: String,
+    /// `MICROSOFT_APP_PASSWORD`.
+    pub app_password: String,
+    /// `MICROSOFT_APP_TENANT_ID`: the bot's home tenant (required unless
+    /// multi-tenant).
+    pub tenant_id: Option<String>,
+    /// `MICROSOFT_APP_TYPE=MultiTenant`: an older registration whose tokens
+    /// come from `botframework.com`.
+    pub multi_tenant: bool,
+    /// `MOMENTUM_TEAMS_LOGIN_URL` (Microsoft's sign-in authority if none).
+    pub login_url: Option<String>,
+    /// `MOMENTUM_TEAMS_OPENID_METADATA_URL` (Bot Framework's if none).
+    pub openid_metadata_url: Option<String>,
+    /// `MOMENTUM_TEAMS_SERVICE_URL` (Teams' global one if none).
+    pub service_url: Option<String>,
+    /// `MOMENTUM_TEAMS_GRAPH_URL` (Microsoft Graph if none).
+    pub graph_url: Option<String>,
+    /// `MOMENTUM_TEAMS_GRAPH`: what the admin consented Graph for.
+    pub graph: GraphConsent,
+    /// `MOMENTUM_PUBLIC_URL`, for the charts cards show.
+    pub public_url: Option<String>,
+}
+
+/// What Microsoft Graph may be used for (`MOMENTUM_TEAMS_GRAPH`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphConsent {
+    /// `off` (the default): people are found in the rosters of the teams
+    /// the app is in.
+    Off,
+    /// `lookup`: people by work email (User.Read.All).
+    Lookup,
+    /// `install`: also install the app for a person before the first message
+    /// (TeamsAppInstallation.ReadWriteSelfForUser.All).
+    Install,
+}
+
+impl std::fmt::Debug for TeamsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeamsConfig")
+            .field("app_id", &self.app_id)
+            .field("app_password", &"…")
+            .field("tenant_id", &self.tenant_id)
+            .field("multi_tenant", &self.multi_tenant)
+            .field("login_url", &self.login_url)
+            .field("openid_metadata_url", &self.openid_metadata_url)
+            .field("service_url", &self.service_url)
+            .field("graph_url", &self.graph_url)
+            .field("graph", &self.graph)
+            .finish()
+    }
+}
+
 /// `MICROSOFT_APP_ID`, `MICROSOFT_APP_PASSWORD`, `MICROSOFT_APP_TENANT_ID`,
 /// `MICROSOFT_APP_TYPE`; the endpoints can point at the local workspace.
-fn teams_settings(
-    public_url: Option<&str>,
-) -> Result<Option<crate::chat::teams::TeamsSettings>, SettingsError> {
-    use crate::chat::teams::{auth, AppType, TeamsSettings, LOGIN_URL};
+fn teams_settings(public_url: Option<&str>) -> Result<Option<TeamsConfig>, SettingsError> {
     let Some(app_id) = env("MICROSOFT_APP_ID") else {
         return Ok(None);
     };
@@ -291,15 +346,22 @@ fn teams_settings(
             "the Teams bot needs its client secret (Azure Bot → Configuration → Manage Password)"
                 .into(),
     })?;
-    let app_type = match env("MICROSOFT_APP_TYPE") {
-        None => AppType::SingleTenant,
-        Some(t) => AppType::parse(&t).ok_or(SettingsError::Invalid {
-            name: "MICROSOFT_APP_TYPE",
-            message: format!("{t:?} is neither SingleTenant nor MultiTenant"),
-        })?,
+    let multi_tenant = match env("MICROSOFT_APP_TYPE").map(|t| t.to_ascii_lowercase()) {
+        None => false,
+        Some(t) if t == "singletenant" => false,
+        Some(t) if t == "multitenant" => true,
+        Some(_) => {
+            return Err(SettingsError::Invalid {
+                name: "MICROSOFT_APP_TYPE",
+                message: format!(
+                    "{:?} is neither SingleTenant nor MultiTenant",
+                    env("MICROSOFT_APP_TYPE").unwrap_or_default()
+                ),
+            })
+        }
     };
     let tenant_id = env("MICROSOFT_APP_TENANT_ID");
-    if app_type == AppType::SingleTenant && tenant_id.is_none() {
+    if !multi_tenant && tenant_id.is_none() {
         return Err(SettingsError::Invalid {
             name: "MICROSOFT_APP_TENANT_ID",
             message:
@@ -307,30 +369,20 @@ fn teams_settings(
                     .into(),
         });
     }
-    let urls = [
-        ("MOMENTUM_TEAMS_LOGIN_URL", LOGIN_URL),
-        (
-            "MOMENTUM_TEAMS_OPENID_METADATA_URL",
-            auth::BOT_FRAMEWORK_OPENID_METADATA,
-        ),
-    ]
-    .map(|(name, default)| {
-        let v = env(name).unwrap_or_else(|| default.to_string());
-        match url::Url::parse(&v) {
-            Ok(_) => Ok(v),
-            Err(_) => Err(SettingsError::Invalid {
+    let url = |name: &'static str| -> Result<Option<String>, SettingsError> {
+        match env(name) {
+            None => Ok(None),
+            Some(v) if url::Url::parse(&v).is_ok() => Ok(Some(v)),
+            Some(v) => Err(SettingsError::Invalid {
                 name,
                 message: format!("{v:?} is not a URL"),
             }),
         }
-    });
-    let [login_url, openid_metadata_url] = urls;
-    let graph_url = env("MOMENTUM_TEAMS_GRAPH_URL")
-        .unwrap_or_else(|| crate::chat::teams::graph::GRAPH_URL.into());
+    };
     let graph = match env("MOMENTUM_TEAMS_GRAPH").as_deref() {
-        None | Some("off") => None,
-        Some("lookup") => Some((graph_url, crate::chat::teams::graph::GraphUse::Lookup)),
-        Some("install") => Some((graph_url, crate::chat::teams::graph::GraphUse::Install)),
+        None | Some("off") => GraphConsent::Off,
+        Some("lookup") => GraphConsent::Lookup,
+        Some("install") => GraphConsent::Install,
         Some(other) => {
             return Err(SettingsError::Invalid {
                 name: "MOMENTUM_TEAMS_GRAPH",
@@ -338,17 +390,17 @@ fn teams_settings(
             })
         }
     };
-    Ok(Some(TeamsSettings {
+    Ok(Some(TeamsConfig {
         app_id,
         app_password,
         tenant_id,
-        app_type,
-        login_url: login_url?,
-        openid_metadata_url: openid_metadata_url?,
-        service_url: env("MOMENTUM_TEAMS_SERVICE_URL")
-            .unwrap_or_else(|| crate::chat::teams::GLOBAL_SERVICE_URL.into()),
-        public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
+        multi_tenant,
+        login_url: url("MOMENTUM_TEAMS_LOGIN_URL")?,
+        openid_metadata_url: url("MOMENTUM_TEAMS_OPENID_METADATA_URL")?,
+        service_url: env("MOMENTUM_TEAMS_SERVICE_URL"),
+        graph_url: env("MOMENTUM_TEAMS_GRAPH_URL"),
         graph,
+        public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
     }))
 }
 

@@ -11,6 +11,7 @@ use crate::chat::{ChatPort, Chats};
 use crate::clock::{Clock, SharedClock, VirtualClock};
 use crate::crypto::SecretKey;
 use crate::domain::Platform;
+use crate::domain::ProgramId;
 use crate::scheduler::Dispatcher;
 use crate::startup::{self, ServiceOptions};
 use crate::store::Store;
@@ -294,7 +295,7 @@ pub struct DemoEnv {
     pub org: crate::store::Org,
     pub service: startup::Running,
     pub program: crate::domain::ProgramSpec,
-    pub program_id: i64,
+    pub program_id: ProgramId,
     pub people: HashMap<String, &'static Person>,
 }
 

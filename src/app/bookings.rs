@@ -73,7 +73,7 @@ impl App {
                         read += 1;
                         tracing::info!(
                             org = org.id.0,
-                            program = program.id,
+                            program = program.id.0,
                             matched = done.matched,
                             unknown_attendees = done.unknown_attendees,
                             dates_set = done.dates_set,
@@ -82,7 +82,7 @@ impl App {
                     }
                     Err(e) => tracing::warn!(
                         org = org.id.0,
-                        program = program.id,
+                        program = program.id.0,
                         error = %e,
                         "bookings feed not read"
                     ),
@@ -122,7 +122,7 @@ impl App {
     ) -> AppResult<BookingsImport> {
         let org_row = self.store.org(org).await?;
         let participants = self.store.program_participants(org, program.id).await?;
-        let by_email: HashMap<String, (i64, jiff::tz::TimeZone)> = participants
+        let by_email: HashMap<String, (ParticipantId, jiff::tz::TimeZone)> = participants
             .iter()
             .filter_map(|p| {
                 let email = p.person.email.as_deref()?.trim().to_lowercase();
@@ -130,7 +130,7 @@ impl App {
                 Some((email, (p.id, zone.tz().clone())))
             })
             .collect();
-        let mut booked: HashMap<i64, Vec<Date>> = HashMap::new();
+        let mut booked: HashMap<ParticipantId, Vec<Date>> = HashMap::new();
         let mut unknown: BTreeSet<&str> = BTreeSet::new();
         for b in &bookings.bookings {
             for who in b.people() {
@@ -152,7 +152,7 @@ impl App {
             .program_completed_sessions(org, program.id)
             .await?;
         let count = program.spec.session_count();
-        let mut dates: Vec<(i64, Vec<(u32, Date)>)> = booked
+        let mut dates: Vec<(ParticipantId, Vec<(u32, Date)>)> = booked
             .iter()
             .map(|(id, days)| {
                 let done = completed.get(id).map_or(&[][..], Vec::as_slice);
@@ -162,7 +162,7 @@ impl App {
         // The same order in every replica's transaction.
         dates.sort_by_key(|(id, _)| *id);
         let dates_set = self.store.set_calendar_dates(org, &dates).await?;
-        let ids: Vec<i64> = dates.iter().map(|(id, _)| *id).collect();
+        let ids: Vec<ParticipantId> = dates.iter().map(|(id, _)| *id).collect();
         self.after_dates_changed(org, program, &ids).await?;
         Ok(BookingsImport {
             matched: dates.len(),

@@ -25,7 +25,8 @@ pub struct PlannedSessionView {
 /// is theirs and not shown.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct OwnSchedule {
-    pub participant_id: i64,
+    #[schema(value_type = i64)]
+    pub participant_id: ParticipantId,
     pub sessions: Vec<PlannedSessionView>,
 }
 
@@ -97,7 +98,7 @@ impl App {
         &self,
         org: OrgId,
         key: &str,
-        participant_id: i64,
+        participant_id: ParticipantId,
     ) -> AppResult<(ProgramRow, Participant)> {
         let program = self.program_named(org, key).await?;
         let not_found =
@@ -118,7 +119,7 @@ impl App {
         &self,
         org: OrgId,
         key: &str,
-        participant_id: i64,
+        participant_id: ParticipantId,
     ) -> AppResult<OwnSchedule> {
         let (program, participant) = self.participant_of(org, key, participant_id).await?;
         self.schedule_of(org, &program, &participant).await
@@ -160,7 +161,7 @@ impl App {
         &self,
         org: OrgId,
         key: &str,
-        participant_id: i64,
+        participant_id: ParticipantId,
         input: &OwnDatesInput,
         source: &str,
     ) -> AppResult<OwnSchedule> {
@@ -184,7 +185,7 @@ impl App {
         &self,
         org: OrgId,
         program: &ProgramRow,
-        participants: &[i64],
+        participants: &[ParticipantId],
     ) -> AppResult<()> {
         if participants.is_empty() || program.spec.session_confirmation.is_none() {
             return Ok(());
@@ -261,7 +262,7 @@ impl App {
             Err(why) => return Ok(Some(ScheduleImport::FileProblem(why))),
         };
         // Each participant row must name someone in this program.
-        let mut found: HashMap<String, i64> = HashMap::new();
+        let mut found: HashMap<String, ParticipantId> = HashMap::new();
         for row in &mut rows {
             let Some(RowWho::Email(email)) = &row.who else {
                 continue;
@@ -291,7 +292,7 @@ impl App {
             return Ok(Some(ScheduleImport::Preview(rows)));
         }
         let entries: Vec<ScheduleEntry> = rows.iter().filter_map(ScheduleRow::entry).collect();
-        let mut dates: Vec<(i64, Vec<(u32, OwnDate)>)> = Vec::new();
+        let mut dates: Vec<(ParticipantId, Vec<(u32, OwnDate)>)> = Vec::new();
         for e in &entries {
             if let (RowWho::Email(email), Some(on)) = (&e.who, e.planned) {
                 let id = found[email];
@@ -306,7 +307,7 @@ impl App {
             ..Default::default()
         };
         self.store.set_own_dates(org, &dates, "csv", false).await?;
-        let moved: Vec<i64> = dates.iter().map(|(p, _)| *p).collect();
+        let moved: Vec<ParticipantId> = dates.iter().map(|(p, _)| *p).collect();
         self.after_dates_changed(org, &program, &moved).await?;
         for e in &entries {
             let Some(on) = e.completed else { continue };

@@ -33,9 +33,9 @@ impl App {
     /// Contexts for a batch of jobs with a few queries per organisation (the
     /// participants in one query; each program and organisation once).
     pub async fn job_contexts(&self, jobs: &[Job]) -> Vec<AppResult<JobContext>> {
-        let mut participants: HashMap<(OrgId, i64), Participant> = HashMap::new();
+        let mut participants: HashMap<(OrgId, ParticipantId), Participant> = HashMap::new();
         let mut failed: HashMap<OrgId, String> = HashMap::new();
-        let mut by_org: HashMap<OrgId, Vec<i64>> = HashMap::new();
+        let mut by_org: HashMap<OrgId, Vec<ParticipantId>> = HashMap::new();
         for job in jobs {
             if let Some(p) = job.participant_id {
                 by_org.entry(job.org_id).or_default().push(p);
@@ -49,9 +49,9 @@ impl App {
                 }
             }
         }
-        let mut recent: HashMap<OrgId, HashMap<i64, i64>> = HashMap::new();
+        let mut recent: HashMap<OrgId, HashMap<PersonId, i64>> = HashMap::new();
         let week_ago = self.clock.now() - jiff::SignedDuration::from_hours(24 * 7);
-        let mut recipients: HashMap<OrgId, Vec<i64>> = HashMap::new();
+        let mut recipients: HashMap<OrgId, Vec<PersonId>> = HashMap::new();
         for job in jobs {
             if let Some(r) = job.recipient_person_id {
                 recipients.entry(job.org_id).or_default().push(r);
@@ -85,7 +85,7 @@ impl App {
             }
         }
         let mut orgs: HashMap<OrgId, Arc<Org>> = HashMap::new();
-        let mut programs: HashMap<(OrgId, i64), Arc<ProgramRow>> = HashMap::new();
+        let mut programs: HashMap<(OrgId, ProgramId), Arc<ProgramRow>> = HashMap::new();
         let mut out = Vec::with_capacity(jobs.len());
         for job in jobs {
             if let Some(e) = failed.get(&job.org_id) {
@@ -237,7 +237,7 @@ impl App {
             },
             JobPurpose::Welcome => Message::Welcome {
                 job_id: job.id,
-                participant_id: participant.id,
+                participant_id: participant.id.0,
                 program: program.name.clone(),
                 locale: locale_for(Some(&participant.person), program),
             },

@@ -149,7 +149,7 @@ impl App {
     async fn stored_digest(
         &self,
         org: OrgId,
-        program_id: i64,
+        program_id: ProgramId,
         week: &ProgramWeek,
     ) -> AppResult<Digest> {
         let monday = week.monday.to_string();

@@ -49,6 +49,15 @@ impl App {
             .await?)
     }
 
+    /// Takes a state handed out within ten minutes (once: `false` when it is
+    /// unknown, used or stale).
+    pub async fn take_oauth_state(&self, state_hash: &str) -> AppResult<bool> {
+        Ok(self
+            .store
+            .take_oauth_state(state_hash, self.clock.now())
+            .await?)
+    }
+
     /// Stores an installation: the workspace's organisation (created for a
     /// new workspace, named after it) and its sealed bot token.
     pub async fn install_slack(&self, grant: &SlackGrant) -> AppResult<OrgId> {

@@ -3,6 +3,7 @@
 //! is left to send, archived when HR says so.
 
 use super::*;
+use crate::store::participants::ParticipantStatus;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -26,6 +27,26 @@ pub struct ProgramState {
 }
 
 impl App {
+    /// The organisation's programs, by key.
+    pub async fn programs(&self, org: OrgId) -> AppResult<Vec<ProgramRow>> {
+        Ok(self.store.programs(org).await?)
+    }
+
+    /// The organisation's program with this key, if there is one.
+    pub async fn find_program(&self, org: OrgId, key: &str) -> AppResult<Option<ProgramRow>> {
+        Ok(self.store.program_by_key(org, key).await?)
+    }
+
+    /// Who is enrolled in a program and whether Momentum reaches them (never
+    /// what they answered).
+    pub async fn participant_statuses(
+        &self,
+        org: OrgId,
+        program: ProgramId,
+    ) -> AppResult<Vec<ParticipantStatus>> {
+        Ok(self.store.participant_statuses(org, program).await?)
+    }
+
     /// The organisation's program with this key, or "no program" (404).
     pub async fn program_named(&self, org: OrgId, key: &str) -> AppResult<ProgramRow> {
         self.store

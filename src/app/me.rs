@@ -8,6 +8,8 @@ use crate::domain::metrics::week::ProgramWeek;
 use crate::domain::program::LOCALES;
 use crate::domain::progress::streak_weeks;
 use crate::domain::ChatIdentity;
+use crate::domain::ParticipantId;
+use crate::domain::PersonId;
 use crate::store::participants::{Person, PAUSED_INDEFINITELY};
 use crate::store::personal::Erased;
 use crate::store::{instant, OrgId};
@@ -30,7 +32,7 @@ pub struct Overview {
 #[derive(Debug, Clone, Serialize)]
 pub struct ProgramProgress {
     /// Their participation's id (what the focus form edits).
-    pub participant_id: i64,
+    pub participant_id: ParticipantId,
     pub program: String,
     pub focus: Option<String>,
     pub sessions_done: usize,
@@ -199,13 +201,16 @@ impl App {
                 .filter(|u| *u > now.as_millisecond())
                 .map(|u| {
                     if u == PAUSED_INDEFINITELY {
-                        "indefinitely".to_string()
+                        Ok("indefinitely".to_string())
                     } else {
                         // Stored as the instant the pause ends: show its last day.
-                        let end = zone.date_of(instant(u));
-                        end.yesterday().unwrap_or(end).to_string()
+                        let end = zone.date_of(instant(u)?);
+                        Ok::<_, crate::store::StoreError>(
+                            end.yesterday().unwrap_or(end).to_string(),
+                        )
                     }
-                });
+                })
+                .transpose()?;
             programs.push(ProgramProgress {
                 participant_id: p.id,
                 program: program.name.clone(),
@@ -335,7 +340,7 @@ impl App {
                 "chat": person.chat.as_ref().map(|c| c.to_string()),
                 "time_zone": person.time_zone,
                 "locale": person.locale,
-                "stopped_at": person.stopped_at.map(instant),
+                "stopped_at": person.stopped_at.map(instant).transpose()?,
             },
             "participations": participations,
             "sessions": rows.sessions,
@@ -409,7 +414,7 @@ impl App {
 
 /// Notes are sealed bound to their organisation and author: a blob copied to
 /// another person's row does not open.
-fn note_context(org: OrgId, person_id: i64) -> String {
+fn note_context(org: OrgId, person_id: PersonId) -> String {
     super::keys::sealed_context(
         crate::store::sealed::SealedColumn::Notes,
         org,

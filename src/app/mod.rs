@@ -24,10 +24,18 @@ mod orgs;
 mod resolution;
 mod retention;
 pub mod schedule;
+mod service;
 pub mod sessions;
 mod steps;
 mod taps;
+pub mod teams;
 
+/// What the app hands out from its store: rows it reads back as they are.
+pub use crate::store::admins::OrgAdmin;
+pub use crate::store::audit::AuditEntry;
+pub use crate::store::participants::ParticipantStatus;
+pub use crate::store::personal::Erased;
+pub use crate::store::programs::{ApplyOutcome, ProgramRow};
 /// The organisation, as the app hands it out.
 pub use crate::store::Org;
 pub use access::Reach;
@@ -57,10 +65,10 @@ use crate::domain::plan::{
 use crate::domain::program::ProgramFile;
 use crate::domain::time::{DeliveryCalendar, Snooze, Zone};
 use crate::domain::{
-    Answer, ChatIdentity, CheckinAnswer, ConfigErrors, JobPurpose, PersonRef, Platform,
+    Answer, ChatIdentity, CheckinAnswer, ConfigErrors, JobPurpose, ParticipantId, PersonId,
+    PersonRef, Platform, ProgramId,
 };
 use crate::store::participants::{Participant, Person, PersonRecord, PAUSED_INDEFINITELY};
-use crate::store::programs::{ApplyOutcome, ProgramRow};
 use crate::store::reports::{NewTap, TapOutcome, TapTarget};
 use crate::store::sessions::{Completion, SessionCompletion};
 use crate::store::{NewJob, OrgId, Store, StoreError};
@@ -84,7 +92,11 @@ pub enum AppError {
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
-    Store(StoreError),
+    Store(#[source] StoreError),
+    /// The work did not finish in the time its caller could wait (a chat
+    /// platform's deadline); whatever it did not commit is not stored.
+    #[error("{0} did not finish in time")]
+    TimedOut(&'static str),
     /// The organisation's data key does not open: the master key is wrong.
     #[error("encryption key problem: {0}")]
     Key(String),
@@ -146,7 +158,10 @@ pub fn hash_token(token: &str) -> String {
 }
 
 pub struct App {
-    pub store: Store,
+    /// Private: handlers, pages and commands reach data through the app's
+    /// methods. The scheduler's worker loops lease and settle jobs on it
+    /// through `store()`.
+    store: Store,
     pub clock: SharedClock,
     pub chats: Chats,
     pub secret_key: SecretKey,
@@ -168,6 +183,13 @@ impl App {
             feeds: Arc::new(crate::feeds::HttpsFeeds),
             inline_resolution: Some(resolution::INLINE_BUDGET),
         }
+    }
+
+    /// The store, for the scheduler's worker loops (leases, batches,
+    /// maintenance claims) and the service's wiring; nothing that answers a
+    /// request uses it (tests/walls.rs).
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The app resolving people before applying answers only when that is

@@ -6,6 +6,7 @@
 use super::{App, AppResult, FieldErrors};
 use crate::chat::View;
 use crate::domain::ChatIdentity;
+use crate::domain::ParticipantId;
 use crate::store::participants::Participant;
 use crate::store::OrgId;
 use serde_json::json;
@@ -20,7 +21,7 @@ pub struct StartingPoint {
     pub share_focus: bool,
 }
 
-fn diagnosis_context(org: OrgId, participant_id: i64) -> String {
+fn diagnosis_context(org: OrgId, participant_id: ParticipantId) -> String {
     super::keys::sealed_context(
         crate::store::sealed::SealedColumn::StartingPoints,
         org,
@@ -33,7 +34,7 @@ impl App {
     async fn own_participation(
         &self,
         who: &ChatIdentity,
-        participant_id: i64,
+        participant_id: ParticipantId,
     ) -> AppResult<Option<(OrgId, Participant)>> {
         let Some((org, person)) = self.person_for(who).await? else {
             return Ok(None);
@@ -51,7 +52,7 @@ impl App {
     pub async fn onboarding_form(
         &self,
         who: &ChatIdentity,
-        participant_id: i64,
+        participant_id: ParticipantId,
     ) -> AppResult<Option<View>> {
         let Some((org, p)) = self.own_participation(who, participant_id).await? else {
             return Ok(None);
@@ -73,7 +74,7 @@ impl App {
     pub async fn record_starting_point(
         &self,
         who: &ChatIdentity,
-        participant_id: i64,
+        participant_id: ParticipantId,
         input: &StartingPoint,
     ) -> AppResult<Result<(), FieldErrors>> {
         let Some((org, p)) = self.own_participation(who, participant_id).await? else {
@@ -127,7 +128,7 @@ impl App {
     pub(super) async fn starting_point(
         &self,
         org: OrgId,
-        participant_id: i64,
+        participant_id: ParticipantId,
     ) -> AppResult<Option<serde_json::Value>> {
         let Some(sealed) = self.store.diagnosis(org, participant_id).await? else {
             return Ok(None);

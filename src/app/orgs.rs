@@ -11,6 +11,20 @@ impl App {
         Ok(self.store.orgs().await?)
     }
 
+    pub async fn org(&self, id: OrgId) -> AppResult<Org> {
+        Ok(self.store.org(id).await?)
+    }
+
+    /// The organisation a chat workspace (Slack team, Teams tenant) is
+    /// linked to.
+    pub async fn org_for_workspace(
+        &self,
+        platform: Platform,
+        workspace: &str,
+    ) -> AppResult<Option<OrgId>> {
+        Ok(self.store.org_for_workspace(platform, workspace).await?)
+    }
+
     pub async fn org_named(&self, name: &str) -> AppResult<Option<Org>> {
         Ok(self.store.org_by_name(name).await?)
     }

@@ -10,7 +10,7 @@ use crate::chat::{ChatError, ChatPort, ChatUser, ResolutionCosts};
 use crate::store::participants::PersonRecord;
 pub use crate::store::resolution::ResolutionProgress;
 use crate::store::resolution::Waiting;
-use crate::store::OrgId;
+use crate::store::{OrgId, PersonId, ProgramId};
 use jiff::SignedDuration;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -149,8 +149,8 @@ struct Round<'a> {
     gone: HashSet<String>,
     keys: Option<super::keys::OrgKeys>,
     /// Chat users found by look-up whose language is not known yet.
-    no_language: Vec<(i64, String)>,
-    settled_people: Vec<i64>,
+    no_language: Vec<(PersonId, String)>,
+    settled_people: Vec<PersonId>,
 }
 
 impl Round<'_> {
@@ -435,7 +435,7 @@ impl App {
                 (w.email.trim().to_lowercase(), rec)
             })
             .collect();
-        let retry_ids: Vec<i64> = retry.iter().map(|w| w.person_id).collect();
+        let retry_ids: Vec<PersonId> = retry.iter().map(|w| w.person_id).collect();
         round.settle(ended).await?;
         if !retry_ids.is_empty() {
             // 1, 2, 4, 8 minutes between rounds.
@@ -547,7 +547,7 @@ impl App {
     pub async fn program_resolution(
         &self,
         org: OrgId,
-        program_id: i64,
+        program_id: ProgramId,
     ) -> AppResult<ResolutionProgress> {
         Ok(self.store.program_resolution(org, program_id).await?)
     }

@@ -44,7 +44,7 @@ impl App {
         org: &crate::store::Org,
         program: &crate::store::programs::ProgramRow,
         now: jiff::Timestamp,
-    ) -> AppResult<Vec<i64>> {
+    ) -> AppResult<Vec<crate::domain::ParticipantId>> {
         let Some(last_day) = program
             .spec
             .self_assessment

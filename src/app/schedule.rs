@@ -54,7 +54,7 @@ impl App {
         org: OrgId,
         key: &str,
         zone: Option<Zone>,
-        participant: Option<i64>,
+        participant: Option<ParticipantId>,
     ) -> AppResult<Option<SchedulePreview>> {
         let Some(program) = self.store.program_by_key(org, key).await? else {
             return Ok(None);

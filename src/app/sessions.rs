@@ -7,7 +7,8 @@ use super::*;
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParticipantLookup {
-    pub participant_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub participant_id: Option<ParticipantId>,
     pub email: Option<String>,
     /// `slack:TEAM/USER` or `teams:TENANT/USER`.
     pub chat: Option<String>,
@@ -15,7 +16,8 @@ pub struct ParticipantLookup {
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct SessionOutcome {
-    pub participant_id: i64,
+    #[schema(value_type = i64)]
+    pub participant_id: ParticipantId,
     pub session: u32,
     pub completed_on: String,
     /// False when this completion was already known (nothing changed).
@@ -54,7 +56,7 @@ impl App {
         org: OrgId,
         program: &ProgramRow,
         who: &ParticipantLookup,
-    ) -> AppResult<i64> {
+    ) -> AppResult<ParticipantId> {
         let not_found = || AppError::NotFound("no such participant in this program".into());
         if let Some(id) = who.participant_id {
             let p = self
@@ -185,7 +187,7 @@ impl App {
                 format!("{cohort:?} is the comparison cohort: it has no coaching sessions"),
             )));
         }
-        let members: Vec<i64> = self
+        let members: Vec<ParticipantId> = self
             .store
             .program_participants(org, program.id)
             .await?
@@ -255,7 +257,11 @@ impl App {
     /// Re-plans the future, unsent jobs of every active participant of a
     /// program after its rules, managers, zones or calendars changed. Sent
     /// jobs are never touched; jobs already due are left to the dispatcher.
-    pub async fn replan_program(&self, org: OrgId, program_id: i64) -> AppResult<ReplanCounts> {
+    pub async fn replan_program(
+        &self,
+        org: OrgId,
+        program_id: ProgramId,
+    ) -> AppResult<ReplanCounts> {
         let org_row = self.store.org(org).await?;
         let program = self.store.program(org, program_id).await?;
         let participants = self.store.program_participants(org, program_id).await?;

@@ -37,11 +37,16 @@ pub enum StepRefusal {
     NotYours,
 }
 
-fn step_context(org: OrgId, participant_id: i64) -> String {
+fn step_context(org: OrgId, participant_id: ParticipantId) -> String {
     sealed_context(SealedColumn::Steps, org, &participant_id.to_string())
 }
 
-fn open_step(keys: &OrgKeys, org: OrgId, participant_id: i64, sealed: &[u8]) -> AppResult<String> {
+fn open_step(
+    keys: &OrgKeys,
+    org: OrgId,
+    participant_id: ParticipantId,
+    sealed: &[u8],
+) -> AppResult<String> {
     let plain = keys.open(sealed, &step_context(org, participant_id))?;
     Ok(String::from_utf8_lossy(&plain).into_owned())
 }
@@ -51,7 +56,7 @@ pub(super) struct OwnQuestion {
     pub org: OrgId,
     pub person: Person,
     pub job: Job,
-    pub participant_id: i64,
+    pub participant_id: ParticipantId,
     pub session: u32,
 }
 
@@ -162,7 +167,7 @@ impl App {
     pub async fn delete_step(
         &self,
         who: &ChatIdentity,
-        participant_id: i64,
+        participant_id: ParticipantId,
         session: u32,
     ) -> AppResult<Option<Vec<super::taps::MessageUpdate>>> {
         let Some((org, person)) = self.person_for(who).await? else {
@@ -231,8 +236,8 @@ impl App {
     pub(super) async fn steps_of(
         &self,
         org: OrgId,
-        person_id: i64,
-    ) -> AppResult<Vec<(i64, u32, Option<String>)>> {
+        person_id: PersonId,
+    ) -> AppResult<Vec<(ParticipantId, u32, Option<String>)>> {
         let steps = self.store.steps_of_person(org, person_id).await?;
         if steps.is_empty() {
             return Ok(Vec::new());

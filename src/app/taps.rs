@@ -387,7 +387,7 @@ pub(super) fn places_to_update(job: &Job, tapped: &Delivered) -> Vec<Delivered> 
 
 /// The tapped job, if the tapping person is its recipient in the
 /// workspace's organisation: (organisation, person, job, participant).
-fn tapped(context: &TapContext) -> Result<(OrgId, i64, &Job, i64), TapRefusal> {
+fn tapped(context: &TapContext) -> Result<(OrgId, PersonId, &Job, ParticipantId), TapRefusal> {
     let org = context.org.ok_or(TapRefusal::UnknownWorkspace)?;
     let person_id = context.person_id.ok_or(TapRefusal::NotYours)?;
     let job = context.job.as_ref().ok_or(TapRefusal::UnknownMessage)?;

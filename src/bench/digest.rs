@@ -133,7 +133,7 @@ pub async fn digest(
         .parse::<jiff::Zoned>()?
         .timestamp()
         .as_millisecond();
-    generate(&store, org.id.0, applied.program_id, reports, start_ms).await?;
+    generate(&store, org.id.0, applied.program_id.0, reports, start_ms).await?;
     let generate_s = t.elapsed().as_secs_f64();
     // Monday after the last week with reports.
     let zone = crate::domain::time::Zone::parse("Europe/Prague").map_err(anyhow::Error::msg)?;

@@ -53,7 +53,11 @@ fn hostile() -> String {
 }
 
 /// Milliseconds to load one stored program (what listing does for each).
-async fn time_load(store: &crate::store::Store, org: crate::store::OrgId, id: i64) -> Result<f64> {
+async fn time_load(
+    store: &crate::store::Store,
+    org: crate::store::OrgId,
+    id: crate::domain::ProgramId,
+) -> Result<f64> {
     const LOADS: u32 = 50;
     let t = Instant::now();
     for _ in 0..LOADS {

@@ -9,12 +9,11 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
+use crate::app::{ApplyOutcome, AuditEntry, Erased, OrgAdmin, ParticipantStatus};
 use crate::app::{CompletedSession, ParticipantLookup, Reach, Scope, SessionOutcome};
 use crate::domain::delivery::DeliveryFigure;
 use crate::domain::ConfigErrors;
-use crate::store::participants::ParticipantStatus;
-use crate::store::programs::ApplyOutcome;
-use crate::store::OrgId;
+use crate::domain::{OrgId, ParticipantId, ProgramId};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -92,7 +91,8 @@ async fn authorize(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProgramSummary {
-    pub id: i64,
+    #[schema(value_type = i64)]
+    pub id: ProgramId,
     pub key: String,
     pub name: String,
     pub sessions: u32,
@@ -112,13 +112,9 @@ pub async fn list_programs(
 ) -> Result<Json<Vec<ProgramSummary>>, ApiError> {
     let caller = authorize(&state, &headers, Scope::Admin).await?;
     let org = caller.org;
-    let store = &state.app.store;
-    let programs = store
-        .programs(org)
-        .await
-        .map_err(crate::app::AppError::from)?;
+    let programs = state.app.programs(org).await?;
     let programs = programs.into_iter().filter(|p| caller.reach.covers(&p.key));
-    let org_row = store.org(org).await.map_err(crate::app::AppError::from)?;
+    let org_row = state.app.org(org).await?;
     let mut out = Vec::new();
     for p in programs {
         out.push(ProgramSummary {
@@ -163,11 +159,7 @@ pub async fn get_program(
     }
     let app = &state.app;
     let p = app.program_named(caller.org, &key).await?;
-    let org_row = app
-        .store
-        .org(caller.org)
-        .await
-        .map_err(crate::app::AppError::from)?;
+    let org_row = app.org(caller.org).await?;
     let resolution = app.program_resolution(caller.org, p.id).await?;
     Ok(Json(ProgramDetail {
         program: ProgramSummary {
@@ -255,15 +247,13 @@ fn content_type(headers: &HeaderMap) -> String {
 
 /// The id of a program the caller reaches: 403 outside its reach, 404 for
 /// none by that key.
-async fn program_id(state: &AppState, caller: &Caller, key: &str) -> Result<i64, ApiError> {
+async fn program_id(state: &AppState, caller: &Caller, key: &str) -> Result<ProgramId, ApiError> {
     caller.within(key)?;
     let org = caller.org;
     state
         .app
-        .store
-        .program_by_key(org, key)
-        .await
-        .map_err(crate::app::AppError::from)?
+        .find_program(org, key)
+        .await?
         .map(|p| p.id)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no program {key:?}")))
 }
@@ -283,12 +273,7 @@ pub async fn list_participants(
 ) -> Result<Json<Vec<ParticipantStatus>>, ApiError> {
     let caller = authorize(&state, &headers, Scope::Admin).await?;
     let (org, id) = (caller.org, program_id(&state, &caller, &key).await?);
-    let list = state
-        .app
-        .store
-        .participant_statuses(org, id)
-        .await
-        .map_err(crate::app::AppError::from)?;
+    let list = state.app.participant_statuses(org, id).await?;
     Ok(Json(list))
 }
 
@@ -499,7 +484,7 @@ pub async fn record_group_session(
 pub async fn own_schedule(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((key, id)): Path<(String, i64)>,
+    Path((key, id)): Path<(String, ParticipantId)>,
 ) -> Result<Json<crate::app::dates::OwnSchedule>, ApiError> {
     let caller = authorize(&state, &headers, Scope::SessionsWrite).await?;
     caller.within(&key)?;
@@ -521,7 +506,7 @@ pub async fn own_schedule(
 pub async fn set_own_schedule(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((key, id)): Path<(String, i64)>,
+    Path((key, id)): Path<(String, ParticipantId)>,
     body: Bytes,
 ) -> Result<Json<crate::app::dates::OwnSchedule>, ApiError> {
     let caller = authorize(&state, &headers, Scope::SessionsWrite).await?;
@@ -681,14 +666,14 @@ pub struct ErasureRequest {
 /// organisation-wide token (a person may be in several programs).
 #[utoipa::path(post, path = "/api/v1/erasures", tag = "people",
     request_body = ErasureRequest,
-    responses((status = 200, body = crate::store::personal::Erased), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Erased), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn erase(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<crate::store::personal::Erased>, ApiError> {
+) -> Result<Json<Erased>, ApiError> {
     let caller = authorize(&state, &headers, Scope::Admin).await?;
     caller.organisation_wide()?;
     let Caller { org, actor, .. } = caller;
@@ -728,26 +713,19 @@ pub struct AuditParams {
 /// The organisation's audit log: who did what, when (never content). Needs
 /// an organisation-wide token.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
-    responses((status = 200, body = [crate::store::audit::AuditEntry]), (status = 401, body = ErrorBody),
+    responses((status = 200, body = [AuditEntry]), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn audit_log(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<AuditParams>,
-) -> Result<Json<Vec<crate::store::audit::AuditEntry>>, ApiError> {
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     let caller = authorize(&state, &headers, Scope::Admin).await?;
     caller.organisation_wide()?;
     let org = caller.org;
     let limit = params.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(
-        state
-            .app
-            .store
-            .audit_log(org, limit)
-            .await
-            .map_err(crate::app::AppError::from)?,
-    ))
+    Ok(Json(state.app.audit_log(org, limit).await?))
 }
 
 /// Whom an organisation admin is granted to: exactly one of a work email or
@@ -772,37 +750,30 @@ impl OrgAdminRequest {
 /// in the HR console (program admins, a program file's `admins:`, only
 /// theirs). Needs an organisation-wide admin token.
 #[utoipa::path(get, path = "/api/v1/org-admins", tag = "admins",
-    responses((status = 200, body = [crate::store::admins::OrgAdmin]), (status = 401, body = ErrorBody),
+    responses((status = 200, body = [OrgAdmin]), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_org_admins(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<Vec<crate::store::admins::OrgAdmin>>, ApiError> {
+) -> Result<Json<Vec<OrgAdmin>>, ApiError> {
     let caller = authorize(&state, &headers, Scope::Admin).await?;
     caller.organisation_wide()?;
-    Ok(Json(
-        state
-            .app
-            .store
-            .org_admins(caller.org)
-            .await
-            .map_err(crate::app::AppError::from)?,
-    ))
+    Ok(Json(state.app.org_admins(caller.org).await?))
 }
 
 /// Grants a person organisation admin (kept if they have it already).
 /// Needs an organisation-wide admin token.
 #[utoipa::path(post, path = "/api/v1/org-admins", tag = "admins",
     request_body = OrgAdminRequest,
-    responses((status = 200, body = crate::store::admins::OrgAdmin), (status = 401, body = ErrorBody),
+    responses((status = 200, body = OrgAdmin), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn grant_org_admin(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<crate::store::admins::OrgAdmin>, ApiError> {
+) -> Result<Json<OrgAdmin>, ApiError> {
     let caller = authorize(&state, &headers, Scope::Admin).await?;
     caller.organisation_wide()?;
     let req: OrgAdminRequest = serde_json::from_slice(&body).map_err(|e| {

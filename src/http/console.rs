@@ -12,6 +12,7 @@ use super::AppState;
 use crate::app::enrolment::CsvUpload;
 use crate::app::ConsoleSession;
 use crate::domain::enrolment::CsvRow;
+use crate::domain::ParticipantId;
 use crate::templates;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -260,7 +261,7 @@ fn csrf_ok(s: &ConsoleSession, form: &HashMap<String, String>) -> bool {
 pub async fn programs(State(state): State<AppState>, signed: Signed) -> Response {
     let Signed { lang, s, .. } = signed;
     let app = &state.app;
-    let rows = match app.store.programs(s.org).await {
+    let rows = match app.programs(s.org).await {
         Ok(r) => r,
         Err(e) => return unavailable(e),
     };
@@ -275,7 +276,6 @@ pub async fn programs(State(state): State<AppState>, signed: Signed) -> Response
             Err(e) => return unavailable(e),
         };
         let last: Option<Value> = app
-            .store
             .last_digest(s.org, p.id)
             .await
             .ok()
@@ -315,7 +315,7 @@ pub async fn program(
         return refused;
     }
     let app = &state.app;
-    let program = match app.store.program_by_key(s.org, &key).await {
+    let program = match app.find_program(s.org, &key).await {
         Ok(Some(p)) => p,
         Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
         Err(e) => return unavailable(e),
@@ -383,7 +383,7 @@ pub async fn schedule(
     };
     let participant = query
         .get("participant")
-        .and_then(|p| p.trim().parse::<i64>().ok());
+        .and_then(|p| p.trim().parse::<ParticipantId>().ok());
     let preview = match state
         .app
         .schedule_preview(s.org, &key, zone, participant)
@@ -854,14 +854,14 @@ async fn download(
     key: &str,
     action: Option<&str>,
     make: impl AsyncFnOnce(
-        crate::store::OrgId,
+        crate::domain::OrgId,
     ) -> crate::app::AppResult<(&'static str, String, Vec<u8>)>,
 ) -> Response {
     let Signed { lang, s, .. } = signed;
     if let Some(refused) = out_of_reach(&s, key, lang) {
         return refused;
     }
-    match state.app.store.program_by_key(s.org, key).await {
+    match state.app.find_program(s.org, key).await {
         Ok(Some(_)) => {}
         Ok(None) => return message(StatusCode::NOT_FOUND, lang, "not_found"),
         Err(e) => return unavailable(e),
@@ -907,8 +907,7 @@ pub async fn program_file(
         Some("program.download"),
         async move |org| {
             let program = app
-                .store
-                .program_by_key(org, &k)
+                .find_program(org, &k)
                 .await?
                 .ok_or_else(|| crate::app::AppError::NotFound(k.clone()))?;
             let doc = program

@@ -70,6 +70,13 @@ impl From<AppError> for ApiError {
                     "storage is unavailable; nothing was changed, try again",
                 )
             }
+            AppError::TimedOut(what) => {
+                tracing::error!(what, "timed out");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the service is busy; nothing was changed, try again",
+                )
+            }
         }
     }
 }

@@ -53,9 +53,9 @@ async fn ready(
 ) -> (axum::http::StatusCode, String) {
     use axum::http::StatusCode;
     let mut problems = Vec::new();
-    if !state.app.store.ping().await {
+    if !state.app.database_answers().await {
         problems.push("database unreachable".to_string());
-    } else if let Ok(p) = state.app.store.pending_migrations().await {
+    } else if let Ok(p) = state.app.pending_migrations().await {
         if !p.is_empty() {
             problems.push(format!("migrations not applied: {}", p.join(", ")));
         }
@@ -128,7 +128,7 @@ async fn chart(
     if id.len() != 32 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
         return error::not_found().await.into_response();
     }
-    match state.app.store.chart(id).await {
+    match state.app.chart(id).await {
         Ok(Some(png)) => (
             [
                 (axum::http::header::CONTENT_TYPE, "image/png"),

@@ -133,8 +133,7 @@ pub async fn callback(
     let app = &state.app;
     let oauth_state = q.get("state").map(String::as_str).unwrap_or_default();
     match app
-        .store
-        .take_oauth_state(&crate::app::hash_token(oauth_state), app.clock.now())
+        .take_oauth_state(&crate::app::hash_token(oauth_state))
         .await
     {
         Ok(true) => {}
@@ -159,13 +158,30 @@ pub async fn callback(
     }
 }
 
+/// Why a sign-in was refused (logged; the person sees "sign-in refused").
+#[derive(Debug, thiserror::Error)]
+enum SignInError {
+    #[error("token call: {0}")]
+    TokenCall(#[source] reqwest::Error),
+    #[error("token answer: {0}")]
+    TokenAnswer(#[source] reqwest::Error),
+    #[error("no ID token: {0}")]
+    NoIdToken(String),
+    #[error("{0}")]
+    IdToken(#[source] crate::jwt::JwtError),
+    #[error("the nonce does not match this browser's")]
+    Nonce,
+    #[error("the token names no person")]
+    NoPerson,
+}
+
 /// Trades the code for an ID token, verifies it, and names the person.
 async fn identity(
     client: &OidcClient,
     code: &str,
     nonce: &str,
     now: i64,
-) -> Result<ChatIdentity, String> {
+) -> Result<ChatIdentity, SignInError> {
     let answer: Value = client
         .http
         .post(&client.token_url)
@@ -179,24 +195,24 @@ async fn identity(
         ])
         .send()
         .await
-        .map_err(|e| format!("token call: {e}"))?
+        .map_err(SignInError::TokenCall)?
         .json()
         .await
-        .map_err(|e| format!("token answer: {e}"))?;
+        .map_err(SignInError::TokenAnswer)?;
     let id_token = answer["id_token"]
         .as_str()
-        .ok_or_else(|| format!("no ID token: {}", answer["error"]))?;
+        .ok_or_else(|| SignInError::NoIdToken(answer["error"].to_string()))?;
     let claims = client
         .keys
         .verify::<Value>(id_token, &client.client_id, &["sub"], now)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(SignInError::IdToken)?
         .claims;
     if claims["nonce"].as_str() != Some(nonce) {
-        return Err("the nonce does not match this browser's".into());
+        return Err(SignInError::Nonce);
     }
     client
         .provider
         .identity(&claims)
-        .ok_or_else(|| "the token names no person".into())
+        .ok_or(SignInError::NoPerson)
 }

@@ -12,10 +12,10 @@ use crate::app::{StartingPoint, StepChoice, StepRefusal, Tap, TapAnswer, TapResu
 use crate::chat::teams::activity::Activity;
 use crate::chat::teams::{cards, TeamsBot, TeamsChat};
 use crate::chat::{ChatPort, Delivered, Message, SessionAnswer};
+use crate::domain::teams::{TeamsConversation, TeamsUser};
 use crate::domain::time::Snooze;
+use crate::domain::OrgId;
 use crate::domain::{Answer, ChatIdentity, CheckinAnswer, Platform};
-use crate::store::teams::{TeamsConversation, TeamsUser};
-use crate::store::OrgId;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -93,12 +93,7 @@ pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: B
     let Some(tenant) = activity.tenant().map(str::to_string) else {
         return refuse(StatusCode::BAD_REQUEST, "the activity names no tenant");
     };
-    let org = match state
-        .app
-        .store
-        .org_for_workspace(Platform::Teams, &tenant)
-        .await
-    {
+    let org = match state.app.org_for_workspace(Platform::Teams, &tenant).await {
         Ok(Some(org)) => org,
         Ok(None) => {
             tracing::warn!(tenant = %tenant, "a Teams tenant that is not linked to an organisation");
@@ -118,7 +113,7 @@ pub async fn messages(State(state): State<AppState>, headers: HeaderMap, body: B
         .for_workspace(Platform::Teams, &tenant)
         .is_none()
     {
-        let port = TeamsChat::new(bot.clone(), &tenant, state.app.store.clone());
+        let port = TeamsChat::new(bot.clone(), &tenant, state.app.teams_references());
         state.app.chats.add(Arc::new(port) as Arc<dyn ChatPort>);
     }
     let inbound = Inbound {
@@ -154,13 +149,9 @@ impl Inbound<'_> {
         })
     }
 
-    fn now(&self) -> jiff::Timestamp {
-        self.state.app.clock.now()
-    }
-
     /// Keeps how to reach the sender: their ids, language and time zone,
     /// and the 1:1 conversation when this is it. No name, no words.
-    async fn remember_sender(&self) -> crate::store::Result<()> {
+    async fn remember_sender(&self) -> crate::app::AppResult<()> {
         let a = self.activity;
         let Some(from) = &a.from else { return Ok(()) };
         let Some(aad) = &from.aad_object_id else {
@@ -182,11 +173,7 @@ impl Inbound<'_> {
             service_url: Some(self.service_url.clone()),
             ..Default::default()
         };
-        self.state
-            .app
-            .store
-            .save_teams_user(self.org, &user, self.now())
-            .await
+        self.state.app.remember_teams_user(self.org, &user).await
     }
 
     /// The app added to or removed from a person's Teams (personal scope) or
@@ -194,32 +181,26 @@ impl Inbound<'_> {
     async fn installation_update(&self) -> Response {
         let a = self.activity;
         let removed = a.action.as_deref().is_some_and(|x| x.starts_with("remove"));
-        let store = &self.state.app.store;
+        let app = &self.state.app;
         let done = if a.is_personal() {
             match (removed, self.sender()) {
-                (true, Some(who)) => {
-                    store
-                        .forget_teams_conversation(&self.tenant, &who.user)
-                        .await
-                }
+                (true, Some(who)) => app.forget_teams_conversation(&self.tenant, &who.user).await,
                 _ => Ok(()),
             }
         } else {
             match &a.conversation {
                 Some(c) => {
-                    store
-                        .save_teams_conversation(
-                            self.org,
-                            &TeamsConversation {
-                                tenant: &self.tenant,
-                                conversation_id: &c.id,
-                                team_id: a.team(),
-                                service_url: &self.service_url,
-                                installed: !removed,
-                            },
-                            self.now(),
-                        )
-                        .await
+                    app.remember_teams_conversation(
+                        self.org,
+                        &TeamsConversation {
+                            tenant: &self.tenant,
+                            conversation_id: &c.id,
+                            team_id: a.team(),
+                            service_url: &self.service_url,
+                            installed: !removed,
+                        },
+                    )
+                    .await
                 }
                 None => Ok(()),
             }
@@ -253,8 +234,7 @@ impl Inbound<'_> {
                 if let Err(e) = self
                     .state
                     .app
-                    .store
-                    .save_teams_conversation(
+                    .remember_teams_conversation(
                         self.org,
                         &TeamsConversation {
                             tenant: &self.tenant,
@@ -263,7 +243,6 @@ impl Inbound<'_> {
                             service_url: &self.service_url,
                             installed: added_bot,
                         },
-                        self.now(),
                     )
                     .await
                 {
@@ -276,7 +255,11 @@ impl Inbound<'_> {
     }
 
     fn port(&self) -> TeamsChat {
-        TeamsChat::new(self.bot.clone(), &self.tenant, self.state.app.store.clone())
+        TeamsChat::new(
+            self.bot.clone(),
+            &self.tenant,
+            self.state.app.teams_references(),
+        )
     }
 
     /// A message in the 1:1 chat: a command. Handled once per activity id
@@ -295,13 +278,7 @@ impl Inbound<'_> {
             self.tenant,
             a.id.as_deref().unwrap_or_default()
         );
-        match self
-            .state
-            .app
-            .store
-            .claim_inbound_event(&key, self.now())
-            .await
-        {
+        match self.state.app.claim_inbound_event(&key).await {
             Ok(true) => {}
             Ok(false) => return StatusCode::OK.into_response(),
             Err(e) => {

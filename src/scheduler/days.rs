@@ -10,6 +10,7 @@ use super::dispatch::{ended, reminder_for, skip_reason, Dispatcher, Ready};
 use crate::app::batches::MAX_ROWS;
 use crate::app::{AppError, JobContext};
 use crate::domain::JobPurpose;
+use crate::domain::{PersonId, ProgramId};
 use crate::store::batches::SameDay;
 use crate::store::{Job, JobOutcome, JobState, NewJob, OrgId};
 use jiff::civil::{Date, Time};
@@ -25,9 +26,9 @@ pub(super) struct ManagerDays {
 /// also share a program: its question and scale.
 pub(super) struct Day {
     org: OrgId,
-    pub(super) recipient: i64,
+    pub(super) recipient: PersonId,
     purpose: JobPurpose,
-    program: Option<i64>,
+    program: Option<ProgramId>,
     date: Date,
     jobs: Vec<(Job, JobContext)>,
 }
@@ -35,12 +36,12 @@ pub(super) struct Day {
 /// A day's message ready to go: its lead job, and for whom it counts.
 pub(super) struct DayMessage {
     pub(super) ready: Ready,
-    pub(super) recipient: i64,
+    pub(super) recipient: PersonId,
 }
 
 impl ManagerDays {
     pub(super) fn add(&mut self, job: Job, ctx: JobContext) {
-        let (recipient, purpose) = (job.recipient_person_id.unwrap_or(0), job.purpose);
+        let (recipient, purpose) = (job.recipient_person_id.unwrap_or_default(), job.purpose);
         let program = (purpose == JobPurpose::ManagerObservation).then_some(job.program_id);
         let date = ctx.calendar.zone.date_of(job.planned_due_at);
         let found = self.days.iter_mut().find(|d| {
@@ -188,7 +189,7 @@ impl Dispatcher {
         date: Date,
         now: Timestamp,
     ) -> Result<bool, AppError> {
-        if !self.app.store.day_message_sent(day).await? {
+        if !self.app.store().day_message_sent(day).await? {
             return Ok(false);
         }
         let zone = &ctx.calendar.zone;
@@ -202,7 +203,7 @@ impl Dispatcher {
         };
         let reason = "deferred: the manager's message of that day had already gone out";
         self.app
-            .store
+            .store()
             .defer_to_day(day.org, lead.id, &self.owner, due, reason, now)
             .await?;
         Ok(true)
@@ -222,7 +223,7 @@ impl Dispatcher {
         let mut others = Vec::new();
         if lead.batch_job_id != Some(lead.id) && !lead.verify_first {
             others.extend(waiting.iter().map(|(j, _)| j.id));
-            let later = self.app.store.same_day_jobs(day).await?;
+            let later = self.app.store().same_day_jobs(day).await?;
             let contexts = self.app.job_contexts(&later).await;
             for (job, ctx) in later.iter().zip(contexts) {
                 match ctx {
@@ -236,7 +237,7 @@ impl Dispatcher {
         }
         Ok(self
             .app
-            .store
+            .store()
             .claim_batch(day, lead.id, &others, now)
             .await?)
     }

@@ -11,8 +11,8 @@
 use crate::app::{App, AppError, JobContext};
 use crate::chat::{ChatError, ChatPort, Message};
 use crate::domain::metrics::ProgramWeek;
-use crate::domain::ChatIdentity;
 use crate::domain::JobPurpose;
+use crate::domain::{ChatIdentity, PersonId};
 use crate::store::{Job, JobOutcome, JobState, NewJob, OrgId};
 use futures_util::stream::{self, StreamExt};
 use jiff::{SignedDuration, Timestamp};
@@ -173,7 +173,7 @@ impl Dispatcher {
     /// Sends everything due now (one batch); returns what happened. Call until
     /// it handles nothing to drain a backlog.
     pub async fn run_once(&self) -> crate::store::Result<DispatchStats> {
-        let store = &self.app.store;
+        let store = self.app.store();
         let leased = store
             .lease_due_jobs(self.app.clock.now(), self.lease, BATCH, &self.owner)
             .await?;
@@ -195,7 +195,7 @@ impl Dispatcher {
         }
         let contexts = self.app.job_contexts(&jobs).await;
         // Messages this batch already gives each person, for the weekly cap.
-        let mut in_batch: HashMap<i64, i64> = HashMap::new();
+        let mut in_batch: HashMap<PersonId, i64> = HashMap::new();
         let mut days = super::days::ManagerDays::default();
         for (job, ctx) in jobs.into_iter().zip(contexts) {
             // A manager's reports due the same day go out together, below.
@@ -276,7 +276,7 @@ impl Dispatcher {
             let span = tracing::info_span!(
                 "job",
                 org = job.org_id.0,
-                program = job.program_id,
+                program = job.program_id.0,
                 job = job.id
             );
             let _enter = span.enter();
@@ -359,8 +359,8 @@ impl Dispatcher {
     async fn prepare_digest(&self, job: &Job) -> (Result<Ready, JobOutcome>, Option<NewJob>) {
         let app = &self.app;
         let loaded = async {
-            let program = app.store.program(job.org_id, job.program_id).await?;
-            let org = app.store.org(job.org_id).await?;
+            let program = app.store().program(job.org_id, job.program_id).await?;
+            let org = app.store().org(job.org_id).await?;
             Ok::<_, crate::store::StoreError>((program, org))
         };
         let (program, org) = match loaded.await {
@@ -641,7 +641,7 @@ impl Dispatcher {
                 next_maintenance = std::time::Instant::now() + Duration::from_secs(600);
                 let claimed = self
                     .app
-                    .store
+                    .store()
                     .claim_maintenance(
                         "retention",
                         self.app.clock.now(),

@@ -224,7 +224,7 @@ pub fn sign_in_providers(settings: &Settings) -> Vec<crate::http::signin::OidcCl
             http: http.clone(),
         });
     }
-    if let Some(teams) = &settings.teams {
+    if let Some(teams) = settings.teams.as_ref().map(teams_settings) {
         if let Some(tenant) = &teams.tenant_id {
             let login = teams.login_url.trim_end_matches('/');
             out.push(OidcClient {
@@ -265,6 +265,46 @@ pub async fn connect_installations(app: &App, settings: &Settings) -> anyhow::Re
     Ok(())
 }
 
+/// The Teams adapter's settings from the configured values, Microsoft's own
+/// endpoints where none is configured.
+pub fn teams_settings(c: &crate::config::TeamsConfig) -> crate::chat::teams::TeamsSettings {
+    use crate::chat::teams::{auth, graph, AppType, TeamsSettings};
+    use crate::config::GraphConsent;
+    let graph_url = || {
+        c.graph_url
+            .clone()
+            .unwrap_or_else(|| graph::GRAPH_URL.into())
+    };
+    TeamsSettings {
+        app_id: c.app_id.clone(),
+        app_password: c.app_password.clone(),
+        tenant_id: c.tenant_id.clone(),
+        app_type: if c.multi_tenant {
+            AppType::MultiTenant
+        } else {
+            AppType::SingleTenant
+        },
+        login_url: c
+            .login_url
+            .clone()
+            .unwrap_or_else(|| crate::chat::teams::LOGIN_URL.into()),
+        openid_metadata_url: c
+            .openid_metadata_url
+            .clone()
+            .unwrap_or_else(|| auth::BOT_FRAMEWORK_OPENID_METADATA.into()),
+        service_url: c
+            .service_url
+            .clone()
+            .unwrap_or_else(|| crate::chat::teams::GLOBAL_SERVICE_URL.into()),
+        public_url: c.public_url.clone(),
+        graph: match c.graph {
+            GraphConsent::Off => None,
+            GraphConsent::Lookup => Some((graph_url(), graph::GraphUse::Lookup)),
+            GraphConsent::Install => Some((graph_url(), graph::GraphUse::Install)),
+        },
+    }
+}
+
 /// The Teams bot of `MICROSOFT_APP_ID`, with a port for every tenant
 /// linked to an organisation. A single-tenant bot's tenant is linked to the
 /// one organisation when it is not linked yet.
@@ -272,7 +312,7 @@ pub async fn connect_teams(
     settings: &Settings,
     app: &App,
 ) -> anyhow::Result<Option<Arc<crate::chat::teams::TeamsBot>>> {
-    let Some(teams) = &settings.teams else {
+    let Some(teams) = settings.teams.as_ref().map(teams_settings) else {
         return Ok(None);
     };
     let bot = Arc::new(crate::chat::teams::TeamsBot::new(teams.clone()));
@@ -301,7 +341,7 @@ pub async fn connect_teams(
             ));
         }
     }
-    let store = &app.store;
+    let store = &app.store();
     if let Some(tenant) = &teams.tenant_id {
         if store
             .org_for_workspace(Platform::Teams, tenant)
@@ -319,7 +359,11 @@ pub async fn connect_teams(
     for org in store.orgs().await? {
         for (platform, tenant) in store.workspaces(org.id).await? {
             if platform == Platform::Teams {
-                let port = crate::chat::teams::TeamsChat::new(bot.clone(), &tenant, store.clone());
+                let port = crate::chat::teams::TeamsChat::new(
+                    bot.clone(),
+                    &tenant,
+                    app.teams_references(),
+                );
                 app.chats.add(Arc::new(port) as Arc<dyn ChatPort>);
             }
         }
@@ -447,7 +491,7 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
         let _ = server_rx.wait_for(|stop| *stop).await;
     }));
     // SQLite's log is checkpointed beside the commits, not inside them.
-    tokio::spawn(app.store.clone().keep_log_checkpointed(tx.subscribe()));
+    tokio::spawn(app.store().clone().keep_log_checkpointed(tx.subscribe()));
     if let Some(interval) = options.dispatcher_interval {
         // People given by email are resolved alongside, by the same replicas.
         let resolver = crate::scheduler::Resolver::new(app.clone());
@@ -461,7 +505,7 @@ pub async fn start(app: Arc<App>, options: ServiceOptions) -> std::io::Result<Ru
     });
     if let Some(every) = options.metrics_refresh {
         tokio::spawn(crate::metrics::keep_fresh(
-            app.store.clone(),
+            app.store().clone(),
             app.clock.clone(),
             every,
             tx.subscribe(),

@@ -50,7 +50,7 @@ impl Store {
                 email: email.map(str::to_string),
                 chat: chat.map(str::to_string),
                 granted_by: granted_by.to_string(),
-                granted_at: instant(millis(now)),
+                granted_at: instant(millis(now))?,
             },
             true,
         ))
@@ -157,6 +157,6 @@ fn org_admin(r: &sqlx::any::AnyRow) -> Result<OrgAdmin> {
         email: col(r, "email")?,
         chat: col(r, "chat")?,
         granted_by: col(r, "granted_by")?,
-        granted_at: instant(col(r, "granted_at")?),
+        granted_at: instant(col(r, "granted_at")?)?,
     })
 }

@@ -53,7 +53,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(AuditEntry {
-                    at: instant(col(r, "at")?),
+                    at: instant(col(r, "at")?)?,
                     actor: col(r, "actor")?,
                     action: col(r, "action")?,
                     subject: col(r, "subject")?,

@@ -4,7 +4,7 @@
 //! the transaction that records it. A retry of the lead finds them again.
 
 use super::jobs::{job, Job, COLUMNS};
-use super::{millis, OrgId, Result, Store};
+use super::{millis, OrgId, PersonId, ProgramId, Result, Store};
 use jiff::Timestamp;
 use sqlx::{Any, Transaction};
 
@@ -12,10 +12,10 @@ use sqlx::{Any, Transaction};
 /// recipient and purpose planned within `[from, to)`.
 pub struct SameDay<'a> {
     pub org: OrgId,
-    pub recipient: i64,
+    pub recipient: PersonId,
     pub purpose: crate::domain::JobPurpose,
     /// Only this program's (observations: its question and scale).
-    pub program: Option<i64>,
+    pub program: Option<ProgramId>,
     pub from: Timestamp,
     pub to: Timestamp,
     /// The dispatcher whose leased jobs may be claimed too.

@@ -5,7 +5,10 @@
 //! expiry, no transaction open while sending), then ends `sent`, `skipped`
 //! or `failed` with its reason, or goes back to `pending` for a retry.
 
-use super::{col, instant, millis, Backend, OrgId, Result, Store, StoreError};
+use super::{
+    col, instant, millis, Backend, OrgId, ParticipantId, PersonId, ProgramId, Result, Store,
+    StoreError,
+};
 use crate::domain::JobPurpose;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
@@ -49,10 +52,10 @@ impl JobState {
 
 #[derive(Debug, Clone)]
 pub struct NewJob {
-    pub program_id: i64,
-    pub participant_id: Option<i64>,
+    pub program_id: ProgramId,
+    pub participant_id: Option<ParticipantId>,
     /// `None` for a job to a channel (the digest).
-    pub recipient_person_id: Option<i64>,
+    pub recipient_person_id: Option<PersonId>,
     pub purpose: JobPurpose,
     pub period: String,
     pub session_number: Option<u32>,
@@ -67,8 +70,8 @@ impl NewJob {
         format!(
             "{}:{}:{}:{}",
             self.purpose,
-            self.participant_id.unwrap_or(0),
-            self.recipient_person_id.unwrap_or(0),
+            self.participant_id.map_or(0, |p| p.0),
+            self.recipient_person_id.map_or(0, |p| p.0),
             self.period
         )
     }
@@ -78,9 +81,9 @@ impl NewJob {
 pub struct Job {
     pub id: i64,
     pub org_id: OrgId,
-    pub program_id: i64,
-    pub participant_id: Option<i64>,
-    pub recipient_person_id: Option<i64>,
+    pub program_id: ProgramId,
+    pub participant_id: Option<ParticipantId>,
+    pub recipient_person_id: Option<PersonId>,
     pub purpose: JobPurpose,
     pub period: String,
     pub session_number: Option<u32>,
@@ -110,7 +113,7 @@ pub(super) const COLUMNS: &str = "id, org_id, program_id, participant_id, recipi
 #[derive(Debug, Clone, Default)]
 pub struct TapContext {
     pub org: Option<OrgId>,
-    pub person_id: Option<i64>,
+    pub person_id: Option<PersonId>,
     pub job: Option<Job>,
 }
 
@@ -164,15 +167,15 @@ pub(super) fn job(row: &AnyRow) -> Result<Job> {
             .ok_or_else(|| StoreError::Conflict(format!("unknown job purpose {purpose:?}")))?,
         period: col(row, "period")?,
         session_number: col::<Option<i64>>(row, "session_number")?.map(|n| n as u32),
-        due_at: instant(col(row, "due_at")?),
+        due_at: instant(col(row, "due_at")?)?,
         state: JobState::parse(&col::<String>(row, "state")?),
         attempts: col(row, "attempts")?,
         outcome: col(row, "outcome")?,
         channel_id: col(row, "channel_id")?,
         message_ts: col(row, "message_ts")?,
         verify_first: col::<i64>(row, "verify_first")? != 0,
-        created_at: instant(col(row, "created_at")?),
-        planned_due_at: instant(col(row, "planned_due_at")?),
+        created_at: instant(col(row, "created_at")?)?,
+        planned_due_at: instant(col(row, "planned_due_at")?)?,
         reminds_job_id: col(row, "reminds_job_id")?,
         batch_job_id: col(row, "batch_job_id")?,
     })
@@ -487,7 +490,7 @@ impl Store {
     pub async fn sync_future_jobs(
         &self,
         org: OrgId,
-        program_id: i64,
+        program_id: ProgramId,
         planned: &[NewJob],
         now: Timestamp,
     ) -> Result<ReplanCounts> {
@@ -500,15 +503,15 @@ impl Store {
     pub async fn sync_future_jobs_of(
         &self,
         org: OrgId,
-        program_id: i64,
-        only: Option<(&[i64], JobPurpose)>,
+        program_id: ProgramId,
+        only: Option<(&[ParticipantId], JobPurpose)>,
         planned: &[NewJob],
         now: Timestamp,
     ) -> Result<ReplanCounts> {
         let scope = match only {
             None => String::new(),
             Some((participants, purpose)) => {
-                let ids: Vec<String> = participants.iter().map(i64::to_string).collect();
+                let ids: Vec<String> = participants.iter().map(|p| p.to_string()).collect();
                 format!(
                     " AND participant_id IN ({}) AND purpose = '{}'",
                     if ids.is_empty() {
@@ -586,7 +589,7 @@ impl Store {
     pub async fn skip_session_checks(
         &self,
         org: OrgId,
-        participant_id: i64,
+        participant_id: ParticipantId,
         session: u32,
         reason: &str,
         now: Timestamp,
@@ -645,7 +648,11 @@ impl Store {
     }
 
     /// The nudge most recently sent to this person that has no answer yet.
-    pub async fn latest_unanswered_nudge(&self, org: OrgId, person_id: i64) -> Result<Option<Job>> {
+    pub async fn latest_unanswered_nudge(
+        &self,
+        org: OrgId,
+        person_id: PersonId,
+    ) -> Result<Option<Job>> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM jobs WHERE org_id = $1 AND recipient_person_id = $2 AND state = 'sent' \
              AND purpose IN ('small_step', 'one_tap_check') \
@@ -698,18 +705,18 @@ impl Store {
     pub async fn sent_since(
         &self,
         org: OrgId,
-        people: &[i64],
+        people: &[PersonId],
         since: Timestamp,
-    ) -> Result<std::collections::HashMap<i64, i64>> {
+    ) -> Result<std::collections::HashMap<PersonId, i64>> {
         if people.is_empty() {
             return Ok(Default::default());
         }
         let list = people
             .iter()
-            .map(i64::to_string)
+            .map(|p| p.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        let rows: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        let rows: Vec<(PersonId, i64)> = sqlx::query_as(&format!(
             "SELECT recipient_person_id, COUNT(DISTINCT COALESCE(batch_job_id, id)) FROM jobs WHERE org_id = $1 AND state = 'sent' AND sent_at > $2 \
              AND recipient_person_id IN ({list}) GROUP BY recipient_person_id"
         ))
@@ -726,7 +733,7 @@ impl Store {
             sqlx::query_scalar("SELECT MIN(due_at) FROM jobs WHERE state = 'pending'")
                 .fetch_one(&self.pool)
                 .await?;
-        Ok(ms.map(instant))
+        ms.map(instant).transpose()
     }
 
     /// A program's jobs planned for `[from, to)` (one composed week), by
@@ -734,7 +741,7 @@ impl Store {
     pub async fn delivery_in(
         &self,
         org: OrgId,
-        program_id: i64,
+        program_id: ProgramId,
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<(String, Option<String>, bool, i64)>> {
@@ -775,6 +782,6 @@ impl Store {
         .bind(millis(now))
         .fetch_one(&self.pool)
         .await?;
-        Ok((n, oldest.map(instant)))
+        Ok((n, oldest.map(instant).transpose()?))
     }
 }

@@ -2,14 +2,14 @@
 //! gathered with a handful of aggregate queries (the raw events of other
 //! weeks are not read), and the stored trends and digests.
 
-use super::{col, instant, millis, OrgId, Result, Store};
+use super::{col, instant, millis, OrgId, ProgramId, Result, Store};
 use crate::domain::dates;
 use crate::domain::metrics::digest::Composed;
 use crate::domain::metrics::held::Held;
 use crate::domain::metrics::prompts::{Asked, Prompt};
 use crate::domain::metrics::{Actions, Groups, ParticipantWeek, Trend, WeekFacts};
-use crate::domain::JobPurpose;
 use crate::domain::ProgramSpec;
+use crate::domain::{JobPurpose, ParticipantId};
 use jiff::civil::Date;
 use jiff::Timestamp;
 use std::collections::{HashMap, HashSet};
@@ -44,7 +44,7 @@ impl Store {
     pub async fn prompts(
         &self,
         org: OrgId,
-        program_id: i64,
+        program_id: ProgramId,
         until: Timestamp,
     ) -> Result<Vec<Prompt>> {
         // A reminder belongs to the prompt it repeats: its answer is stored
@@ -68,14 +68,15 @@ impl Store {
         .bind(millis(until))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(participant, sent, answered)| Prompt {
-                participant,
-                sent: instant(sent),
-                answered: answered.map(instant),
+        rows.into_iter()
+            .map(|(participant, sent, answered)| {
+                Ok(Prompt {
+                    participant,
+                    sent: instant(sent)?,
+                    answered: answered.map(instant).transpose()?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// One week's facts about a program's participants; `asked` says who was
@@ -83,7 +84,7 @@ impl Store {
     pub async fn week_facts(
         &self,
         org: OrgId,
-        program_id: i64,
+        program_id: ProgramId,
         spec: &ProgramSpec,
         w: &WeekWindow,
         comparison_cohort: Option<&str>,
@@ -171,7 +172,7 @@ impl Store {
             let done = completed.get(&id).map_or(&[][..], Vec::as_slice);
             let plan = spec.planned_for(
                 cohort.as_deref(),
-                own.get(&id).map_or(&[][..], Vec::as_slice),
+                own.get(&ParticipantId(id)).map_or(&[][..], Vec::as_slice),
             );
             let (due, done_due) = dates::usage(&plan, done, w.last_day);
             // Once the program is over, a cancelled session never given a
@@ -292,7 +293,7 @@ impl Store {
     }
 
     /// Whether a program week's digest is stored.
-    pub async fn has_week(&self, org: OrgId, program_id: i64, week: Date) -> Result<bool> {
+    pub async fn has_week(&self, org: OrgId, program_id: ProgramId, week: Date) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM digests WHERE org_id = $1 AND program_id = $2 AND week = $3",
         )
@@ -308,7 +309,7 @@ impl Store {
     pub async fn last_stored_week(
         &self,
         org: OrgId,
-        program_id: i64,
+        program_id: ProgramId,
         before: Date,
     ) -> Result<Option<Date>> {
         let week: Option<String> = sqlx::query_scalar(
@@ -326,7 +327,7 @@ impl Store {
     pub async fn weekly_trends(
         &self,
         org: OrgId,
-        program_id: i64,
+        program_id: ProgramId,
         week: Date,
     ) -> Result<HashMap<String, Trend>> {
         // (group key, people, eligible, asked, responded, silent, momentum
@@ -362,7 +363,11 @@ impl Store {
     }
 
     /// The accumulating figures of a program as last published.
-    pub async fn held_figures(&self, org: OrgId, program_id: i64) -> Result<HashMap<String, Held>> {
+    pub async fn held_figures(
+        &self,
+        org: OrgId,
+        program_id: ProgramId,
+    ) -> Result<HashMap<String, Held>> {
         let rows: Vec<(String, String, String, String)> = sqlx::query_as(
             "SELECT figure, week, value, contributions FROM held_figures WHERE org_id = $1 AND program_id = $2",
         )
@@ -394,7 +399,7 @@ impl Store {
     pub async fn store_week(
         &self,
         org: OrgId,
-        program_id: i64,
+        program_id: ProgramId,
         week: Date,
         composed: &Composed,
         digest_json: &str,
@@ -474,7 +479,7 @@ impl Store {
     }
 
     /// The latest stored digest of a program (its JSON body), if any.
-    pub async fn last_digest(&self, org: OrgId, program_id: i64) -> Result<Option<String>> {
+    pub async fn last_digest(&self, org: OrgId, program_id: ProgramId) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(
             "SELECT body FROM digests WHERE org_id = $1 AND program_id = $2 ORDER BY week DESC LIMIT 1",
         )
@@ -485,7 +490,11 @@ impl Store {
     }
 
     /// The stored digests of a program, oldest week first (JSON bodies).
-    pub async fn digests(&self, org: OrgId, program_id: i64) -> Result<Vec<(String, String)>> {
+    pub async fn digests(
+        &self,
+        org: OrgId,
+        program_id: ProgramId,
+    ) -> Result<Vec<(String, String)>> {
         Ok(sqlx::query_as(
             "SELECT week, body FROM digests WHERE org_id = $1 AND program_id = $2 ORDER BY week",
         )

@@ -1,5 +1,6 @@
 //! Migrations are embedded in the binary, one folder per backend with the same
-//! file names. They are forward-only: take a backup before upgrading.
+//! file names (listed by build.rs). They are forward-only: take a backup
+//! before upgrading.
 
 use super::{Backend, Result};
 use sqlx::error::BoxDynError;
@@ -9,38 +10,12 @@ use std::borrow::Cow;
 
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-/// The same list of migrations for each backend's folder.
-macro_rules! migrations {
-    ($dir:literal: $(($version:literal, $name:literal, $file:literal)),* $(,)?) => {
-        &[$(($version, $name, include_str!(concat!("../../migrations/", $dir, "/", $file, ".sql")))),*]
-    };
-    ($($dir:literal => $name:ident),*) => {
-        $(const $name: Embedded = migrations!($dir:
-            (1, "foundation", "0001_foundation"),
-            (2, "delivery", "0002_delivery"),
-            (3, "reminders", "0003_reminders"),
-            (4, "metrics", "0004_metrics"),
-            (5, "pulses", "0005_pulses"),
-            (6, "lean_indexes", "0006_lean_indexes"),
-            (7, "notes_erasure", "0007_notes_erasure"),
-            (8, "slack_installs", "0008_slack_installs"),
-            (9, "audit", "0009_audit"),
-            (10, "teams", "0010_teams"),
-            (11, "charts", "0011_charts"),
-            (12, "console", "0012_console"),
-            (13, "measurement", "0013_measurement"),
-            (14, "admins", "0014_admins"),
-            (15, "keys", "0015_keys"),
-            (16, "steps", "0016_steps"),
-            (17, "own_dates", "0017_own_dates"),
-            (18, "manager_batches", "0018_manager_batches"),
-            (19, "resolution", "0019_resolution"),
-            (24, "lean_taps", "0024_lean_taps"),
-        );)*
-    };
-}
-
-migrations!("sqlite" => SQLITE, "postgres" => POSTGRES);
+// `SQLITE` and `POSTGRES`: every `migrations/<backend>/NNNN_name.sql`, by
+// number, as (number, name, SQL). build.rs writes the list from the folders
+// (and fails the build when they do not name the same migrations), so the
+// numbers and names recorded in existing databases' `_sqlx_migrations` stay
+// what they were when the list was kept by hand.
+include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
 #[derive(Debug)]
 struct Source(Embedded);
@@ -89,4 +64,23 @@ pub async fn pending(pool: &AnyPool, backend: Backend) -> Result<Vec<String>> {
         .filter(|(v, _, _)| !applied.contains(v))
         .map(|(v, n, _)| format!("{v:04}_{n}"))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_list_the_same_migrations_in_order() {
+        let names = |list: Embedded| -> Vec<(i64, &str)> {
+            list.iter().map(|(v, n, _)| (*v, *n)).collect()
+        };
+        assert_eq!(names(SQLITE), names(POSTGRES));
+        assert!(SQLITE.len() >= 19);
+        assert_eq!(SQLITE[0].0, 1);
+        assert_eq!(SQLITE[0].1, "foundation");
+        assert_eq!(SQLITE[5].1, "lean_indexes");
+        assert!(SQLITE.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(SQLITE.iter().all(|(_, _, sql)| !sql.trim().is_empty()));
+    }
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod batches;
 pub mod charts;
 pub mod console;
+mod ids;
 pub mod inbound;
 pub mod installs;
 pub mod jobs;
@@ -52,6 +53,14 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A stored time that no longer reads (a damaged row): an error that
+    /// names it, never a stand-in date.
+    #[error("a stored time ({millis} ms since 1970) is out of range: {source}")]
+    BadTime {
+        millis: i64,
+        #[source]
+        source: jiff::Error,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -62,9 +71,8 @@ pub enum Backend {
     Postgres,
 }
 
-/// An organisation's id. Queries take it first, so none can forget it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-pub struct OrgId(pub i64);
+/// The ids live in the domain; the store's queries take and bind them.
+pub use crate::domain::ids::{JobId, OrgId, ParticipantId, PersonId, ProgramId};
 
 #[derive(Clone)]
 pub struct Store {
@@ -268,12 +276,12 @@ pub(crate) fn millis(t: jiff::Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-pub(crate) fn instant(ms: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_millisecond(ms).unwrap_or_else(|e| {
-        // Only a damaged row holds one: say so rather than quietly use 1970.
-        tracing::error!(millis = ms, error = %e, "a stored time is out of range; read as 1970-01-01");
-        jiff::Timestamp::UNIX_EPOCH
-    })
+/// A stored instant (milliseconds since 1970). Only a damaged row holds
+/// one out of range: its read fails with `StoreError::BadTime` (logged by
+/// whoever handles the error) rather than quietly reading as 1970.
+pub(crate) fn instant(ms: i64) -> Result<jiff::Timestamp> {
+    jiff::Timestamp::from_millisecond(ms)
+        .map_err(|source| StoreError::BadTime { millis: ms, source })
 }
 
 /// A database URL with its password replaced, for logs and messages.
@@ -284,5 +292,25 @@ pub fn redact_url(url: &str) -> String {
             u.to_string()
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_stored_time_is_an_error_that_names_it_not_1970() {
+        assert_eq!(instant(0).unwrap(), jiff::Timestamp::UNIX_EPOCH);
+        let e = instant(i64::MAX).unwrap_err();
+        assert!(matches!(
+            e,
+            StoreError::BadTime {
+                millis: i64::MAX,
+                ..
+            }
+        ));
+        assert!(e.to_string().contains(&i64::MAX.to_string()), "{e}");
+        assert!(std::error::Error::source(&e).is_some());
     }
 }

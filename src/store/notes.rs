@@ -1,7 +1,7 @@
 //! Private notes: stored sealed (the app seals them under the organisation's
 //! data key); only their author's id finds them.
 
-use super::{col, instant, millis, OrgId, Result, Store};
+use super::{col, instant, millis, OrgId, PersonId, Result, Store};
 use jiff::Timestamp;
 
 /// A stored note, still sealed.
@@ -17,7 +17,7 @@ impl Store {
     pub async fn add_note(
         &self,
         org: OrgId,
-        person_id: i64,
+        person_id: PersonId,
         job_id: Option<i64>,
         sealed: &[u8],
         now: Timestamp,
@@ -36,7 +36,7 @@ impl Store {
     }
 
     /// How many notes the author has written.
-    pub async fn note_count(&self, org: OrgId, person_id: i64) -> Result<usize> {
+    pub async fn note_count(&self, org: OrgId, person_id: PersonId) -> Result<usize> {
         let n: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM notes WHERE org_id = $1 AND person_id = $2")
                 .bind(org.0)
@@ -47,7 +47,7 @@ impl Store {
     }
 
     /// The author's notes, newest first.
-    pub async fn notes_of(&self, org: OrgId, person_id: i64) -> Result<Vec<SealedNote>> {
+    pub async fn notes_of(&self, org: OrgId, person_id: PersonId) -> Result<Vec<SealedNote>> {
         let rows = sqlx::query(
             "SELECT id, job_id, sealed, created_at FROM notes WHERE org_id = $1 AND person_id = $2 ORDER BY created_at DESC, id DESC",
         )
@@ -61,7 +61,7 @@ impl Store {
                     id: col(r, "id")?,
                     job_id: col(r, "job_id")?,
                     sealed: col(r, "sealed")?,
-                    created_at: instant(col(r, "created_at")?),
+                    created_at: instant(col(r, "created_at")?)?,
                 })
             })
             .collect()

@@ -1,6 +1,6 @@
 //! People (participants and managers) and their participation in programs.
 
-use super::{col, millis, OrgId, Result, Store, StoreError};
+use super::{col, millis, OrgId, ParticipantId, PersonId, ProgramId, Result, Store, StoreError};
 use crate::domain::{ChatIdentity, PersonRef, Platform};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -56,7 +56,7 @@ impl PersonRecord {
 /// A stored person.
 #[derive(Debug, Clone)]
 pub struct Person {
-    pub id: i64,
+    pub id: PersonId,
     pub org_id: OrgId,
     pub email: Option<String>,
     pub display_name: Option<String>,
@@ -158,7 +158,7 @@ pub(crate) fn participant_row(row: &AnyRow) -> Result<Participant> {
         holiday_calendar: col(row, "holiday_calendar")?,
         paused_until: col(row, "paused_until")?,
         deactivated: col::<Option<i64>>(row, "deactivated_at")?.is_some(),
-        enrolled_at: super::instant(col(row, "pa_created_at")?),
+        enrolled_at: super::instant(col(row, "pa_created_at")?)?,
     })
 }
 
@@ -278,9 +278,9 @@ async fn queue_resolution(
 /// A participant with what planning and sending need.
 #[derive(Debug, Clone)]
 pub struct Participant {
-    pub id: i64,
+    pub id: ParticipantId,
     pub org_id: OrgId,
-    pub program_id: i64,
+    pub program_id: ProgramId,
     pub person: Person,
     pub manager: Option<Person>,
     pub cohort: Option<String>,
@@ -329,7 +329,7 @@ impl Store {
     pub async fn participant_zones(
         &self,
         org: OrgId,
-        program_id: i64,
+        program_id: ProgramId,
     ) -> Result<Vec<(i64, String, Option<String>)>> {
         let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT pa.id, pe.display_name, COALESCE(pa.time_zone, pe.time_zone) FROM participants pa \
@@ -370,7 +370,12 @@ impl Store {
         row.as_ref().map(person).transpose()
     }
 
-    pub async fn set_person_locale(&self, org: OrgId, person_id: i64, locale: &str) -> Result<()> {
+    pub async fn set_person_locale(
+        &self,
+        org: OrgId,
+        person_id: PersonId,
+        locale: &str,
+    ) -> Result<()> {
         sqlx::query("UPDATE people SET locale = $1 WHERE org_id = $2 AND id = $3")
             .bind(locale)
             .bind(org.0)
@@ -386,7 +391,7 @@ impl Store {
     pub async fn record_onboarding(
         &self,
         org: OrgId,
-        participant_id: i64,
+        participant_id: ParticipantId,
         focus: Option<&str>,
         share: bool,
         diagnosis: &[u8],
@@ -418,7 +423,11 @@ impl Store {
     }
 
     /// A participant's sealed diagnosis, if they gave one.
-    pub async fn diagnosis(&self, org: OrgId, participant_id: i64) -> Result<Option<Vec<u8>>> {
+    pub async fn diagnosis(
+        &self,
+        org: OrgId,
+        participant_id: ParticipantId,
+    ) -> Result<Option<Vec<u8>>> {
         Ok(sqlx::query_scalar(
             "SELECT sealed FROM diagnoses WHERE org_id = $1 AND participant_id = $2",
         )
@@ -428,7 +437,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn participant(&self, org: OrgId, id: i64) -> Result<Participant> {
+    pub async fn participant(&self, org: OrgId, id: ParticipantId) -> Result<Participant> {
         let row = sqlx::query(&participant_query("pa.id = $2"))
             .bind(org.0)
             .bind(id)
@@ -439,11 +448,19 @@ impl Store {
     }
 
     /// Participants by id (any program of the organisation).
-    pub async fn participants_by_ids(&self, org: OrgId, ids: &[i64]) -> Result<Vec<Participant>> {
+    pub async fn participants_by_ids(
+        &self,
+        org: OrgId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<Participant>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let list = ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
         let rows = sqlx::query(&participant_query(&format!("pa.id IN ({list})")))
             .bind(org.0)
             .fetch_all(&self.pool)
@@ -455,7 +472,7 @@ impl Store {
     pub async fn program_participants(
         &self,
         org: OrgId,
-        program_id: i64,
+        program_id: ProgramId,
     ) -> Result<Vec<Participant>> {
         let rows = sqlx::query(&participant_query(
             "pa.program_id = $2 AND pa.deactivated_at IS NULL",
@@ -471,9 +488,9 @@ impl Store {
     pub async fn participant_id_for_person(
         &self,
         org: OrgId,
-        program_id: i64,
-        person_id: i64,
-    ) -> Result<Option<i64>> {
+        program_id: ProgramId,
+        person_id: PersonId,
+    ) -> Result<Option<ParticipantId>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM participants WHERE org_id = $1 AND program_id = $2 AND person_id = $3 AND deactivated_at IS NULL",
         )
@@ -484,7 +501,11 @@ impl Store {
         .await?)
     }
 
-    pub async fn active_participant_ids(&self, org: OrgId, program_id: i64) -> Result<Vec<i64>> {
+    pub async fn active_participant_ids(
+        &self,
+        org: OrgId,
+        program_id: ProgramId,
+    ) -> Result<Vec<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM participants WHERE org_id = $1 AND program_id = $2 AND deactivated_at IS NULL ORDER BY id",
         )
@@ -498,7 +519,7 @@ impl Store {
     pub async fn set_stopped(
         &self,
         org: OrgId,
-        person_id: i64,
+        person_id: PersonId,
         at: Option<Timestamp>,
     ) -> Result<()> {
         sqlx::query("UPDATE people SET stopped_at = $1, updated_at = COALESCE($1, updated_at) WHERE org_id = $2 AND id = $3")
@@ -540,7 +561,7 @@ impl Store {
     pub async fn set_paused(
         &self,
         org: OrgId,
-        person_id: i64,
+        person_id: PersonId,
         until: Option<i64>,
         now: Timestamp,
     ) -> Result<u64> {
@@ -583,7 +604,7 @@ impl Store {
     pub async fn participant_statuses(
         &self,
         org: OrgId,
-        program_id: i64,
+        program_id: ProgramId,
     ) -> Result<Vec<ParticipantStatus>> {
         use crate::domain::delivery::ReasonCategory;
         // The latest failure to reach them, unless a message reached them since.

@@ -4,7 +4,7 @@
 //! fails it until it is added here.
 
 use super::participants::Participant;
-use super::{instant, millis, OrgId, Result, Store};
+use super::{instant, millis, OrgId, PersonId, Result, Store};
 use jiff::Timestamp;
 use serde::Serialize;
 use sqlx::{Any, Transaction};
@@ -99,13 +99,17 @@ type MessageColumns = (
     Option<i64>,
 );
 
-fn ts(ms: i64) -> Timestamp {
+fn ts(ms: i64) -> Result<Timestamp> {
     instant(ms)
 }
 
 impl Store {
     /// Every program a person takes part in (deactivated ones too).
-    pub async fn participations(&self, org: OrgId, person_id: i64) -> Result<Vec<Participant>> {
+    pub async fn participations(
+        &self,
+        org: OrgId,
+        person_id: PersonId,
+    ) -> Result<Vec<Participant>> {
         let rows = sqlx::query(&super::participants::participant_query("pa.person_id = $2"))
             .bind(org.0)
             .bind(person_id)
@@ -116,7 +120,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn personal_rows(&self, org: OrgId, person_id: i64) -> Result<PersonalRows> {
+    pub async fn personal_rows(&self, org: OrgId, person_id: PersonId) -> Result<PersonalRows> {
         let mine = "SELECT id FROM participants WHERE org_id = $1 AND person_id = $2";
         type Row = (
             String,
@@ -202,55 +206,65 @@ impl Store {
                 .collect(),
             reports: reports
                 .into_iter()
-                .map(|(program, session, purpose, answer, first, at)| ReportRow {
-                    program,
-                    session,
-                    purpose,
-                    answer,
-                    first_answered_at: ts(first),
-                    answered_at: ts(at),
+                .map(|(program, session, purpose, answer, first, at)| {
+                    Ok(ReportRow {
+                        program,
+                        session,
+                        purpose,
+                        answer,
+                        first_answered_at: ts(first)?,
+                        answered_at: ts(at)?,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             checkins_given: checkins
                 .into_iter()
-                .map(|(program, answer, at)| CheckinRow {
-                    program,
-                    answer,
-                    answered_at: ts(at),
+                .map(|(program, answer, at)| {
+                    Ok(CheckinRow {
+                        program,
+                        answer,
+                        answered_at: ts(at)?,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             pulses: pulses
                 .into_iter()
-                .map(|(program, kind, day, value, at)| PulseRow {
-                    program,
-                    kind,
-                    day,
-                    value,
-                    answered_at: ts(at),
+                .map(|(program, kind, day, value, at)| {
+                    Ok(PulseRow {
+                        program,
+                        kind,
+                        day,
+                        value,
+                        answered_at: ts(at)?,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             pauses: pauses
                 .into_iter()
-                .map(|(program, from, until)| PauseRow {
-                    program,
-                    from: ts(from),
-                    until: (until != super::participants::PAUSED_INDEFINITELY).then(|| ts(until)),
+                .map(|(program, from, until)| {
+                    Ok(PauseRow {
+                        program,
+                        from: ts(from)?,
+                        until: (until != super::participants::PAUSED_INDEFINITELY)
+                            .then(|| ts(until))
+                            .transpose()?,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             messages: messages
                 .into_iter()
-                .map(
-                    |(program, purpose, session, due, state, outcome, sent)| MessageRow {
+                .map(|(program, purpose, session, due, state, outcome, sent)| {
+                    Ok(MessageRow {
                         program,
                         purpose,
                         session,
-                        due_at: ts(due),
+                        due_at: ts(due)?,
                         state,
                         outcome,
-                        sent_at: sent.map(ts),
-                    },
-                )
-                .collect(),
+                        sent_at: sent.map(ts).transpose()?,
+                    })
+                })
+                .collect::<Result<_>>()?,
         })
     }
 
@@ -274,7 +288,7 @@ impl Store {
     pub async fn erase_person(
         &self,
         org: OrgId,
-        person_id: i64,
+        person_id: PersonId,
         name: Option<&str>,
         hashes: &[String],
         now: Timestamp,

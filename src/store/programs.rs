@@ -1,7 +1,7 @@
 //! Programs, and applying a whole program file in one transaction.
 
 use super::participants::{upsert_person, PersonRecord};
-use super::{col, millis, OrgId, Result, Store, StoreError};
+use super::{col, millis, OrgId, ParticipantId, ProgramId, Result, Store, StoreError};
 use crate::domain::program::{ProgramFile, ProgramSpec};
 use jiff::civil::Date;
 use jiff::Timestamp;
@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub struct ProgramRow {
-    pub id: i64,
+    pub id: ProgramId,
     pub org_id: OrgId,
     pub key: String,
     pub name: String,
@@ -24,7 +24,8 @@ pub struct ProgramRow {
 /// What applying a program file changed.
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ApplyOutcome {
-    pub program_id: i64,
+    #[schema(value_type = i64)]
+    pub program_id: ProgramId,
     pub program_key: String,
     pub created: bool,
     pub participants_added: usize,
@@ -85,7 +86,7 @@ impl Store {
         row.as_ref().map(program_row).transpose()
     }
 
-    pub async fn program(&self, org: OrgId, id: i64) -> Result<ProgramRow> {
+    pub async fn program(&self, org: OrgId, id: ProgramId) -> Result<ProgramRow> {
         let row = sqlx::query(
             "SELECT id, org_id, key, name, spec, archived_at FROM programs WHERE org_id = $1 AND id = $2",
         )
@@ -106,7 +107,7 @@ impl Store {
     pub async fn program_activity(
         &self,
         org: OrgId,
-        program_id: i64,
+        program_id: ProgramId,
     ) -> Result<(Option<Date>, i64)> {
         // Own planned dates count too: a participant whose coach meets them
         // after the program's last date still gets their follow-ups.
@@ -134,7 +135,11 @@ impl Store {
     /// A program's enrolled participants, and how many of them no chat user
     /// was found for: (enrolled, unreachable). Who is enrolled and whether
     /// they can be reached, nothing they did.
-    pub async fn program_health_counts(&self, org: OrgId, program_id: i64) -> Result<(i64, i64)> {
+    pub async fn program_health_counts(
+        &self,
+        org: OrgId,
+        program_id: ProgramId,
+    ) -> Result<(i64, i64)> {
         let row: (i64, i64) = sqlx::query_as(
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN pe.user_id IS NULL THEN 1 ELSE 0 END), 0) \
              FROM participants pa JOIN people pe ON pe.id = pa.person_id AND pe.org_id = pa.org_id \
@@ -185,7 +190,7 @@ impl Store {
         let p = &file.program;
         let spec = serde_json::to_string(&p.source).unwrap_or_default();
         let mut tx = self.pool.begin().await?;
-        let existing: Option<i64> =
+        let existing: Option<ProgramId> =
             sqlx::query_scalar("SELECT id FROM programs WHERE org_id = $1 AND key = $2")
                 .bind(org.0)
                 .bind(&p.key)
@@ -264,7 +269,7 @@ impl Store {
             let share = i64::from(spec.share_focus_with_manager);
             match current {
                 None => {
-                    let id: i64 = sqlx::query_scalar(
+                    let id: ParticipantId = sqlx::query_scalar(
                         "INSERT INTO participants (org_id, program_id, person_id, manager_person_id, cohort, focus, time_zone, share_focus, holiday_calendar, created_at, updated_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
                     )
@@ -284,7 +289,7 @@ impl Store {
                     out.participants_added += 1;
                 }
                 Some(row) => {
-                    own_dates.push((row.try_get::<i64, _>("id")?, spec));
+                    own_dates.push((row.try_get::<ParticipantId, _>("id")?, spec));
                     // What the participant chose themselves stays theirs.
                     let (focus, share) = if row.try_get::<Option<i64>, _>("chosen_at")?.is_some() {
                         (

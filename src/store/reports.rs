@@ -2,7 +2,7 @@
 //! The current answer per job is kept, every change is kept in `taps`, and a
 //! re-delivered tap (same delivery key) changes nothing.
 
-use super::{millis, OrgId, Result, Store};
+use super::{millis, OrgId, ParticipantId, PersonId, ProgramId, Result, Store};
 use jiff::Timestamp;
 use sqlx::{Any, Transaction};
 
@@ -16,16 +16,16 @@ pub enum TapOutcome {
 #[derive(Debug, Clone, Copy)]
 pub enum TapTarget {
     Report {
-        participant_id: i64,
+        participant_id: ParticipantId,
     },
     Checkin {
-        participant_id: i64,
-        manager_person_id: i64,
+        participant_id: ParticipantId,
+        manager_person_id: PersonId,
     },
     /// A value on a scale: a self-assessment or a manager's observation
     /// (`day` days after the first completed session), or the pulse question.
     Scale {
-        participant_id: i64,
+        participant_id: ParticipantId,
         kind: ScaleKind,
         day: i64,
     },
@@ -53,8 +53,8 @@ impl ScaleKind {
 #[derive(Debug, Clone)]
 pub struct NewTap<'a> {
     pub job_id: i64,
-    pub program_id: i64,
-    pub person_id: i64,
+    pub program_id: ProgramId,
+    pub person_id: PersonId,
     pub target: TapTarget,
     pub answer: &'a str,
     /// Same key = the same tap delivered again.
@@ -242,7 +242,7 @@ impl Store {
     pub async fn report_history(
         &self,
         org: OrgId,
-        participant_id: i64,
+        participant_id: ParticipantId,
     ) -> Result<Vec<(Option<i64>, String, Timestamp)>> {
         let rows: Vec<(Option<i64>, String, i64)> = sqlx::query_as(
             "SELECT j.session_number, r.answer, r.answered_at FROM reports r JOIN jobs j ON j.id = r.job_id AND j.org_id = r.org_id \
@@ -252,15 +252,18 @@ impl Store {
         .bind(participant_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(s, a, at)| (s, a, super::instant(at)))
-            .collect())
+        rows.into_iter()
+            .map(|(s, a, at)| Ok((s, a, super::instant(at)?)))
+            .collect()
     }
 
     /// The latest pulse sent to a person (their self-assessment, or an
     /// observation asked of them as a manager) that has no answer yet.
-    pub async fn unanswered_assessment(&self, org: OrgId, person_id: i64) -> Result<Option<i64>> {
+    pub async fn unanswered_assessment(
+        &self,
+        org: OrgId,
+        person_id: PersonId,
+    ) -> Result<Option<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT j.id FROM jobs j WHERE j.org_id = $1 AND j.recipient_person_id = $2 \
                AND j.purpose IN ('self_assessment', 'manager_observation') AND j.state = 'sent' \

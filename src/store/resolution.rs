@@ -4,14 +4,14 @@
 //! and settled person by person as answers come.
 
 use super::participants::PersonRecord;
-use super::{millis, OrgId, Result, Store};
+use super::{millis, OrgId, PersonId, ProgramId, Result, Store};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 /// A person a resolver claimed: who to look up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Waiting {
-    pub person_id: i64,
+    pub person_id: PersonId,
     pub email: String,
     /// Earlier rounds that could not ask every workspace.
     pub attempts: i64,
@@ -62,7 +62,7 @@ impl Store {
         };
         // One statement: on PostgreSQL a second replica's update waits for
         // the first and then finds the rows leased, so no one is claimed twice.
-        let rows: Vec<(i64, Option<String>, i64)> = sqlx::query_as(
+        let rows: Vec<(PersonId, Option<String>, i64)> = sqlx::query_as(
             "UPDATE people SET resolve_owner = $1, resolve_lease_until = $2 \
              WHERE org_id = $3 AND resolve_due_at <= $4 AND (resolve_lease_until IS NULL OR resolve_lease_until < $4) \
              RETURNING id, email, resolve_attempts",
@@ -111,7 +111,7 @@ impl Store {
         &self,
         org: OrgId,
         owner: &str,
-        settled: &[(i64, PersonRecord)],
+        settled: &[(PersonId, PersonRecord)],
         now: Timestamp,
     ) -> Result<usize> {
         let mut tx = self.pool.begin().await?;
@@ -177,7 +177,7 @@ impl Store {
         &self,
         org: OrgId,
         owner: &str,
-        people: &[i64],
+        people: &[PersonId],
         at: Timestamp,
     ) -> Result<()> {
         if people.is_empty() {
@@ -185,7 +185,7 @@ impl Store {
         }
         let list = people
             .iter()
-            .map(i64::to_string)
+            .map(|p| p.to_string())
             .collect::<Vec<_>>()
             .join(",");
         sqlx::query(&format!(
@@ -204,7 +204,7 @@ impl Store {
     pub async fn program_resolution(
         &self,
         org: OrgId,
-        program_id: i64,
+        program_id: ProgramId,
     ) -> Result<ResolutionProgress> {
         let (people, resolving): (i64, i64) = sqlx::query_as(&format!(
             "SELECT COUNT(*), COALESCE(SUM(CASE WHEN resolve_due_at IS NOT NULL THEN 1 ELSE 0 END), 0) \
@@ -236,13 +236,17 @@ impl Store {
     }
 
     /// The programs whose participants or managers include these people.
-    pub async fn programs_of_people(&self, org: OrgId, people: &[i64]) -> Result<Vec<i64>> {
+    pub async fn programs_of_people(
+        &self,
+        org: OrgId,
+        people: &[PersonId],
+    ) -> Result<Vec<ProgramId>> {
         if people.is_empty() {
             return Ok(Vec::new());
         }
         let list = people
             .iter()
-            .map(i64::to_string)
+            .map(|p| p.to_string())
             .collect::<Vec<_>>()
             .join(",");
         Ok(sqlx::query_scalar(&format!(

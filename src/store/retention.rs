@@ -1,7 +1,7 @@
 //! Retention: raw events older than the retention period are deleted; the
 //! weekly aggregates (`weekly_trends`, `digests`) stay.
 
-use super::{millis, Result, Store};
+use super::{millis, ParticipantId, Result, Store};
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
@@ -50,7 +50,7 @@ impl Store {
     pub async fn delete_raw_before(
         &self,
         cutoff: Timestamp,
-        assessments_kept: &[i64],
+        assessments_kept: &[ParticipantId],
     ) -> Result<Removed> {
         let at = millis(cutoff);
         // Ids are integers from the store itself: safe to inline.
@@ -59,7 +59,7 @@ impl Store {
         } else {
             assessments_kept
                 .iter()
-                .map(i64::to_string)
+                .map(|p| p.to_string())
                 .collect::<Vec<_>>()
                 .join(",")
         };

@@ -1,7 +1,7 @@
 //! Per-participant session instances: a completion is stored once, keyed by
 //! (participant, session number) and by the caller's external id.
 
-use super::{col, millis, OrgId, Result, Store, StoreError};
+use super::{col, millis, OrgId, ParticipantId, ProgramId, Result, Store, StoreError};
 use crate::domain::dates::OwnDate;
 use jiff::civil::Date;
 use jiff::Timestamp;
@@ -18,7 +18,7 @@ pub enum Completion {
 /// A session a participant completed, as reported by a source.
 #[derive(Debug, Clone)]
 pub struct SessionCompletion<'a> {
-    pub participant_id: i64,
+    pub participant_id: ParticipantId,
     pub number: u32,
     pub completed_on: Date,
     /// Who reported it: `api`, `chat`, `import`, `demo`.
@@ -43,7 +43,7 @@ impl Store {
         );
         let mut tx = self.pool.begin().await?;
         if let Some(ext) = external_id {
-            let other: Option<(i64, i64)> = sqlx::query_as(
+            let other: Option<(ParticipantId, i64)> = sqlx::query_as(
                 "SELECT participant_id, number FROM sessions WHERE org_id = $1 AND external_id = $2",
             )
             .bind(org.0)
@@ -111,7 +111,7 @@ impl Store {
     pub async fn completed_sessions(
         &self,
         org: OrgId,
-        participant_id: i64,
+        participant_id: ParticipantId,
     ) -> Result<Vec<(u32, Date)>> {
         let rows: Vec<(i64, String)> = sqlx::query_as(
             "SELECT number, completed_on FROM sessions WHERE org_id = $1 AND participant_id = $2 AND completed_on IS NOT NULL ORDER BY number",
@@ -129,9 +129,9 @@ impl Store {
     pub async fn program_completed_sessions(
         &self,
         org: OrgId,
-        program_id: i64,
-    ) -> Result<std::collections::HashMap<i64, Vec<(u32, Date)>>> {
-        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+        program_id: ProgramId,
+    ) -> Result<std::collections::HashMap<ParticipantId, Vec<(u32, Date)>>> {
+        let rows: Vec<(ParticipantId, i64, String)> = sqlx::query_as(
             "SELECT s.participant_id, s.number, s.completed_on FROM sessions s \
              JOIN participants pa ON pa.id = s.participant_id AND pa.org_id = s.org_id \
              WHERE s.org_id = $1 AND pa.program_id = $2 AND s.completed_on IS NOT NULL ORDER BY s.participant_id, s.number",
@@ -140,7 +140,7 @@ impl Store {
         .bind(program_id)
         .fetch_all(&self.pool)
         .await?;
-        let mut out: std::collections::HashMap<i64, Vec<(u32, Date)>> =
+        let mut out: std::collections::HashMap<ParticipantId, Vec<(u32, Date)>> =
             std::collections::HashMap::new();
         for (participant, number, on) in rows {
             out.entry(participant)
@@ -196,7 +196,7 @@ type ReportedRow = (
 );
 
 /// Participants' own planned dates, by participant.
-pub type OwnDates = HashMap<i64, Vec<(u32, OwnDate)>>;
+pub type OwnDates = HashMap<ParticipantId, Vec<(u32, OwnDate)>>;
 
 fn own_date(planned_on: Option<String>) -> Result<OwnDate> {
     Ok(match planned_on {
@@ -222,7 +222,7 @@ enum Replaces {
 async fn put_own_date(
     conn: &mut sqlx::AnyConnection,
     org: OrgId,
-    participant_id: i64,
+    participant_id: ParticipantId,
     number: u32,
     date: OwnDate,
     source: &str,
@@ -256,7 +256,7 @@ async fn put_own_date(
 async fn drop_own_dates(
     conn: &mut sqlx::AnyConnection,
     org: OrgId,
-    participant_id: i64,
+    participant_id: ParticipantId,
     keep: &[u32],
     source: Option<&str>,
 ) -> Result<()> {
@@ -291,7 +291,11 @@ async fn drop_own_dates(
 
 impl Store {
     /// A participant's own planned dates.
-    pub async fn own_dates(&self, org: OrgId, participant_id: i64) -> Result<Vec<(u32, OwnDate)>> {
+    pub async fn own_dates(
+        &self,
+        org: OrgId,
+        participant_id: ParticipantId,
+    ) -> Result<Vec<(u32, OwnDate)>> {
         let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
             "SELECT number, planned_on FROM sessions WHERE org_id = $1 AND participant_id = $2 AND planned_source IS NOT NULL ORDER BY number",
         )
@@ -310,7 +314,7 @@ impl Store {
     pub async fn schedule_as_reported(
         &self,
         org: OrgId,
-        participant_id: i64,
+        participant_id: ParticipantId,
     ) -> Result<(Vec<(u32, OwnDate)>, Vec<(u32, Date)>)> {
         let rows: Vec<ReportedRow> = sqlx::query_as(
             "SELECT number, planned_on, planned_source, completed_on, source FROM sessions \
@@ -334,8 +338,8 @@ impl Store {
     }
 
     /// Every own planned date of a program's participants.
-    pub async fn program_own_dates(&self, org: OrgId, program_id: i64) -> Result<OwnDates> {
-        let rows: Vec<(i64, i64, Option<String>)> = sqlx::query_as(
+    pub async fn program_own_dates(&self, org: OrgId, program_id: ProgramId) -> Result<OwnDates> {
+        let rows: Vec<(ParticipantId, i64, Option<String>)> = sqlx::query_as(
             "SELECT s.participant_id, s.number, s.planned_on FROM sessions s \
              JOIN participants pa ON pa.id = s.participant_id AND pa.org_id = s.org_id \
              WHERE s.org_id = $1 AND pa.program_id = $2 AND s.planned_source IS NOT NULL ORDER BY s.participant_id, s.number",
@@ -359,7 +363,7 @@ impl Store {
     pub async fn set_own_dates(
         &self,
         org: OrgId,
-        dates: &[(i64, Vec<(u32, OwnDate)>)],
+        dates: &[(ParticipantId, Vec<(u32, OwnDate)>)],
         source: &str,
         replace: bool,
     ) -> Result<()> {
@@ -394,7 +398,7 @@ impl Store {
     pub async fn set_calendar_dates(
         &self,
         org: OrgId,
-        dates: &[(i64, Vec<(u32, Date)>)],
+        dates: &[(ParticipantId, Vec<(u32, Date)>)],
     ) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
         let mut set = 0;
@@ -426,7 +430,7 @@ impl Store {
 pub(super) async fn apply_file_dates(
     conn: &mut sqlx::AnyConnection,
     org: OrgId,
-    participant_id: i64,
+    participant_id: ParticipantId,
     dates: &[(u32, Date)],
 ) -> Result<()> {
     let keep: Vec<u32> = dates.iter().map(|(n, _)| *n).collect();

@@ -1,14 +1,14 @@
 //! The small steps participants name: stored sealed (the app seals them
 //! under the organisation's data key), found only by their participation.
 
-use super::{col, instant, millis, OrgId, Result, Store};
+use super::{col, instant, millis, OrgId, ParticipantId, PersonId, Result, Store};
 use jiff::Timestamp;
 
 /// A participant's step for one session, still sealed; `sealed` is `None`
 /// for "no step this time" (or a step its author deleted).
 #[derive(Debug, Clone)]
 pub struct SealedStep {
-    pub participant_id: i64,
+    pub participant_id: ParticipantId,
     pub session: u32,
     /// The small-step nudge it answered (none when named elsewhere).
     pub job_id: Option<i64>,
@@ -23,7 +23,7 @@ impl Store {
     pub async fn save_step(
         &self,
         org: OrgId,
-        participant_id: i64,
+        participant_id: ParticipantId,
         session: u32,
         job_id: Option<i64>,
         sealed: Option<&[u8]>,
@@ -50,14 +50,14 @@ impl Store {
     pub async fn step(
         &self,
         org: OrgId,
-        participant_id: i64,
+        participant_id: ParticipantId,
         session: u32,
     ) -> Result<Option<SealedStep>> {
         Ok(self
             .steps_where(
                 org,
                 "participant_id = $2 AND session = $3",
-                participant_id,
+                participant_id.0,
                 Some(session),
             )
             .await?
@@ -65,11 +65,15 @@ impl Store {
     }
 
     /// Every step of a person, in all their programs, oldest session first.
-    pub async fn steps_of_person(&self, org: OrgId, person_id: i64) -> Result<Vec<SealedStep>> {
+    pub async fn steps_of_person(
+        &self,
+        org: OrgId,
+        person_id: PersonId,
+    ) -> Result<Vec<SealedStep>> {
         self.steps_where(
             org,
             "participant_id IN (SELECT id FROM participants WHERE org_id = $1 AND person_id = $2)",
-            person_id,
+            person_id.0,
             None,
         )
         .await
@@ -99,7 +103,7 @@ impl Store {
                     session: u32::try_from(session).unwrap_or_default(),
                     job_id: col(r, "job_id")?,
                     sealed: col(r, "sealed")?,
-                    updated_at: instant(col(r, "updated_at")?),
+                    updated_at: instant(col(r, "updated_at")?)?,
                 })
             })
             .collect()

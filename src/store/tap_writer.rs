@@ -14,7 +14,7 @@
 
 use super::jobs::{job as job_in, tap_context_on, TapContext, COLUMNS};
 use super::reports::{write_answer, write_tap, NewTap, TapOutcome, TapTarget};
-use super::{col, millis, Backend, OrgId, Placeholders, Result, Store};
+use super::{col, millis, Backend, OrgId, PersonId, Placeholders, ProgramId, Result, Store};
 use crate::domain::{ChatIdentity, Platform};
 use jiff::Timestamp;
 use sqlx::{Any, AnyPool, Transaction};
@@ -48,8 +48,8 @@ enum Request {
     /// Checked by the caller, who knows its organisation and target.
     Known {
         org: OrgId,
-        program_id: i64,
-        person_id: i64,
+        program_id: ProgramId,
+        person_id: PersonId,
         target: TapTarget,
     },
     ToCheck {

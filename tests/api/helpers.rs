@@ -215,7 +215,10 @@ async fn spawn(
     chats.add(Arc::new(TeamsChat::new(
         teams.clone(),
         botframework::TENANT,
-        store.clone(),
+        Arc::new(momentum::app::teams::StoredReferences::new(
+            store.clone(),
+            shared.clone(),
+        )),
     )));
     let feeds = Arc::new(MemoryFeeds::default());
     let app = Arc::new(

@@ -50,7 +50,7 @@ async fn sealed_values(t: &TestApp) {
     };
     assert!(t
         .app
-        .record_starting_point(&who, p, &start)
+        .record_starting_point(&who, momentum::domain::ParticipantId(p), &start)
         .await
         .unwrap()
         .is_ok());

@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 impl TestApp {
     async fn participant_id(&self, handle: &str) -> i64 {
         let who = momentum::domain::ChatIdentity::slack("T0SIMTEAM1", &self.user_id(handle));
-        self.app.overview(&who).await.unwrap().unwrap().programs[0].participant_id
+        self.app.overview(&who).await.unwrap().unwrap().programs[0]
+            .participant_id
+            .0
     }
 
     async fn put_dates(&self, participant: i64, body: Value) -> reqwest::Response {

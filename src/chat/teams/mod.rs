@@ -1,7 +1,8 @@
 //! The Microsoft Teams adapter: Bot Framework inbound verification (`auth`),
 //! the Bot Connector REST API outbound (`connector`), Adaptive Cards from
 //! `templates/teams/` (`cards`), and the app package (`package`). One
-//! `TeamsChat` port per tenant; conversation references live in the store.
+//! `TeamsChat` port per tenant; conversation references are kept through
+//! `References`, which the app implements.
 
 pub mod activity;
 pub mod auth;
@@ -9,13 +10,14 @@ pub mod cards;
 pub mod connector;
 pub mod graph;
 pub mod package;
+pub mod references;
 pub mod token;
 
 use super::{ChatError, ChatPort, ChatUser, Delivered, Message, View};
+use crate::domain::teams::TeamsUser;
 use crate::domain::{ChatIdentity, Platform};
-use crate::store::teams::TeamsUser;
-use crate::store::Store;
 use async_trait::async_trait;
+pub use references::References;
 use std::sync::Arc;
 
 /// Where proactive messages go in a tenant the bot has not heard from yet
@@ -35,16 +37,6 @@ pub enum AppType {
     SingleTenant,
     /// Older registrations: tokens from `botframework.com`.
     MultiTenant,
-}
-
-impl AppType {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "singletenant" => Some(AppType::SingleTenant),
-            "multitenant" => Some(AppType::MultiTenant),
-            _ => None,
-        }
-    }
 }
 
 /// The bot's registration and where Microsoft's endpoints are.
@@ -144,30 +136,25 @@ impl TeamsBot {
 pub struct TeamsChat {
     bot: Arc<TeamsBot>,
     tenant: String,
-    store: Store,
+    references: Arc<dyn References>,
 }
 
 impl TeamsChat {
-    pub fn new(bot: Arc<TeamsBot>, tenant: &str, store: Store) -> Self {
+    pub fn new(bot: Arc<TeamsBot>, tenant: &str, references: Arc<dyn References>) -> Self {
         Self {
             bot,
             tenant: tenant.to_string(),
-            store,
+            references,
         }
-    }
-
-    fn store_error(e: crate::store::StoreError) -> ChatError {
-        ChatError::Transient(format!("database: {e}"))
     }
 
     /// Where a conversation is served; the tenant's service URL when the
     /// conversation itself was not seen (a channel named in a program file).
     async fn service_url(&self, conversation: &str) -> Result<String, ChatError> {
         if let Some(url) = self
-            .store
-            .teams_service_url(&self.tenant, conversation)
-            .await
-            .map_err(Self::store_error)?
+            .references
+            .service_url(&self.tenant, conversation)
+            .await?
         {
             return Ok(url);
         }
@@ -177,10 +164,9 @@ impl TeamsChat {
     /// The tenant's most recent service URL, or the global one.
     async fn tenant_service_url(&self) -> Result<String, ChatError> {
         Ok(self
-            .store
-            .teams_tenant_service_url(&self.tenant)
-            .await
-            .map_err(Self::store_error)?
+            .references
+            .tenant_service_url(&self.tenant)
+            .await?
             .unwrap_or_else(|| self.bot.settings.service_url.clone()))
     }
 
@@ -191,11 +177,7 @@ impl TeamsChat {
         &self,
         to: &ChatIdentity,
     ) -> Result<(String, String), ChatError> {
-        let known = self
-            .store
-            .teams_user(&self.tenant, &to.user)
-            .await
-            .map_err(Self::store_error)?;
+        let known = self.references.user(&self.tenant, &to.user).await?;
         if let Some(TeamsUser {
             conversation_id: Some(c),
             service_url: Some(s),
@@ -250,19 +232,10 @@ impl TeamsChat {
     /// Reads the rosters of the teams the app is in and remembers each
     /// member's email, so enrolled work emails resolve.
     async fn sweep_rosters(&self) -> Result<(), ChatError> {
-        let Some(org) = self
-            .store
-            .org_for_workspace(Platform::Teams, &self.tenant)
-            .await
-            .map_err(Self::store_error)?
-        else {
-            return Ok(());
-        };
         let conversations = self
-            .store
-            .teams_installed_conversations(&self.tenant)
-            .await
-            .map_err(Self::store_error)?;
+            .references
+            .installed_conversations(&self.tenant)
+            .await?;
         for (conversation, service_url) in conversations {
             for m in self
                 .bot
@@ -280,10 +253,7 @@ impl TeamsChat {
                     service_url: Some(service_url.clone()),
                     ..Default::default()
                 };
-                self.store
-                    .save_teams_user(org, &user, jiff::Timestamp::now())
-                    .await
-                    .map_err(Self::store_error)?;
+                self.references.remember_user(&user).await?;
             }
         }
         Ok(())
@@ -306,16 +276,7 @@ impl TeamsChat {
             email: found.mail.clone().or(found.user_principal_name.clone()),
             ..Default::default()
         };
-        if let Ok(Some(org)) = self
-            .store
-            .org_for_workspace(Platform::Teams, &self.tenant)
-            .await
-        {
-            self.store
-                .save_teams_user(org, &user, jiff::Timestamp::now())
-                .await
-                .map_err(Self::store_error)?;
-        }
+        self.references.remember_user(&user).await?;
         let mut chat_user = self.to_chat_user(user);
         chat_user.deleted = found.account_enabled == Some(false);
         Ok(Some(chat_user))
@@ -415,12 +376,6 @@ impl ChatPort for TeamsChat {
                 "charts in Teams need MOMENTUM_PUBLIC_URL".into(),
             ));
         };
-        let org = self
-            .store
-            .org_for_workspace(Platform::Teams, &self.tenant)
-            .await
-            .map_err(Self::store_error)?
-            .ok_or_else(|| ChatError::Permanent("the tenant has no organisation".into()))?;
         let id: String = {
             use rand::Rng;
             let mut rng = rand::thread_rng();
@@ -428,10 +383,7 @@ impl ChatPort for TeamsChat {
                 .map(|_| format!("{:x}", rng.gen_range(0..16u8)))
                 .collect()
         };
-        self.store
-            .save_chart(org, &id, &png, jiff::Timestamp::now())
-            .await
-            .map_err(Self::store_error)?;
+        self.references.keep_chart(&self.tenant, &id, &png).await?;
         Ok(format!("{}/charts/{id}.png", public.trim_end_matches('/')))
     }
 
@@ -472,28 +424,21 @@ impl ChatPort for TeamsChat {
         if let Some(g) = &self.bot.graph {
             return self.lookup_in_graph(g, email).await;
         }
-        if let Some(u) = self
-            .store
-            .teams_user_by_email(&self.tenant, email)
-            .await
-            .map_err(Self::store_error)?
-        {
+        if let Some(u) = self.references.user_by_email(&self.tenant, email).await? {
             return Ok(Some(self.to_chat_user(u)));
         }
         self.sweep_rosters().await?;
         Ok(self
-            .store
-            .teams_user_by_email(&self.tenant, email)
-            .await
-            .map_err(Self::store_error)?
+            .references
+            .user_by_email(&self.tenant, email)
+            .await?
             .map(|u| self.to_chat_user(u)))
     }
 
     async fn user_info(&self, who: &ChatIdentity) -> Result<ChatUser, ChatError> {
-        self.store
-            .teams_user(&self.tenant, &who.user)
-            .await
-            .map_err(Self::store_error)?
+        self.references
+            .user(&self.tenant, &who.user)
+            .await?
             .map(|u| self.to_chat_user(u))
             .ok_or_else(|| ChatError::Permanent("user_not_found".into()))
     }

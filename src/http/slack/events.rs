@@ -16,12 +16,7 @@ pub(crate) async fn handle_event(state: &AppState, event: &serde_json::Value) ->
     // X-Slack-Retry-Num): the same event_id is handled once.
     if let Some(id) = event["event_id"].as_str() {
         let key = format!("slack:{team}:{id}");
-        match state
-            .app
-            .store
-            .claim_inbound_event(&key, state.app.clock.now())
-            .await
-        {
+        match state.app.claim_inbound_event(&key).await {
             Ok(true) => {}
             Ok(false) => return Handled::Done,
             Err(e) => {
@@ -61,7 +56,7 @@ pub(crate) async fn handle_event(state: &AppState, event: &serde_json::Value) ->
 async fn retry_later(state: &AppState, team: &str, event: &serde_json::Value) -> Handled {
     if let Some(id) = event["event_id"].as_str() {
         let key = format!("slack:{team}:{id}");
-        let _ = state.app.store.release_inbound_event(&key).await;
+        let _ = state.app.release_inbound_event(&key).await;
     }
     Handled::Unavailable("try again later")
 }

@@ -142,12 +142,7 @@ pub async fn redirect(
         return page(StatusCode::BAD_REQUEST, &headers, "not_started", none());
     };
     let same: bool = given.as_bytes().ct_eq(cookie.as_bytes()).into();
-    let fresh = match state
-        .app
-        .store
-        .take_oauth_state(&hash(given), state.app.clock.now())
-        .await
-    {
+    let fresh = match state.app.take_oauth_state(&hash(given)).await {
         Ok(f) => f,
         Err(e) => {
             tracing::error!(error = %e, "could not check an OAuth state");
@@ -208,9 +203,28 @@ pub async fn redirect(
     )
 }
 
+/// Why Slack's `oauth.v2.access` gave no bot token (logged).
+#[derive(Debug, thiserror::Error)]
+enum ExchangeError {
+    #[error("the redirect URL {url:?} is not a URL: {source}")]
+    RedirectUrl {
+        url: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("Slack did not answer in time")]
+    TimedOut,
+    #[error("{0}")]
+    Refused(#[source] slack_morphism::errors::SlackClientError),
+}
+
 /// `oauth.v2.access`: the code for the bot token.
-async fn exchange(oauth: &SlackOAuth, code: &str) -> Result<SlackGrant, String> {
-    let redirect = url::Url::parse(&oauth.redirect_uri).map_err(|e| e.to_string())?;
+async fn exchange(oauth: &SlackOAuth, code: &str) -> Result<SlackGrant, ExchangeError> {
+    let redirect =
+        url::Url::parse(&oauth.redirect_uri).map_err(|source| ExchangeError::RedirectUrl {
+            url: oauth.redirect_uri.clone(),
+            source,
+        })?;
     let req = SlackOAuthV2AccessTokenRequest::new(
         SlackClientId::new(oauth.client_id.clone()),
         SlackClientSecret::new(oauth.client_secret.clone()),
@@ -219,8 +233,8 @@ async fn exchange(oauth: &SlackOAuth, code: &str) -> Result<SlackGrant, String> 
     .with_redirect_uri(redirect);
     let resp = tokio::time::timeout(oauth.options.timeout, oauth.client.oauth2_access(&req))
         .await
-        .map_err(|_| "Slack did not answer in time".to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| ExchangeError::TimedOut)?
+        .map_err(ExchangeError::Refused)?;
     Ok(SlackGrant {
         workspace: resp.team.id.to_string(),
         team_name: resp.team.name.clone(),

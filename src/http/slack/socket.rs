@@ -114,13 +114,18 @@ fn on_error(
     }
 }
 
+/// Slack refused or did not take the Socket Mode connection.
+#[derive(Debug, thiserror::Error)]
+#[error("Socket Mode could not connect: {0}")]
+pub struct ConnectError(#[source] slack_morphism::errors::SlackClientError);
+
 impl SocketMode {
     /// Connects with the app-level token and starts receiving.
     pub async fn start(
         state: AppState,
         client: Arc<SlackHttpClient>,
         app_token: &str,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ConnectError> {
         let callbacks = SlackSocketModeListenerCallbacks::new()
             .with_command_events(on_command)
             .with_interaction_events(on_interaction)
@@ -138,10 +143,7 @@ impl SocketMode {
             callbacks,
         ));
         let token = SlackApiToken::new(SlackApiTokenValue::new(app_token.to_string()));
-        listener
-            .listen_for(&token)
-            .await
-            .map_err(|e| format!("Socket Mode could not connect: {e}"))?;
+        listener.listen_for(&token).await.map_err(ConnectError)?;
         listener.start().await;
         Ok(Self { listener })
     }

@@ -5,7 +5,7 @@
 use super::Handled;
 use crate::app::NoteRefusal;
 use crate::chat::View;
-use crate::domain::ChatIdentity;
+use crate::domain::{ChatIdentity, ParticipantId};
 use crate::http::AppState;
 use serde_json::json;
 use slack_morphism::prelude::{SlackInteractionViewSubmissionEvent, SlackView};
@@ -69,7 +69,7 @@ pub(super) async fn action(
             Some(open_form(&app, &who, trigger, form, "note form").await)
         }
         "onboarding:open" => {
-            let Some(id) = value.and_then(|v| v.parse::<i64>().ok()) else {
+            let Some(id) = value.and_then(|v| v.parse::<ParticipantId>().ok()) else {
                 return Some(Handled::refused("which participation?"));
             };
             let form = app.onboarding_form(&who, id).await;
@@ -110,9 +110,10 @@ pub(super) async fn action(
             }
         }
         "home:step_delete" => {
-            let (participant, session) = value
-                .and_then(|v| v.split_once(':'))
-                .and_then(|(p, s)| Some((p.parse::<i64>().ok()?, s.parse::<u32>().ok()?)))?;
+            let (participant, session) =
+                value.and_then(|v| v.split_once(':')).and_then(|(p, s)| {
+                    Some((p.parse::<ParticipantId>().ok()?, s.parse::<u32>().ok()?))
+                })?;
             match app.delete_step(&who, participant, session).await {
                 Ok(updates) => {
                     tokio::spawn(async move {
@@ -186,7 +187,7 @@ async fn onboarding_submitted(
     modal: &slack_morphism::prelude::SlackModalView,
 ) -> Handled {
     let who = ChatIdentity::slack(ev.team.id.as_ref(), ev.user.id.as_ref());
-    let Some(participant_id) = metadata_id(modal) else {
+    let Some(participant_id) = metadata_id(modal).map(ParticipantId) else {
         return Handled::refused("a focus form without its participation");
     };
     let focus = input(ev, "focus").and_then(|v| {

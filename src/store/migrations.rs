@@ -35,6 +35,7 @@ macro_rules! migrations {
             (17, "own_dates", "0017_own_dates"),
             (18, "manager_batches", "0018_manager_batches"),
             (19, "resolution", "0019_resolution"),
+            (20, "directory_sweeps", "0020_directory_sweeps"),
         );)*
     };
 }

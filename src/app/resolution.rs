@@ -343,6 +343,24 @@ impl Round<'_> {
     async fn lookups(&mut self, port: &dyn ChatPort) -> Result<bool, ChatError> {
         let mut emails: Vec<String> = self.left.keys().cloned().collect();
         emails.sort();
+        let per_call = port.lookups_per_call();
+        if per_call > 1 {
+            // Many emails a call (Graph's batches), settled call by call.
+            for chunk in emails.chunks(per_call) {
+                let answers =
+                    waiting_out_limits(|| port.lookup_many(chunk), &mut self.out.calls).await?;
+                let now = self.app.clock.now();
+                let found: Vec<(String, PersonRecord)> = chunk
+                    .iter()
+                    .zip(answers)
+                    .filter_map(|(email, u)| u.map(|u| (email.clone(), record_for(u, now))))
+                    .collect();
+                self.settle(found)
+                    .await
+                    .map_err(|e| ChatError::Transient(e.to_string()))?;
+            }
+            return Ok(true);
+        }
         let mut found = Vec::new();
         for (i, email) in emails.into_iter().enumerate() {
             let answer =

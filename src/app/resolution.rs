@@ -699,6 +699,10 @@ impl App {
                 Ok(Err(e)) => tracing::warn!(error = %e, "resolving left to the background"),
                 Err(_) => tracing::warn!("resolving took too long; left to the background"),
             }
+            // Whoever this left claimed is given back at once: the service
+            // (or `apply --wait`) goes on from the saved page now, not once
+            // the claim's lease has run out.
+            self.store.release_resolutions(org, &owner).await?;
         }
         outcome.resolving = self
             .store

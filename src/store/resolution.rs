@@ -174,6 +174,20 @@ impl Store {
         Ok(done)
     }
 
+    /// Lets go of `owner`'s claims on people still waiting (a round that
+    /// stopped early): another resolver may take them at once.
+    pub async fn release_resolutions(&self, org: OrgId, owner: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE people SET resolve_owner = NULL, resolve_lease_until = NULL \
+             WHERE org_id = $1 AND resolve_owner = $2 AND resolve_due_at IS NOT NULL",
+        )
+        .bind(org.0)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Gives claimed people back to wait until `at` (a workspace could not
     /// be asked), counting the attempt.
     pub async fn defer_resolutions(

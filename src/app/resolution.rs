@@ -421,8 +421,10 @@ impl App {
             .flatten()
             .map(|n| n as usize);
         Some(match cheapest_route(people, size, &costs) {
+            // A directory of unknown size holds at least these people: a
+            // big file is not taken for one quick page.
             Route::Sweep => pages_minutes(
-                size.unwrap_or(costs.page_size)
+                size.unwrap_or(people.max(costs.page_size))
                     .div_ceil(costs.page_size.max(1)),
                 &costs,
             ),
@@ -758,8 +760,9 @@ impl App {
             (true, _) | (false, Route::Sweep) => {
                 let page = costs.page_size.max(1);
                 let read = saved.filter(|_| sweeping).map_or(0, |s| s.pages as usize);
-                // A directory of unknown size: at least one more page.
-                let total = size.map_or(read + 1, |n| n.div_ceil(page));
+                // A directory of unknown size: at least one more page, and
+                // at least the pages the people left fill.
+                let total = size.map_or(read + people.div_ceil(page).max(1), |n| n.div_ceil(page));
                 pages_minutes(total.saturating_sub(read).max(1), &costs)
             }
             (false, Route::Lookups) => lookups_minutes(people, size, &costs),

@@ -75,6 +75,50 @@ impl Progress {
         }
     }
 
+    /// A count with no known end (`what`: "re-keying"), shown as a
+    /// spinner on a terminal.
+    pub fn counter(what: &str) -> Self {
+        let bar = std::io::stdout().is_terminal().then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
+            let style = ProgressStyle::with_template("{prefix} {spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            bar.set_style(style);
+            bar.set_prefix(what.to_string());
+            bar.enable_steady_tick(Duration::from_millis(250));
+            bar
+        });
+        Self {
+            what: what.to_string(),
+            bar,
+            last_line: None,
+            last: (u64::MAX, 0),
+        }
+    }
+
+    /// What a counter has done so far, in words.
+    pub fn note(&mut self, done: u64, words: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(words.to_string()),
+            None => {
+                let due = self
+                    .last_line
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+                if due && done != self.last.0 {
+                    println!("{}: {words}", self.what);
+                    self.last_line = Some(Instant::now());
+                    self.last.0 = done;
+                }
+            }
+        }
+    }
+
+    /// Takes the display away (a terminal's spinner), saying nothing.
+    pub fn clear(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
     pub fn finish(self, line: &str) {
         match self.bar {
             Some(bar) => bar.finish_with_message(line.to_string()),

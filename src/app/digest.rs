@@ -10,6 +10,7 @@ use crate::domain::plan::{composed_at, next_digest};
 use crate::store::metrics::WeekWindow;
 use crate::store::NewJob;
 use jiff::Timestamp;
+use std::collections::{HashMap, HashSet};
 
 impl App {
     /// Every complete week's digest of a program so far (computing the
@@ -99,7 +100,6 @@ impl App {
             week = ProgramWeek::of(last).next();
         }
         let (_, target_end) = target.bounds(&zone).ok_or_else(outside_calendar)?;
-        let prompts = self.store.prompts(org, program.id, target_end).await?;
         // Answers count for a week until it is composed (or until now).
         let cutoff = |w: &ProgramWeek| composed_at(spec, &zone, w).unwrap_or(target_end).min(now);
         let comparison = spec
@@ -119,6 +119,9 @@ impl App {
         let mut composing = true;
         loop {
             let window = self.window(&program, &zone, &week, cutoff(&week))?;
+            let prompts = self
+                .week_prompts(org, program.id, &zone, &week, spec.metrics.dropping_weeks)
+                .await?;
             let asked = asked_in(&prompts, &zone, &week, spec.metrics.dropping_weeks, cutoff);
             let mut facts = self
                 .store
@@ -144,6 +147,47 @@ impl App {
             previous = composed.into_history(previous);
             week = week.next();
         }
+    }
+
+    /// The prompts that tell who was asked in `week` and who of them is
+    /// silent (every prompt of their last `weeks` prompted weeks
+    /// unanswered): the week's and the `weeks` weeks' before it, and, for
+    /// the people asked this week but prompted in fewer of those weeks,
+    /// their earlier prompts too. Not every prompt since the start: a
+    /// digest's cost follows a week's prompts, not the program's age.
+    async fn week_prompts(
+        &self,
+        org: OrgId,
+        program_id: ProgramId,
+        zone: &Zone,
+        week: &ProgramWeek,
+        weeks: u32,
+    ) -> AppResult<Vec<crate::domain::metrics::prompts::Prompt>> {
+        let (start, end) = week.bounds(zone).ok_or_else(outside_calendar)?;
+        let from = start - jiff::SignedDuration::from_hours(24 * 7 * i64::from(weeks) + 24);
+        let mut prompts = self
+            .store
+            .prompts(org, program_id, Some(from), end, None)
+            .await?;
+        let mut prompted: HashMap<i64, HashSet<ProgramWeek>> = HashMap::new();
+        for p in &prompts {
+            let w = ProgramWeek::of(zone.date_of(p.sent));
+            prompted.entry(p.participant).or_default().insert(w);
+        }
+        let mut short: Vec<i64> = prompted
+            .iter()
+            .filter(|(_, ws)| ws.contains(week) && ws.len() < weeks as usize)
+            .map(|(p, _)| *p)
+            .collect();
+        if !short.is_empty() {
+            short.sort_unstable();
+            let earlier = self
+                .store
+                .prompts(org, program_id, None, from, Some(&short))
+                .await?;
+            prompts.extend(earlier);
+        }
+        Ok(prompts)
     }
 
     async fn stored_digest(

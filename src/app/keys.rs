@@ -64,6 +64,18 @@ pub struct RekeyOptions {
     pub settle: std::time::Duration,
     /// Stop after this many batches (a test's crash); `None`: to the end.
     pub max_batches: Option<usize>,
+    /// Told how far the re-key has come after every batch.
+    pub progress: Option<RekeyProgress>,
+}
+
+/// A re-key's progress callback (the command line's progress display).
+#[derive(Clone)]
+pub struct RekeyProgress(pub std::sync::Arc<dyn Fn(&RekeyReport) + Send + Sync>);
+
+impl std::fmt::Debug for RekeyProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RekeyProgress")
+    }
 }
 
 /// What a re-key did.
@@ -230,10 +242,16 @@ impl App {
                     }
                     report.resealed += self.store.reseal(column, org.id, &rewrite).await?;
                     batches += 1;
+                    if let Some(p) = &options.progress {
+                        (p.0)(&report);
+                    }
                 }
             }
             self.store.finish_rekey(org.id).await?;
             report.organisations += 1;
+            if let Some(p) = &options.progress {
+                (p.0)(&report);
+            }
         }
         report.finished = true;
         Ok(report)

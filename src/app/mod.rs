@@ -49,7 +49,8 @@ pub use lifecycle::{ProgramState, ProgramStatus};
 pub use me::{NoteRefusal, Overview, ProgramProgress, RecentAction, NOTE_MAX_CHARS};
 pub use onboarding::StartingPoint;
 pub use resolution::{
-    ResolutionProgress, ResolveRound, INLINE_BUDGET as INLINE_RESOLUTION_BUDGET, RESOLUTION_LEASE,
+    grouped, ResolutionProgress, ResolveRound, INLINE_BUDGET as INLINE_RESOLUTION_BUDGET,
+    RESOLUTION_LEASE,
 };
 pub use sessions::{in_comparison, CompletedSession, ParticipantLookup, SessionOutcome};
 pub use steps::{StepChoice, StepRefusal, STEP_MAX_CHARS};

@@ -28,6 +28,10 @@ pub const INLINE_BUDGET: Duration = Duration::from_secs(3);
 /// person ends as "look-up failed" instead of waiting again.
 const MAX_ROUNDS: i64 = 5;
 
+/// A sweep saved longer ago than this starts again from the first page
+/// (its cursor may no longer be good).
+const SWEEP_RESUMABLE: SignedDuration = SignedDuration::from_secs(3600);
+
 /// Look-ups between two lease renewals.
 const RENEW_EVERY: usize = 20;
 
@@ -190,10 +194,17 @@ impl Round<'_> {
             rows.push((w.person_id, rec));
         }
         let now = self.app.clock.now();
-        self.app
-            .store
-            .settle_resolutions(self.out.org, self.owner, &rows, now)
-            .await?;
+        // On a task of its own: a round cancelled mid-write (a timeout, a
+        // task aborted) must not leave its transaction open on a pooled
+        // connection, holding the people's rows locked until that
+        // connection is next used — a PostgreSQL resolver taking them over
+        // would wait for it (the restart test hung so once).
+        let (store, org, owner) = (self.app.store.clone(), self.out.org, self.owner.to_string());
+        tokio::spawn(async move { store.settle_resolutions(org, &owner, &rows, now).await })
+            .await
+            .map_err(|e| {
+                crate::store::StoreError::Conflict(format!("settling people failed: {e}"))
+            })??;
         self.app
             .store
             .renew_resolutions(self.out.org, self.owner, now + RESOLUTION_LEASE)
@@ -202,21 +213,40 @@ impl Round<'_> {
     }
 
     /// Pages through the workspace's directory. Returns whether it read all
-    /// of it (then everyone still left is not in this workspace).
+    /// of it (then everyone still left is not in this workspace). Where it
+    /// has got to is saved after every page: a sweep left under way (its
+    /// resolver restarted) goes on from there, and then reads the pages it
+    /// skipped at the end, for anyone claimed since.
     async fn sweep(
         &mut self,
         port: &dyn ChatPort,
         costs: &ResolutionCosts,
         size_known: bool,
     ) -> Result<bool, ChatError> {
-        let mut cursor: Option<String> = None;
-        let mut pages = 0;
+        let org = self.out.org;
+        let (platform, workspace) = (port.platform(), port.workspace().to_string());
+        let now = self.app.clock.now();
+        let saved = match self.app.store.saved_sweep(org, platform, &workspace).await {
+            Ok(s) => s.filter(|s| now.duration_since(s.updated_at) < SWEEP_RESUMABLE),
+            Err(e) => return Err(ChatError::Transient(e.to_string())),
+        };
+        let (mut cursor, mut pages, mut users) = match &saved {
+            Some(s) => (Some(s.cursor.clone()), s.pages as usize, s.users as usize),
+            None => (None, 0, 0),
+        };
+        // Pages before the resumed cursor, read again at the end if needed.
+        let mut skipped = pages;
+        let mut wrapping: Option<usize> = None;
+        if skipped > 0 {
+            tracing::info!(org = org.0, pages, "resuming a directory sweep");
+        }
         // Measured against looking up everyone it started with: the rent
         // paid so far against the price of buying at the start.
         let people = self.left.len();
-        let mut users = 0usize;
+        let mut read = 0;
         loop {
-            if !size_known && pages > 0 && !keep_sweeping(pages, people, costs) {
+            if !size_known && read > 0 && !keep_sweeping(read, people, costs) {
+                self.save_sweep(port, None).await;
                 return Ok(false);
             }
             let at = cursor.clone();
@@ -225,17 +255,16 @@ impl Round<'_> {
                 &mut self.out.calls,
             )
             .await?;
-            pages += 1;
-            users += page.users.len();
+            read += 1;
             let now = self.app.clock.now();
             let found: Vec<(String, PersonRecord)> = page
                 .users
-                .into_iter()
+                .iter()
                 .filter_map(|u| {
                     let email = u.email.as_deref()?.trim().to_lowercase();
                     self.left
                         .contains_key(&email)
-                        .then(|| (email, record_for(u, now)))
+                        .then(|| (email, record_for(u.clone(), now)))
                 })
                 .collect();
             if !found.is_empty() {
@@ -243,21 +272,47 @@ impl Round<'_> {
                     .await
                     .map_err(|e| ChatError::Transient(e.to_string()))?;
             }
+            if let Some(limit) = wrapping.as_mut() {
+                // Reading again the pages a resumed sweep skipped.
+                *limit -= 1;
+                match page.next {
+                    Some(next) if *limit > 0 && !self.left.is_empty() => {
+                        cursor = Some(next);
+                        continue;
+                    }
+                    // Every page read once since this round began.
+                    _ => return Ok(true),
+                }
+            }
+            pages += 1;
+            users += page.users.len();
             match page.next {
                 // Everyone found: the rest of the directory is not needed.
-                Some(next) if !self.left.is_empty() => cursor = Some(next),
-                Some(_) => return Ok(false),
+                Some(_) if self.left.is_empty() => {
+                    self.save_sweep(port, None).await;
+                    return Ok(false);
+                }
+                Some(next) => {
+                    self.save_sweep(port, Some((&next, pages, users))).await;
+                    cursor = Some(next);
+                }
                 None => {
-                    let org = self.out.org;
+                    self.save_sweep(port, None).await;
                     let remembered = self.app.store.remember_directory_size(
                         org,
-                        port.platform(),
-                        port.workspace(),
+                        platform,
+                        &workspace,
                         users as i64,
                         now,
                     );
                     if let Err(e) = remembered.await {
                         tracing::warn!(error = %e, "could not remember the workspace's size");
+                    }
+                    if skipped > 0 && !self.left.is_empty() {
+                        wrapping = Some(skipped);
+                        skipped = 0;
+                        cursor = None;
+                        continue;
                     }
                     return Ok(true);
                 }
@@ -265,10 +320,47 @@ impl Round<'_> {
         }
     }
 
+    /// Saves where the sweep of `port`'s directory has got to (a failure
+    /// only costs a restart some pages).
+    async fn save_sweep(&self, port: &dyn ChatPort, at: Option<(&str, usize, usize)>) {
+        let saved = self
+            .app
+            .store
+            .save_sweep(
+                self.out.org,
+                port.platform(),
+                port.workspace(),
+                at.map(|(c, p, u)| (c, p as i64, u as i64)),
+                self.app.clock.now(),
+            )
+            .await;
+        if let Err(e) = saved {
+            tracing::warn!(error = %e, "could not save the directory sweep's place");
+        }
+    }
+
     /// Looks each person left up by email. Returns true: everyone was asked.
     async fn lookups(&mut self, port: &dyn ChatPort) -> Result<bool, ChatError> {
         let mut emails: Vec<String> = self.left.keys().cloned().collect();
         emails.sort();
+        let per_call = port.lookups_per_call();
+        if per_call > 1 {
+            // Many emails a call (Graph's batches), settled call by call.
+            for chunk in emails.chunks(per_call) {
+                let answers =
+                    waiting_out_limits(|| port.lookup_many(chunk), &mut self.out.calls).await?;
+                let now = self.app.clock.now();
+                let found: Vec<(String, PersonRecord)> = chunk
+                    .iter()
+                    .zip(answers)
+                    .filter_map(|(email, u)| u.map(|u| (email.clone(), record_for(u, now))))
+                    .collect();
+                self.settle(found)
+                    .await
+                    .map_err(|e| ChatError::Transient(e.to_string()))?;
+            }
+            return Ok(true);
+        }
         let mut found = Vec::new();
         for (i, email) in emails.into_iter().enumerate() {
             let answer =
@@ -329,8 +421,10 @@ impl App {
             .flatten()
             .map(|n| n as usize);
         Some(match cheapest_route(people, size, &costs) {
+            // A directory of unknown size holds at least these people: a
+            // big file is not taken for one quick page.
             Route::Sweep => pages_minutes(
-                size.unwrap_or(costs.page_size)
+                size.unwrap_or(people.max(costs.page_size))
                     .div_ceil(costs.page_size.max(1)),
                 &costs,
             ),
@@ -458,6 +552,79 @@ impl App {
         Ok(Some(round.out))
     }
 
+    /// A chat user joined a workspace, or their profile changed
+    /// (`team_join`, `user_change`): people given by their email who have no
+    /// chat user yet — still waiting, or ended as not found (a new member,
+    /// or a changed email) — are matched to them now, and their programs
+    /// re-planned. Returns how many people were matched.
+    pub async fn chat_user_appeared(&self, user: ChatUser) -> AppResult<usize> {
+        let Some(email) = user.email.as_deref().map(|e| e.trim().to_lowercase()) else {
+            return Ok(0);
+        };
+        if email.is_empty() || user.is_bot || user.deleted {
+            return Ok(0);
+        }
+        let people = self
+            .store
+            .people_without_chat_by_email(user.identity.platform, &user.identity.workspace, &email)
+            .await?;
+        let owner = format!("event-{:08x}", rand::random::<u32>());
+        let mut matched = 0;
+        for (org, person_id) in people {
+            let now = self.clock.now();
+            // A resolver holding them finds them itself.
+            if !self
+                .store
+                .claim_person(org, person_id, &owner, now, RESOLUTION_LEASE)
+                .await?
+            {
+                continue;
+            }
+            let gone = self.store.erased_hashes(org).await?;
+            let keys = if gone.is_empty() {
+                None
+            } else {
+                Some(self.keys(org).await?)
+            };
+            let waiting = Waiting {
+                person_id,
+                email: email.clone(),
+                attempts: 0,
+            };
+            let mut round = Round {
+                app: self,
+                owner: &owner,
+                out: ResolveRound {
+                    org,
+                    claimed: 1,
+                    resolved: 0,
+                    not_found: Vec::new(),
+                    deferred: 0,
+                    calls: 0,
+                },
+                left: HashMap::from([(email.clone(), &waiting)]),
+                gone,
+                keys,
+                no_language: Vec::new(),
+                settled_people: Vec::new(),
+            };
+            round
+                .settle(vec![(email.clone(), record_for(user.clone(), now))])
+                .await?;
+            matched += round.out.resolved;
+            tracing::info!(
+                org = org.0,
+                person = person_id.0,
+                resolved = round.out.resolved,
+                "a chat user appeared for a person given by email"
+            );
+            for program in self.store.programs_of_people(org, &[person_id]).await? {
+                self.replan_program(org, program).await?;
+            }
+        }
+        Ok(matched)
+    }
+
     /// Slack's look-up by email does not tell a person's language: one sweep
     /// of the workspace's users does, for everyone matched by look-up.
     async fn learn_languages(&self, round: &mut Round<'_>, directories: &[Arc<dyn ChatPort>]) {
@@ -534,6 +701,10 @@ impl App {
                 Ok(Err(e)) => tracing::warn!(error = %e, "resolving left to the background"),
                 Err(_) => tracing::warn!("resolving took too long; left to the background"),
             }
+            // Whoever this left claimed is given back at once: the service
+            // (or `apply --wait`) goes on from the saved page now, not once
+            // the claim's lease has run out.
+            self.store.release_resolutions(org, &owner).await?;
         }
         outcome.resolving = self
             .store
@@ -549,7 +720,53 @@ impl App {
         org: OrgId,
         program_id: ProgramId,
     ) -> AppResult<ResolutionProgress> {
-        Ok(self.store.program_resolution(org, program_id).await?)
+        let mut progress = self.store.program_resolution(org, program_id).await?;
+        if progress.resolving > 0 {
+            progress.minutes_left = self
+                .minutes_left(org, progress.resolving as usize)
+                .await
+                .map(|m| (m * 10.0).ceil() / 10.0);
+        }
+        Ok(progress)
+    }
+
+    /// About how many minutes resolving `people` still takes at the pace of
+    /// the organisation's first workspace: the pages a sweep under way has
+    /// still to read, or the look-ups left. `None` where calls are not paced.
+    async fn minutes_left(&self, org: OrgId, people: usize) -> Option<f64> {
+        let directories = self.directories(org).await;
+        let port = directories.first()?;
+        let costs = port.resolution_costs();
+        if !costs.paced {
+            return None;
+        }
+        let size = self
+            .store
+            .directory_size(org, port.platform(), port.workspace())
+            .await
+            .ok()
+            .flatten()
+            .map(|n| n as usize);
+        let saved = self
+            .store
+            .saved_sweep(org, port.platform(), port.workspace())
+            .await
+            .ok()
+            .flatten();
+        let sweeping = saved
+            .as_ref()
+            .is_some_and(|s| self.clock.now().duration_since(s.updated_at) < SWEEP_RESUMABLE);
+        Some(match (sweeping, cheapest_route(people, size, &costs)) {
+            (true, _) | (false, Route::Sweep) => {
+                let page = costs.page_size.max(1);
+                let read = saved.filter(|_| sweeping).map_or(0, |s| s.pages as usize);
+                // A directory of unknown size: at least one more page, and
+                // at least the pages the people left fill.
+                let total = size.map_or(read + people.div_ceil(page).max(1), |n| n.div_ceil(page));
+                pages_minutes(total.saturating_sub(read).max(1), &costs)
+            }
+            (false, Route::Lookups) => lookups_minutes(people, size, &costs),
+        })
     }
 
     /// Runs resolver rounds for `org` until no one there is waiting.
@@ -566,9 +783,35 @@ impl App {
     }
 }
 
+/// A count as people read it in `lang`: 10,000 in English, 10 000 in
+/// Czech (a no-break space).
+pub fn grouped(n: i64, lang: &str) -> String {
+    let separator = if lang == "cs" { '\u{a0}' } else { ',' };
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(separator);
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_grouped_as_each_language_writes_them() {
+        assert_eq!(grouped(3_812, "en"), "3,812");
+        assert_eq!(grouped(10_000, "cs"), "10\u{a0}000");
+        assert_eq!(grouped(999, "en"), "999");
+        assert_eq!(grouped(0, "cs"), "0");
+    }
 
     fn slack() -> ResolutionCosts {
         ResolutionCosts {

@@ -7,6 +7,7 @@
 
 mod digest;
 mod holidays;
+mod resolve;
 mod taps;
 
 use crate::chat::sim::{SimConfig, SimWorkspace};
@@ -36,9 +37,45 @@ pub struct BenchOptions {
     pub digest_reports: i64,
     /// Taps posted to the interaction endpoint at full speed.
     pub taps: usize,
-    /// Only these figures (`holidays`, `planning`, `dispatch`, `digest`,
-    /// `taps`); all when empty.
+    /// The resolution's figure: participants by email, the workspace's
+    /// people, and how many times faster than Slack's limits to run.
+    pub resolve_participants: usize,
+    pub resolve_workspace: usize,
+    pub resolve_scale: u32,
+    /// Which figures (empty: all): holidays, plan, dispatch, digest, taps,
+    /// limited, resolve.
     pub only: Vec<String>,
+    /// Runs of each of plan, dispatch and digest (their median is printed).
+    pub repeat: usize,
+}
+
+/// The figures `--only` can name.
+pub const FIGURES: [&str; 7] = [
+    "holidays", "plan", "dispatch", "digest", "taps", "limited", "resolve",
+];
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+fn runs(v: &[f64], digits: usize) -> String {
+    v.iter()
+        .map(|x| format!("{x:.digits$}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The process's peak resident set (VmHWM), in MiB, where /proc tells it.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 const RULES: [(&str, u32, &str); 6] = [
@@ -298,18 +335,29 @@ async fn dispatching(
 }
 
 pub async fn run(o: BenchOptions) -> Result<()> {
+    for f in &o.only {
+        if !FIGURES.contains(&f.as_str()) {
+            anyhow::bail!("no figure {f:?}: one of {}", FIGURES.join(", "));
+        }
+    }
+    let wanted = |f: &str| o.only.is_empty() || o.only.iter().any(|o| o == f);
+    let repeat = o.repeat.max(1);
     let dir = tempfile::tempdir().context("temporary directory")?;
     let backends: Vec<(&str, Option<&str>)> = std::iter::once(("SQLite", None))
         .chain(o.postgres.as_deref().map(|u| ("PostgreSQL", Some(u))))
         .collect();
-    let wants = |part: &str| o.only.is_empty() || o.only.iter().any(|p| p == part);
     println!(
-        "momentum bench — {} cores",
+        "momentum bench — {} cores{}",
         std::thread::available_parallelism()
             .map(|n| n.get())
-            .unwrap_or(1)
+            .unwrap_or(1),
+        if repeat > 1 {
+            format!("; plan, dispatch and digest run {repeat} times, medians shown")
+        } else {
+            String::new()
+        }
     );
-    for (name, url) in backends.iter().filter(|_| wants("holidays")) {
+    for (name, url) in backends.iter().filter(|_| wanted("holidays")) {
         let f = holidays::holidays(*url, dir.path()).await?;
         println!(
             "holidays  {name:<10} the largest calendar, {} KiB of iCalendar, {} dates: read once at apply ({:.2} s); \
@@ -325,34 +373,68 @@ pub async fn run(o: BenchOptions) -> Result<()> {
             f.hostile_apply_s
         );
     }
-    for (name, url) in backends.iter().filter(|_| wants("planning")) {
-        let store = fresh_store(*url, dir.path(), "plan").await?;
-        let (jobs, apply_s, plan_s) = planning(store, o.participants).await?;
+    for (name, url) in backends.iter().filter(|_| wanted("plan")) {
+        let (mut plans, mut applies, mut jobs) = (Vec::new(), Vec::new(), 0);
+        for i in 0..repeat {
+            let store = fresh_store(*url, dir.path(), &format!("plan{i}")).await?;
+            let (n, apply_s, plan_s) = planning(store.clone(), o.participants).await?;
+            store.close().await;
+            jobs = n;
+            plans.push(plan_s);
+            applies.push(apply_s);
+        }
+        let plan_s = median(plans.clone());
         println!(
-            "planning  {name:<10} {} participants × 36 rules: {jobs} jobs in {plan_s:.2} s ({:.0} jobs/s); applying the program file took {apply_s:.2} s",
+            "planning  {name:<10} {} participants × 36 rules: {jobs} jobs in {plan_s:.2} s ({:.0} jobs/s){}; \
+             applying the program file took {:.2} s",
             o.participants,
-            jobs as f64 / plan_s
+            jobs as f64 / plan_s,
+            if repeat > 1 { format!(" [runs: {} s]", runs(&plans, 2)) } else { String::new() },
+            median(applies)
         );
     }
-    for (name, url) in backends.iter().filter(|_| wants("dispatch")) {
-        let store = fresh_store(*url, dir.path(), "send").await?;
-        let (sent, secs, limited) =
-            dispatching(store, o.dispatch_jobs, None, Duration::from_secs(120)).await?;
+    for (name, url) in backends.iter().filter(|_| wanted("dispatch")) {
+        let (mut rates, mut total, mut limited) = (Vec::new(), 0, 0);
+        for i in 0..repeat {
+            let store = fresh_store(*url, dir.path(), &format!("send{i}")).await?;
+            let (sent, secs, l) = dispatching(
+                store.clone(),
+                o.dispatch_jobs,
+                None,
+                Duration::from_secs(120),
+            )
+            .await?;
+            store.close().await;
+            total = sent;
+            limited += l;
+            rates.push(sent as f64 / secs);
+        }
         println!(
-            "dispatch  {name:<10} limits off: {sent} messages in {secs:.2} s = {:.0} messages/s ({limited} answered 429)",
-            sent as f64 / secs
+            "dispatch  {name:<10} limits off: {total} messages, {:.0} messages/s{} ({limited} answered 429)",
+            median(rates.clone()),
+            if repeat > 1 { format!(" [runs: {}]", runs(&rates, 0)) } else { String::new() },
         );
     }
-    for (name, url) in backends.iter().filter(|_| wants("digest")) {
-        let (generate_s, all_s, week_ms) =
-            digest::digest(*url, dir.path(), o.digest_participants, o.digest_reports).await?;
+    for (name, url) in backends.iter().filter(|_| wanted("digest")) {
+        let (mut weeks, mut alls, mut generated) = (Vec::new(), Vec::new(), 0.0);
+        for _ in 0..repeat {
+            let (generate_s, all_s, week_ms) =
+                digest::digest(*url, dir.path(), o.digest_participants, o.digest_reports).await?;
+            generated = generate_s;
+            weeks.push(week_ms);
+            alls.push(all_s);
+        }
         println!(
-            "digest    {name:<10} {} participants, {} reports over 40 weeks (generated in {generate_s:.1} s): \
-             the last week's digest in {week_ms:.0} ms (earlier weeks stored); all 40 weeks from scratch in {all_s:.2} s",
-            o.digest_participants, o.digest_reports
+            "digest    {name:<10} {} participants, {} reports over 40 weeks (generated in {generated:.1} s): \
+             the last week's digest in {:.0} ms{} (earlier weeks stored); all 40 weeks from scratch in {:.2} s",
+            o.digest_participants,
+            o.digest_reports,
+            median(weeks.clone()),
+            if repeat > 1 { format!(" [runs: {} ms]", runs(&weeks, 0)) } else { String::new() },
+            median(alls)
         );
     }
-    for (name, url) in backends.iter().filter(|_| wants("taps")) {
+    for (name, url) in backends.iter().filter(|_| wanted("taps")) {
         let f = taps::taps(*url, dir.path(), 2_000, o.taps, 32).await?;
         println!(
             "taps      {name:<10} {} signed taps to `momentum serve` over loopback, {} in flight: {:.0} taps/s \
@@ -367,23 +449,63 @@ pub async fn run(o: BenchOptions) -> Result<()> {
             f.acked as i64 - f.stored
         );
     }
-    if !wants("dispatch") {
-        return Ok(());
+    if wanted("limited") {
+        let limits = SlackLimits::default();
+        let allowed = f64::from(limits.post_per_workspace_per_minute) / 60.0;
+        let store = fresh_store(None, dir.path(), "limited").await?;
+        let (sent, secs, limited) = dispatching(
+            store,
+            o.dispatch_jobs,
+            Some(limits),
+            Duration::from_secs(o.limited_seconds),
+        )
+        .await?;
+        let rate = sent as f64 / secs;
+        println!(
+            "dispatch  SQLite     Slack limits on: {sent} messages in {secs:.1} s = {rate:.2}/s against {allowed:.2}/s allowed ({:.1}% of it), {limited} answered 429",
+            100.0 * rate / allowed
+        );
     }
-    let limits = SlackLimits::default();
-    let allowed = f64::from(limits.post_per_workspace_per_minute) / 60.0;
-    let store = fresh_store(None, dir.path(), "limited").await?;
-    let (sent, secs, limited) = dispatching(
-        store,
-        o.dispatch_jobs,
-        Some(limits),
-        Duration::from_secs(o.limited_seconds),
-    )
-    .await?;
-    let rate = sent as f64 / secs;
-    println!(
-        "dispatch  SQLite     Slack limits on: {sent} messages in {secs:.1} s = {rate:.2}/s against {allowed:.2}/s allowed ({:.1}% of it), {limited} answered 429",
-        100.0 * rate / allowed
-    );
+    for (name, url) in backends.iter().filter(|_| wanted("resolve")) {
+        let f = resolve::resolve(
+            *url,
+            dir.path(),
+            o.resolve_participants,
+            o.resolve_workspace,
+            o.resolve_scale,
+        )
+        .await?;
+        let pace = if o.resolve_scale > 1 {
+            format!(
+                "resolved in {:.1} s with Slack's limits ×{} (both sides), so {:.1} min at Slack's pace (measured × {})",
+                f.resolve_s,
+                o.resolve_scale,
+                f.at_slack_pace_s / 60.0,
+                o.resolve_scale
+            )
+        } else {
+            format!(
+                "resolved in {:.1} min at Slack's pace (measured)",
+                f.resolve_s / 60.0
+            )
+        };
+        println!(
+            "resolve   {name:<10} {} participants by email, a workspace of {} people: applied in {:.2} s; {pace}; \
+             {} resolved, {} not found; {} users.list calls ({:.0}% of its tier's allowed rate over that time), \
+             {} users.lookupByEmail, {} answered 429",
+            f.participants,
+            f.workspace,
+            f.apply_s,
+            f.resolved,
+            f.not_found,
+            f.list_calls,
+            100.0 * f.share_of_rate,
+            f.lookup_calls,
+            f.rate_limited
+        );
+    }
+    if let Some(mib) = peak_rss_mib() {
+        println!("peak RSS  the bench process (service, local workspace and data together): {mib:.0} MiB");
+    }
     Ok(())
 }

@@ -541,6 +541,20 @@ pub trait ChatPort: Send + Sync + 'static {
     async fn update(&self, at: &Delivered, message: &Message) -> Result<(), ChatError>;
     /// Finds the chat user with this work email, if any.
     async fn lookup_by_email(&self, email: &str) -> Result<Option<ChatUser>, ChatError>;
+    /// How many emails [`ChatPort::lookup_many`] asks about in one call.
+    fn lookups_per_call(&self) -> usize {
+        1
+    }
+    /// The chat users with these work emails, in their order, asked in one
+    /// call where the platform can (Graph's JSON batching); by default one
+    /// look-up each.
+    async fn lookup_many(&self, emails: &[String]) -> Result<Vec<Option<ChatUser>>, ChatError> {
+        let mut found = Vec::with_capacity(emails.len());
+        for email in emails {
+            found.push(self.lookup_by_email(email).await?);
+        }
+        Ok(found)
+    }
     async fn user_info(&self, who: &ChatIdentity) -> Result<ChatUser, ChatError>;
     /// Finds a message sent for `job_id` to `to` since `since`, after a send
     /// whose outcome was unknown. Platforms without a history say `Unverifiable`.

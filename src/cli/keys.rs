@@ -1,9 +1,10 @@
 //! `rotate-key`: the data re-keyed under fresh data keys, the organisations'
 //! keys re-wrapped under a new master key, or both.
 
+use super::progress::{thousands, Progress};
 use super::{app, failed, settings};
 use anyhow::{bail, Context, Result};
-use momentum::app::keys::RekeyOptions;
+use momentum::app::keys::{RekeyOptions, RekeyProgress, RekeyReport};
 use momentum::crypto::SecretKey;
 use std::path::Path;
 use std::time::Duration;
@@ -53,14 +54,35 @@ pub async fn run(config: Option<&Path>, args: RotateKey) -> Result<i32> {
     }
     let app = app(&s).await?;
     if args.data {
+        let shown = std::sync::Arc::new(std::sync::Mutex::new(Progress::counter("re-keying")));
+        let to_show = shown.clone();
+        let progress = RekeyProgress(std::sync::Arc::new(move |r: &RekeyReport| {
+            if let Ok(mut p) = to_show.lock() {
+                p.note(
+                    r.resealed + r.organisations as u64,
+                    &format!(
+                        "{} sealed values under new data keys, {} organisations done",
+                        thousands(r.resealed),
+                        r.organisations
+                    ),
+                );
+            }
+        }));
         let report = app
             .rekey_data(&RekeyOptions {
                 batch,
                 settle: Duration::from_secs(args.settle_seconds.min(600)),
                 max_batches: None,
+                progress: Some(progress),
             })
             .await
-            .map_err(|e| anyhow::anyhow!("{e} (run it again to go on)"))?;
+            .map_err(|e| anyhow::anyhow!("{e} (run it again to go on)"));
+        if let Ok(m) = std::sync::Arc::try_unwrap(shown) {
+            if let Ok(p) = m.into_inner() {
+                p.clear();
+            }
+        }
+        let report = report?;
         app.audit_every_org("cli", "key.rekey")
             .await
             .map_err(failed)?;

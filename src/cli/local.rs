@@ -48,9 +48,24 @@ pub struct Bench {
     /// Taps posted to `momentum serve` with 32 in flight.
     #[arg(long, default_value_t = 50_000)]
     taps: usize,
-    /// Only these figures, comma-separated (all by default).
-    #[arg(long, value_delimiter = ',', value_parser = ["holidays", "planning", "dispatch", "digest", "taps"])]
+    /// Participants given by email for the resolution's figure.
+    #[arg(long, default_value_t = 10_000)]
+    resolve_participants: usize,
+    /// People in the local workspace they are resolved in.
+    #[arg(long, default_value_t = 20_000)]
+    resolve_workspace: usize,
+    /// Run Slack's limits this many times faster for the resolution (the
+    /// time at Slack's pace is then computed: measured × this); 1 runs it
+    /// at Slack's own pace (about five minutes for the defaults).
+    #[arg(long, default_value_t = 20)]
+    resolve_scale: u32,
+    /// Only these figures, comma-separated: holidays, plan, dispatch,
+    /// digest, taps, limited, resolve (all by default).
+    #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Runs of plan, dispatch and digest each; the median is printed.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
 }
 
 // `momentum sim`'s flags.
@@ -113,7 +128,11 @@ pub async fn bench(args: Bench) -> Result<i32> {
         digest_participants: args.digest_participants,
         digest_reports: args.digest_reports,
         taps: args.taps,
+        resolve_participants: args.resolve_participants,
+        resolve_workspace: args.resolve_workspace,
+        resolve_scale: args.resolve_scale,
         only: args.only,
+        repeat: args.repeat,
     })
     .await?;
     Ok(0)

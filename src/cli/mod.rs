@@ -12,6 +12,7 @@ pub mod local;
 pub mod org;
 pub mod platforms;
 pub mod program;
+pub mod progress;
 pub mod serve;
 pub mod token;
 

@@ -1,13 +1,15 @@
 //! `program apply`, `program archive` and `check-config`: program files.
 
+use super::progress::{thousands, Progress};
 use super::{app_for, clock, failed, pick_org, secret_key, settings};
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
-use momentum::app::AppError;
+use momentum::app::{App, AppError, Org};
 use momentum::domain::program::ProgramFile;
-use momentum::domain::ConfigErrors;
+use momentum::domain::{ConfigErrors, ProgramId};
 use momentum::startup::{self, database};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Subcommand)]
 pub enum ProgramCommand {
@@ -21,6 +23,11 @@ pub enum ProgramCommand {
         /// The organisation's name (needed when there are several).
         #[arg(long)]
         org: Option<String>,
+        /// Stay until everyone given by email is matched to a chat user (or
+        /// found to have none), showing the progress; this command helps
+        /// resolve them, beside any running service.
+        #[arg(long)]
+        wait: bool,
     },
     /// Archive a program after its last session and follow-up: nothing more
     /// is sent for it (pending jobs end as skipped); its data stays.
@@ -40,7 +47,12 @@ pub struct CheckConfig {
 
 pub async fn run(config: Option<&Path>, command: ProgramCommand) -> Result<i32> {
     match command {
-        ProgramCommand::Apply { file, prune, org } => apply(config, &file, prune, org).await,
+        ProgramCommand::Apply {
+            file,
+            prune,
+            org,
+            wait,
+        } => apply(config, &file, prune, org, wait).await,
         ProgramCommand::Archive { key, org } => {
             let (app, org) = app_for(&settings(config)?, org.as_deref()).await?;
             if app
@@ -64,6 +76,7 @@ async fn apply(
     file: &Path,
     prune: bool,
     org: Option<String>,
+    wait: bool,
 ) -> Result<i32> {
     let s = settings(config)?;
     let text =
@@ -88,6 +101,9 @@ async fn apply(
             app.audit(org.id, "cli", "program.apply", Some(&out.program_key))
                 .await;
             println!("{}", serde_json::to_string_pretty(&out)?);
+            if wait && out.resolving > 0 {
+                wait_for_resolution(app.clone(), &org, out.program_id).await?;
+            }
             Ok(0)
         }
         Err(AppError::Invalid(errs)) => {
@@ -95,6 +111,51 @@ async fn apply(
             Ok(1)
         }
         Err(e) => bail!("{e}"),
+    }
+}
+
+/// Resolves the program's people given by email (sharing the work with any
+/// running service through the database's claims) until no one waits,
+/// showing how far it has come; then who could not be found, and why.
+async fn wait_for_resolution(app: Arc<App>, org: &Org, program_id: ProgramId) -> Result<()> {
+    let org = org.id;
+    let owner = format!("cli-{}-{:08x}", std::process::id(), rand::random::<u32>());
+    let mut resolver: Option<tokio::task::JoinHandle<()>> = None;
+    let mut progress: Option<Progress> = None;
+    loop {
+        let now = app
+            .program_resolution(org, program_id)
+            .await
+            .map_err(failed)?;
+        let (people, resolving) = (now.people.max(0) as u64, now.resolving.max(0) as u64);
+        progress
+            .get_or_insert_with(|| Progress::new("resolving", people))
+            .set(people - resolving.min(people), people, now.minutes_left);
+        if resolving == 0 {
+            if let Some(p) = progress.take() {
+                p.finish(&format!(
+                    "resolved: {} people, {} not found in chat",
+                    thousands(people - now.not_found.len() as u64),
+                    now.not_found.len()
+                ));
+            }
+            for line in &now.not_found {
+                println!("  not found: {line}");
+            }
+            return Ok(());
+        }
+        // Rounds until no one is left to claim here; people claimed by a
+        // resolver elsewhere are waited for (or taken over once its claim
+        // runs out).
+        if resolver.as_ref().is_none_or(|r| r.is_finished()) {
+            let (app, owner) = (app.clone(), owner.clone());
+            resolver = Some(tokio::spawn(async move {
+                if let Err(e) = app.resolve_all(org, &owner).await {
+                    tracing::warn!(error = %e, "resolving failed; trying again");
+                }
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }
 

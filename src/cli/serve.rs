@@ -33,7 +33,10 @@ pub async fn migrate(config: Option<&Path>) -> Result<i32> {
 }
 
 pub async fn backup(config: Option<&Path>, args: Backup) -> Result<i32> {
-    database::backup(&settings(config)?, &args.file).await?;
+    let shown = super::progress::Progress::counter("backing up");
+    let backup = database::backup(&settings(config)?, &args.file).await;
+    shown.clear();
+    backup?;
     println!("backup written to {}", args.file.display());
     Ok(0)
 }

@@ -337,6 +337,20 @@ pub async fn program(
         Ok(d) => crate::app::digest_text(&program.name, lang, &d).ok(),
         Err(_) => None,
     };
+    // People still being matched to chat accounts, and who could not be.
+    let resolution = app
+        .program_resolution(s.org, program.id)
+        .await
+        .ok()
+        .map(|r| {
+            let done = (r.people - r.resolving).max(0);
+            let number = |n: i64| crate::app::grouped(n, lang);
+            context! {
+                done => number(done), people => number(r.people), resolving => r.resolving,
+                minutes => r.minutes_left.map(|m| crate::app::grouped(m.ceil().max(1.0) as i64, lang)),
+                not_found => r.not_found,
+            }
+        });
     let title = health.name.clone();
     let (target_behaviour, business_goal) = (
         program.spec.target_behaviour.clone(),
@@ -347,7 +361,7 @@ pub async fn program(
         "admin/program.html",
         context! {
             t, lang, title, csrf => s.csrf, health, hints, digest, target_behaviour, business_goal,
-            notices => program.spec.notices,
+            notices => program.spec.notices, resolution,
         },
     )
 }

@@ -225,6 +225,8 @@ pub struct ReplanCounts {
 
 /// Rows per INSERT: 400 rows × 13 parameters stays under both backends' limits.
 const INSERT_BATCH: usize = 400;
+/// Jobs given new due times per statement, sent as one JSON array.
+const MOVE_BATCH: usize = 5_000;
 
 /// Inserts jobs whose unique key does not exist yet, in multi-row batches;
 /// returns how many were new.
@@ -268,6 +270,39 @@ async fn insert_jobs_in(
         inserted += q.execute(&mut **tx).await?.rows_affected();
     }
     Ok(inserted)
+}
+
+/// Gives pending jobs new due times: (job id, due), in statements of
+/// thousands (one bound JSON array each), not one statement a job.
+async fn move_jobs_in(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    org: OrgId,
+    moved: &[(i64, i64)],
+    now: Timestamp,
+) -> Result<u64> {
+    let sql = match backend {
+        Backend::Sqlite => {
+            "UPDATE jobs SET due_at = e.value ->> 1, planned_due_at = e.value ->> 1, updated_at = $1 \
+             FROM json_each($2) AS e WHERE jobs.org_id = $3 AND jobs.id = e.value ->> 0"
+        }
+        Backend::Postgres => {
+            "UPDATE jobs SET due_at = CAST(e.value ->> 1 AS BIGINT), planned_due_at = CAST(e.value ->> 1 AS BIGINT), updated_at = $1 \
+             FROM json_array_elements(CAST($2 AS json)) AS e(value) WHERE jobs.org_id = $3 AND jobs.id = CAST(e.value ->> 0 AS BIGINT)"
+        }
+    };
+    let mut done = 0;
+    for chunk in moved.chunks(MOVE_BATCH) {
+        let json = serde_json::to_string(chunk).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        done += sqlx::query(sql)
+            .bind(millis(now))
+            .bind(json)
+            .bind(org.0)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+    }
+    Ok(done)
 }
 
 impl Store {
@@ -523,7 +558,7 @@ impl Store {
                 )
             }
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let pending: Vec<(i64, String, i64, i64, Option<String>)> = sqlx::query_as(&format!(
             "SELECT id, unique_key, due_at, attempts, outcome FROM jobs \
              WHERE org_id = $1 AND program_id = $2 AND state = 'pending' AND due_at > $3 AND reminds_job_id IS NULL{scope}"
@@ -537,6 +572,7 @@ impl Store {
             pending.iter().map(|p| (p.1.as_str(), p)).collect();
         let mut counts = ReplanCounts::default();
         let mut new_jobs = Vec::new();
+        let mut moved: Vec<(i64, i64)> = Vec::new();
         let mut planned_keys = std::collections::HashSet::new();
         for job in planned {
             let key = job.unique_key();
@@ -544,22 +580,14 @@ impl Store {
                 Some((id, _, due, attempts, outcome)) => {
                     // Untouched jobs follow the plan; retried ones keep their retry time.
                     if *due != millis(job.due) && *attempts == 0 && outcome.is_none() {
-                        sqlx::query(
-                            "UPDATE jobs SET due_at = $1, planned_due_at = $1, updated_at = $2 WHERE org_id = $3 AND id = $4",
-                        )
-                        .bind(millis(job.due))
-                        .bind(millis(now))
-                        .bind(org.0)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                        counts.moved += 1;
+                        moved.push((*id, millis(job.due)));
                     }
                 }
                 None => new_jobs.push(job),
             }
             planned_keys.insert(key);
         }
+        counts.moved = move_jobs_in(&mut tx, self.backend, org, &moved, now).await?;
         counts.added = insert_jobs_in(&mut tx, self.backend, org, &new_jobs, now).await?;
         let dropped: Vec<String> = pending
             .iter()

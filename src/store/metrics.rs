@@ -39,13 +39,16 @@ struct AssessmentsOf {
 }
 
 impl Store {
-    /// Every prompt sent to the program's participants before `until`, with
-    /// when it was first answered: who was asked and who responded, by week.
+    /// The prompts sent to a program's participants from `from` until
+    /// `until` (only to `participants`, when given), each with when it was
+    /// first answered.
     pub async fn prompts(
         &self,
         org: OrgId,
         program_id: ProgramId,
+        from: Option<Timestamp>,
         until: Timestamp,
+        participants: Option<&[i64]>,
     ) -> Result<Vec<Prompt>> {
         // A reminder belongs to the prompt it repeats: its answer is stored
         // against that prompt, and it is no prompt of its own.
@@ -55,28 +58,42 @@ impl Store {
             .map(|p| format!("'{}'", p.as_str()))
             .collect();
         let prompts = purposes.join(", ");
-        let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(&format!(
-            "SELECT j.participant_id, j.sent_at, COALESCE( \
-                 (SELECT r.first_answered_at FROM reports r WHERE r.org_id = j.org_id AND r.job_id = j.id), \
-                 (SELECT u.first_answered_at FROM pulses u WHERE u.org_id = j.org_id AND u.job_id = j.id), \
-                 (SELECT s.first_answered_at FROM steps s WHERE s.org_id = j.org_id AND s.job_id = j.id)) \
-             FROM jobs j WHERE j.org_id = $1 AND j.program_id = $2 AND j.purpose IN ({prompts}) \
-               AND j.state = 'sent' AND j.sent_at < $3 AND j.participant_id IS NOT NULL"
-        ))
-        .bind(org.0)
-        .bind(program_id)
-        .bind(millis(until))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(participant, sent, answered)| {
-                Ok(Prompt {
+        let mut out = Vec::new();
+        let everyone = [None];
+        let chunks: Vec<Option<&[i64]>> = match participants {
+            None => everyone.to_vec(),
+            Some(ids) => ids.chunks(500).map(Some).collect(),
+        };
+        for chunk in chunks {
+            let only = chunk.map_or(String::new(), |ids| {
+                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+                format!(" AND j.participant_id IN ({})", list.join(","))
+            });
+            // The week's prompts are found by the index on sent jobs
+            // (program, purpose, time), not by reading every prompt before.
+            let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(&format!(
+                "SELECT j.participant_id, j.sent_at, COALESCE( \
+                     (SELECT r.first_answered_at FROM reports r WHERE r.org_id = j.org_id AND r.job_id = j.id), \
+                     (SELECT u.first_answered_at FROM pulses u WHERE u.org_id = j.org_id AND u.job_id = j.id), \
+                     (SELECT s.first_answered_at FROM steps s WHERE s.org_id = j.org_id AND s.job_id = j.id)) \
+                 FROM jobs j WHERE j.org_id = $1 AND j.program_id = $2 AND j.purpose IN ({prompts}) \
+                   AND j.sent_at >= $3 AND j.sent_at < $4 AND j.state = 'sent' AND j.participant_id IS NOT NULL{only}"
+            ))
+            .bind(org.0)
+            .bind(program_id)
+            .bind(from.map_or(i64::MIN, millis))
+            .bind(millis(until))
+            .fetch_all(&self.pool)
+            .await?;
+            for (participant, sent, answered) in rows {
+                out.push(Prompt {
                     participant,
                     sent: instant(sent)?,
                     answered: answered.map(instant).transpose()?,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// One week's facts about a program's participants; `asked` says who was

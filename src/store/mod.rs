@@ -226,6 +226,19 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// A transaction that reads, then writes what it read decided. On
+    /// SQLite it takes the write lock at once (`BEGIN IMMEDIATE`, waiting
+    /// out the busy timeout): a deferred one that read a snapshot and then
+    /// found another writer (the service resolving people while `program
+    /// apply` re-plans) fails at its first write with "database is locked",
+    /// which no busy timeout waits out.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
 }
 
 /// Placeholders for bulk statements. SQLite gets anonymous `?`: its lookup

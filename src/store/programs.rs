@@ -189,7 +189,7 @@ impl Store {
     ) -> Result<ApplyOutcome> {
         let p = &file.program;
         let spec = serde_json::to_string(&p.source).unwrap_or_default();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing: Option<ProgramId> =
             sqlx::query_scalar("SELECT id FROM programs WHERE org_id = $1 AND key = $2")
                 .bind(org.0)
@@ -229,6 +229,7 @@ impl Store {
 
         let mut in_file = Vec::new();
         let mut own_dates = Vec::new();
+        let mut managers: HashMap<String, i64> = HashMap::new();
         for spec in &file.participants {
             let key = spec.person.key();
             let record = people
@@ -240,6 +241,8 @@ impl Store {
             }
             let person_id = upsert_person(&mut tx, org, &record, now).await?;
             let manager_id = match &spec.manager {
+                // A manager of several is stored once (the same record each time).
+                Some(m) if managers.contains_key(&m.key()) => managers.get(&m.key()).copied(),
                 Some(m) => {
                     let rec = people
                         .get(&m.key())
@@ -251,7 +254,9 @@ impl Store {
                             out.unresolved.push(line);
                         }
                     }
-                    Some(upsert_person(&mut tx, org, &rec, now).await?)
+                    let id = upsert_person(&mut tx, org, &rec, now).await?;
+                    managers.insert(m.key(), id);
+                    Some(id)
                 }
                 None => None,
             };
@@ -345,6 +350,7 @@ impl Store {
         .bind(out.program_id)
         .fetch_all(&mut *tx)
         .await?;
+        let in_file: std::collections::HashSet<i64> = in_file.into_iter().collect();
         for (participant_id, person_id) in active {
             if in_file.contains(&person_id) {
                 continue;

@@ -27,6 +27,9 @@ pub struct ResolutionProgress {
     pub resolving: i64,
     /// Of them, not found in chat: "email: reason".
     pub not_found: Vec<String>,
+    /// About how many minutes resolving the rest takes at the chat
+    /// platform's pace (none when no one waits, or calls are not paced).
+    pub minutes_left: Option<f64>,
 }
 
 /// The people of a program: its active participants and their managers.
@@ -114,7 +117,7 @@ impl Store {
         settled: &[(PersonId, PersonRecord)],
         now: Timestamp,
     ) -> Result<usize> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut done = 0;
         for (person_id, rec) in settled {
             let mut rec = rec.clone();
@@ -169,6 +172,20 @@ impl Store {
         }
         tx.commit().await?;
         Ok(done)
+    }
+
+    /// Lets go of `owner`'s claims on people still waiting (a round that
+    /// stopped early): another resolver may take them at once.
+    pub async fn release_resolutions(&self, org: OrgId, owner: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE people SET resolve_owner = NULL, resolve_lease_until = NULL \
+             WHERE org_id = $1 AND resolve_owner = $2 AND resolve_due_at IS NOT NULL",
+        )
+        .bind(org.0)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Gives claimed people back to wait until `at` (a workspace could not
@@ -232,6 +249,7 @@ impl Store {
                     format!("{who}: {reason}")
                 })
                 .collect(),
+            minutes_left: None,
         })
     }
 
@@ -296,5 +314,137 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+/// Where a directory sweep under way has got to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedSweep {
+    /// The cursor of the next page to read.
+    pub cursor: String,
+    /// Pages read so far, and the users on them.
+    pub pages: i64,
+    pub users: i64,
+    pub updated_at: Timestamp,
+}
+
+impl Store {
+    /// The sweep of a workspace's directory left under way, if any.
+    pub async fn saved_sweep(
+        &self,
+        org: OrgId,
+        platform: crate::domain::Platform,
+        workspace: &str,
+    ) -> Result<Option<SavedSweep>> {
+        let row: Option<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT next_cursor, pages, users, updated_at FROM directory_sweeps \
+             WHERE org_id = $1 AND platform = $2 AND workspace_id = $3",
+        )
+        .bind(org.0)
+        .bind(platform.as_str())
+        .bind(workspace)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(cursor, pages, users, at)| {
+            Ok(SavedSweep {
+                cursor,
+                pages,
+                users,
+                updated_at: super::instant(at)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records how far a sweep has got (`None`: it is over, or given up).
+    pub async fn save_sweep(
+        &self,
+        org: OrgId,
+        platform: crate::domain::Platform,
+        workspace: &str,
+        at: Option<(&str, i64, i64)>,
+        now: Timestamp,
+    ) -> Result<()> {
+        match at {
+            None => {
+                sqlx::query(
+                    "DELETE FROM directory_sweeps WHERE org_id = $1 AND platform = $2 AND workspace_id = $3",
+                )
+                .bind(org.0)
+                .bind(platform.as_str())
+                .bind(workspace)
+                .execute(&self.pool)
+                .await?;
+            }
+            Some((cursor, pages, users)) => {
+                sqlx::query(
+                    "INSERT INTO directory_sweeps (org_id, platform, workspace_id, next_cursor, pages, users, started_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                     ON CONFLICT (org_id, platform, workspace_id) DO UPDATE SET next_cursor = $4, pages = $5, users = $6, updated_at = $7",
+                )
+                .bind(org.0)
+                .bind(platform.as_str())
+                .bind(workspace)
+                .bind(cursor)
+                .bind(pages)
+                .bind(users)
+                .bind(millis(now))
+                .execute(&self.pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// People of the organisations linked to a workspace who were given by
+    /// this email and have no chat user yet: still waiting, or ended as not
+    /// found (a new member, or a changed email, finds them). With their
+    /// organisation.
+    pub async fn people_without_chat_by_email(
+        &self,
+        platform: crate::domain::Platform,
+        workspace: &str,
+        email: &str,
+    ) -> Result<Vec<(OrgId, PersonId)>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT p.org_id, p.id FROM people p JOIN workspaces w ON w.org_id = p.org_id \
+             WHERE w.platform = $1 AND w.workspace_id = $2 AND LOWER(p.email) = $3 AND p.user_id IS NULL \
+             ORDER BY p.org_id, p.id",
+        )
+        .bind(platform.as_str())
+        .bind(workspace)
+        .bind(email.trim().to_lowercase())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(o, p)| (OrgId(o), PersonId(p)))
+            .collect())
+    }
+
+    /// Claims one person for `owner` whether or not they are waiting (an
+    /// event found them): a claim another resolver holds is left to it.
+    pub async fn claim_person(
+        &self,
+        org: OrgId,
+        person_id: PersonId,
+        owner: &str,
+        now: Timestamp,
+        lease: SignedDuration,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE people SET resolve_owner = $1, resolve_lease_until = $2, resolve_due_at = COALESCE(resolve_due_at, $3) \
+             WHERE org_id = $4 AND id = $5 AND user_id IS NULL \
+             AND (resolve_lease_until IS NULL OR resolve_lease_until < $3)",
+        )
+        .bind(owner)
+        .bind(millis(now + lease))
+        .bind(millis(now))
+        .bind(org.0)
+        .bind(person_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            > 0)
     }
 }

@@ -144,6 +144,7 @@ async fn the_data_is_rekeyed_in_batches_resumed_after_a_crash_and_erased_people_
         batch: 2,
         settle: std::time::Duration::ZERO,
         max_batches: max,
+        progress: None,
     };
     let partial = t.app.rekey_data(&options(Some(2))).await.unwrap();
     assert!(!partial.finished);

@@ -264,3 +264,200 @@ async fn figure() {
         t.sim.call_count("users.lookupByEmail"),
     );
 }
+
+/// A program file naming `emails` by email alone (key `big`).
+fn big_program(emails: &[String]) -> String {
+    let mut yaml = String::from(
+        "version: 1\nprogram:\n  key: big\n  name: Big\n  time_zone: UTC\n  sessions:\n    - { number: 1, planned: 2026-10-01 }\n  nudges:\n    - { kind: small_step, days_after_session: 1, at: \"09:30\" }\nparticipants:\n",
+    );
+    for e in emails {
+        yaml.push_str(&format!("  - {{ email: \"{e}\" }}\n"));
+    }
+    yaml
+}
+
+async fn big_detail(t: &TestApp) -> Value {
+    let resp = t.get(&t.admin_token, "/api/v1/programs/big").await;
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_sweep_interrupted_by_a_restart_goes_on_from_the_page_it_reached() {
+    // Slack's limits at 20 times their pace: a page every 150 ms.
+    let t = spawn_app_resolving_later(Some(SlackLimits::default().scaled(20))).await;
+    for i in 0..2_000 {
+        t.sim.add_user(
+            &format!("u{i}"),
+            &format!("User {i}"),
+            &format!("u{i}@big.example"),
+            "UTC",
+        );
+    }
+    let team = t.sim.config.team_id.clone();
+    let users = t.sim.users().len();
+    t.store
+        .remember_directory_size(
+            t.org.id,
+            Platform::Slack,
+            &team,
+            users as i64,
+            t.clock.now(),
+        )
+        .await
+        .unwrap();
+    let pages = users.div_ceil(200);
+    // Spread over the whole directory: every page has some of them.
+    let emails: Vec<String> = (0..2_000)
+        .step_by(7)
+        .map(|i| format!("u{i}@big.example"))
+        .collect();
+    let applied: Value = t
+        .apply_yaml(&t.admin_token, &big_program(&emails))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        applied["resolving"].as_u64().unwrap() as usize,
+        emails.len()
+    );
+    let app = t.app.clone();
+    let first = tokio::spawn(async move { app.resolve_waiting(None, "dies").await });
+    let swept = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while t.sim.call_count("users.list") < 3 && !first.is_finished() {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    })
+    .await;
+    first.abort();
+    let _ = first.await;
+    let before = t.sim.call_count("users.list");
+    assert!(
+        swept.is_ok() && (3..pages).contains(&before),
+        "the first resolver read {before} of {pages} pages"
+    );
+    let progress = big_detail(&t).await;
+    let left = progress["resolution"]["resolving"].as_u64().unwrap() as usize;
+    assert!(left > 0 && left < emails.len(), "{progress}");
+    // HR's estimate counts the pages still to read (at Slack's own pace:
+    // 20 pages a minute), not the whole directory again.
+    let minutes = progress["resolution"]["minutes_left"].as_f64().unwrap();
+    assert!(
+        minutes <= (pages - before + 1) as f64 / 20.0 + 0.1,
+        "{minutes} min for {} pages left",
+        pages - before
+    );
+    let later =
+        t.clock.now() + momentum::app::RESOLUTION_LEASE + jiff::SignedDuration::from_secs(1);
+    t.clock.set(later);
+    t.app.resolve_all(t.org.id, "restarted").await.unwrap();
+    let detail = big_detail(&t).await;
+    assert_eq!(
+        detail["resolution"]["resolving"], 0,
+        "no one lost: {detail}"
+    );
+    assert_eq!(detail["resolution"]["not_found"], serde_json::json!([]));
+    assert_eq!(people_resolved(&t).await as usize, emails.len());
+    // From the saved page on: at most the page in flight is read again.
+    let calls = t.sim.call_count("users.list");
+    assert!(
+        calls <= pages + 1,
+        "{calls} pages read for a directory of {pages}"
+    );
+    assert_eq!(t.sim.call_count("users.lookupByEmail"), 0);
+}
+
+#[tokio::test]
+async fn a_person_who_joins_the_workspace_after_the_apply_is_matched_by_the_event() {
+    let t = spawn_app_resolving_later(None).await;
+    let file = PROGRAM.replace("jana.novakova@acme.example", "jana.new@acme.example");
+    assert_eq!(t.apply_yaml(&t.admin_token, &file).await.status(), 200);
+    t.resolve().await;
+    let jana = t.participant_status("jana.new@acme.example").await;
+    assert_eq!(jana["reachability"], "not_found_in_chat");
+    let calls = directory_calls(&t);
+    // She joins the workspace: Slack says so (team_join).
+    let (_, reply) = t
+        .sim
+        .join_user(
+            "jana.new",
+            "Jana Nová",
+            "jana.new@acme.example",
+            "Europe/Prague",
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    let jana = t.participant_status("jana.new@acme.example").await;
+    assert_eq!(jana["reachability"], "reachable", "{jana}");
+    let detail = program_detail(&t).await;
+    assert_eq!(detail["resolution"]["not_found"], serde_json::json!([]));
+    // The event carried everything: no look-up, and no round left to run.
+    assert_eq!(directory_calls(&t), calls);
+    assert!(t.resolve().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_changed_email_is_picked_up() {
+    let t = spawn_app_resolving_later(None).await;
+    let file = PROGRAM.replace("jana.novakova@acme.example", "jana.n@acme.example");
+    assert_eq!(t.apply_yaml(&t.admin_token, &file).await.status(), 200);
+    t.resolve().await;
+    assert_eq!(
+        t.participant_status("jana.n@acme.example").await["reachability"],
+        "not_found_in_chat"
+    );
+    let jana = t
+        .sim
+        .users()
+        .into_iter()
+        .find(|u| u.email == "jana.novakova@acme.example")
+        .unwrap()
+        .id;
+    let reply = t
+        .sim
+        .change_email(&jana, "jana.n@acme.example")
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        t.participant_status("jana.n@acme.example").await["reachability"],
+        "reachable"
+    );
+}
+
+#[tokio::test]
+async fn a_file_of_ten_thousand_rows_with_forty_bad_ones_is_refused_whole_naming_them() {
+    let t = spawn_app_resolving_later(None).await;
+    let bad: Vec<usize> = (0..40).map(|i| 17 + i * 249).collect();
+    let emails: Vec<String> = (0..10_000)
+        .map(|i| {
+            if bad.contains(&i) {
+                format!("not an email {i}")
+            } else {
+                format!("p{i}@big.example")
+            }
+        })
+        .collect();
+    let resp = t.apply_yaml(&t.admin_token, &big_program(&emails)).await;
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    let paths: Vec<String> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths.len(), 40, "{paths:#?}");
+    for i in &bad {
+        assert!(
+            paths
+                .iter()
+                .any(|p| p.starts_with(&format!("participants[{i}]"))),
+            "row {i} not named in {paths:#?}"
+        );
+    }
+    assert_eq!(t.count("programs").await, 0);
+    assert_eq!(t.count("people").await, 0);
+}

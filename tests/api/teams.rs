@@ -536,6 +536,8 @@ async fn with_graph_consented_emails_resolve_and_the_app_is_installed_before_the
     let resp = t.apply_yaml(&t.admin_token, &program).await;
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
     assert!(t.sim.graph_calls("graph.users") >= 2);
+    // Both emails asked in one call: Graph's JSON batching.
+    assert_eq!(t.sim.graph_calls("graph.batch"), 1);
     let body = json!({"participant": {"email": "jana.tymova@acme.example"}, "session": 1, "completed_on": "2026-09-07"});
     let resp = t.post_session(&t.admin_token, "teams-pilot", body).await;
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());

@@ -34,6 +34,7 @@ impl SimWorkspace {
 pub(crate) fn router() -> Router<SimWorkspace> {
     Router::new()
         .route("/graph/v1.0/users", get(users))
+        .route("/graph/v1.0/$batch", post(batch))
         .route("/graph/v1.0/appCatalogs/teamsApps", get(catalog))
         .route(
             "/graph/v1.0/users/{id}/teamwork/installedApps",
@@ -86,6 +87,90 @@ async fn users(
     if let Some(r) = authorised(&sim, &headers, "graph.users") {
         return r;
     }
+    Json(users_matching(&sim, &q)).into_response()
+}
+
+/// `%XX` and `+` in a query value, decoded.
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            (b'+', _) => out.push(b' '),
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Graph's JSON batching (`POST /v1.0/$batch`): up to 20 requests, each
+/// answered in `responses` with its id, status, headers and body. The
+/// local workspace answers the requests Momentum batches (`GET /users`
+/// with a `$filter`); anything else is answered 400 inside the batch.
+async fn batch(
+    State(sim): State<SimWorkspace>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(r) = authorised(&sim, &headers, "graph.batch") {
+        return r;
+    }
+    let Some(requests) = body["requests"].as_array() else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Invalid batch payload format.",
+        );
+    };
+    if requests.is_empty() || requests.len() > 20 {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Number of batch request steps exceeds the maximum value of 20.",
+        );
+    }
+    let mut responses = Vec::new();
+    for r in requests {
+        let id = r["id"].as_str().unwrap_or_default().to_string();
+        let url = r["url"].as_str().unwrap_or_default();
+        let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        let query: HashMap<String, String> = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (percent_decode(k), percent_decode(v)))
+            .collect();
+        let answer = if r["method"] == "GET" && path.trim_start_matches('/') == "users" {
+            sim.state().bf.calls.push(("graph.users".into(), 200));
+            json!({
+                "id": id, "status": 200,
+                "headers": {"Content-Type": "application/json"},
+                "body": users_matching(&sim, &query),
+            })
+        } else {
+            json!({
+                "id": id, "status": 400,
+                "headers": {"Content-Type": "application/json"},
+                "body": {"error": {"code": "BadRequest", "message": "Resource not found for the segment."}},
+            })
+        };
+        responses.push(answer);
+    }
+    Json(json!({ "responses": responses })).into_response()
+}
+
+/// `GET /users?$filter=…`'s answer: the users whose mail is quoted there.
+fn users_matching(sim: &SimWorkspace, q: &HashMap<String, String>) -> Value {
     let wanted = quoted(q.get("$filter").map(String::as_str).unwrap_or_default());
     let found: Vec<Value> = sim
         .state()
@@ -100,7 +185,7 @@ async fn users(
             })
         })
         .collect();
-    Json(json!({ "value": found })).into_response()
+    json!({ "value": found })
 }
 
 async fn catalog(

@@ -301,6 +301,52 @@ impl SimWorkspace {
         true
     }
 
+    /// A new member joins the workspace and the service hears of it, as
+    /// from Slack's Events API (`team_join`, with the whole user object),
+    /// before this returns. Returns their user id and the service's answer.
+    pub async fn join_user(
+        &self,
+        name: &str,
+        real_name: &str,
+        email: &str,
+        tz: &str,
+    ) -> Result<(String, outbound::InboundReply), String> {
+        let id = self.add_user(name, real_name, email, tz);
+        let user = self
+            .state()
+            .users
+            .iter()
+            .find(|u| u.id == id)
+            .cloned()
+            .ok_or("the user just added is gone")?;
+        let event = self.member_event("team_join", &user);
+        let reply = self
+            .deliver_json("/slack/events", event.to_string())
+            .await?;
+        Ok((id, reply))
+    }
+
+    /// A person's email changes, and the service hears of it
+    /// (`user_change`) before this returns.
+    pub async fn change_email(
+        &self,
+        id: &str,
+        email: &str,
+    ) -> Result<outbound::InboundReply, String> {
+        let user = {
+            let mut s = self.state();
+            let u = s
+                .users
+                .iter_mut()
+                .find(|u| u.id == id)
+                .ok_or("no such user")?;
+            u.email = email.to_lowercase();
+            u.clone()
+        };
+        let event = self.member_event("user_change", &user);
+        self.deliver_json("/slack/events", event.to_string()).await
+    }
+
     /// The user's Slack language (`users.info` with `include_locale`), e.g. `cs-CZ`.
     pub fn set_locale(&self, id: &str, locale: &str) {
         if let Some(u) = self.state().users.iter_mut().find(|u| u.id == id) {

@@ -282,18 +282,24 @@ impl SimWorkspace {
     /// The `user_change` event Slack sends when someone's profile changes
     /// (deliver it with `deliver_json`, again to see a retry).
     pub fn user_change_event(&self, user: &super::SimUser) -> serde_json::Value {
+        self.member_event("user_change", user)
+    }
+
+    /// An event about a member (`user_change`, `team_join`) carrying the
+    /// whole user object, as Slack sends them.
+    pub fn member_event(&self, kind: &str, user: &super::SimUser) -> serde_json::Value {
         json!({
             "token": "deprecated-verification-token",
             "team_id": self.config.team_id,
             "api_app_id": APP_ID,
             "event": {
-                "type": "user_change",
+                "type": kind,
                 "user": super::api::user_json(self, user, true),
                 "cache_ts": self.now().as_second(),
                 "event_ts": format!("{}.000100", self.now().as_second()),
             },
             "type": "event_callback",
-            "event_id": format!("EvU{}{}", user.id, self.now().as_millisecond()),
+            "event_id": format!("Ev{}{}{}", if kind == "team_join" { "J" } else { "U" }, user.id, self.now().as_millisecond()),
             "event_time": self.now().as_second(),
         })
     }

@@ -185,28 +185,34 @@ impl SlackChat {
     }
 
     fn to_chat_user(&self, u: SlackUser) -> ChatUser {
-        let profile = u.profile.as_ref();
-        ChatUser {
-            identity: ChatIdentity::slack(
-                u.team_id
-                    .as_ref()
-                    .map(|t| t.to_string())
-                    .as_deref()
-                    .unwrap_or(&self.team_id),
-                u.id.as_ref(),
-            ),
-            display_name: u
-                .real_name
-                .clone()
-                .or_else(|| profile.and_then(|p| p.real_name.clone()))
-                .or_else(|| u.name.clone()),
-            email: profile.and_then(|p| p.email.as_ref().map(|e| e.to_string())),
-            time_zone: u.tz.clone(),
-            locale: u.locale.as_ref().map(|l| l.to_string()),
-            deleted: u.deleted.unwrap_or(false),
-            is_bot: u.flags.is_bot.unwrap_or(false),
-            status: profile.map(slack_status).unwrap_or_default(),
-        }
+        chat_user(&self.team_id, u)
+    }
+}
+
+/// A Slack user as Momentum sees them (`team`: the workspace, where the
+/// user object does not say it), from an API answer or an event.
+pub fn chat_user(team: &str, u: SlackUser) -> ChatUser {
+    let profile = u.profile.as_ref();
+    ChatUser {
+        identity: ChatIdentity::slack(
+            u.team_id
+                .as_ref()
+                .map(|t| t.to_string())
+                .as_deref()
+                .unwrap_or(team),
+            u.id.as_ref(),
+        ),
+        display_name: u
+            .real_name
+            .clone()
+            .or_else(|| profile.and_then(|p| p.real_name.clone()))
+            .or_else(|| u.name.clone()),
+        email: profile.and_then(|p| p.email.as_ref().map(|e| e.to_string())),
+        time_zone: u.tz.clone(),
+        locale: u.locale.as_ref().map(|l| l.to_string()),
+        deleted: u.deleted.unwrap_or(false),
+        is_bot: u.flags.is_bot.unwrap_or(false),
+        status: profile.map(slack_status).unwrap_or_default(),
     }
 }
 

@@ -14,6 +14,23 @@ use tokio::sync::Mutex;
 
 pub const GRAPH_URL: &str = "https://graph.microsoft.com";
 pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+/// Requests Graph takes in one JSON batch (`POST /v1.0/$batch`).
+pub const BATCH_REQUESTS: usize = 20;
+
+/// Percent-encodes a query value for a URL inside a JSON batch (which
+/// Graph reads as a URL: spaces and quotes encoded, as in any request).
+pub fn odata_encode(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
 
 /// What Momentum may do through Graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +174,83 @@ impl Graph {
         Ok(found
             .and_then(|v| v["value"].as_array().and_then(|a| a.first().cloned()))
             .and_then(|u| serde_json::from_value(u).ok()))
+    }
+
+    /// The users whose mail or user principal name is each of `emails` (at
+    /// most [`BATCH_REQUESTS`]), in their order: one `$batch` call of one
+    /// filtered `GET /users` each. A request throttled inside the batch
+    /// (429, with its own Retry-After) throttles the whole call.
+    pub async fn users_by_emails(
+        &self,
+        tenant: &str,
+        emails: &[String],
+    ) -> Result<Vec<Option<GraphUser>>, ChatError> {
+        if emails.is_empty() {
+            return Ok(Vec::new());
+        }
+        let requests: Vec<Value> = emails
+            .iter()
+            .take(BATCH_REQUESTS)
+            .enumerate()
+            .map(|(i, email)| {
+                let e = email.replace('\'', "''");
+                let filter = format!("mail eq '{e}' or userPrincipalName eq '{e}'");
+                json!({
+                    "id": (i + 1).to_string(),
+                    "method": "GET",
+                    "url": format!(
+                        "/users?$filter={}&$select=id,displayName,mail,userPrincipalName,accountEnabled",
+                        odata_encode(&filter)
+                    ),
+                })
+            })
+            .collect();
+        let body = json!({ "requests": requests });
+        let answer = self
+            .call(tenant, Method::POST, "/v1.0/$batch", &[], Some(&body))
+            .await?
+            .unwrap_or_default();
+        let mut out: Vec<Option<Option<GraphUser>>> = vec![None; requests.len()];
+        for r in answer["responses"].as_array().into_iter().flatten() {
+            let Some(i) = r["id"]
+                .as_str()
+                .and_then(|id| id.parse::<usize>().ok())
+                .and_then(|n| n.checked_sub(1))
+                .filter(|i| *i < out.len())
+            else {
+                continue;
+            };
+            let status = r["status"].as_u64().unwrap_or(0);
+            let code = r["body"]["error"]["code"].as_str().unwrap_or_default();
+            out[i] = Some(match status {
+                200..=299 => r["body"]["value"]
+                    .as_array()
+                    .and_then(|a| a.first().cloned())
+                    .and_then(|u| serde_json::from_value(u).ok()),
+                404 => None,
+                429 => {
+                    let retry_after = r["headers"]["Retry-After"]
+                        .as_str()
+                        .and_then(|s| s.trim().parse::<u64>().ok())
+                        .map(std::time::Duration::from_secs);
+                    return Err(ChatError::RateLimited { retry_after });
+                }
+                403 => {
+                    return Err(ChatError::Permanent(
+                        "graph_forbidden: the tenant's admin has not consented to Momentum's Graph permissions".into(),
+                    ))
+                }
+                400..=499 => return Err(ChatError::Permanent(format!("Graph: {code}"))),
+                s => return Err(ChatError::Transient(format!("Graph: HTTP {s} in a batch"))),
+            });
+        }
+        out.into_iter()
+            .map(|answered| {
+                answered.ok_or_else(|| {
+                    ChatError::Transient("Graph: a batched request went unanswered".into())
+                })
+            })
+            .collect()
     }
 
     /// The app's id in the tenant's catalog (its manifest id is the bot's app id).

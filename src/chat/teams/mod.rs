@@ -269,6 +269,11 @@ impl TeamsChat {
         let Some(found) = g.user_by_email(&self.tenant, email).await? else {
             return Ok(None);
         };
+        self.remember_graph_user(found).await.map(Some)
+    }
+
+    /// A user Graph found, remembered (name and email, for `user_info`).
+    async fn remember_graph_user(&self, found: graph::GraphUser) -> Result<ChatUser, ChatError> {
         let user = TeamsUser {
             tenant_id: self.tenant.clone(),
             aad_object_id: found.id.clone(),
@@ -279,7 +284,7 @@ impl TeamsChat {
         self.references.remember_user(&user).await?;
         let mut chat_user = self.to_chat_user(user);
         chat_user.deleted = found.account_enabled == Some(false);
-        Ok(Some(chat_user))
+        Ok(chat_user)
     }
 
     async fn send_card(
@@ -433,6 +438,35 @@ impl ChatPort for TeamsChat {
             .user_by_email(&self.tenant, email)
             .await?
             .map(|u| self.to_chat_user(u)))
+    }
+
+    /// With Graph: twenty emails a call (JSON batching).
+    fn lookups_per_call(&self) -> usize {
+        if self.bot.graph.is_some() {
+            graph::BATCH_REQUESTS
+        } else {
+            1
+        }
+    }
+
+    async fn lookup_many(&self, emails: &[String]) -> Result<Vec<Option<ChatUser>>, ChatError> {
+        let Some(g) = &self.bot.graph else {
+            let mut found = Vec::with_capacity(emails.len());
+            for email in emails {
+                found.push(self.lookup_by_email(email).await?);
+            }
+            return Ok(found);
+        };
+        let mut out = Vec::with_capacity(emails.len());
+        for chunk in emails.chunks(graph::BATCH_REQUESTS) {
+            for found in g.users_by_emails(&self.tenant, chunk).await? {
+                out.push(match found {
+                    Some(u) => Some(self.remember_graph_user(u).await?),
+                    None => None,
+                });
+            }
+        }
+        Ok(out)
     }
 
     async fn user_info(&self, who: &ChatIdentity) -> Result<ChatUser, ChatError> {

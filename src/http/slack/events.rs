@@ -3,11 +3,11 @@
 //! tab, and uninstalls.
 
 use super::{views, Handled};
-use crate::chat::slack::{slack_status, METADATA_EVENT_TYPE};
+use crate::chat::slack::{chat_user, slack_status, METADATA_EVENT_TYPE};
 use crate::chat::Delivered;
 use crate::domain::{ChatIdentity, Platform};
 use crate::http::AppState;
-use slack_morphism::prelude::SlackUserProfile;
+use slack_morphism::prelude::{SlackUser, SlackUserProfile};
 
 /// An `event_callback` body.
 pub(crate) async fn handle_event(state: &AppState, event: &serde_json::Value) -> Handled {
@@ -30,6 +30,9 @@ pub(crate) async fn handle_event(state: &AppState, event: &serde_json::Value) ->
     match inner["type"].as_str() {
         Some("message_metadata_posted") => metadata_posted(state, event, inner).await,
         Some("user_change") if !user_changed(state, event, inner).await => {
+            return retry_later(state, team, event).await;
+        }
+        Some("team_join") if !user_appeared(state, team, inner).await => {
             return retry_later(state, team, event).await;
         }
         Some("app_home_opened") => views::home_opened(state, team, inner),
@@ -130,6 +133,21 @@ async fn user_changed(
         .await
     {
         tracing::warn!(error = %e, "could not record a status change");
+        return false;
+    }
+    // A changed email may be one a program gave and no one had.
+    user_appeared(state, team, event).await
+}
+
+/// A new member (`team_join`), or a changed profile: people given by their
+/// email who had no chat user are matched to them.
+/// False when it could not be stored (Slack should deliver it again).
+async fn user_appeared(state: &AppState, team: &str, event: &serde_json::Value) -> bool {
+    let Ok(user) = serde_json::from_value::<SlackUser>(event["user"].clone()) else {
+        return true;
+    };
+    if let Err(e) = state.app.chat_user_appeared(chat_user(team, user)).await {
+        tracing::warn!(error = %e, "could not match a new chat user");
         return false;
     }
     true

@@ -11,9 +11,6 @@ use cli::program::ProgramCommand;
 use cli::token::TokenCommand;
 use std::path::{Path, PathBuf};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "momentum",

@@ -171,7 +171,6 @@ async fn sent_nudges(db: &str) -> Vec<(String, i64, String, String)> {
 struct TapRequest {
     action_ts: String,
     job: i64,
-    answer: &'static str,
     body: String,
 }
 
@@ -201,7 +200,6 @@ fn tap_request(nudge: &(String, i64, String, String), n: usize) -> TapRequest {
     TapRequest {
         action_ts,
         job: *job,
-        answer,
         body,
     }
 }

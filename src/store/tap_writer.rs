@@ -277,12 +277,16 @@ async fn contexts(
         .split(", ")
         .map(|c| format!("j.{}", c.trim()))
         .collect();
-    // The workspace join scopes each job to the organisation its
-    // recipient's workspace belongs to, as the exact look-up does.
+    // Joined by primary keys only, so that no plan can turn this into a
+    // scan (PostgreSQL, with no statistics yet after a large apply, once
+    // read every job of the organisation per person). The recipient's
+    // workspace must belong to the job's organisation, as in the exact
+    // look-up.
     let sql = format!(
-        "SELECT {}, p.platform AS ctx_platform, p.workspace_id AS ctx_workspace, p.user_id AS ctx_user \
-         FROM jobs j JOIN people p ON p.org_id = j.org_id AND p.id = j.recipient_person_id \
-         JOIN workspaces w ON w.org_id = j.org_id AND w.platform = p.platform AND w.workspace_id = p.workspace_id \
+        "SELECT {}, p.platform AS ctx_platform, p.workspace_id AS ctx_workspace, p.user_id AS ctx_user, \
+         p.org_id AS ctx_person_org, \
+         (SELECT w.org_id FROM workspaces w WHERE w.platform = p.platform AND w.workspace_id = p.workspace_id) AS ctx_workspace_org \
+         FROM jobs j JOIN people p ON p.id = j.recipient_person_id \
          WHERE j.id IN ({})",
         job_columns.join(", "),
         list.join(", ")
@@ -294,6 +298,11 @@ async fn contexts(
     let mut found: HashMap<i64, (ChatIdentity, super::Job)> = HashMap::with_capacity(ids.len());
     for row in q.fetch_all(&mut **tx).await? {
         let job = job_in(&row)?;
+        let person_org: i64 = col(&row, "ctx_person_org")?;
+        let workspace_org: Option<i64> = col(&row, "ctx_workspace_org")?;
+        if person_org != job.org_id.0 || workspace_org != Some(job.org_id.0) {
+            continue;
+        }
         let platform: String = col(&row, "ctx_platform")?;
         let Some(platform) = Platform::parse(&platform) else {
             continue;

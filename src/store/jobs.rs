@@ -127,16 +127,12 @@ pub(super) async fn tap_context_on<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let job_columns: Vec<String> = COLUMNS
-        .split(", ")
-        .map(|c| format!("j.{}", c.trim()))
-        .collect();
     let row = sqlx::query(&format!(
         "SELECT w.org_id AS ctx_org, p.id AS ctx_person, {} FROM workspaces w \
          LEFT JOIN people p ON p.org_id = w.org_id AND p.platform = $1 AND p.workspace_id = $2 AND p.user_id = $3 \
          LEFT JOIN jobs j ON j.org_id = w.org_id AND j.id = $4 \
          WHERE w.platform = $1 AND w.workspace_id = $2",
-        job_columns.join(", ")
+        job_columns_of("j")
     ))
     .bind(who.platform.as_str())
     .bind(&who.workspace)
@@ -153,6 +149,15 @@ where
         person_id: col(&row, "ctx_person")?,
         job: job_found.map(|_| job(&row)).transpose()?,
     })
+}
+
+/// `COLUMNS`, each taken from the jobs table aliased `alias` (for joins).
+pub(super) fn job_columns_of(alias: &str) -> String {
+    COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub(super) fn job(row: &AnyRow) -> Result<Job> {

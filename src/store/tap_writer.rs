@@ -12,7 +12,7 @@
 //! that fails is written again one tap at a time, so that one bad tap fails
 //! alone.
 
-use super::jobs::{job as job_in, tap_context_on, TapContext, COLUMNS};
+use super::jobs::{job as job_in, job_columns_of, tap_context_on, TapContext};
 use super::reports::{write_answer, write_tap, NewTap, TapOutcome, TapTarget};
 use super::{col, millis, Backend, OrgId, PersonId, Placeholders, ProgramId, Result, Store};
 use crate::domain::{ChatIdentity, Platform};
@@ -273,10 +273,6 @@ async fn contexts(
     }
     let mut p = Placeholders::new(backend);
     let list: Vec<String> = ids.iter().map(|_| p.one()).collect();
-    let job_columns: Vec<String> = COLUMNS
-        .split(", ")
-        .map(|c| format!("j.{}", c.trim()))
-        .collect();
     // Joined by primary keys only, so that no plan can turn this into a
     // scan (PostgreSQL, with no statistics yet after a large apply, once
     // read every job of the organisation per person). The recipient's
@@ -288,7 +284,7 @@ async fn contexts(
          (SELECT w.org_id FROM workspaces w WHERE w.platform = p.platform AND w.workspace_id = p.workspace_id) AS ctx_workspace_org \
          FROM jobs j JOIN people p ON p.id = j.recipient_person_id \
          WHERE j.id IN ({})",
-        job_columns.join(", "),
+        job_columns_of("j"),
         list.join(", ")
     );
     let mut q = sqlx::query(&sql);

@@ -15,14 +15,14 @@ impl App {
     /// showing its stored answer in `answers`. `None` without rows.
     pub fn batch_message_from(
         &self,
-        lead: i64,
+        lead: JobId,
         carried: &[(&Job, &JobContext)],
-        answers: &HashMap<i64, String>,
-        reminder_job: Option<i64>,
+        answers: &HashMap<JobId, String>,
+        reminder_job: Option<JobId>,
     ) -> Option<Message> {
         let (first_job, first) = carried.first()?;
         let locale = locale_for(first.recipient.as_ref(), &first.program);
-        let answer = |id: i64| answers.get(&id).map(String::as_str);
+        let answer = |id: JobId| answers.get(&id).map(String::as_str);
         Some(match first_job.purpose {
             JobPurpose::ManagerObservation => {
                 let sa = first.program.spec.self_assessment.as_ref();
@@ -58,12 +58,12 @@ impl App {
     pub async fn batch_message(
         &self,
         org: OrgId,
-        lead: i64,
-        reminder_job: Option<i64>,
+        lead: JobId,
+        reminder_job: Option<JobId>,
     ) -> AppResult<Message> {
         let jobs = self.store.batch_jobs(org, lead).await?;
         let contexts = self.job_contexts(&jobs).await;
-        let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+        let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
         let answers = self.store.manager_answers(org, &ids).await?;
         // A report erased since is left out.
         let carried: Vec<(&Job, &JobContext)> = jobs

@@ -367,7 +367,7 @@ impl App {
     pub async fn answer_session_check(
         &self,
         who: &ChatIdentity,
-        job_id: i64,
+        job_id: JobId,
         answer: SessionAnswer,
         at: &Delivered,
     ) -> AppResult<Result<Vec<super::taps::MessageUpdate>, SessionRefusal>> {

@@ -67,8 +67,8 @@ impl App {
                 }
             }
         }
-        let mut reminded: HashMap<OrgId, HashMap<i64, (Job, bool)>> = HashMap::new();
-        let mut reminded_ids: HashMap<OrgId, Vec<i64>> = HashMap::new();
+        let mut reminded: HashMap<OrgId, HashMap<JobId, (Job, bool)>> = HashMap::new();
+        let mut reminded_ids: HashMap<OrgId, Vec<JobId>> = HashMap::new();
         for job in jobs {
             if let Some(r) = job.reminds_job_id {
                 reminded_ids.entry(job.org_id).or_default().push(r);
@@ -275,7 +275,7 @@ impl App {
 
 /// A report's row in their manager's message: the focus theme is named
 /// only with the participant's consent.
-pub(super) fn report_row<A>(ctx: &JobContext, job_id: i64, recorded: Option<A>) -> ReportRow<A> {
+pub(super) fn report_row<A>(ctx: &JobContext, job_id: JobId, recorded: Option<A>) -> ReportRow<A> {
     let person = &ctx.participant.person;
     ReportRow {
         job_id,

@@ -4,7 +4,7 @@
 use super::{digest_text, App, AppResult};
 use crate::chat::View;
 use crate::domain::metrics::digest::Digest;
-use crate::domain::ChatIdentity;
+use crate::domain::{ChatIdentity, JobId};
 use serde_json::{json, Map, Value};
 
 impl App {
@@ -56,7 +56,7 @@ impl App {
     pub async fn assessment_form(
         &self,
         who: &ChatIdentity,
-        job_id: Option<i64>,
+        job_id: Option<JobId>,
     ) -> AppResult<Option<View>> {
         let Some((org, person)) = self.person_for(who).await? else {
             return Ok(None);

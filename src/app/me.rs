@@ -7,9 +7,9 @@ use crate::domain::identity::Email;
 use crate::domain::metrics::week::ProgramWeek;
 use crate::domain::program::LOCALES;
 use crate::domain::progress::streak_weeks;
-use crate::domain::ChatIdentity;
 use crate::domain::ParticipantId;
 use crate::domain::PersonId;
+use crate::domain::{ChatIdentity, JobId};
 use crate::store::participants::{Person, PAUSED_INDEFINITELY};
 use crate::store::personal::Erased;
 use crate::store::{instant, OrgId};
@@ -246,7 +246,7 @@ impl App {
         &self,
         who: &ChatIdentity,
         text: &str,
-        job_id: Option<i64>,
+        job_id: Option<JobId>,
     ) -> AppResult<Result<(), NoteRefusal>> {
         let text = text.trim();
         if text.is_empty() {

@@ -66,7 +66,7 @@ use crate::domain::plan::{
 use crate::domain::program::ProgramFile;
 use crate::domain::time::{DeliveryCalendar, Snooze, Zone};
 use crate::domain::{
-    Answer, ChatIdentity, CheckinAnswer, ConfigErrors, JobPurpose, ParticipantId, PersonId,
+    Answer, ChatIdentity, CheckinAnswer, ConfigErrors, JobId, JobPurpose, ParticipantId, PersonId,
     PersonRef, Platform, ProgramId,
 };
 use crate::store::participants::{Participant, Person, PersonRecord, PAUSED_INDEFINITELY};

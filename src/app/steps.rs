@@ -66,7 +66,7 @@ impl App {
     pub(super) async fn own_question(
         &self,
         who: &ChatIdentity,
-        job_id: i64,
+        job_id: JobId,
         purpose: JobPurpose,
     ) -> AppResult<Option<OwnQuestion>> {
         let Some((org, person)) = self.person_for(who).await? else {
@@ -97,7 +97,7 @@ impl App {
     pub async fn choose_step(
         &self,
         who: &ChatIdentity,
-        job_id: i64,
+        job_id: JobId,
         choice: StepChoice,
         at: &Delivered,
     ) -> AppResult<Result<Vec<super::taps::MessageUpdate>, StepRefusal>> {

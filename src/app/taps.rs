@@ -9,7 +9,7 @@ use crate::store::{Job, TapToCheck};
 #[derive(Debug, Clone)]
 pub struct Tap {
     pub who: ChatIdentity,
-    pub job_id: i64,
+    pub job_id: JobId,
     pub answer: TapAnswer,
     /// Identifies this delivery of the tap; a re-delivery has the same key.
     pub delivery_key: String,
@@ -241,7 +241,7 @@ impl App {
     pub async fn snooze(
         &self,
         who: &ChatIdentity,
-        job_id: i64,
+        job_id: JobId,
         snooze: Snooze,
         message: &Delivered,
     ) -> AppResult<Option<MessageUpdate>> {
@@ -330,7 +330,7 @@ impl App {
         &self,
         platform: Platform,
         workspace: &str,
-        job_id: i64,
+        job_id: JobId,
         at: &Delivered,
     ) -> AppResult<bool> {
         let Some(org) = self.store.org_for_workspace(platform, workspace).await? else {

@@ -8,7 +8,7 @@ pub mod sim;
 pub mod slack;
 pub mod teams;
 
-use crate::domain::{Answer, ChatIdentity, CheckinAnswer, JobPurpose, Platform};
+use crate::domain::{Answer, ChatIdentity, CheckinAnswer, JobId, JobPurpose, Platform};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -45,7 +45,7 @@ impl StepView {
 /// participant's consent; never their steps, reports or notes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportRow<A> {
-    pub job_id: i64,
+    pub job_id: JobId,
     pub participant: String,
     pub program: String,
     pub theme: Option<String>,
@@ -66,7 +66,7 @@ impl<A> ReportRow<A> {
 pub enum Message {
     /// A participant's nudge with the one-tap report buttons.
     Nudge {
-        job_id: i64,
+        job_id: JobId,
         purpose: JobPurpose,
         program: String,
         session: u32,
@@ -75,7 +75,7 @@ pub enum Message {
         snoozed_until: Option<String>,
         /// Set when this is the reminder (that job's id): the buttons still
         /// answer `job_id`.
-        reminder_job: Option<i64>,
+        reminder_job: Option<JobId>,
         /// The small step: asked for (after a session), or repeated back.
         step: StepView,
         locale: String,
@@ -83,26 +83,26 @@ pub enum Message {
     /// A manager's check-in: every report due that day, a row each (one
     /// row for one report); `job_id` is the job that carries the message.
     Checkin {
-        job_id: i64,
+        job_id: JobId,
         rows: Vec<ReportRow<CheckinAnswer>>,
-        reminder_job: Option<i64>,
+        reminder_job: Option<JobId>,
         locale: String,
     },
     /// A manager's observations on the self-assessment scale: every report
     /// due that day, a row each.
     Observations {
-        job_id: i64,
+        job_id: JobId,
         question: String,
         min: i64,
         max: i64,
         rows: Vec<ReportRow<i64>>,
-        reminder_job: Option<i64>,
+        reminder_job: Option<JobId>,
         locale: String,
     },
     /// A value on the program's self-assessment scale: the participant's
     /// self-assessment, or the manager's observation of a participant.
     Assessment {
-        job_id: i64,
+        job_id: JobId,
         /// True for the participant's own; false for the manager's observation.
         own: bool,
         program: String,
@@ -112,12 +112,12 @@ pub enum Message {
         min: i64,
         max: i64,
         recorded: Option<i64>,
-        reminder_job: Option<i64>,
+        reminder_job: Option<JobId>,
         locale: String,
     },
     /// The pulse question: one tap on its own scale.
     Pulse {
-        job_id: i64,
+        job_id: JobId,
         program: String,
         question: String,
         min: i64,
@@ -128,7 +128,7 @@ pub enum Message {
     /// The welcome on enrolment: what is recorded, who sees what, how to
     /// stop, and the button that opens the focus form.
     Welcome {
-        job_id: i64,
+        job_id: JobId,
         participant_id: i64,
         program: String,
         locale: String,
@@ -136,7 +136,7 @@ pub enum Message {
     /// On a participant's planned date: did session N happen? Yes / it
     /// moved to a date / cancelled, or what they said.
     SessionCheck {
-        job_id: i64,
+        job_id: JobId,
         program: String,
         session: u32,
         /// The planned date asked about (YYYY-MM-DD).
@@ -146,7 +146,7 @@ pub enum Message {
     },
     /// The weekly digest for the sponsors' channel: aggregates only.
     Digest {
-        job_id: i64,
+        job_id: JobId,
         program: String,
         digest: Box<crate::domain::metrics::digest::Digest>,
         /// The week's chart, uploaded to the platform (its file id).
@@ -167,7 +167,10 @@ pub enum View {
         locale: String,
     },
     /// The private-note form, about one nudge or none.
-    NoteForm { job_id: Option<i64>, locale: String },
+    NoteForm {
+        job_id: Option<JobId>,
+        locale: String,
+    },
     /// The participant's focus form (onboarding): goal, context, main
     /// blocker, a focus theme and consent to share it with their manager.
     /// Context: `participant_id`, `program`, `themes`, `focus`, `share`.
@@ -316,7 +319,7 @@ impl Message {
 
     /// The job that delivers this message (the reminder's own job for a
     /// reminder), which the platform's metadata carries.
-    pub fn delivery_job_id(&self) -> i64 {
+    pub fn delivery_job_id(&self) -> JobId {
         match self {
             Message::Nudge {
                 job_id,
@@ -561,7 +564,7 @@ pub trait ChatPort: Send + Sync + 'static {
     async fn find_sent(
         &self,
         to: &ChatIdentity,
-        job_id: i64,
+        job_id: JobId,
         since: jiff::Timestamp,
     ) -> Result<Option<Delivered>, ChatError> {
         let _ = (to, job_id, since);
@@ -571,7 +574,7 @@ pub trait ChatPort: Send + Sync + 'static {
     async fn find_sent_in_channel(
         &self,
         channel: &str,
-        job_id: i64,
+        job_id: JobId,
         since: jiff::Timestamp,
     ) -> Result<Option<Delivered>, ChatError> {
         let _ = (channel, job_id, since);
@@ -661,8 +664,8 @@ pub(crate) mod fixtures {
     /// Petr does not, Eva's row is answered (`max` is the scale's top,
     /// observations only).
     pub fn manager_day(observations: bool, max: i64, locale: &str) -> Message {
-        let row = |job_id, participant: &str, theme: Option<&str>| ReportRow {
-            job_id,
+        let row = |job_id: i64, participant: &str, theme: Option<&str>| ReportRow {
+            job_id: JobId(job_id),
             participant: participant.into(),
             program: "Leaders".into(),
             theme: theme.map(String::from),
@@ -677,12 +680,12 @@ pub(crate) mod fixtures {
             let mut rows: Vec<ReportRow<i64>> = people.into();
             rows[2].recorded = Some(3);
             Message::Observations {
-                job_id: 11,
+                job_id: JobId(11),
                 question: "How much change have you seen?".into(),
                 min: 1,
                 max,
                 rows,
-                reminder_job: Some(20),
+                reminder_job: Some(JobId(20)),
                 locale: locale.into(),
             }
         } else {
@@ -698,9 +701,9 @@ pub(crate) mod fixtures {
                 .collect();
             rows[2].recorded = Some(CheckinAnswer::WillSupport);
             Message::Checkin {
-                job_id: 11,
+                job_id: JobId(11),
                 rows,
-                reminder_job: Some(20),
+                reminder_job: Some(JobId(20)),
                 locale: locale.into(),
             }
         }

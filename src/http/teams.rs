@@ -15,7 +15,7 @@ use crate::chat::{ChatPort, Delivered, Message, SessionAnswer};
 use crate::domain::teams::{TeamsConversation, TeamsUser};
 use crate::domain::time::Snooze;
 use crate::domain::OrgId;
-use crate::domain::{Answer, ChatIdentity, CheckinAnswer, Platform};
+use crate::domain::{Answer, ChatIdentity, CheckinAnswer, JobId, Platform};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -305,7 +305,7 @@ impl Inbound<'_> {
         let action = a.value.as_ref().map(|v| &v["action"]);
         let verb = action.and_then(|x| x["verb"].as_str()).unwrap_or_default();
         let data = action.map(|x| x["data"].clone()).unwrap_or(Value::Null);
-        let job = data["job"].as_str().and_then(|j| j.parse::<i64>().ok());
+        let job = data["job"].as_str().and_then(|j| j.parse::<JobId>().ok());
         let at = Delivered {
             channel: a
                 .conversation
@@ -326,7 +326,7 @@ impl Inbound<'_> {
             // A long scale's choice: `value_JOB` in a manager's day message.
             "pulse" => data["value"]
                 .as_str()
-                .or_else(|| data[format!("value_{}", job.unwrap_or(0))].as_str())
+                .or_else(|| data[format!("value_{}", job.map_or(0, |j| j.0))].as_str())
                 .and_then(|v| v.trim().parse().ok())
                 .map(TapAnswer::Scale),
             _ => None,
@@ -386,7 +386,7 @@ impl Inbound<'_> {
     async fn tap(
         &self,
         who: ChatIdentity,
-        job_id: i64,
+        job_id: JobId,
         answer: TapAnswer,
         at: Delivered,
     ) -> crate::app::AppResult<Value> {
@@ -413,7 +413,7 @@ impl Inbound<'_> {
             }
             TapResult::Duplicate { shown } => shown_card(shown.as_ref()),
             TapResult::Refused(why) => {
-                tracing::info!(reason = ?why, job = job_id, "tap not recorded");
+                tracing::info!(reason = ?why, job = job_id.0, "tap not recorded");
                 cards::error_response(400, "this card is not yours to answer")
             }
         })
@@ -424,7 +424,7 @@ impl Inbound<'_> {
     async fn step(
         &self,
         who: ChatIdentity,
-        job_id: i64,
+        job_id: JobId,
         choice: StepChoice,
         at: Delivered,
     ) -> crate::app::AppResult<Value> {
@@ -455,7 +455,7 @@ impl Inbound<'_> {
     async fn session(
         &self,
         who: ChatIdentity,
-        job_id: i64,
+        job_id: JobId,
         answer: Option<SessionAnswer>,
         at: Delivered,
     ) -> crate::app::AppResult<Value> {
@@ -487,7 +487,7 @@ impl Inbound<'_> {
     async fn snooze(
         &self,
         who: ChatIdentity,
-        job_id: i64,
+        job_id: JobId,
         data: &Value,
         at: Delivered,
     ) -> crate::app::AppResult<Value> {
@@ -505,7 +505,7 @@ impl Inbound<'_> {
     async fn note(
         &self,
         who: ChatIdentity,
-        job: Option<i64>,
+        job: Option<JobId>,
         data: &Value,
     ) -> crate::app::AppResult<Value> {
         let text = data["note"].as_str().unwrap_or_default();

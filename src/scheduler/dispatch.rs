@@ -12,7 +12,7 @@ use crate::app::{App, AppError, JobContext};
 use crate::chat::{ChatError, ChatPort, Message};
 use crate::domain::metrics::ProgramWeek;
 use crate::domain::JobPurpose;
-use crate::domain::{ChatIdentity, PersonId};
+use crate::domain::{ChatIdentity, JobId, PersonId};
 use crate::store::{Job, JobOutcome, JobState, NewJob, OrgId};
 use futures_util::stream::{self, StreamExt};
 use jiff::{SignedDuration, Timestamp};
@@ -111,9 +111,9 @@ pub(super) struct Ready {
 #[derive(Default)]
 struct FollowUps {
     /// If it is sent (a reminder, in case it stays unanswered).
-    on_sent: HashMap<i64, NewJob>,
+    on_sent: HashMap<JobId, NewJob>,
     /// Once it has ended, however (the next digest).
-    on_end: HashMap<i64, NewJob>,
+    on_end: HashMap<JobId, NewJob>,
 }
 
 impl FollowUps {
@@ -268,7 +268,7 @@ impl Dispatcher {
                 ready.push((lead, r.ready));
             }
         }
-        let ids: Vec<i64> = ready.iter().map(|(job, _)| job.id).collect();
+        let ids: Vec<JobId> = ready.iter().map(|(job, _)| job.id).collect();
         store.mark_sending(&self.owner, &ids).await?;
         let sent: Vec<(Job, JobOutcome, bool)> = stream::iter(ready)
             .map(|(job, r)| self.send(job, r))
@@ -282,7 +282,7 @@ impl Dispatcher {
                 "job",
                 org = job.org_id.0,
                 program = job.program_id.0,
-                job = job.id
+                job = job.id.0
             );
             let _enter = span.enter();
             match outcome {
@@ -386,7 +386,7 @@ impl Dispatcher {
         {
             Ok(next) => next,
             Err(e) => {
-                tracing::warn!(error = %e, job = job.id, "the next digest could not be planned");
+                tracing::warn!(error = %e, job = job.id.0, "the next digest could not be planned");
                 return (
                     Err(self.retry(
                         job,
@@ -488,7 +488,7 @@ impl Dispatcher {
         let png = match self.app.digest_chart(job.org_id, &program.key, week).await {
             Ok(png) => png,
             Err(e) => {
-                tracing::warn!(error = %e, job = job.id, "digest chart not drawn");
+                tracing::warn!(error = %e, job = job.id.0, "digest chart not drawn");
                 return Ok(None);
             }
         };
@@ -507,7 +507,7 @@ impl Dispatcher {
                 Err(self.retry(job, format!("chart upload: {reason}"), false))
             }
             Err(e) => {
-                tracing::warn!(error = %e, job = job.id, "digest sent without its chart");
+                tracing::warn!(error = %e, job = job.id.0, "digest sent without its chart");
                 Ok(None)
             }
         }

@@ -4,7 +4,7 @@
 //! the transaction that records it. A retry of the lead finds them again.
 
 use super::jobs::{job, Job, COLUMNS};
-use super::{millis, OrgId, PersonId, ProgramId, Result, Store};
+use super::{millis, JobId, OrgId, PersonId, ProgramId, Result, Store};
 use jiff::Timestamp;
 use sqlx::{Any, Transaction};
 
@@ -31,8 +31,11 @@ impl SameDay<'_> {
     }
 }
 
-fn id_list(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+fn id_list(ids: &[JobId]) -> String {
+    ids.iter()
+        .map(JobId::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 impl Store {
@@ -77,7 +80,7 @@ impl Store {
     pub async fn defer_to_day(
         &self,
         org: OrgId,
-        job_id: i64,
+        job_id: JobId,
         owner: &str,
         due: Timestamp,
         reason: &str,
@@ -106,8 +109,8 @@ impl Store {
     pub async fn claim_batch(
         &self,
         day: &SameDay<'_>,
-        lead: i64,
-        others: &[i64],
+        lead: JobId,
+        others: &[JobId],
         now: Timestamp,
     ) -> Result<Vec<Job>> {
         let mut tx = self.pool.begin().await?;
@@ -150,7 +153,7 @@ impl Store {
     }
 
     /// Every job a day's message carries, its lead first, then by plan.
-    pub async fn batch_jobs(&self, org: OrgId, lead: i64) -> Result<Vec<Job>> {
+    pub async fn batch_jobs(&self, org: OrgId, lead: JobId) -> Result<Vec<Job>> {
         let mut tx = self.pool.begin().await?;
         let jobs = batch_in(&mut tx, org, lead).await?;
         tx.commit().await?;
@@ -158,7 +161,7 @@ impl Store {
     }
 }
 
-async fn batch_in(tx: &mut Transaction<'static, Any>, org: OrgId, lead: i64) -> Result<Vec<Job>> {
+async fn batch_in(tx: &mut Transaction<'static, Any>, org: OrgId, lead: JobId) -> Result<Vec<Job>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM jobs WHERE org_id = $1 AND batch_job_id = $2 \
          ORDER BY CASE WHEN id = $2 THEN 0 ELSE 1 END, planned_due_at, id"
@@ -175,7 +178,7 @@ async fn batch_in(tx: &mut Transaction<'static, Any>, org: OrgId, lead: i64) -> 
 /// will be retried keeps them waiting.
 pub(super) async fn settle(
     tx: &mut Transaction<'static, Any>,
-    leads: &[i64],
+    leads: &[JobId],
     now: Timestamp,
 ) -> Result<()> {
     if leads.is_empty() {

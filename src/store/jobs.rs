@@ -6,7 +6,7 @@
 //! or `failed` with its reason, or goes back to `pending` for a retry.
 
 use super::{
-    col, instant, millis, Backend, OrgId, ParticipantId, PersonId, ProgramId, Result, Store,
+    col, instant, millis, Backend, JobId, OrgId, ParticipantId, PersonId, ProgramId, Result, Store,
     StoreError,
 };
 use crate::domain::JobPurpose;
@@ -61,7 +61,7 @@ pub struct NewJob {
     pub session_number: Option<u32>,
     pub due: Timestamp,
     /// For a reminder: the job it reminds of.
-    pub reminds_job_id: Option<i64>,
+    pub reminds_job_id: Option<JobId>,
 }
 
 impl NewJob {
@@ -79,7 +79,7 @@ impl NewJob {
 
 #[derive(Debug, Clone)]
 pub struct Job {
-    pub id: i64,
+    pub id: JobId,
     pub org_id: OrgId,
     pub program_id: ProgramId,
     pub participant_id: Option<ParticipantId>,
@@ -100,10 +100,10 @@ pub struct Job {
     /// When it was meant to go out; its send window follows from this.
     pub planned_due_at: Timestamp,
     /// For a reminder: the job it reminds of.
-    pub reminds_job_id: Option<i64>,
+    pub reminds_job_id: Option<JobId>,
     /// For a manager's report in a day's message: the job that carries the
     /// message (its lead, whose own id this is for the lead itself).
-    pub batch_job_id: Option<i64>,
+    pub batch_job_id: Option<JobId>,
 }
 
 pub(super) const COLUMNS: &str = "id, org_id, program_id, participant_id, recipient_person_id, purpose, period, session_number, \
@@ -122,7 +122,7 @@ pub struct TapContext {
 pub(super) async fn tap_context_on<'e, E>(
     executor: E,
     who: &crate::domain::ChatIdentity,
-    job_id: i64,
+    job_id: JobId,
 ) -> Result<TapContext>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -283,7 +283,7 @@ async fn move_jobs_in(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     org: OrgId,
-    moved: &[(i64, i64)],
+    moved: &[(JobId, i64)],
     now: Timestamp,
 ) -> Result<u64> {
     let sql = match backend {
@@ -359,11 +359,15 @@ impl Store {
 
     /// Notes that these leased jobs are being sent now: should the holder die
     /// before recording the outcome, the next holder looks before re-sending.
-    pub async fn mark_sending(&self, owner: &str, ids: &[i64]) -> Result<()> {
+    pub async fn mark_sending(&self, owner: &str, ids: &[JobId]) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let list = ids
+            .iter()
+            .map(JobId::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         sqlx::query(&format!(
             "UPDATE jobs SET verify_first = 1 WHERE lease_owner = $1 AND state = 'leased' AND id IN ({list})"
         ))
@@ -459,7 +463,7 @@ impl Store {
             };
             q.execute(&mut *tx).await?;
         }
-        let leads: Vec<i64> = outcomes
+        let leads: Vec<JobId> = outcomes
             .iter()
             .filter(|(j, _)| j.batch_job_id == Some(j.id))
             .map(|(j, _)| j.id)
@@ -474,12 +478,12 @@ impl Store {
     pub async fn tap_context(
         &self,
         who: &crate::domain::ChatIdentity,
-        job_id: i64,
+        job_id: JobId,
     ) -> Result<TapContext> {
         tap_context_on(&self.pool, who, job_id).await
     }
 
-    pub async fn job(&self, org: OrgId, id: i64) -> Result<Option<Job>> {
+    pub async fn job(&self, org: OrgId, id: JobId) -> Result<Option<Job>> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM jobs WHERE org_id = $1 AND id = $2"
         ))
@@ -496,7 +500,7 @@ impl Store {
     pub async fn confirm_job_sent(
         &self,
         org: OrgId,
-        job_id: i64,
+        job_id: JobId,
         channel: &str,
         ts: &str,
         now: Timestamp,
@@ -564,7 +568,7 @@ impl Store {
             }
         };
         let mut tx = self.begin_write().await?;
-        let pending: Vec<(i64, String, i64, i64, Option<String>)> = sqlx::query_as(&format!(
+        let pending: Vec<(JobId, String, i64, i64, Option<String>)> = sqlx::query_as(&format!(
             "SELECT id, unique_key, due_at, attempts, outcome FROM jobs \
              WHERE org_id = $1 AND program_id = $2 AND state = 'pending' AND due_at > $3 AND reminds_job_id IS NULL{scope}"
         ))
@@ -573,11 +577,11 @@ impl Store {
         .bind(millis(now))
         .fetch_all(&mut *tx)
         .await?;
-        let by_key: std::collections::HashMap<&str, &(i64, String, i64, i64, Option<String>)> =
+        let by_key: std::collections::HashMap<&str, &(JobId, String, i64, i64, Option<String>)> =
             pending.iter().map(|p| (p.1.as_str(), p)).collect();
         let mut counts = ReplanCounts::default();
         let mut new_jobs = Vec::new();
-        let mut moved: Vec<(i64, i64)> = Vec::new();
+        let mut moved: Vec<(JobId, i64)> = Vec::new();
         let mut planned_keys = std::collections::HashSet::new();
         for job in planned {
             let key = job.unique_key();
@@ -648,7 +652,7 @@ impl Store {
     pub async fn snooze_job(
         &self,
         org: OrgId,
-        job_id: i64,
+        job_id: JobId,
         due: Timestamp,
         now: Timestamp,
     ) -> Result<bool> {
@@ -705,12 +709,16 @@ impl Store {
     pub async fn reminded_jobs(
         &self,
         org: OrgId,
-        ids: &[i64],
-    ) -> Result<std::collections::HashMap<i64, (Job, bool)>> {
+        ids: &[JobId],
+    ) -> Result<std::collections::HashMap<JobId, (Job, bool)>> {
         if ids.is_empty() {
             return Ok(Default::default());
         }
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let list = ids
+            .iter()
+            .map(JobId::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS}, CAST(CASE WHEN NOT EXISTS (SELECT 1 FROM jobs m \
                WHERE m.org_id = jobs.org_id AND (m.id = jobs.id OR m.batch_job_id = jobs.id) \

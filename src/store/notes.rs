@@ -1,14 +1,14 @@
 //! Private notes: stored sealed (the app seals them under the organisation's
 //! data key); only their author's id finds them.
 
-use super::{col, instant, millis, OrgId, PersonId, Result, Store};
+use super::{col, instant, millis, JobId, OrgId, PersonId, Result, Store};
 use jiff::Timestamp;
 
 /// A stored note, still sealed.
 #[derive(Debug, Clone)]
 pub struct SealedNote {
     pub id: i64,
-    pub job_id: Option<i64>,
+    pub job_id: Option<JobId>,
     pub sealed: Vec<u8>,
     pub created_at: Timestamp,
 }
@@ -18,7 +18,7 @@ impl Store {
         &self,
         org: OrgId,
         person_id: PersonId,
-        job_id: Option<i64>,
+        job_id: Option<JobId>,
         sealed: &[u8],
         now: Timestamp,
     ) -> Result<i64> {

@@ -2,7 +2,7 @@
 //! The current answer per job is kept, every change is kept in `taps`, and a
 //! re-delivered tap (same delivery key) changes nothing.
 
-use super::{millis, OrgId, ParticipantId, PersonId, ProgramId, Result, Store};
+use super::{millis, JobId, OrgId, ParticipantId, PersonId, ProgramId, Result, Store};
 use jiff::Timestamp;
 use sqlx::{Any, Transaction};
 
@@ -52,7 +52,7 @@ impl ScaleKind {
 /// One tap, ready to store.
 #[derive(Debug, Clone)]
 pub struct NewTap<'a> {
-    pub job_id: i64,
+    pub job_id: JobId,
     pub program_id: ProgramId,
     pub person_id: PersonId,
     pub target: TapTarget,
@@ -190,7 +190,7 @@ impl Store {
     }
 
     /// The current answer to a job, from whichever table holds it.
-    pub async fn current_answer(&self, org: OrgId, job_id: i64) -> Result<Option<String>> {
+    pub async fn current_answer(&self, org: OrgId, job_id: JobId) -> Result<Option<String>> {
         Ok(sqlx::query_scalar(
             "SELECT answer FROM reports WHERE org_id = $1 AND job_id = $2 \
              UNION ALL SELECT answer FROM checkins WHERE org_id = $1 AND job_id = $2 \
@@ -207,17 +207,17 @@ impl Store {
     pub async fn manager_answers(
         &self,
         org: OrgId,
-        job_ids: &[i64],
-    ) -> Result<std::collections::HashMap<i64, String>> {
+        job_ids: &[JobId],
+    ) -> Result<std::collections::HashMap<JobId, String>> {
         if job_ids.is_empty() {
             return Ok(Default::default());
         }
         let list = job_ids
             .iter()
-            .map(i64::to_string)
+            .map(JobId::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
+        let rows: Vec<(JobId, String)> = sqlx::query_as(&format!(
             "SELECT job_id, answer FROM checkins WHERE org_id = $1 AND job_id IN ({list}) \
              UNION ALL SELECT job_id, CAST(value AS TEXT) FROM pulses WHERE org_id = $1 AND job_id IN ({list})"
         ))
@@ -228,7 +228,7 @@ impl Store {
     }
 
     /// How many taps (including changes) a job has received.
-    pub async fn tap_count(&self, org: OrgId, job_id: i64) -> Result<i64> {
+    pub async fn tap_count(&self, org: OrgId, job_id: JobId) -> Result<i64> {
         Ok(
             sqlx::query_scalar("SELECT COUNT(*) FROM taps WHERE org_id = $1 AND job_id = $2")
                 .bind(org.0)
@@ -263,7 +263,7 @@ impl Store {
         &self,
         org: OrgId,
         person_id: PersonId,
-    ) -> Result<Option<i64>> {
+    ) -> Result<Option<JobId>> {
         Ok(sqlx::query_scalar(
             "SELECT j.id FROM jobs j WHERE j.org_id = $1 AND j.recipient_person_id = $2 \
                AND j.purpose IN ('self_assessment', 'manager_observation') AND j.state = 'sent' \

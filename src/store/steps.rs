@@ -1,7 +1,7 @@
 //! The small steps participants name: stored sealed (the app seals them
 //! under the organisation's data key), found only by their participation.
 
-use super::{col, instant, millis, OrgId, ParticipantId, PersonId, Result, Store};
+use super::{col, instant, millis, JobId, OrgId, ParticipantId, PersonId, Result, Store};
 use jiff::Timestamp;
 
 /// A participant's step for one session, still sealed; `sealed` is `None`
@@ -11,7 +11,7 @@ pub struct SealedStep {
     pub participant_id: ParticipantId,
     pub session: u32,
     /// The small-step nudge it answered (none when named elsewhere).
-    pub job_id: Option<i64>,
+    pub job_id: Option<JobId>,
     pub sealed: Option<Vec<u8>>,
     pub updated_at: Timestamp,
 }
@@ -25,7 +25,7 @@ impl Store {
         org: OrgId,
         participant_id: ParticipantId,
         session: u32,
-        job_id: Option<i64>,
+        job_id: Option<JobId>,
         sealed: Option<&[u8]>,
         now: Timestamp,
     ) -> Result<()> {

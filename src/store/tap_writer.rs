@@ -14,7 +14,7 @@
 
 use super::jobs::{job as job_in, job_columns_of, tap_context_on, TapContext};
 use super::reports::{write_answer, write_tap, NewTap, TapOutcome, TapTarget};
-use super::{col, millis, Backend, OrgId, PersonId, Placeholders, ProgramId, Result, Store};
+use super::{col, millis, Backend, JobId, OrgId, PersonId, Placeholders, ProgramId, Result, Store};
 use crate::domain::{ChatIdentity, Platform};
 use jiff::Timestamp;
 use sqlx::{Any, AnyPool, Transaction};
@@ -29,7 +29,7 @@ pub type TapCheck = Box<dyn Fn(&TapContext) -> Option<TapTarget> + Send + Sync>;
 /// A tap for the writer to check and store.
 pub struct TapToCheck {
     pub who: ChatIdentity,
-    pub job_id: i64,
+    pub job_id: JobId,
     pub answer: String,
     pub delivery_key: String,
     pub at: Timestamp,
@@ -61,7 +61,7 @@ enum Request {
 /// A tap waiting for its commit.
 pub(super) struct Pending {
     request: Request,
-    job_id: i64,
+    job_id: JobId,
     answer: String,
     delivery_key: String,
     at: Timestamp,
@@ -114,7 +114,7 @@ pub(super) async fn check_and_record(store: &Store, tap: TapToCheck) -> Result<C
 async fn submit(
     store: &Store,
     request: Request,
-    job_id: i64,
+    job_id: JobId,
     answer: String,
     delivery_key: String,
     at: Timestamp,
@@ -261,7 +261,7 @@ async fn contexts(
     batch: &[Pending],
 ) -> Result<Vec<Option<TapContext>>> {
     let mut out: Vec<Option<TapContext>> = batch.iter().map(|_| None).collect();
-    let ids: Vec<i64> = batch
+    let ids: Vec<JobId> = batch
         .iter()
         .filter(|p| matches!(p.request, Request::ToCheck { .. }))
         .map(|p| p.job_id)
@@ -291,7 +291,7 @@ async fn contexts(
     for id in &ids {
         q = q.bind(*id);
     }
-    let mut found: HashMap<i64, (ChatIdentity, super::Job)> = HashMap::with_capacity(ids.len());
+    let mut found: HashMap<JobId, (ChatIdentity, super::Job)> = HashMap::with_capacity(ids.len());
     for row in q.fetch_all(&mut **tx).await? {
         let job = job_in(&row)?;
         let person_org: i64 = col(&row, "ctx_person_org")?;
@@ -371,7 +371,7 @@ async fn write_many(
         .collect();
     // Each job's answer is its latest new tap in the batch (by time, then
     // arrival), as `taps` orders them.
-    let mut latest: HashMap<i64, usize> = HashMap::new();
+    let mut latest: HashMap<JobId, usize> = HashMap::new();
     for (i, o) in outcomes.iter().enumerate() {
         if *o == TapOutcome::Recorded {
             let newest = latest.entry(taps[i].2.job_id).or_insert(i);

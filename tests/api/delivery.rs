@@ -8,6 +8,7 @@ use momentum::chat::sim::{Fault, FaultKind, SimWorkspace};
 use momentum::chat::slack::limits::SlackLimits;
 use momentum::chat::slack::SlackOptions;
 use momentum::clock::Clock;
+use momentum::domain::JobId;
 use serde_json::Value;
 
 async fn jana_nudge_due(t: &TestApp) -> String {
@@ -17,7 +18,7 @@ async fn jana_nudge_due(t: &TestApp) -> String {
     SimWorkspace::dm_channel(&t.user_id("jana.novakova"))
 }
 
-async fn job_id(t: &TestApp) -> i64 {
+async fn job_id(t: &TestApp) -> JobId {
     sqlx::query_scalar("SELECT id FROM jobs WHERE org_id = $1 AND purpose = 'small_step'")
         .bind(t.org.id.0)
         .fetch_one(t.store.pool())
@@ -25,7 +26,7 @@ async fn job_id(t: &TestApp) -> i64 {
         .unwrap()
 }
 
-async fn state(t: &TestApp, job: i64) -> String {
+async fn state(t: &TestApp, job: JobId) -> String {
     sqlx::query_scalar("SELECT state FROM jobs WHERE org_id = $1 AND id = $2")
         .bind(t.org.id.0)
         .bind(job)

@@ -302,7 +302,7 @@ async fn a_dispatcher_that_died_mid_send_of_a_managers_day_is_taken_over_without
         to: now + jiff::SignedDuration::from_hours(12),
         owner: "the-dead-one",
     };
-    let others: Vec<i64> = leased[1..].iter().map(|j| j.id).collect();
+    let others: Vec<_> = leased[1..].iter().map(|j| j.id).collect();
     let carried = t
         .store
         .claim_batch(&day, leased[0].id, &others, now)

@@ -22,6 +22,7 @@ pub use faults::{Fault, FaultKind};
 pub use outbound::InboundReply;
 
 use crate::clock::SharedClock;
+use crate::domain::JobId;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
@@ -425,7 +426,7 @@ impl SimWorkspace {
     }
 
     /// Messages that carry this job id in their metadata (duplicates show here).
-    pub fn messages_for_job(&self, job_id: i64) -> Vec<SimMessage> {
+    pub fn messages_for_job(&self, job_id: JobId) -> Vec<SimMessage> {
         self.state()
             .messages
             .iter()

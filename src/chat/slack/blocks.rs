@@ -107,12 +107,12 @@ pub fn render(message: &Message) -> Result<SlackMessageContent, ChatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Answer, JobPurpose};
+    use crate::domain::{Answer, JobId, JobPurpose};
 
     #[test]
     fn the_follow_up_repeats_the_step_and_has_three_buttons() {
         let m = Message::Nudge {
-            job_id: 9,
+            job_id: JobId(9),
             purpose: JobPurpose::OneTapCheck,
             program: "Leaders".into(),
             session: 1,
@@ -138,7 +138,7 @@ mod tests {
     #[test]
     fn the_small_step_nudge_asks_for_the_step_with_suggestions() {
         let m = Message::Nudge {
-            job_id: 9,
+            job_id: JobId(9),
             purpose: JobPurpose::SmallStep,
             program: "Leaders".into(),
             session: 1,
@@ -213,7 +213,7 @@ mod tests {
         for locale in ["en", "cs"] {
             for (people, chart) in [(30, Some("F00000001")), (3, None)] {
                 let m = Message::Digest {
-                    job_id: 1,
+                    job_id: JobId(1),
                     program: "Leaders".into(),
                     digest: Box::new(digest(people)),
                     chart_file: chart.map(String::from),
@@ -333,6 +333,7 @@ mod manager_day_tests {
 #[cfg(test)]
 mod view_tests {
     use super::*;
+    use crate::domain::JobId;
     use serde_json::json;
 
     #[test]
@@ -368,7 +369,7 @@ mod view_tests {
                     locale: locale.clone(),
                 },
                 View::NoteForm {
-                    job_id: Some(7),
+                    job_id: Some(JobId(7)),
                     locale: locale.clone(),
                 },
                 View::NoteForm {
@@ -391,7 +392,7 @@ mod view_tests {
                 },
                 View::AssessmentForm {
                     pulse: Message::Assessment {
-                        job_id: 12,
+                        job_id: JobId(12),
                         own: true,
                         program: "Leaders".into(),
                         question: "How confident are you giving feedback?".into(),
@@ -411,7 +412,7 @@ mod view_tests {
                 crate::templates::keep_for_validation(&kind, &json);
             }
             let welcome = Message::Welcome {
-                job_id: 1,
+                job_id: JobId(1),
                 participant_id: 3,
                 program: "Leaders".into(),
                 locale: locale.clone(),

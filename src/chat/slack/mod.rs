@@ -8,7 +8,7 @@ pub mod verify;
 
 use super::{ChatError, ChatPort, ChatStatus, ChatUser, Delivered, Message, View};
 use crate::chat::proxy::ProxyConnector;
-use crate::domain::{ChatIdentity, Platform};
+use crate::domain::{ChatIdentity, JobId, Platform};
 use async_trait::async_trait;
 use hyper_rustls::HttpsConnector;
 use jiff::Timestamp;
@@ -350,7 +350,7 @@ impl SlackChat {
     async fn find_in_history(
         &self,
         channel: &str,
-        job_id: i64,
+        job_id: JobId,
         since: Timestamp,
     ) -> Result<Option<Delivered>, ChatError> {
         let oldest = format!("{}.000000", since.as_second());
@@ -604,7 +604,7 @@ impl ChatPort for SlackChat {
     async fn find_sent_in_channel(
         &self,
         channel: &str,
-        job_id: i64,
+        job_id: JobId,
         since: Timestamp,
     ) -> Result<Option<Delivered>, ChatError> {
         self.find_in_history(channel, job_id, since).await
@@ -613,7 +613,7 @@ impl ChatPort for SlackChat {
     async fn find_sent(
         &self,
         to: &ChatIdentity,
-        job_id: i64,
+        job_id: JobId,
         since: Timestamp,
     ) -> Result<Option<Delivered>, ChatError> {
         let channel = self.dm_channel(to).await?;

@@ -103,7 +103,7 @@ pub fn error_response(status: u16, message: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Answer, JobPurpose};
+    use crate::domain::{Answer, JobId, JobPurpose};
 
     #[test]
     fn every_nudge_renders_a_card_in_every_locale() {
@@ -135,13 +135,13 @@ mod tests {
             for (purpose, step, expected) in steps {
                 for recorded in [None, Some(Answer::Done), Some(Answer::NotYet)] {
                     let m = Message::Nudge {
-                        job_id: 42,
+                        job_id: JobId(42),
                         purpose,
                         program: "Leaders \"2026\"".into(),
                         session: 2,
                         recorded,
                         snoozed_until: Some("tomorrow at 09:00".into()),
-                        reminder_job: Some(43),
+                        reminder_job: Some(JobId(43)),
                         step: step.clone(),
                         locale: locale.into(),
                     };
@@ -209,7 +209,7 @@ mod tests {
     fn long_scales_are_a_choice_and_short_ones_buttons() {
         for (min, max, buttons) in [(1, 5, 5), (0, 10, 1)] {
             let m = Message::Assessment {
-                job_id: 7,
+                job_id: JobId(7),
                 own: true,
                 program: "P".into(),
                 question: "How confident are you?".into(),

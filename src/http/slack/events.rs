@@ -5,7 +5,7 @@
 use super::{views, Handled};
 use crate::chat::slack::{chat_user, slack_status, METADATA_EVENT_TYPE};
 use crate::chat::Delivered;
-use crate::domain::{ChatIdentity, Platform};
+use crate::domain::{ChatIdentity, JobId, Platform};
 use crate::http::AppState;
 use slack_morphism::prelude::{SlackUser, SlackUserProfile};
 
@@ -84,7 +84,7 @@ async fn metadata_posted(
     }
     let job_id = metadata["event_payload"]["job_id"]
         .as_str()
-        .and_then(|j| j.parse::<i64>().ok());
+        .and_then(|j| j.parse::<JobId>().ok());
     let (Some(job_id), Some(team), Some(channel), Some(ts)) = (
         job_id,
         envelope["team_id"].as_str(),
@@ -102,7 +102,7 @@ async fn metadata_posted(
         .confirm_delivery(Platform::Slack, team, job_id, &at)
         .await
     {
-        tracing::warn!(error = %e, job = job_id, "could not record a confirmed delivery");
+        tracing::warn!(error = %e, job = job_id.0, "could not record a confirmed delivery");
     }
 }
 

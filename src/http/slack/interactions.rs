@@ -7,7 +7,7 @@ use crate::app::dates::SessionRefusal;
 use crate::app::{StepChoice, StepRefusal, Tap, TapAnswer, TapResult};
 use crate::chat::{Delivered, SessionAnswer};
 use crate::domain::time::Snooze;
-use crate::domain::{Answer, ChatIdentity, CheckinAnswer};
+use crate::domain::{Answer, ChatIdentity, CheckinAnswer, JobId};
 use crate::http::AppState;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -51,7 +51,7 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
             .as_deref()
             .and_then(|b| b.strip_prefix("session:"))
             .or(action.value.as_deref())
-            .and_then(|j| j.parse::<i64>().ok());
+            .and_then(|j| j.parse::<JobId>().ok());
         // A date picker's choice is in the message's state (slack-morphism
         // does not read the action's own `selected_date`).
         let picked = ev.state.as_ref().and_then(|s| {
@@ -99,7 +99,7 @@ pub(crate) async fn handle_interaction(state: &AppState, event: SlackInteraction
             .as_ref()
             .and_then(|b| b.0.strip_prefix("step:"))
             .or(action.value.as_deref().filter(|_| action_id != "step:name"))
-            .and_then(|j| j.parse::<i64>().ok());
+            .and_then(|j| j.parse::<JobId>().ok());
         let Some(job_id) = job else {
             return stale_button(state, &channel_of(container, &ev), who, &action_id);
         };
@@ -218,7 +218,7 @@ fn button_answer(
     action_id: &str,
     value: Option<&str>,
     selected: Option<&str>,
-) -> Option<(TapAnswer, i64)> {
+) -> Option<(TapAnswer, JobId)> {
     let (answer, job) = match action_id.split_once(':') {
         Some(("report", a)) => (TapAnswer::Report(Answer::parse(a)?), value?),
         Some(("checkin", a)) => (TapAnswer::Checkin(CheckinAnswer::parse(a)?), value?),
@@ -243,7 +243,7 @@ struct Button<'a> {
 }
 
 /// Stores a tap before acknowledging it, then updates the message.
-async fn take(state: &AppState, button: Button<'_>, answer: TapAnswer, job_id: i64) -> Handled {
+async fn take(state: &AppState, button: Button<'_>, answer: TapAnswer, job_id: JobId) -> Handled {
     let Button {
         team,
         user,
@@ -300,7 +300,7 @@ async fn take(state: &AppState, button: Button<'_>, answer: TapAnswer, job_id: i
         }
         Ok(Ok(TapResult::Duplicate { .. })) => Handled::Done,
         Ok(Ok(TapResult::Refused(why))) => {
-            tracing::info!(reason = ?why, job = job_id, "tap not recorded");
+            tracing::info!(reason = ?why, job = job_id.0, "tap not recorded");
             Handled::Done
         }
         Ok(Err(e)) => {
@@ -308,7 +308,7 @@ async fn take(state: &AppState, button: Button<'_>, answer: TapAnswer, job_id: i
             Handled::Unavailable("not saved, please tap again")
         }
         Err(_) => {
-            tracing::error!(job = job_id, "tap not stored within 2.5 s");
+            tracing::error!(job = job_id.0, "tap not stored within 2.5 s");
             Handled::Unavailable("not saved, please tap again")
         }
     }
@@ -329,7 +329,7 @@ async fn snooze(
         .unwrap_or_default();
     let parsed = value
         .split_once(':')
-        .and_then(|(s, j)| Some((Snooze::parse(s)?, j.parse::<i64>().ok()?)));
+        .and_then(|(s, j)| Some((Snooze::parse(s)?, j.parse::<JobId>().ok()?)));
     let at = Delivered {
         channel: container
             .channel_id
@@ -407,7 +407,7 @@ fn channel_of(
 async fn step(
     state: &AppState,
     who: ChatIdentity,
-    job_id: i64,
+    job_id: JobId,
     choice: StepChoice,
     at: &Delivered,
 ) -> Handled {
@@ -445,7 +445,7 @@ async fn step(
 async fn session_answer(
     state: &AppState,
     who: ChatIdentity,
-    job_id: i64,
+    job_id: JobId,
     answer: SessionAnswer,
     at: &Delivered,
 ) -> Handled {

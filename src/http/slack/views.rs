@@ -5,7 +5,7 @@
 use super::Handled;
 use crate::app::NoteRefusal;
 use crate::chat::View;
-use crate::domain::{ChatIdentity, ParticipantId};
+use crate::domain::{ChatIdentity, JobId, ParticipantId};
 use crate::http::AppState;
 use serde_json::json;
 use slack_morphism::prelude::{SlackInteractionViewSubmissionEvent, SlackView};
@@ -63,7 +63,7 @@ pub(super) async fn action(
     let app = state.app.clone();
     match action_id {
         "note:open" => {
-            let job_id = value.and_then(|v| v.parse::<i64>().ok());
+            let job_id = value.and_then(|v| v.parse::<JobId>().ok());
             let locale = app.locale_for(&who).await;
             let form = Ok(Some(View::NoteForm { job_id, locale }));
             Some(open_form(&app, &who, trigger, form, "note form").await)
@@ -76,7 +76,7 @@ pub(super) async fn action(
             Some(open_form(&app, &who, trigger, form, "focus form").await)
         }
         "pulse:open" => {
-            let job_id = value.and_then(|v| v.parse::<i64>().ok());
+            let job_id = value.and_then(|v| v.parse::<JobId>().ok());
             let form = app.assessment_form(&who, job_id).await;
             Some(open_form(&app, &who, trigger, form, "pulse form").await)
         }
@@ -172,11 +172,13 @@ fn text_of(ev: &SlackInteractionViewSubmissionEvent, block: &str) -> String {
 }
 
 /// The id a modal carries in its `private_metadata` (a job, a participation).
-fn metadata_id(modal: &slack_morphism::prelude::SlackModalView) -> Option<i64> {
+fn metadata_id<Id: std::str::FromStr>(
+    modal: &slack_morphism::prelude::SlackModalView,
+) -> Option<Id> {
     modal
         .private_metadata
         .as_deref()
-        .and_then(|m| m.parse::<i64>().ok())
+        .and_then(|m| m.parse().ok())
 }
 
 /// The focus form: the starting point stored sealed, focus and consent
@@ -187,7 +189,7 @@ async fn onboarding_submitted(
     modal: &slack_morphism::prelude::SlackModalView,
 ) -> Handled {
     let who = ChatIdentity::slack(ev.team.id.as_ref(), ev.user.id.as_ref());
-    let Some(participant_id) = metadata_id(modal).map(ParticipantId) else {
+    let Some(participant_id) = metadata_id::<ParticipantId>(modal) else {
         return Handled::refused("a focus form without its participation");
     };
     let focus = input(ev, "focus").and_then(|v| {
@@ -275,7 +277,7 @@ async fn assessment_submitted(
         }
         Ok(crate::app::TapResult::Duplicate { .. }) => Handled::Done,
         Ok(crate::app::TapResult::Refused(why)) => {
-            tracing::info!(reason = ?why, job = job_id, "pulse answer not recorded");
+            tracing::info!(reason = ?why, job = job_id.0, "pulse answer not recorded");
             Handled::Answer(json!({
                 "response_action": "errors",
                 "errors": { "value": "This pulse is not yours to answer." }

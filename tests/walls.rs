@@ -178,6 +178,23 @@ fn the_local_workspace_is_declared_only_behind_its_feature() {
     }
 }
 
+/// The dispatcher asks the app for what it sends and records; it may name
+/// the store's row types, but holds no `Store` (issue 19).
+#[test]
+fn the_scheduler_holds_no_store() {
+    let calls: Vec<String> = scan_tree()
+        .references
+        .iter()
+        .filter(|r| r.file.starts_with("src/scheduler/") && r.path == ".store (the Store)")
+        .map(|r| format!("{}:{}", r.file, r.line))
+        .collect();
+    assert!(
+        calls.is_empty(),
+        "the scheduler reaches the Store; ask the app instead:\n{}",
+        calls.join("\n")
+    );
+}
+
 #[test]
 fn known_list_has_no_duplicates() {
     let unique: BTreeSet<_> = KNOWN.iter().collect();
@@ -1090,7 +1107,7 @@ fn scan_source(file: &str, src: &str) -> Vec<Reference> {
         }
         // The `App`'s (and the demo's) `store` field is the `Store`: a handler
         // writing `state.app.store.x()` reaches the store without naming a path.
-        // `.store()` is the app's accessor for the scheduler (an atomic's
+        // `.store()` is the app's accessor for the service's wiring (an atomic's
         // `.store(v)` takes an argument).
         if t == "store"
             && text(k.wrapping_sub(1)) == "."

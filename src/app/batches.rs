@@ -4,7 +4,9 @@
 
 use super::delivery::{locale_for, report_row};
 use super::*;
+use crate::store::batches::SameDay;
 use crate::store::Job;
+use jiff::Timestamp;
 
 /// Rows in one message, within Slack's 50 blocks and Teams' 28 KB; more
 /// reports due the same day go in a second message.
@@ -51,6 +53,44 @@ impl App {
                 locale,
             },
         })
+    }
+
+    /// Whether `day`'s message already went out.
+    pub async fn day_message_sent(&self, day: &SameDay<'_>) -> crate::store::Result<bool> {
+        self.store.day_message_sent(day).await
+    }
+
+    /// Moves `lead`, leased by `owner`, to `due` on a later day, for `reason`.
+    pub async fn defer_to_day(
+        &self,
+        day: &SameDay<'_>,
+        lead: JobId,
+        owner: &str,
+        due: Timestamp,
+        reason: &str,
+        now: Timestamp,
+    ) -> crate::store::Result<bool> {
+        let org = day.org;
+        self.store
+            .defer_to_day(org, lead, owner, due, reason, now)
+            .await
+    }
+
+    /// The jobs due later on `day` that its message may carry along.
+    pub async fn same_day_jobs(&self, day: &SameDay<'_>) -> crate::store::Result<Vec<Job>> {
+        self.store.same_day_jobs(day).await
+    }
+
+    /// Makes `lead` carry `others` in `day`'s message; returns every job it
+    /// carries, itself first, or nothing when its lease was lost.
+    pub async fn claim_batch(
+        &self,
+        day: &SameDay<'_>,
+        lead: JobId,
+        others: &[JobId],
+        now: Timestamp,
+    ) -> crate::store::Result<Vec<Job>> {
+        self.store.claim_batch(day, lead, others, now).await
     }
 
     /// The message `lead` carries, as it stands (every answer stored so

@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::chat::ReportRow;
-use crate::store::Job;
+use crate::store::{Job, JobOutcome};
+use jiff::SignedDuration;
 
 /// Everything needed to deliver one job.
 pub struct JobContext {
@@ -270,6 +271,37 @@ impl App {
         }
         let ctx = self.job_context(job).await?;
         Ok(self.message_for(&ctx, job, recorded))
+    }
+
+    /// Leases up to `limit` jobs due now for dispatcher `owner`, for `lease`.
+    pub async fn lease_due_jobs(
+        &self,
+        lease: SignedDuration,
+        limit: i64,
+        owner: &str,
+    ) -> crate::store::Result<Vec<Job>> {
+        let now = self.clock.now();
+        self.store.lease_due_jobs(now, lease, limit, owner).await
+    }
+
+    /// Notes that `owner` is sending these jobs now, so that a holder that
+    /// dies mid-send leaves them to be looked up before they are re-sent.
+    pub async fn mark_sending(&self, owner: &str, ids: &[JobId]) -> crate::store::Result<()> {
+        self.store.mark_sending(owner, ids).await
+    }
+
+    /// Records how `owner`'s jobs ended, with the jobs that follow them,
+    /// in one transaction.
+    pub async fn record_outcomes(
+        &self,
+        owner: &str,
+        outcomes: &[(Job, JobOutcome)],
+        follow_ups: &[(OrgId, NewJob)],
+    ) -> crate::store::Result<()> {
+        let now = self.clock.now();
+        self.store
+            .record_outcomes(owner, outcomes, follow_ups, now)
+            .await
     }
 }
 

@@ -8,7 +8,7 @@ use crate::domain::metrics::prompts::asked_in;
 use crate::domain::metrics::{MetricSettings, ProgramWeek};
 use crate::domain::plan::{composed_at, next_digest};
 use crate::store::metrics::WeekWindow;
-use crate::store::NewJob;
+use crate::store::{Job, NewJob};
 use jiff::Timestamp;
 use std::collections::{HashMap, HashSet};
 
@@ -235,6 +235,13 @@ impl App {
         let title = format!("{}: engagement and small actions by week", program.name);
         crate::chart::render_png(&title, &weeks)
             .map_err(|e| AppError::Invalid(ConfigErrors::single("chart", e.to_string())))
+    }
+
+    /// The program a digest job reports on, and its organisation.
+    pub async fn digest_subject(&self, job: &Job) -> crate::store::Result<(ProgramRow, Org)> {
+        let program = self.store.program(job.org_id, job.program_id).await?;
+        let org = self.store.org(job.org_id).await?;
+        Ok((program, org))
     }
 
     /// The next digest job after `after` (none without a digest rule, or

@@ -186,8 +186,8 @@ impl App {
         }
     }
 
-    /// The store, for the scheduler's worker loops (leases, batches,
-    /// maintenance claims) and the service's wiring; nothing that answers a
+    /// The store, for the service's wiring (the log checkpointer, metrics,
+    /// start-up checks); neither the scheduler nor anything that answers a
     /// request uses it (tests/walls.rs).
     pub(crate) fn store(&self) -> &Store {
         &self.store

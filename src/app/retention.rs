@@ -9,6 +9,13 @@ use crate::store::retention::Removed;
 use jiff::SignedDuration;
 
 impl App {
+    /// Whether this replica applies retention now: once a day, one
+    /// replica of all.
+    pub async fn claim_daily_retention(&self) -> crate::store::Result<bool> {
+        let (now, every) = (self.clock.now(), SignedDuration::from_hours(24));
+        self.store.claim_maintenance("retention", now, every).await
+    }
+
     pub async fn apply_retention(&self, days: u32) -> AppResult<Removed> {
         let now = self.clock.now();
         let mut kept = Vec::new();

@@ -189,7 +189,7 @@ impl Dispatcher {
         date: Date,
         now: Timestamp,
     ) -> Result<bool, AppError> {
-        if !self.app.store().day_message_sent(day).await? {
+        if !self.app.day_message_sent(day).await? {
             return Ok(false);
         }
         let zone = &ctx.calendar.zone;
@@ -203,8 +203,7 @@ impl Dispatcher {
         };
         let reason = "deferred: the manager's message of that day had already gone out";
         self.app
-            .store()
-            .defer_to_day(day.org, lead.id, &self.owner, due, reason, now)
+            .defer_to_day(day, lead.id, &self.owner, due, reason, now)
             .await?;
         Ok(true)
     }
@@ -223,7 +222,7 @@ impl Dispatcher {
         let mut others = Vec::new();
         if lead.batch_job_id != Some(lead.id) && !lead.verify_first {
             others.extend(waiting.iter().map(|(j, _)| j.id));
-            let later = self.app.store().same_day_jobs(day).await?;
+            let later = self.app.same_day_jobs(day).await?;
             let contexts = self.app.job_contexts(&later).await;
             for (job, ctx) in later.iter().zip(contexts) {
                 match ctx {
@@ -235,10 +234,6 @@ impl Dispatcher {
             }
             others.truncate(MAX_ROWS - 1);
         }
-        Ok(self
-            .app
-            .store()
-            .claim_batch(day, lead.id, &others, now)
-            .await?)
+        Ok(self.app.claim_batch(day, lead.id, &others, now).await?)
     }
 }

@@ -178,9 +178,9 @@ impl Dispatcher {
     /// Sends everything due now (one batch); returns what happened. Call until
     /// it handles nothing to drain a backlog.
     pub async fn run_once(&self) -> crate::store::Result<DispatchStats> {
-        let store = self.app.store();
-        let leased = store
-            .lease_due_jobs(self.app.clock.now(), self.lease, BATCH, &self.owner)
+        let leased = self
+            .app
+            .lease_due_jobs(self.lease, BATCH, &self.owner)
             .await?;
         let mut outcomes: Vec<(Job, JobOutcome, bool)> = Vec::new();
         let mut ready = Vec::new();
@@ -269,7 +269,7 @@ impl Dispatcher {
             }
         }
         let ids: Vec<JobId> = ready.iter().map(|(job, _)| job.id).collect();
-        store.mark_sending(&self.owner, &ids).await?;
+        self.app.mark_sending(&self.owner, &ids).await?;
         let sent: Vec<(Job, JobOutcome, bool)> = stream::iter(ready)
             .map(|(job, r)| self.send(job, r))
             .buffer_unordered(CONCURRENCY)
@@ -299,8 +299,8 @@ impl Dispatcher {
         let follow_ups = follow_ups.for_outcomes(&outcomes);
         let records: Vec<(Job, JobOutcome)> =
             outcomes.into_iter().map(|(j, o, _)| (j, o)).collect();
-        store
-            .record_outcomes(&self.owner, &records, &follow_ups, self.app.clock.now())
+        self.app
+            .record_outcomes(&self.owner, &records, &follow_ups)
             .await?;
         Ok(stats)
     }
@@ -363,12 +363,7 @@ impl Dispatcher {
     /// has ended, whatever its outcome.
     async fn prepare_digest(&self, job: &Job) -> (Result<Ready, JobOutcome>, Option<NewJob>) {
         let app = &self.app;
-        let loaded = async {
-            let program = app.store().program(job.org_id, job.program_id).await?;
-            let org = app.store().org(job.org_id).await?;
-            Ok::<_, crate::store::StoreError>((program, org))
-        };
-        let (program, org) = match loaded.await {
+        let (program, org) = match app.digest_subject(job).await {
             Ok(x) => x,
             Err(e) => {
                 return (
@@ -644,16 +639,7 @@ impl Dispatcher {
                 std::time::Instant::now() >= next_maintenance,
             ) {
                 next_maintenance = std::time::Instant::now() + Duration::from_secs(600);
-                let claimed = self
-                    .app
-                    .store()
-                    .claim_maintenance(
-                        "retention",
-                        self.app.clock.now(),
-                        SignedDuration::from_hours(24),
-                    )
-                    .await;
-                match claimed {
+                match self.app.claim_daily_retention().await {
                     Ok(true) => {
                         if let Err(e) = self.app.apply_retention(days).await {
                             tracing::error!(error = %e, "retention not applied");

@@ -5,6 +5,7 @@
 //! message, publishing a view) after answering.
 
 mod events;
+mod form;
 mod interactions;
 mod oauth;
 pub mod socket;
@@ -84,12 +85,6 @@ fn unverified(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Option<Resp
     })
 }
 
-fn form_field(body: &[u8], name: &str) -> Option<String> {
-    url::form_urlencoded::parse(body)
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 /// `POST /slack/interactions`: taps, menus, modal submissions (`payload=`).
 pub async fn interactions(
     State(state): State<AppState>,
@@ -99,7 +94,7 @@ pub async fn interactions(
     if let Some(refusal) = unverified(&state, &headers, &body) {
         return refusal;
     }
-    let Some(payload) = form_field(&body, "payload") else {
+    let Some(payload) = form::field(&body, "payload") else {
         return refuse(
             StatusCode::BAD_REQUEST,
             "expected a form field named payload",

@@ -2,7 +2,10 @@
 //! server, dispatcher), shared by `serve`, the demo and the tests.
 
 pub mod database;
+mod error;
 pub mod service;
+
+pub use error::StartupError;
 
 use crate::app::App;
 use crate::chat::slack::{http_client, SlackChat};
@@ -34,15 +37,15 @@ pub async fn connect_slack(
     settings: &Settings,
     store: &Store,
     clock: &SharedClock,
-) -> anyhow::Result<Chats> {
+) -> Result<Chats, StartupError> {
     let chats = Chats::default();
     let Some(token) = &settings.slack.bot_token else {
         return Ok(chats);
     };
-    let client = http_client(&settings.slack.api_url).map_err(anyhow::Error::msg)?;
+    let client = slack_client(settings)?;
     match SlackChat::connect_with(client, token, slack_options(settings)).await {
         Ok(slack) => adopt_slack(store, clock, &chats, slack).await?,
-        Err(e) => return Err(slack_start_error(settings, &e)),
+        Err(e) => return Err(slack_start_error(settings, e)),
     }
     Ok(chats)
 }
@@ -55,17 +58,17 @@ pub async fn connect_slack_or_retry(
     settings: &Settings,
     store: &Store,
     clock: &SharedClock,
-) -> anyhow::Result<Chats> {
+) -> Result<Chats, StartupError> {
     let chats = Chats::default();
     let Some(token) = settings.slack.bot_token.clone() else {
         return Ok(chats);
     };
-    let client = http_client(&settings.slack.api_url).map_err(anyhow::Error::msg)?;
+    let client = slack_client(settings)?;
     let options = slack_options(settings);
     match SlackChat::connect_with(client.clone(), &token, options.clone()).await {
         Ok(slack) => adopt_slack(store, clock, &chats, slack).await?,
         Err(e @ crate::chat::ChatError::Permanent(_)) => {
-            return Err(slack_start_error(settings, &e))
+            return Err(slack_start_error(settings, e))
         }
         Err(e) => {
             tracing::warn!(error = %e, api = %settings.slack.api_url, "Slack is not reachable: starting without it and retrying");
@@ -84,7 +87,7 @@ pub async fn connect_slack_or_retry(
                         let slack = SlackChat::connect_with(client, &token, options).await?;
                         adopt_slack(&store, &clock, &pending, slack)
                             .await
-                            .map_err(|e| crate::chat::ChatError::Transient(e.to_string()))
+                            .map_err(|e| crate::chat::ChatError::Transient(e.with_causes()))
                     }
                 },
             ));
@@ -121,14 +124,23 @@ where
     }
 }
 
-fn slack_start_error(settings: &Settings, e: &crate::chat::ChatError) -> anyhow::Error {
-    let api = &settings.slack.api_url;
-    match e {
-        crate::chat::ChatError::Permanent(_) => {
-            anyhow::anyhow!("SLACK_BOT_TOKEN was refused by {api}: {e}")
-        }
-        _ => anyhow::anyhow!("Slack's Web API at {api} could not be reached: {e}"),
+fn slack_start_error(settings: &Settings, source: crate::chat::ChatError) -> StartupError {
+    let api = settings.slack.api_url.clone();
+    match source {
+        crate::chat::ChatError::Permanent(_) => StartupError::SlackTokenRefused { api, source },
+        _ => StartupError::SlackUnreachable { api, source },
     }
+}
+
+/// The Slack Web API client for `SLACK_API_URL`.
+fn slack_client(
+    settings: &Settings,
+) -> Result<Arc<crate::chat::slack::SlackHttpClient>, StartupError> {
+    let api = &settings.slack.api_url;
+    http_client(api).map_err(|reason| StartupError::SlackClient {
+        api: api.clone(),
+        reason,
+    })
 }
 
 /// Links the token's workspace to the one organisation when it is not
@@ -138,19 +150,26 @@ async fn adopt_slack(
     clock: &SharedClock,
     chats: &Chats,
     slack: SlackChat,
-) -> anyhow::Result<()> {
+) -> Result<(), StartupError> {
     let team = slack.workspace().to_string();
+    let linking = |source| StartupError::LinkWorkspace {
+        platform: "Slack",
+        workspace: team.clone(),
+        source,
+    };
     if store
         .org_for_workspace(Platform::Slack, &team)
-        .await?
+        .await
+        .map_err(linking)?
         .is_none()
     {
-        let orgs = store.orgs().await?;
+        let orgs = store.orgs().await.map_err(linking)?;
         match orgs.as_slice() {
             [only] => {
                 store
                     .link_workspace(only.id, Platform::Slack, &team, clock.now())
-                    .await?;
+                    .await
+                    .map_err(linking)?;
                 tracing::info!(org = only.id.0, team = %team, "Slack workspace linked to the organisation");
             }
             [] => {
@@ -174,7 +193,9 @@ fn slack_options(settings: &Settings) -> crate::chat::slack::SlackOptions {
 }
 
 /// OAuth install settings, when `SLACK_CLIENT_ID` is set.
-pub fn slack_oauth(settings: &Settings) -> anyhow::Result<Option<crate::http::slack::SlackOAuth>> {
+pub fn slack_oauth(
+    settings: &Settings,
+) -> Result<Option<crate::http::slack::SlackOAuth>, StartupError> {
     let (Some(id), Some(secret), Some(public)) = (
         &settings.slack.client_id,
         &settings.slack.client_secret,
@@ -187,7 +208,7 @@ pub fn slack_oauth(settings: &Settings) -> anyhow::Result<Option<crate::http::sl
         client_secret: secret.clone(),
         authorize_url: settings.slack.authorize_url.clone(),
         redirect_uri: format!("{public}/slack/oauth_redirect"),
-        client: http_client(&settings.slack.api_url).map_err(anyhow::Error::msg)?,
+        client: slack_client(settings)?,
         options: slack_options(settings),
     }))
 }
@@ -248,12 +269,12 @@ pub fn sign_in_providers(settings: &Settings) -> Vec<crate::http::signin::OidcCl
 
 /// Connects every workspace that installed the app through OAuth. A token
 /// Slack no longer accepts is reported, not fatal: the others still work.
-pub async fn connect_installations(app: &App, settings: &Settings) -> anyhow::Result<()> {
-    let client = http_client(&settings.slack.api_url).map_err(anyhow::Error::msg)?;
+pub async fn connect_installations(app: &App, settings: &Settings) -> Result<(), StartupError> {
+    let client = slack_client(settings)?;
     for (team, token) in app
         .slack_installation_tokens()
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .map_err(StartupError::SlackInstallations)?
     {
         match SlackChat::connect_with(client.clone(), &token, slack_options(settings)).await {
             Ok(port) => app.chats.add(Arc::new(port) as Arc<dyn ChatPort>),
@@ -311,7 +332,7 @@ pub fn teams_settings(c: &crate::config::TeamsConfig) -> crate::chat::teams::Tea
 pub async fn connect_teams(
     settings: &Settings,
     app: &App,
-) -> anyhow::Result<Option<Arc<crate::chat::teams::TeamsBot>>> {
+) -> Result<Option<Arc<crate::chat::teams::TeamsBot>>, StartupError> {
     let Some(teams) = settings.teams.as_ref().map(teams_settings) else {
         return Ok(None);
     };
@@ -320,11 +341,11 @@ pub async fn connect_teams(
     // cannot be reached does not (sends are retried meanwhile).
     match bot.connector.check_credentials().await {
         Ok(()) => {}
-        Err(e @ crate::chat::ChatError::Permanent(_)) => {
-            anyhow::bail!(
-                "MICROSOFT_APP_ID / MICROSOFT_APP_PASSWORD were refused by {}: {e}",
-                teams.login_url
-            )
+        Err(source @ crate::chat::ChatError::Permanent(_)) => {
+            return Err(StartupError::TeamsCredentialsRefused {
+                login_url: teams.login_url.clone(),
+                source,
+            })
         }
         Err(e) => {
             tracing::warn!(error = %e, "Microsoft's token endpoint is not reachable: starting without it and retrying");
@@ -343,21 +364,32 @@ pub async fn connect_teams(
     }
     let store = &app.store();
     if let Some(tenant) = &teams.tenant_id {
+        let linking = |source| StartupError::LinkWorkspace {
+            platform: "Teams",
+            workspace: tenant.clone(),
+            source,
+        };
         if store
             .org_for_workspace(Platform::Teams, tenant)
-            .await?
+            .await
+            .map_err(linking)?
             .is_none()
         {
-            if let [only] = store.orgs().await?.as_slice() {
+            if let [only] = store.orgs().await.map_err(linking)?.as_slice() {
                 store
                     .link_workspace(only.id, Platform::Teams, tenant, app.clock.now())
-                    .await?;
+                    .await
+                    .map_err(linking)?;
                 tracing::info!(org = only.id.0, tenant = %tenant, "Teams tenant linked to the organisation");
             }
         }
     }
-    for org in store.orgs().await? {
-        for (platform, tenant) in store.workspaces(org.id).await? {
+    for org in store.orgs().await.map_err(StartupError::TeamsTenants)? {
+        let workspaces = store
+            .workspaces(org.id)
+            .await
+            .map_err(StartupError::TeamsTenants)?;
+        for (platform, tenant) in workspaces {
             if platform == Platform::Teams {
                 let port = crate::chat::teams::TeamsChat::new(
                     bot.clone(),

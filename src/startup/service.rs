@@ -4,12 +4,11 @@
 
 use super::{
     build_app, connect_installations, connect_slack_or_retry, connect_teams, database,
-    sign_in_providers, slack_oauth, start, ServiceOptions,
+    sign_in_providers, slack_client, slack_oauth, start, ServiceOptions, StartupError,
 };
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Settings;
 use crate::crypto::SecretKey;
-use anyhow::Context;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +17,7 @@ pub async fn run(
     s: Settings,
     key: SecretKey,
     shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
+) -> Result<(), StartupError> {
     tracing::info!(settings = ?s, "starting");
     let store = database::open(&s).await?;
     let clock: SharedClock = Arc::new(SystemClock);
@@ -43,11 +42,7 @@ pub async fn run(
             retention_days: (s.retention_days > 0).then_some(s.retention_days),
             slack_oauth,
             slack_socket: match &s.slack.app_token {
-                Some(token) => Some((
-                    crate::chat::slack::http_client(&s.slack.api_url)
-                        .map_err(anyhow::Error::msg)?,
-                    token.clone(),
-                )),
+                Some(token) => Some((slack_client(&s)?, token.clone())),
                 None => None,
             },
             teams,
@@ -59,7 +54,10 @@ pub async fn run(
         },
     )
     .await
-    .with_context(|| format!("listening on {}", s.listen))?;
+    .map_err(|source| StartupError::Listen {
+        addr: s.listen,
+        source,
+    })?;
     tracing::info!(addr = %running.addr, "listening");
     shutdown.await;
     tracing::info!("shutting down");

@@ -116,6 +116,10 @@ impl Store {
             Backend::Sqlite => {
                 options
                     .max_connections(1)
+                    // An embedded file has no network to break: pinging
+                    // it before each use cost a round trip to the driver's
+                    // thread per tap batch.
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(

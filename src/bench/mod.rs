@@ -5,6 +5,7 @@
 //! overhead) and on (how close to the allowed rate it sends, and any 429).
 //! Digest: see `digest`. Holiday calendars: see `holidays`.
 
+mod cpu;
 mod digest;
 mod holidays;
 mod resolve;
@@ -226,13 +227,25 @@ async fn planning(store: Store, participants: usize) -> Result<(u64, f64, f64)> 
     Ok((counts.added, apply_s, t.elapsed().as_secs_f64()))
 }
 
-/// Sends `n` due jobs to the local workspace; returns (sent, seconds, 429s).
+/// What sending due jobs to the local workspace came to.
+struct Dispatched {
+    sent: usize,
+    seconds: f64,
+    /// Sends the local workspace answered with a 429.
+    limited: usize,
+    /// CPU seconds the service used meanwhile (the whole process less the
+    /// local workspace's thread): the dispatcher's own cost.
+    service_cpu: Option<f64>,
+}
+
+/// Sends `n` due jobs to the local workspace, which runs on a thread of
+/// its own so that its CPU time can be told from the service's.
 async fn dispatching(
     store: Store,
     n: usize,
     limits: Option<SlackLimits>,
     cap: Duration,
-) -> Result<(usize, f64, usize)> {
+) -> Result<Dispatched> {
     let clock: SharedClock = Arc::new(SystemClock);
     let sim = SimWorkspace::new(SimConfig::default(), clock.clone());
     for i in 0..n {
@@ -244,8 +257,8 @@ async fn dispatching(
         );
     }
     sim.set_limits(limits.as_ref());
-    let (addr, _task) = sim.serve("127.0.0.1:0".parse()?).await?;
-    let client = http_client(&format!("http://{addr}/api")).map_err(anyhow::Error::msg)?;
+    let apart = cpu::SimApart::serve(sim.clone()).await?;
+    let client = http_client(&format!("http://{}/api", apart.addr)).map_err(anyhow::Error::msg)?;
     let slack = SlackChat::connect_with(
         client,
         &sim.config.bot_token,
@@ -319,6 +332,7 @@ async fn dispatching(
         .execute(store.pool())
         .await?;
     let dispatcher = Dispatcher::new(app.clone());
+    let cpu_at_start = (cpu::cpu_seconds("/proc/self/stat"), apart.cpu_seconds());
     let t = Instant::now();
     let mut sent = 0;
     while t.elapsed() < cap {
@@ -331,7 +345,20 @@ async fn dispatching(
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    Ok((sent, t.elapsed().as_secs_f64(), sim.rate_limited_count()))
+    let seconds = t.elapsed().as_secs_f64();
+    let service_cpu = match (
+        cpu_at_start,
+        (cpu::cpu_seconds("/proc/self/stat"), apart.cpu_seconds()),
+    ) {
+        ((Some(p0), Some(s0)), (Some(p1), Some(s1))) => Some((p1 - p0) - (s1 - s0)),
+        _ => None,
+    };
+    Ok(Dispatched {
+        sent,
+        seconds,
+        limited: sim.rate_limited_count(),
+        service_cpu,
+    })
 }
 
 pub async fn run(o: BenchOptions) -> Result<()> {
@@ -394,10 +421,10 @@ pub async fn run(o: BenchOptions) -> Result<()> {
         );
     }
     for (name, url) in backends.iter().filter(|_| wanted("dispatch")) {
-        let (mut rates, mut total, mut limited) = (Vec::new(), 0, 0);
+        let (mut rates, mut per_cpu, mut total, mut limited) = (Vec::new(), Vec::new(), 0, 0);
         for i in 0..repeat {
             let store = fresh_store(*url, dir.path(), &format!("send{i}")).await?;
-            let (sent, secs, l) = dispatching(
+            let d = dispatching(
                 store.clone(),
                 o.dispatch_jobs,
                 None,
@@ -405,12 +432,22 @@ pub async fn run(o: BenchOptions) -> Result<()> {
             )
             .await?;
             store.close().await;
-            total = sent;
-            limited += l;
-            rates.push(sent as f64 / secs);
+            total = d.sent;
+            limited += d.limited;
+            rates.push(d.sent as f64 / d.seconds);
+            per_cpu.extend(d.service_cpu.map(|cpu| d.sent as f64 / cpu));
         }
+        let cost = if per_cpu.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; the service's own cost: {:.0} messages per CPU-second{} (the local workspace's thread not counted)",
+                median(per_cpu.clone()),
+                if repeat > 1 { format!(" [runs: {}]", runs(&per_cpu, 0)) } else { String::new() },
+            )
+        };
         println!(
-            "dispatch  {name:<10} limits off: {total} messages, {:.0} messages/s{} ({limited} answered 429)",
+            "dispatch  {name:<10} limits off: {total} messages, {:.0} messages/s{} ({limited} answered 429){cost}",
             median(rates.clone()),
             if repeat > 1 { format!(" [runs: {}]", runs(&rates, 0)) } else { String::new() },
         );
@@ -438,9 +475,11 @@ pub async fn run(o: BenchOptions) -> Result<()> {
         let f = taps::taps(*url, dir.path(), 2_000, o.taps, 32).await?;
         println!(
             "taps      {name:<10} {} signed taps to `momentum serve` over loopback, {} in flight: {:.0} taps/s \
-             (p50 {:.1} ms, p99 {:.1} ms); at a steady 1,000/s (open loop): p50 {:.1} ms, p99 {:.1} ms; \
+             (p50 {:.1} ms, p99 {:.1} ms{}); at a steady 1,000/s (open loop): p50 {:.1} ms, p99 {:.1} ms; \
              {} acknowledged, {} stored",
-            o.taps, f.connections, f.full_rate, f.full_p50_ms, f.full_p99_ms, f.steady_p50_ms, f.steady_p99_ms,
+            o.taps, f.connections, f.full_rate, f.full_p50_ms, f.full_p99_ms,
+            f.full_cpu_us.map(|us| format!(", serve's CPU {us:.0} µs a tap")).unwrap_or_default(),
+            f.steady_p50_ms, f.steady_p99_ms,
             f.acked, f.stored
         );
         anyhow::ensure!(
@@ -453,7 +492,12 @@ pub async fn run(o: BenchOptions) -> Result<()> {
         let limits = SlackLimits::default();
         let allowed = f64::from(limits.post_per_workspace_per_minute) / 60.0;
         let store = fresh_store(None, dir.path(), "limited").await?;
-        let (sent, secs, limited) = dispatching(
+        let Dispatched {
+            sent,
+            seconds: secs,
+            limited,
+            ..
+        } = dispatching(
             store,
             o.dispatch_jobs,
             Some(limits),

@@ -30,6 +30,8 @@ pub struct TapFigures {
     pub full_rate: f64,
     pub full_p50_ms: f64,
     pub full_p99_ms: f64,
+    /// CPU time `serve` used per tap in the closed loop, in microseconds.
+    pub full_cpu_us: Option<f64>,
     pub steady_p50_ms: f64,
     pub steady_p99_ms: f64,
     pub acked: usize,
@@ -200,6 +202,8 @@ pub async fn taps(
 
     // Closed loop: `connections` taps in flight, as fast as they are answered.
     let next = Arc::new(AtomicUsize::new(0));
+    let serve_stat = format!("/proc/{}/stat", service.0.id());
+    let cpu_before = super::cpu::cpu_seconds(&serve_stat);
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..connections {
@@ -223,6 +227,9 @@ pub async fn taps(
         full.extend(w.await?);
     }
     let full_rate = full.len() as f64 / started.elapsed().as_secs_f64();
+    let full_cpu_us = cpu_before
+        .zip(super::cpu::cpu_seconds(&serve_stat))
+        .map(|(before, after)| (after - before) * 1e6 / full.len().max(1) as f64);
     full.sort_by(f64::total_cmp);
 
     // Open loop: one tap due every millisecond, whether or not the earlier
@@ -259,6 +266,7 @@ pub async fn taps(
         full_rate,
         full_p50_ms: percentile(&full, 0.5),
         full_p99_ms: percentile(&full, 0.99),
+        full_cpu_us,
         steady_p50_ms: percentile(&steady, 0.5),
         steady_p99_ms: percentile(&steady, 0.99),
         acked: full.len() + steady.len(),

@@ -228,29 +228,13 @@ pub struct ReplanCounts {
     pub dropped: u64,
 }
 
-/// Jobs inserted per statement, sent as one JSON array: binding 13
-/// parameters a row cost more than storing the row.
-const INSERT_BATCH: usize = 5_000;
+/// Rows per INSERT: 400 rows × 13 parameters stays under both backends' limits.
+const INSERT_BATCH: usize = 400;
 /// Jobs given new due times per statement, sent as one JSON array.
 const MOVE_BATCH: usize = 5_000;
 
-/// A new job's own values, as one JSON array (the statement adds the
-/// organisation and the times): program, participant, recipient, purpose,
-/// period, unique key, session number, due.
-type JobValues<'a> = (
-    ProgramId,
-    Option<ParticipantId>,
-    Option<PersonId>,
-    &'a str,
-    &'a str,
-    String,
-    Option<u32>,
-    i64,
-    Option<JobId>,
-);
-
-/// Inserts jobs whose unique key does not exist yet, thousands per
-/// statement (one bound JSON array each); returns how many were new.
+/// Inserts jobs whose unique key does not exist yet, in multi-row batches;
+/// returns how many were new.
 async fn insert_jobs_in(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
@@ -258,53 +242,37 @@ async fn insert_jobs_in(
     jobs: &[&NewJob],
     now: Timestamp,
 ) -> Result<u64> {
-    // SQLite needs the WHERE to read ON CONFLICT as the upsert's.
-    let sql = match backend {
-        Backend::Sqlite => {
-            "INSERT INTO jobs (org_id, program_id, participant_id, recipient_person_id, purpose, period, unique_key, \
-             session_number, due_at, planned_due_at, created_at, updated_at, reminds_job_id, state, attempts) \
-             SELECT $1, e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5, \
-             e.value ->> 6, e.value ->> 7, e.value ->> 7, $2, $2, e.value ->> 8, 'pending', 0 \
-             FROM json_each($3) AS e WHERE true \
-             ON CONFLICT (org_id, unique_key) DO NOTHING"
-        }
-        Backend::Postgres => {
-            "INSERT INTO jobs (org_id, program_id, participant_id, recipient_person_id, purpose, period, unique_key, \
-             session_number, due_at, planned_due_at, created_at, updated_at, reminds_job_id, state, attempts) \
-             SELECT $1, CAST(e.value ->> 0 AS BIGINT), CAST(e.value ->> 1 AS BIGINT), CAST(e.value ->> 2 AS BIGINT), \
-             e.value ->> 3, e.value ->> 4, e.value ->> 5, CAST(e.value ->> 6 AS BIGINT), CAST(e.value ->> 7 AS BIGINT), \
-             CAST(e.value ->> 7 AS BIGINT), $2, $2, CAST(e.value ->> 8 AS BIGINT), 'pending', 0 \
-             FROM json_array_elements(CAST($3 AS json)) AS e(value) \
-             ON CONFLICT (org_id, unique_key) DO NOTHING"
-        }
-    };
     let mut inserted = 0;
     for chunk in jobs.chunks(INSERT_BATCH) {
-        let values: Vec<JobValues> = chunk
+        let mut p = super::Placeholders::new(backend);
+        let values: Vec<String> = chunk
             .iter()
-            .map(|j| {
-                (
-                    j.program_id,
-                    j.participant_id,
-                    j.recipient_person_id,
-                    j.purpose.as_str(),
-                    j.period.as_str(),
-                    j.unique_key(),
-                    j.session_number,
-                    millis(j.due),
-                    j.reminds_job_id,
-                )
-            })
+            .map(|_| p.row(13).replace(')', ", 'pending', 0)"))
             .collect();
-        let json =
-            serde_json::to_string(&values).map_err(|e| StoreError::Conflict(e.to_string()))?;
-        inserted += sqlx::query(sql)
-            .bind(org.0)
-            .bind(millis(now))
-            .bind(json)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
+        let sql = format!(
+            "INSERT INTO jobs (org_id, program_id, participant_id, recipient_person_id, purpose, period, unique_key, \
+             session_number, due_at, planned_due_at, created_at, updated_at, reminds_job_id, state, attempts) VALUES {} \
+             ON CONFLICT (org_id, unique_key) DO NOTHING",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for j in chunk {
+            q = q
+                .bind(org.0)
+                .bind(j.program_id)
+                .bind(j.participant_id)
+                .bind(j.recipient_person_id)
+                .bind(j.purpose.as_str())
+                .bind(j.period.clone())
+                .bind(j.unique_key())
+                .bind(j.session_number.map(i64::from))
+                .bind(millis(j.due))
+                .bind(millis(j.due))
+                .bind(millis(now))
+                .bind(millis(now))
+                .bind(j.reminds_job_id);
+        }
+        inserted += q.execute(&mut **tx).await?.rows_affected();
     }
     Ok(inserted)
 }

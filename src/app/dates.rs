@@ -77,7 +77,7 @@ impl OwnDatesInput {
                 Some(d) => match dates::plan_date(d) {
                     Ok(d) => OwnDate::On(d),
                     Err(e) => {
-                        errs.push(format!("{path}.planned"), e);
+                        errs.push_error(format!("{path}.planned"), &e);
                         continue;
                     }
                 },

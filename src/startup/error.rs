@@ -70,12 +70,6 @@ impl StartupError {
     /// The message with each cause after it, as the command line prints it
     /// (for `/readyz`, which shows one line).
     pub fn with_causes(&self) -> String {
-        let mut out = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(c) = cause {
-            out += &format!(": {c}");
-            cause = c.source();
-        }
-        out
+        crate::domain::errors::with_causes(self)
     }
 }

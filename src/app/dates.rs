@@ -259,7 +259,7 @@ impl App {
         };
         let mut rows = match schedule::read(csv, &cohorts, program.spec.session_count()) {
             Ok(rows) => rows,
-            Err(why) => return Ok(Some(ScheduleImport::FileProblem(why))),
+            Err(why) => return Ok(Some(ScheduleImport::FileProblem(with_causes(&why)))),
         };
         // Each participant row must name someone in this program.
         let mut found: HashMap<String, ParticipantId> = HashMap::new();

@@ -284,7 +284,7 @@ impl App {
         }
         match parse_rules(&edit.nudges) {
             Ok(rules) => program["nudges"] = Value::Array(rules),
-            Err(e) => errors.push(("nudges", e)),
+            Err(e) => errors.push(("nudges", e.to_string())),
         }
         match parse_quiet_hours(&edit.quiet_hours) {
             Ok(Some(q)) => program["quiet_hours"] = q,
@@ -293,7 +293,7 @@ impl App {
                     o.remove("quiet_hours");
                 }
             }
-            Err(e) => errors.push(("quiet_hours", e)),
+            Err(e) => errors.push(("quiet_hours", e.to_string())),
         }
         program["working_days"] = json!(edit.working_days);
         program["holidays"] = lines(&edit.holidays);

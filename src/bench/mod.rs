@@ -245,7 +245,7 @@ async fn dispatching(
     }
     sim.set_limits(limits.as_ref());
     let (addr, _task) = sim.serve("127.0.0.1:0".parse()?).await?;
-    let client = http_client(&format!("http://{addr}/api")).map_err(anyhow::Error::msg)?;
+    let client = http_client(&format!("http://{addr}/api"))?;
     let slack = SlackChat::connect_with(
         client,
         &sim.config.bot_token,

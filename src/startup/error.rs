@@ -25,8 +25,12 @@ pub enum StartupError {
         source: StoreError,
     },
     /// The Slack Web API client (`SLACK_API_URL`) could not be built.
-    #[error("the HTTP client for Slack's Web API at {api}: {reason}")]
-    SlackClient { api: String, reason: String },
+    #[error("the HTTP client for Slack's Web API at {api}")]
+    SlackClient {
+        api: String,
+        #[source]
+        source: crate::chat::slack::ClientError,
+    },
     #[error("SLACK_BOT_TOKEN was refused by {api}")]
     SlackTokenRefused {
         api: String,

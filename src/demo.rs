@@ -320,8 +320,7 @@ pub async fn environment() -> Result<DemoEnv> {
     let sim = SimWorkspace::new(SimConfig::default(), shared.clone());
     let people = seed_workspace(&sim);
     let (sim_addr, _sim_task) = sim.serve("127.0.0.1:0".parse()?).await?;
-    let client = crate::chat::slack::http_client(&format!("http://{sim_addr}/api"))
-        .map_err(anyhow::Error::msg)?;
+    let client = crate::chat::slack::http_client(&format!("http://{sim_addr}/api"))?;
     // The local workspace runs without Slack's limits here, so no pacing either.
     let options = crate::chat::slack::SlackOptions {
         limits: None,

@@ -6,6 +6,7 @@
 //! however frequent, only encodes what is already in memory.
 
 use crate::domain::delivery::ReasonCategory;
+use crate::domain::errors::with_causes;
 use crate::store::Store;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -152,7 +153,7 @@ pub async fn keep_fresh(
 ) {
     loop {
         if let Err(e) = refresh(&store, clock.now()).await {
-            tracing::warn!(error = %e, "job figures for /metrics not read");
+            tracing::warn!(error = %with_causes(&e), "job figures for /metrics not read");
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

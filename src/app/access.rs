@@ -107,7 +107,7 @@ pub fn admin_person(email: Option<&str>, chat: Option<&str>) -> AppResult<Person
             })
         }
         (None, Some(c)) => {
-            let chat = ChatIdentity::parse(c).map_err(|m| bad("chat", m))?;
+            let chat = ChatIdentity::parse(c).map_err(|e| bad("chat", e.to_string()))?;
             Ok(PersonRef {
                 email: None,
                 chat: Some(chat),

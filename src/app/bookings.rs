@@ -12,6 +12,7 @@
 use super::delivery::participant_calendar;
 use super::*;
 use crate::domain::bookings::{booked_sessions, FeedUrl};
+use crate::domain::errors::with_causes;
 use crate::domain::ics::bookings::{parse_bookings, Bookings};
 use std::collections::BTreeSet;
 
@@ -44,7 +45,7 @@ impl App {
     ) -> AppResult<BookingsImport> {
         let program = self.program_named(org, key).await?;
         let bookings = parse_bookings(text)
-            .map_err(|e| AppError::Invalid(ConfigErrors::single("calendar", e)))?;
+            .map_err(|e| AppError::Invalid(ConfigErrors::single("calendar", with_causes(&e))))?;
         self.apply_bookings(org, &program, &bookings).await
     }
 
@@ -105,7 +106,7 @@ impl App {
             .fetch(feed)
             .await
             .map_err(|e| invalid(e.to_string()))?;
-        let bookings = parse_bookings(&text).map_err(invalid)?;
+        let bookings = parse_bookings(&text).map_err(|e| invalid(with_causes(&e)))?;
         self.apply_bookings(org, program, &bookings).await
     }
 

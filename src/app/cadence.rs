@@ -72,7 +72,7 @@ impl App {
         let mut section = program.spec.source["program"].clone();
         match parse_rules(&input.nudges) {
             Ok(rules) => section["nudges"] = Value::Array(rules),
-            Err(e) => errors.push(("nudges", e)),
+            Err(e) => errors.push(("nudges", e.to_string())),
         }
         match parse_quiet_hours(&input.quiet_hours) {
             Ok(Some(q)) => section["quiet_hours"] = q,
@@ -81,7 +81,7 @@ impl App {
                     o.remove("quiet_hours");
                 }
             }
-            Err(e) => errors.push(("quiet_hours", e)),
+            Err(e) => errors.push(("quiet_hours", e.to_string())),
         }
         section["working_days"] = json!(input.working_days);
         match input.reminder_after_days.trim().parse::<i64>() {

@@ -77,7 +77,7 @@ impl OwnDatesInput {
                 Some(d) => match dates::plan_date(d) {
                     Ok(d) => OwnDate::On(d),
                     Err(e) => {
-                        errs.push(format!("{path}.planned"), e);
+                        errs.push_error(format!("{path}.planned"), &e);
                         continue;
                     }
                 },
@@ -259,7 +259,7 @@ impl App {
         };
         let mut rows = match schedule::read(csv, &cohorts, program.spec.session_count()) {
             Ok(rows) => rows,
-            Err(why) => return Ok(Some(ScheduleImport::FileProblem(why))),
+            Err(why) => return Ok(Some(ScheduleImport::FileProblem(with_causes(&why)))),
         };
         // Each participant row must name someone in this program.
         let mut found: HashMap<String, ParticipantId> = HashMap::new();

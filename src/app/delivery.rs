@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::chat::ReportRow;
+use crate::domain::errors::with_causes;
 use crate::store::{Job, JobOutcome};
 use jiff::SignedDuration;
 
@@ -46,7 +47,7 @@ impl App {
             match self.store.participants_by_ids(org, &ids).await {
                 Ok(list) => participants.extend(list.into_iter().map(|p| ((org, p.id), p))),
                 Err(e) => {
-                    failed.insert(org, e.to_string());
+                    failed.insert(org, with_causes(&e));
                 }
             }
         }
@@ -64,7 +65,7 @@ impl App {
                     recent.insert(org, counts);
                 }
                 Err(e) => {
-                    failed.insert(org, e.to_string());
+                    failed.insert(org, with_causes(&e));
                 }
             }
         }
@@ -81,7 +82,7 @@ impl App {
                     reminded.insert(org, found);
                 }
                 Err(e) => {
-                    failed.insert(org, e.to_string());
+                    failed.insert(org, with_causes(&e));
                 }
             }
         }

@@ -72,7 +72,21 @@ fn field_of(path: &str) -> &'static str {
     .unwrap_or("name")
 }
 
-fn parse_sessions(text: &str) -> Result<Value, String> {
+/// Why the sessions field does not read, naming its line.
+#[derive(Debug, thiserror::Error)]
+enum SessionsError {
+    #[error("line {line}: {number:?} is not a session number")]
+    NotANumber {
+        line: usize,
+        number: String,
+        #[source]
+        source: std::num::ParseIntError,
+    },
+    #[error("line {0}: write NUMBER YYYY-MM-DD, e.g. 1 2026-09-07")]
+    NotASession(usize),
+}
+
+fn parse_sessions(text: &str) -> Result<Value, SessionsError> {
     let mut out = Vec::new();
     for (i, line) in text
         .lines()
@@ -83,14 +97,15 @@ fn parse_sessions(text: &str) -> Result<Value, String> {
         match parts.as_slice() {
             [n, date] => match n.parse::<u32>() {
                 Ok(n) => out.push(json!({ "number": n, "planned": date })),
-                Err(_) => return Err(format!("line {}: {n:?} is not a session number", i + 1)),
+                Err(source) => {
+                    return Err(SessionsError::NotANumber {
+                        line: i + 1,
+                        number: n.to_string(),
+                        source,
+                    })
+                }
             },
-            _ => {
-                return Err(format!(
-                    "line {}: write NUMBER YYYY-MM-DD, e.g. 1 2026-09-07",
-                    i + 1
-                ))
-            }
+            _ => return Err(SessionsError::NotASession(i + 1)),
         }
     }
     Ok(Value::Array(out))
@@ -265,11 +280,11 @@ impl App {
         );
         match parse_sessions(&edit.sessions) {
             Ok(s) => program["sessions"] = s,
-            Err(e) => errors.push(("sessions", e)),
+            Err(e) => errors.push(("sessions", e.to_string())),
         }
         match parse_rules(&edit.nudges) {
             Ok(rules) => program["nudges"] = Value::Array(rules),
-            Err(e) => errors.push(("nudges", e)),
+            Err(e) => errors.push(("nudges", e.to_string())),
         }
         match parse_quiet_hours(&edit.quiet_hours) {
             Ok(Some(q)) => program["quiet_hours"] = q,
@@ -278,7 +293,7 @@ impl App {
                     o.remove("quiet_hours");
                 }
             }
-            Err(e) => errors.push(("quiet_hours", e)),
+            Err(e) => errors.push(("quiet_hours", e.to_string())),
         }
         program["working_days"] = json!(edit.working_days);
         program["holidays"] = lines(&edit.holidays);

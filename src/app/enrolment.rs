@@ -59,7 +59,7 @@ impl App {
         };
         let rows = match enrolment::read(csv, &cohorts) {
             Ok(rows) => rows,
-            Err(why) => return Ok(Some(Enrolment::FileProblem(why))),
+            Err(why) => return Ok(Some(Enrolment::FileProblem(with_causes(&why)))),
         };
         if !apply || rows.iter().any(|r| !r.problems.is_empty()) {
             return Ok(Some(Enrolment::Preview(rows)));

@@ -3,6 +3,7 @@
 //! Nothing here ever shows one person's data to another.
 
 use super::{App, AppResult};
+use crate::domain::errors::with_causes;
 use crate::domain::identity::Email;
 use crate::domain::metrics::week::ProgramWeek;
 use crate::domain::program::LOCALES;
@@ -164,7 +165,7 @@ impl App {
             .ok()?;
         let locale = user.locale?;
         if let Err(e) = self.store.set_person_locale(org, person.id, &locale).await {
-            tracing::warn!(error = %e, "could not store a person's language");
+            tracing::warn!(error = %with_causes(&e), "could not store a person's language");
         }
         Some(locale)
     }

@@ -59,6 +59,7 @@ pub use taps::{MessageUpdate, Tap, TapAnswer, TapRefusal, TapResult};
 use crate::chat::{ChatPort, ChatStatus, Chats, Delivered, Message};
 use crate::clock::SharedClock;
 use crate::crypto::SecretKey;
+use crate::domain::errors::with_causes;
 use crate::domain::plan::{
     assessment_jobs, jobs_for_completed_session, next_pulse, session_checks, PlannedJob, Recipient,
     Recipients,
@@ -92,8 +93,10 @@ pub enum AppError {
     /// admin's setting); nothing was changed. Names the field.
     #[error("{0}")]
     Forbidden(String),
-    #[error("{0}")]
-    Store(#[source] StoreError),
+    /// Storage failed. The message carries the store error's causes (the
+    /// database's own words) once, so this variant names no source.
+    #[error("{}", with_causes(.0))]
+    Store(StoreError),
     /// The work did not finish in the time its caller could wait (a chat
     /// platform's deadline); whatever it did not commit is not stored.
     #[error("{0} did not finish in time")]
@@ -217,7 +220,7 @@ impl App {
             .audit(org, actor, action, subject, self.clock.now())
             .await
         {
-            tracing::error!(error = %e, action, "could not write the audit log");
+            tracing::error!(error = %with_causes(&e), action, "could not write the audit log");
         }
     }
 
@@ -236,7 +239,7 @@ impl App {
             errs.push("name", "must not be empty");
         }
         if let Err(e) = Zone::parse(time_zone) {
-            errs.push("time_zone", e);
+            errs.push_error("time_zone", &e);
         }
         if !crate::domain::program::LOCALES.contains(&locale) {
             errs.push(

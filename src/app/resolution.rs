@@ -7,6 +7,7 @@
 
 use super::{App, AppResult};
 use crate::chat::{ChatError, ChatPort, ChatUser, ResolutionCosts};
+use crate::domain::errors::with_causes;
 use crate::store::participants::PersonRecord;
 pub use crate::store::resolution::ResolutionProgress;
 use crate::store::resolution::Waiting;
@@ -228,7 +229,7 @@ impl Round<'_> {
         let now = self.app.clock.now();
         let saved = match self.app.store.saved_sweep(org, platform, &workspace).await {
             Ok(s) => s.filter(|s| now.duration_since(s.updated_at) < SWEEP_RESUMABLE),
-            Err(e) => return Err(ChatError::Transient(e.to_string())),
+            Err(e) => return Err(ChatError::Transient(with_causes(&e))),
         };
         let (mut cursor, mut pages, mut users) = match &saved {
             Some(s) => (Some(s.cursor.clone()), s.pages as usize, s.users as usize),
@@ -306,7 +307,7 @@ impl Round<'_> {
                         now,
                     );
                     if let Err(e) = remembered.await {
-                        tracing::warn!(error = %e, "could not remember the workspace's size");
+                        tracing::warn!(error = %with_causes(&e), "could not remember the workspace's size");
                     }
                     if skipped > 0 && !self.left.is_empty() {
                         wrapping = Some(skipped);
@@ -335,7 +336,7 @@ impl Round<'_> {
             )
             .await;
         if let Err(e) = saved {
-            tracing::warn!(error = %e, "could not save the directory sweep's place");
+            tracing::warn!(error = %with_causes(&e), "could not save the directory sweep's place");
         }
     }
 
@@ -397,7 +398,7 @@ impl App {
                 .filter_map(|(platform, id)| self.chats.for_workspace(*platform, id))
                 .collect(),
             Err(e) => {
-                tracing::warn!(error = %e, "could not read the organisation's workspaces");
+                tracing::warn!(error = %with_causes(&e), "could not read the organisation's workspaces");
                 Vec::new()
             }
         }
@@ -645,7 +646,7 @@ impl App {
                             .set_person_locale(round.out.org, *person, l)
                             .await
                         {
-                            tracing::warn!(error = %e, "could not store a language");
+                            tracing::warn!(error = %with_causes(&e), "could not store a language");
                         }
                     }
                 }

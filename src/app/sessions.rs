@@ -73,8 +73,9 @@ impl App {
         let person = if let Some(email) = &who.email {
             self.store.person_by_email(org, email).await?
         } else if let Some(chat) = &who.chat {
-            let id = ChatIdentity::parse(chat)
-                .map_err(|e| AppError::Invalid(ConfigErrors::single("participant.chat", e)))?;
+            let id = ChatIdentity::parse(chat).map_err(|e| {
+                AppError::Invalid(ConfigErrors::single("participant.chat", e.to_string()))
+            })?;
             self.store.person_by_chat(org, &id).await?
         } else {
             return Err(AppError::Invalid(ConfigErrors::single(

@@ -6,6 +6,7 @@ use super::{App, AppResult};
 use crate::chat::teams::References;
 use crate::chat::ChatError;
 use crate::clock::SharedClock;
+use crate::domain::errors::with_causes;
 use crate::domain::teams::{TeamsConversation, TeamsUser};
 use crate::domain::{OrgId, Platform};
 use crate::store::{Store, StoreError};
@@ -32,7 +33,7 @@ impl StoredReferences {
 }
 
 fn unavailable(e: StoreError) -> ChatError {
-    ChatError::Transient(format!("database: {e}"))
+    ChatError::Transient(format!("database: {}", with_causes(&e)))
 }
 
 #[async_trait]

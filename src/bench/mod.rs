@@ -258,7 +258,7 @@ async fn dispatching(
     }
     sim.set_limits(limits.as_ref());
     let apart = cpu::SimApart::serve(sim.clone()).await?;
-    let client = http_client(&format!("http://{}/api", apart.addr)).map_err(anyhow::Error::msg)?;
+    let client = http_client(&format!("http://{}/api", apart.addr))?;
     let slack = SlackChat::connect_with(
         client,
         &sim.config.bot_token,

@@ -77,7 +77,7 @@ pub async fn resolve(
     let limits = SlackLimits::default().scaled(scale.max(1));
     sim.set_limits(Some(&limits));
     let (addr, _task) = sim.serve("127.0.0.1:0".parse()?).await?;
-    let client = http_client(&format!("http://{addr}/api")).map_err(anyhow::Error::msg)?;
+    let client = http_client(&format!("http://{addr}/api"))?;
     let slack = SlackChat::connect_with(
         client,
         &sim.config.bot_token,

@@ -15,21 +15,32 @@ pub struct FeedUrl(url::Url);
 /// The longest feed address accepted.
 const MAX_FEED_URL: usize = 2000;
 
+/// Why a bookings feed's address is refused. It never holds the address
+/// itself, which may carry a secret token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FeedUrlError {
+    #[error("an address of at most {MAX_FEED_URL} characters")]
+    TooLong,
+    #[error("not an address")]
+    NotAnAddress(#[source] url::ParseError),
+    #[error("a bookings feed is fetched over https only, not {0}")]
+    NotHttps(String),
+    #[error("the address names no host")]
+    NoHost,
+}
+
 impl FeedUrl {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, FeedUrlError> {
         let s = s.trim();
         if s.len() > MAX_FEED_URL {
-            return Err(format!("an address of at most {MAX_FEED_URL} characters"));
+            return Err(FeedUrlError::TooLong);
         }
-        let url = url::Url::parse(s).map_err(|e| format!("not an address ({e})"))?;
+        let url = url::Url::parse(s).map_err(FeedUrlError::NotAnAddress)?;
         if url.scheme() != "https" {
-            return Err(format!(
-                "a bookings feed is fetched over https only, not {}",
-                url.scheme()
-            ));
+            return Err(FeedUrlError::NotHttps(url.scheme().to_string()));
         }
         if url.host_str().is_none_or(str::is_empty) {
-            return Err("the address names no host".into());
+            return Err(FeedUrlError::NoHost);
         }
         Ok(Self(url))
     }
@@ -135,7 +146,7 @@ mod tests {
             ("coaching.example/feed.ics", "not an address"),
             ("https://", "not an address"),
         ] {
-            let e = FeedUrl::parse(bad).unwrap_err();
+            let e = crate::domain::errors::with_causes(&FeedUrl::parse(bad).unwrap_err());
             assert!(e.contains(why), "{bad}: {e}");
         }
         let long = format!("https://coaching.example/{}", "a".repeat(MAX_FEED_URL));

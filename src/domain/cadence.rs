@@ -29,9 +29,33 @@ pub fn rules_text(rules: &[NudgeRule]) -> String {
         .join("\n")
 }
 
+/// Why the nudges or quiet hours typed in the editor do not read, naming
+/// the line or the text.
+#[derive(Debug, thiserror::Error)]
+pub enum CadenceError {
+    #[error("line {0}: write KIND DAYS HH:MM, e.g. \"small_step 1 09:30\" (optionally \"sessions 1,2\")")]
+    NotARule(usize),
+    #[error("line {line}: {days:?} is not a number of days")]
+    NotDays {
+        line: usize,
+        days: String,
+        #[source]
+        source: std::num::ParseIntError,
+    },
+    #[error("line {line}: {list:?} is not a list of session numbers")]
+    NotSessions {
+        line: usize,
+        list: String,
+        #[source]
+        source: std::num::ParseIntError,
+    },
+    #[error("{0:?}: write FROM-TO, e.g. 19:00-08:00, or leave it empty")]
+    NotQuietHours(String),
+}
+
 /// The lines as the program file's `nudges`; a line that is not
 /// `KIND DAYS HH:MM [sessions N,N…]` is named with its number.
-pub fn parse_rules(text: &str) -> Result<Vec<Value>, String> {
+pub fn parse_rules(text: &str) -> Result<Vec<Value>, CadenceError> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -39,16 +63,16 @@ pub fn parse_rules(text: &str) -> Result<Vec<Value>, String> {
             continue;
         }
         let n = i + 1;
-        let shape = || {
-            format!("line {n}: write KIND DAYS HH:MM, e.g. \"small_step 1 09:30\" (optionally \"sessions 1,2\")")
-        };
+        let shape = || CadenceError::NotARule(n);
         let (kind, days, at, rest) = match words.as_slice() {
             [kind, days, at, rest @ ..] => (*kind, *days, *at, rest),
             _ => return Err(shape()),
         };
-        let days: i64 = days
-            .parse()
-            .map_err(|_| format!("line {n}: {days:?} is not a number of days"))?;
+        let days: i64 = days.parse().map_err(|source| CadenceError::NotDays {
+            line: n,
+            days: days.to_string(),
+            source,
+        })?;
         let mut rule = json!({ "kind": kind, "days_after_session": days, "at": at });
         match rest {
             [] => {}
@@ -58,8 +82,11 @@ pub fn parse_rules(text: &str) -> Result<Vec<Value>, String> {
                     .filter(|s| !s.is_empty())
                     .map(str::parse::<i64>)
                     .collect();
-                rule["sessions"] = json!(sessions
-                    .map_err(|_| format!("line {n}: {list:?} is not a list of session numbers"))?);
+                rule["sessions"] = json!(sessions.map_err(|source| CadenceError::NotSessions {
+                    line: n,
+                    list: list.to_string(),
+                    source,
+                })?);
             }
             _ => return Err(shape()),
         }
@@ -74,16 +101,14 @@ pub fn quiet_hours_text(q: Option<&QuietHours>) -> String {
 }
 
 /// `19:00-08:00` as the program file's `quiet_hours`; empty = none.
-pub fn parse_quiet_hours(text: &str) -> Result<Option<Value>, String> {
+pub fn parse_quiet_hours(text: &str) -> Result<Option<Value>, CadenceError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
     match text.split_once('-') {
         Some((from, to)) => Ok(Some(json!({ "from": from.trim(), "to": to.trim() }))),
-        None => Err(format!(
-            "{text:?}: write FROM-TO, e.g. 19:00-08:00, or leave it empty"
-        )),
+        None => Err(CadenceError::NotQuietHours(text.to_string())),
     }
 }
 
@@ -124,9 +149,11 @@ mod tests {
     fn bad_lines_are_named_and_bad_values_left_to_the_files_validation() {
         assert!(parse_rules("small_step 1")
             .unwrap_err()
+            .to_string()
             .starts_with("line 1:"));
         assert!(parse_rules("a 1 09:00\nsmall_step x 09:00")
             .unwrap_err()
+            .to_string()
             .starts_with("line 2: \"x\""));
         assert!(parse_rules("small_step 1 09:00 sessions a,b").is_err());
         // A wrong kind or time parses here; the program file refuses it by field.

@@ -11,6 +11,40 @@ use cron::{Schedule, TimeUnitSpec};
 use jiff::Timestamp;
 use std::str::FromStr;
 
+/// Why a cron rule is refused, naming the expression (and the field).
+#[derive(Debug, thiserror::Error)]
+pub enum CronError {
+    #[error("{0:?} is not a 5-field cron expression (minute hour day-of-month month day-of-week, e.g. \"30 9 * * 1\")")]
+    NotFiveFields(String),
+    #[error("{0:?} restricts both day of month and day of week; use one of them")]
+    BothDays(String),
+    #[error("{expr:?}: {problem}")]
+    DayOfWeek {
+        expr: String,
+        problem: DayOfWeekProblem,
+    },
+    #[error("{expr:?} is not a valid cron expression")]
+    Invalid {
+        expr: String,
+        #[source]
+        source: cron::error::Error,
+    },
+}
+
+/// What is wrong with one item of a day-of-week field (part of the
+/// message, not a cause: the item is what was typed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DayOfWeekProblem {
+    #[error("{0:?} has a bad step")]
+    BadStep(String),
+    #[error("{0:?} is a backwards day-of-week range")]
+    Backwards(String),
+    #[error("{0:?} is not a day of week (0-7, Sunday is 0 or 7)")]
+    OutOfRange(String),
+    #[error("{0:?} is not a day of week")]
+    NotADay(String),
+}
+
 const DAY_NAMES: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
 #[derive(Debug, Clone)]
@@ -26,26 +60,27 @@ impl PartialEq for CronRule {
 }
 
 impl CronRule {
-    pub fn parse(expr: &str) -> Result<Self, String> {
+    pub fn parse(expr: &str) -> Result<Self, CronError> {
         let fields: Vec<&str> = expr.split_whitespace().collect();
         if fields.len() != 5 {
-            return Err(format!(
-                "{expr:?} is not a 5-field cron expression (minute hour day-of-month month day-of-week, e.g. \"30 9 * * 1\")"
-            ));
+            return Err(CronError::NotFiveFields(expr.to_string()));
         }
         let (dom, dow) = (fields[2], fields[4]);
         if dom != "*" && dom != "?" && dow != "*" && dow != "?" {
-            return Err(format!(
-                "{expr:?} restricts both day of month and day of week; use one of them"
-            ));
+            return Err(CronError::BothDays(expr.to_string()));
         }
-        let dow = translate_day_of_week(dow).map_err(|e| format!("{expr:?}: {e}"))?;
+        let dow = translate_day_of_week(dow).map_err(|problem| CronError::DayOfWeek {
+            expr: expr.to_string(),
+            problem,
+        })?;
         let translated = format!(
             "0 {} {} {} {} {}",
             fields[0], fields[1], dom, fields[3], dow
         );
-        let schedule = Schedule::from_str(&translated)
-            .map_err(|e| format!("{expr:?} is not a valid cron expression ({e})"))?;
+        let schedule = Schedule::from_str(&translated).map_err(|source| CronError::Invalid {
+            expr: expr.to_string(),
+            source,
+        })?;
         Ok(Self {
             source: expr.split_whitespace().collect::<Vec<_>>().join(" "),
             schedule,
@@ -89,7 +124,7 @@ impl CronRule {
 }
 
 /// Standard day-of-week field → a comma list of day names (or `*`).
-fn translate_day_of_week(field: &str) -> Result<String, String> {
+fn translate_day_of_week(field: &str) -> Result<String, DayOfWeekProblem> {
     if field == "*" || field == "?" {
         return Ok("*".into());
     }
@@ -101,7 +136,7 @@ fn translate_day_of_week(field: &str) -> Result<String, String> {
                 s.parse::<usize>()
                     .ok()
                     .filter(|s| *s > 0)
-                    .ok_or_else(|| format!("{item:?} has a bad step"))?,
+                    .ok_or_else(|| DayOfWeekProblem::BadStep(item.to_string()))?,
             ),
             None => (item, 1),
         };
@@ -116,7 +151,7 @@ fn translate_day_of_week(field: &str) -> Result<String, String> {
         // 7 is Sunday too; a range may end on it ("5-7").
         let hi = if hi < lo && hi == 0 { 7 } else { hi };
         if hi < lo {
-            return Err(format!("{item:?} is a backwards day-of-week range"));
+            return Err(DayOfWeekProblem::Backwards(item.to_string()));
         }
         for d in (lo..=hi).step_by(step) {
             days[d % 7] = true;
@@ -131,21 +166,19 @@ fn translate_day_of_week(field: &str) -> Result<String, String> {
         .join(","))
 }
 
-fn day_number(s: &str) -> Result<usize, String> {
+fn day_number(s: &str) -> Result<usize, DayOfWeekProblem> {
     if let Ok(n) = s.parse::<usize>() {
         return if n <= 7 {
             Ok(n)
         } else {
-            Err(format!(
-                "{s:?} is not a day of week (0-7, Sunday is 0 or 7)"
-            ))
+            Err(DayOfWeekProblem::OutOfRange(s.to_string()))
         };
     }
     let lower = s.to_ascii_lowercase();
     DAY_NAMES
         .iter()
         .position(|n| lower.starts_with(&n.to_ascii_lowercase()) && lower.len() >= 3)
-        .ok_or_else(|| format!("{s:?} is not a day of week"))
+        .ok_or_else(|| DayOfWeekProblem::NotADay(s.to_string()))
 }
 
 #[cfg(test)]
@@ -207,12 +240,19 @@ mod tests {
 
     #[test]
     fn bad_expressions_are_refused_with_the_reason() {
-        assert!(CronRule::parse("30 9 * *").unwrap_err().contains("5-field"));
+        assert!(CronRule::parse("30 9 * *")
+            .unwrap_err()
+            .to_string()
+            .contains("5-field"));
         assert!(CronRule::parse("61 9 * * 1").is_err());
         assert!(CronRule::parse("30 9 * * 8")
             .unwrap_err()
+            .to_string()
             .contains("day of week"));
-        assert!(CronRule::parse("30 9 1 * 1").unwrap_err().contains("both"));
+        assert!(CronRule::parse("30 9 1 * 1")
+            .unwrap_err()
+            .to_string()
+            .contains("both"));
     }
 
     #[test]

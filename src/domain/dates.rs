@@ -10,16 +10,28 @@ use serde::Serialize;
 
 /// A date a session can be planned on, as someone typed it (YYYY-MM-DD,
 /// within the years a program can plan for), or what is wrong with it.
-pub fn plan_date(s: &str) -> Result<Date, String> {
+pub fn plan_date(s: &str) -> Result<Date, DateError> {
     use super::program::DATE_RANGE;
     match s.trim().parse::<Date>() {
-        Ok(d) if d.year() < DATE_RANGE.0 || d.year() > DATE_RANGE.1 => Err(format!(
-            "{s:?} is outside the dates a program can plan for ({} to {})",
-            DATE_RANGE.0, DATE_RANGE.1
-        )),
+        Ok(d) if d.year() < DATE_RANGE.0 || d.year() > DATE_RANGE.1 => {
+            Err(DateError::OutsidePlan(s.to_string()))
+        }
         Ok(d) => Ok(d),
-        Err(_) => Err(format!("{s:?} is not a date (YYYY-MM-DD)")),
+        Err(_) => Err(DateError::NotADate(s.to_string())),
     }
+}
+
+/// Why a typed date cannot be planned on, naming what was given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    #[error("{0:?} is not a date (YYYY-MM-DD)")]
+    NotADate(String),
+    #[error(
+        "{0:?} is outside the dates a program can plan for ({from} to {to})",
+        from = super::program::DATE_RANGE.0,
+        to = super::program::DATE_RANGE.1
+    )]
+    OutsidePlan(String),
 }
 
 /// A participant's own date for one session.

@@ -82,6 +82,24 @@ impl CsvRecord {
     }
 }
 
+/// Why a CSV file is refused as a whole (its rows' own problems are listed
+/// with the rows instead).
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("the first line is not a CSV header")]
+    NoHeader(#[source] csv::Error),
+    #[error("the header has no {column} column (expected: {expected})")]
+    NoColumn { column: String, expected: String },
+    #[error("row {row}")]
+    Row {
+        row: usize,
+        #[source]
+        source: csv::Error,
+    },
+    #[error("the file has a header but no rows")]
+    NoRows,
+}
+
 /// Reads a CSV as HR and coaching platforms export it (a BOM, comma or
 /// semicolon, headers in any order under a few spellings): each record by
 /// column, with its line. `Err` names what is wrong with the file as a
@@ -91,7 +109,7 @@ pub fn csv_records(
     columns: &[(&'static str, &[&str])],
     required: &[&str],
     expected: &str,
-) -> Result<Vec<CsvRecord>, String> {
+) -> Result<Vec<CsvRecord>, CsvError> {
     let text = text.trim_start_matches('\u{feff}');
     let first = text.lines().next().unwrap_or_default();
     let delimiter = if first.matches(';').count() > first.matches(',').count() {
@@ -104,10 +122,7 @@ pub fn csv_records(
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("the first line is not a CSV header: {e}"))?
-        .clone();
+    let headers = reader.headers().map_err(CsvError::NoHeader)?.clone();
     let mut index: HashMap<&'static str, usize> = HashMap::new();
     let mut others: Vec<(String, usize)> = Vec::new();
     for (i, h) in headers.iter().enumerate() {
@@ -124,14 +139,15 @@ pub fn csv_records(
     }
     for column in required {
         if !index.contains_key(column) {
-            return Err(format!(
-                "the header has no {column} column (expected: {expected})"
-            ));
+            return Err(CsvError::NoColumn {
+                column: column.to_string(),
+                expected: expected.to_string(),
+            });
         }
     }
     let mut out = Vec::new();
     for (n, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| format!("row {}: {e}", n + 2))?;
+        let record = record.map_err(|source| CsvError::Row { row: n + 2, source })?;
         // The reader skips blank lines: count the file's own lines up to the record.
         let line = record.position().map_or(n + 2, |p| {
             let bytes = text.as_bytes();
@@ -188,7 +204,7 @@ pub fn has_session_columns(text: &str) -> bool {
         .any(|h| session_column(h.trim().trim_matches('"').to_lowercase().as_str()).is_some())
 }
 
-pub fn read(text: &str, cohorts: &[String]) -> Result<Vec<EnrolmentRow>, String> {
+pub fn read(text: &str, cohorts: &[String]) -> Result<Vec<EnrolmentRow>, CsvError> {
     let records = csv_records(
         text,
         &COLUMNS,
@@ -220,7 +236,7 @@ pub fn read(text: &str, cohorts: &[String]) -> Result<Vec<EnrolmentRow>, String>
         rows.push(row);
     }
     if rows.is_empty() {
-        return Err("the file has a header but no rows".into());
+        return Err(CsvError::NoRows);
     }
     Ok(rows)
 }
@@ -329,10 +345,13 @@ mod tests {
 
     #[test]
     fn a_file_without_the_needed_columns_is_refused_as_a_whole() {
-        let e = read("name,email\nJana,jana@acme.example\n", &[]).unwrap_err();
+        let e = read("name,email\nJana,jana@acme.example\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("manager"), "{e}");
         assert!(read("name,email,manager\n", &[])
             .unwrap_err()
+            .to_string()
             .contains("no rows"));
     }
 

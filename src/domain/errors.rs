@@ -3,6 +3,18 @@
 use serde::Serialize;
 use std::fmt;
 
+/// An error's message with each of its causes after it (`a: b: c`), as a
+/// person reads it: the errors here name what failed, their sources why.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out += &format!(": {c}");
+        cause = c.source();
+    }
+    out
+}
+
 /// One problem in a config document: where it is and why it is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
@@ -32,6 +44,11 @@ impl ConfigErrors {
             path: path.into(),
             message: message.into(),
         });
+    }
+
+    /// A value a parser refused: its message, with its causes after it.
+    pub fn push_error(&mut self, path: impl Into<String>, e: &dyn std::error::Error) {
+        self.push(path, with_causes(e));
     }
 
     pub fn is_empty(&self) -> bool {

@@ -3,6 +3,23 @@
 
 use std::fmt;
 
+/// Why a chat identity, channel or email is refused, naming what was given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    #[error(
+        "{0:?} is not a chat identity (expected slack:TEAM_ID/USER_ID or teams:TENANT_ID/USER_ID)"
+    )]
+    NotAChatIdentity(String),
+    #[error("{0:?}: a Slack identity is a team id (T…) and a user id (U… or W…)")]
+    NotASlackIdentity(String),
+    #[error(
+        "{0:?} is not a channel (expected slack:TEAM_ID/CHANNEL_ID or teams:TENANT_ID/CHANNEL_ID)"
+    )]
+    NotAChannel(String),
+    #[error("{0:?} is not an email address")]
+    NotAnEmail(String),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Platform {
     Slack,
@@ -45,10 +62,8 @@ impl ChatIdentity {
         }
     }
 
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let bad = || {
-            format!("{s:?} is not a chat identity (expected slack:TEAM_ID/USER_ID or teams:TENANT_ID/USER_ID)")
-        };
+    pub fn parse(s: &str) -> Result<Self, IdentityError> {
+        let bad = || IdentityError::NotAChatIdentity(s.to_string());
         let (platform, rest) = s.trim().split_once(':').ok_or_else(bad)?;
         let platform = Platform::parse(platform).ok_or_else(bad)?;
         let (workspace, user) = rest.split_once('/').ok_or_else(bad)?;
@@ -63,9 +78,7 @@ impl ChatIdentity {
         if platform == Platform::Slack
             && !(workspace.starts_with(['T', 'E']) && user.starts_with(['U', 'W']))
         {
-            return Err(format!(
-                "{s:?}: a Slack identity is a team id (T…) and a user id (U… or W…)"
-            ));
+            return Err(IdentityError::NotASlackIdentity(s.to_string()));
         }
         Ok(Self {
             platform,
@@ -96,10 +109,8 @@ pub struct ChannelRef {
 }
 
 impl ChannelRef {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let bad = || {
-            format!("{s:?} is not a channel (expected slack:TEAM_ID/CHANNEL_ID or teams:TENANT_ID/CHANNEL_ID)")
-        };
+    pub fn parse(s: &str) -> Result<Self, IdentityError> {
+        let bad = || IdentityError::NotAChannel(s.to_string());
         let (platform, rest) = s.trim().split_once(':').ok_or_else(bad)?;
         let platform = Platform::parse(platform).ok_or_else(bad)?;
         let (workspace, channel) = rest.split_once('/').ok_or_else(bad)?;
@@ -131,7 +142,7 @@ impl fmt::Display for ChannelRef {
 pub struct Email(String);
 
 impl Email {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, IdentityError> {
         let t = s.trim().to_lowercase();
         let valid = match t.split_once('@') {
             Some((local, domain)) => {
@@ -147,7 +158,7 @@ impl Email {
         if valid && t.len() <= 254 {
             Ok(Self(t))
         } else {
-            Err(format!("{s:?} is not an email address"))
+            Err(IdentityError::NotAnEmail(s.to_string()))
         }
     }
 
@@ -172,7 +183,7 @@ pub struct PersonRef {
 
 impl PersonRef {
     /// Parses the short form used for managers: an email or a chat identity.
-    pub fn parse_short(s: &str) -> Result<Self, String> {
+    pub fn parse_short(s: &str) -> Result<Self, IdentityError> {
         if s.trim().starts_with("slack:") || s.trim().starts_with("teams:") {
             Ok(Self {
                 email: None,

@@ -526,18 +526,22 @@ pub const DATE_RANGE: (i16, i16) = (2000, 2100);
 fn date_field(f: &Field, errs: &mut ConfigErrors) -> Option<Date> {
     let s = f.str(errs)?;
     super::dates::plan_date(&s)
-        .map_err(|e| errs.push(&f.path, e))
+        .map_err(|e| errs.push_error(&f.path, &e))
         .ok()
 }
 
 fn time_field(f: &Field, errs: &mut ConfigErrors) -> Option<TimeOfDay> {
     let s = f.str(errs)?;
-    TimeOfDay::parse(&s).map_err(|e| errs.push(&f.path, e)).ok()
+    TimeOfDay::parse(&s)
+        .map_err(|e| errs.push_error(&f.path, &e))
+        .ok()
 }
 
 fn zone_field(f: &Field, errs: &mut ConfigErrors) -> Option<Zone> {
     let s = f.str(errs)?;
-    Zone::parse(&s).map_err(|e| errs.push(&f.path, e)).ok()
+    Zone::parse(&s)
+        .map_err(|e| errs.push_error(&f.path, &e))
+        .ok()
 }
 
 fn int_in(f: &Field, lo: i64, hi: i64, what: &str, errs: &mut ConfigErrors) -> Option<i64> {
@@ -647,7 +651,7 @@ fn parse_program(
     let sponsor_channel = o.get("sponsor_channel").and_then(|c| {
         c.str(errs).and_then(|s| {
             ChannelRef::parse(&s)
-                .map_err(|e| errs.push(&c.path, e))
+                .map_err(|e| errs.push_error(&c.path, &e))
                 .ok()
         })
     });
@@ -656,9 +660,9 @@ fn parse_program(
         .map(|a| {
             let mut out: Vec<PersonRef> = Vec::new();
             for item in a.list(errs).unwrap_or_default() {
-                let parsed = item
-                    .str(errs)
-                    .map(|s| PersonRef::parse_short(&s).map_err(|e| errs.push(&item.path, e)));
+                let parsed = item.str(errs).map(|s| {
+                    PersonRef::parse_short(&s).map_err(|e| errs.push_error(&item.path, &e))
+                });
                 if let Some(Ok(admin)) = parsed {
                     if out.iter().any(|o| o.key() == admin.key()) {
                         errs.push(&item.path, "this admin is listed twice");
@@ -773,7 +777,7 @@ fn parse_program(
     let bookings_feed = o.get("bookings_feed").and_then(|b| {
         let s = b.str(errs)?;
         super::bookings::FeedUrl::parse(&s)
-            .map_err(|e| errs.push(&b.path, e))
+            .map_err(|e| errs.push_error(&b.path, &e))
             .ok()
     });
     let send_window_hours = o
@@ -982,7 +986,7 @@ fn parse_holiday_calendars(
                 });
                 match read {
                     Ok(d) => dates.extend(d),
-                    Err(e) => errs.push(&ics.path, e),
+                    Err(e) => errs.push_error(&ics.path, &e),
                 }
             }
         }
@@ -1210,7 +1214,9 @@ fn parse_recurring(f: &Field, errs: &mut ConfigErrors) -> Vec<RecurringRule> {
         });
         let cron = o.req("cron", errs).and_then(|c| {
             let s = c.str(errs)?;
-            CronRule::parse(&s).map_err(|e| errs.push(&c.path, e)).ok()
+            CronRule::parse(&s)
+                .map_err(|e| errs.push_error(&c.path, &e))
+                .ok()
         });
         let question = match purpose {
             Some(RecurringPurpose::Pulse) => {
@@ -1431,13 +1437,16 @@ const PARTICIPANT_FIELDS: [&str; 10] = [
 
 fn person_ref(o: &Obj, path: &str, errs: &mut ConfigErrors) -> Option<PersonRef> {
     let email = o.get("email").and_then(|e| {
-        e.str(errs)
-            .and_then(|s| Email::parse(&s).map_err(|m| errs.push(&e.path, m)).ok())
+        e.str(errs).and_then(|s| {
+            Email::parse(&s)
+                .map_err(|m| errs.push_error(&e.path, &m))
+                .ok()
+        })
     });
     let chat = o.get("chat").and_then(|c| {
         c.str(errs).and_then(|s| {
             ChatIdentity::parse(&s)
-                .map_err(|m| errs.push(&c.path, m))
+                .map_err(|e| errs.push_error(&c.path, &e))
                 .ok()
         })
     });
@@ -1465,7 +1474,7 @@ fn parse_participants(
         let person = person_ref(&o, &item.path, errs);
         let manager = o.get("manager").and_then(|m| match &m.value {
             Value::String(s) => PersonRef::parse_short(s)
-                .map_err(|e| errs.push(&m.path, e))
+                .map_err(|e| errs.push_error(&m.path, &e))
                 .ok(),
             _ => {
                 let mo = m.obj(&["name", "email", "chat"], errs)?;

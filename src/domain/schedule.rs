@@ -4,7 +4,7 @@
 //! found before anything is applied.
 
 use super::dates::plan_date;
-use super::enrolment::{csv_records, CsvRow, RowProblem};
+use super::enrolment::{csv_records, CsvError, CsvRow, RowProblem};
 use super::identity::Email;
 use jiff::civil::Date;
 use serde::Serialize;
@@ -60,7 +60,7 @@ const COLUMNS: [(&str, &[&str]); 5] = [
 
 /// Reads the file; `Err` names what is wrong with it as a whole. `cohorts`:
 /// the program's cohort keys; `sessions`: how many sessions it plans.
-pub fn read(text: &str, cohorts: &[String], sessions: u32) -> Result<Vec<ScheduleRow>, String> {
+pub fn read(text: &str, cohorts: &[String], sessions: u32) -> Result<Vec<ScheduleRow>, CsvError> {
     let records = csv_records(
         text,
         &COLUMNS,
@@ -142,7 +142,7 @@ pub fn read(text: &str, cohorts: &[String], sessions: u32) -> Result<Vec<Schedul
         rows.push(row);
     }
     if rows.is_empty() {
-        return Err("the file has a header but no rows".into());
+        return Err(CsvError::NoRows);
     }
     Ok(rows)
 }
@@ -243,10 +243,13 @@ mod tests {
 
     #[test]
     fn a_file_without_the_needed_columns_is_refused_as_a_whole() {
-        let e = read("email,planned\njana@acme.example,2026-09-23\n", &[], 5).unwrap_err();
+        let e = read("email,planned\njana@acme.example,2026-09-23\n", &[], 5)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("session"), "{e}");
         assert!(read("email,session,planned\n", &[], 5)
             .unwrap_err()
+            .to_string()
             .contains("no rows"));
     }
 }

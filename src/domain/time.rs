@@ -6,6 +6,15 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use std::fmt;
 
+/// Why a time of day or a time zone is refused, naming what was given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    #[error("{0:?} is not a time of day (HH:MM, 00:00 to 23:59)")]
+    NotATimeOfDay(String),
+    #[error("{0:?} is not a known time zone (use an IANA name such as Europe/Prague)")]
+    UnknownZone(String),
+}
+
 /// A wall-clock time of day, `HH:MM` (24-hour).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TimeOfDay {
@@ -14,8 +23,8 @@ pub struct TimeOfDay {
 }
 
 impl TimeOfDay {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let bad = || format!("{s:?} is not a time of day (HH:MM, 00:00 to 23:59)");
+    pub fn parse(s: &str) -> Result<Self, TimeError> {
+        let bad = || TimeError::NotATimeOfDay(s.to_string());
         let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;
         if h.is_empty() || h.len() > 2 || m.len() != 2 {
             return Err(bad());
@@ -51,16 +60,14 @@ pub struct Zone {
 }
 
 impl Zone {
-    pub fn parse(name: &str) -> Result<Self, String> {
+    pub fn parse(name: &str) -> Result<Self, TimeError> {
         let name = name.trim();
         match TimeZone::get(name) {
             Ok(tz) => Ok(Self {
                 name: name.to_string(),
                 tz,
             }),
-            Err(_) => Err(format!(
-                "{name:?} is not a known time zone (use an IANA name such as Europe/Prague)"
-            )),
+            Err(_) => Err(TimeError::UnknownZone(name.to_string())),
         }
     }
 
@@ -423,13 +430,14 @@ mod tests {
         }
         assert!(TimeOfDay::parse("25:00")
             .unwrap_err()
+            .to_string()
             .contains("\"25:00\" is not a time of day"));
     }
 
     #[test]
     fn unknown_zone_is_refused_by_name() {
         let e = Zone::parse("Mars/Olympus").unwrap_err();
-        assert!(e.contains("Mars/Olympus"), "{e}");
+        assert!(e.to_string().contains("Mars/Olympus"), "{e}");
     }
 
     #[test]

@@ -684,9 +684,11 @@ pub async fn erase(
         ))
     })?;
     let who = match (&req.email, &req.chat) {
-        (Some(e), None) => crate::domain::PersonRef::parse_short(e).map_err(|m| ("email", m)),
+        (Some(e), None) => {
+            crate::domain::PersonRef::parse_short(e).map_err(|m| ("email", m.to_string()))
+        }
         (None, Some(c)) if c.starts_with("slack:") || c.starts_with("teams:") => {
-            crate::domain::PersonRef::parse_short(c).map_err(|m| ("chat", m))
+            crate::domain::PersonRef::parse_short(c).map_err(|m| ("chat", m.to_string()))
         }
         (None, Some(_)) => Err(("chat", "a chat identity looks like slack:T…/U…".to_string())),
         _ => Err(("", "give exactly one of email or chat".to_string())),

@@ -3,6 +3,7 @@
 //! only the service's own faults are 5xx, and those never leak internals.
 
 use crate::app::AppError;
+use crate::domain::errors::with_causes;
 use crate::domain::{ConfigErrors, FieldError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -64,7 +65,7 @@ impl From<AppError> for ApiError {
                 )
             }
             AppError::Store(e) => {
-                tracing::error!(error = %e, "storage failed");
+                tracing::error!(error = %with_causes(&e), "storage failed");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "storage is unavailable; nothing was changed, try again",

@@ -10,6 +10,7 @@
 
 use crate::app::{App, AppError, JobContext};
 use crate::chat::{ChatError, ChatPort, Message};
+use crate::domain::errors::with_causes;
 use crate::domain::metrics::ProgramWeek;
 use crate::domain::JobPurpose;
 use crate::domain::{ChatIdentity, JobId, PersonId};
@@ -238,7 +239,11 @@ impl Dispatcher {
                 match self.app.batch_message(job.org_id, lead, Some(job.id)).await {
                     Ok(m) => ready.message = m,
                     Err(AppError::Store(e)) => {
-                        prepared = Err(self.retry(&job, format!("database: {e}"), job.verify_first))
+                        prepared = Err(self.retry(
+                            &job,
+                            format!("database: {}", with_causes(&e)),
+                            job.verify_first,
+                        ))
                     }
                     Err(e) => prepared = Err(ended(JobState::Skipped, e.to_string())),
                 }
@@ -315,7 +320,11 @@ impl Dispatcher {
         let ctx = match ctx {
             Ok(c) => c,
             Err(AppError::Store(e)) => {
-                return Err(self.retry(job, format!("database: {e}"), job.verify_first))
+                return Err(self.retry(
+                    job,
+                    format!("database: {}", with_causes(&e)),
+                    job.verify_first,
+                ))
             }
             Err(e) => return Err(ended(JobState::Skipped, e.to_string())),
         };
@@ -367,7 +376,11 @@ impl Dispatcher {
             Ok(x) => x,
             Err(e) => {
                 return (
-                    Err(self.retry(job, format!("database: {e}"), job.verify_first)),
+                    Err(self.retry(
+                        job,
+                        format!("database: {}", with_causes(&e)),
+                        job.verify_first,
+                    )),
                     None,
                 )
             }
@@ -444,7 +457,11 @@ impl Dispatcher {
         {
             Ok(d) => d,
             Err(AppError::Store(e)) => {
-                return Err(self.retry(job, format!("database: {e}"), job.verify_first))
+                return Err(self.retry(
+                    job,
+                    format!("database: {}", with_causes(&e)),
+                    job.verify_first,
+                ))
             }
             Err(e) => return Err(ended(JobState::Failed, e.to_string())),
         };
@@ -646,7 +663,9 @@ impl Dispatcher {
                         }
                     }
                     Ok(false) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not check for maintenance"),
+                    Err(e) => {
+                        tracing::warn!(error = %with_causes(&e), "could not check for maintenance")
+                    }
                 }
             }
             match self.run_once().await {
@@ -662,7 +681,7 @@ impl Dispatcher {
                     continue;
                 }
                 Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "dispatcher round failed"),
+                Err(e) => tracing::error!(error = %with_causes(&e), "dispatcher round failed"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}

@@ -25,8 +25,12 @@ pub enum StartupError {
         source: StoreError,
     },
     /// The Slack Web API client (`SLACK_API_URL`) could not be built.
-    #[error("the HTTP client for Slack's Web API at {api}: {reason}")]
-    SlackClient { api: String, reason: String },
+    #[error("the HTTP client for Slack's Web API at {api}")]
+    SlackClient {
+        api: String,
+        #[source]
+        source: crate::chat::slack::ClientError,
+    },
     #[error("SLACK_BOT_TOKEN was refused by {api}")]
     SlackTokenRefused {
         api: String,
@@ -70,12 +74,6 @@ impl StartupError {
     /// The message with each cause after it, as the command line prints it
     /// (for `/readyz`, which shows one line).
     pub fn with_causes(&self) -> String {
-        let mut out = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(c) = cause {
-            out += &format!(": {c}");
-            cause = c.source();
-        }
-        out
+        crate::domain::errors::with_causes(self)
     }
 }

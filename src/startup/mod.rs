@@ -137,9 +137,9 @@ fn slack_client(
     settings: &Settings,
 ) -> Result<Arc<crate::chat::slack::SlackHttpClient>, StartupError> {
     let api = &settings.slack.api_url;
-    http_client(api).map_err(|reason| StartupError::SlackClient {
+    http_client(api).map_err(|source| StartupError::SlackClient {
         api: api.clone(),
-        reason,
+        source,
     })
 }
 

@@ -45,9 +45,11 @@ pub use tap_writer::{Checked as CheckedTap, TapCheck, TapToCheck};
 pub enum StoreError {
     #[error("database URL {0:?} is not sqlite:// or postgres://")]
     UnsupportedUrl(String),
-    #[error("database error: {0}")]
+    // The source's text is not repeated here: whoever prints the error
+    // prints its causes after it (`domain::errors::with_causes`).
+    #[error("database error")]
     Db(#[from] sqlx::Error),
-    #[error("migration failed: {0}")]
+    #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     NotFound(String),
@@ -55,7 +57,7 @@ pub enum StoreError {
     Conflict(String),
     /// A stored time that no longer reads (a damaged row): an error that
     /// names it, never a stand-in date.
-    #[error("a stored time ({millis} ms since 1970) is out of range: {source}")]
+    #[error("a stored time ({millis} ms since 1970) is out of range")]
     BadTime {
         millis: i64,
         #[source]
@@ -329,5 +331,12 @@ mod tests {
         ));
         assert!(e.to_string().contains(&i64::MAX.to_string()), "{e}");
         assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
+    fn a_database_error_says_its_cause_once() {
+        let cause = sqlx::Error::PoolTimedOut.to_string();
+        let said = crate::domain::errors::with_causes(&StoreError::from(sqlx::Error::PoolTimedOut));
+        assert_eq!(said, format!("database error: {cause}"));
     }
 }

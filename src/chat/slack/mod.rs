@@ -45,9 +45,16 @@ const PERMANENT: &[&str] = &[
     "edit_window_closed",
 ];
 
+/// Why a Slack Web API client cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot load the system's TLS root certificates")]
+    TlsRoots(#[source] std::io::Error),
+}
+
 /// Builds a Slack Web API client for `api_url` (Slack, or the simulator over
 /// plain HTTP), through the proxy `HTTPS_PROXY` / `NO_PROXY` name, if any.
-pub fn http_client(api_url: &str) -> Result<Arc<SlackHttpClient>, String> {
+pub fn http_client(api_url: &str) -> Result<Arc<SlackHttpClient>, ClientError> {
     http_client_via(api_url, ProxyConnector::from_env())
 }
 
@@ -55,10 +62,10 @@ pub fn http_client(api_url: &str) -> Result<Arc<SlackHttpClient>, String> {
 pub fn http_client_via(
     api_url: &str,
     connector: ProxyConnector,
-) -> Result<Arc<SlackHttpClient>, String> {
+) -> Result<Arc<SlackHttpClient>, ClientError> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
-        .map_err(|e| format!("cannot load the system's TLS root certificates: {e}"))?
+        .map_err(ClientError::TlsRoots)?
         .https_or_http()
         .enable_http1()
         .enable_http2()

@@ -419,7 +419,7 @@ impl ChatPort for TeamsChat {
 
     /// Forms are cards in the 1:1 chat (`trigger` is the person's identity).
     async fn open_form(&self, trigger: &str, view: &View) -> Result<(), ChatError> {
-        let to = ChatIdentity::parse(trigger).map_err(ChatError::Permanent)?;
+        let to = ChatIdentity::parse(trigger).map_err(|e| ChatError::Permanent(e.to_string()))?;
         self.send_card_to(&to, &cards::render_view(view)?).await
     }
 

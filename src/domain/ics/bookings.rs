@@ -12,7 +12,7 @@
 
 use super::content::{parse_when, ContentLine};
 use super::events::RawEvent;
-use super::read_components;
+use super::{read_components, IcsError};
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -82,7 +82,7 @@ pub struct Bookings {
 }
 
 /// Reads a bookings calendar (at most [`MAX_BOOKINGS_BYTES`]).
-pub fn parse_bookings(ics: &str) -> Result<Bookings, String> {
+pub fn parse_bookings(ics: &str) -> Result<Bookings, IcsError> {
     let raw = read_components(ics, MAX_BOOKINGS_BYTES, BOOKINGS_CALENDAR)?;
     let mut out = Bookings::default();
     for r in raw {
@@ -100,7 +100,7 @@ pub fn parse_bookings(ics: &str) -> Result<Bookings, String> {
             .iter()
             .any(|p| r.all(p).next().is_some());
         let start = match r.one("DTSTART")? {
-            Some((n, l)) => Some(booking_start(l).map_err(|m| format!("line {n}: {m}"))?),
+            Some((n, l)) => Some(booking_start(l).map_err(|e| e.at(*n))?),
             None => None,
         };
         match start {
@@ -118,7 +118,7 @@ pub fn parse_bookings(ics: &str) -> Result<Bookings, String> {
 
 /// The emails of an event's attendees who did not decline, the organiser
 /// (often listed as an attendee too) left out.
-fn attendees(r: &RawEvent, organiser: Option<&String>) -> Result<Vec<String>, String> {
+fn attendees(r: &RawEvent, organiser: Option<&String>) -> Result<Vec<String>, IcsError> {
     let mut out: Vec<String> = Vec::new();
     for (_, l) in r.all("ATTENDEE") {
         let declined = l
@@ -142,7 +142,7 @@ fn email_of(l: &ContentLine) -> Option<String> {
     (scheme.eq_ignore_ascii_case("mailto") && email.contains('@')).then_some(email)
 }
 
-fn booking_start(l: &ContentLine) -> Result<BookingStart, String> {
+fn booking_start(l: &ContentLine) -> Result<BookingStart, IcsError> {
     let when = parse_when(l)?;
     let Some(secs) = when.time else {
         return Ok(BookingStart::Day(when.date));
@@ -154,7 +154,11 @@ fn booking_start(l: &ContentLine) -> Result<BookingStart, String> {
         return TimeZone::UTC
             .to_timestamp(local)
             .map(BookingStart::At)
-            .map_err(|e| format!("DTSTART {:?}: {e}", l.value.trim()));
+            .map_err(|source| IcsError::Start {
+                line: None,
+                value: l.value.trim().to_string(),
+                source,
+            });
     }
     let zone = l.param("TZID").and_then(|z| TimeZone::get(z.trim()).ok());
     Ok(match zone.and_then(|tz| tz.to_timestamp(local).ok()) {
@@ -166,6 +170,7 @@ fn booking_start(l: &ContentLine) -> Result<BookingStart, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::errors::with_causes;
     use jiff::civil::date;
 
     /// A calendar of `events` (each a few lines, one property a line).
@@ -246,6 +251,7 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_icalendar_or_too_large() {
+        let parse_bookings = |ics: &str| super::parse_bookings(ics).map_err(|e| with_causes(&e));
         let e = parse_bookings("name,email\nJana,jana@acme.example\n").unwrap_err();
         assert!(e.contains("not an iCalendar file"), "{e}");
         let e = parse_bookings(&cal(&[

@@ -1,6 +1,7 @@
 //! iCalendar's text as lines and values (RFC 5545 §3.1–3.3): unfolding,
 //! `NAME;PARAM=VALUE:value` content lines, dates and date-times, durations.
 
+use super::IcsError;
 use jiff::civil::Date;
 
 /// Unfolds continuation lines (RFC 5545 §3.1: a line starting with one space
@@ -30,7 +31,7 @@ pub(super) struct ContentLine {
 }
 
 impl ContentLine {
-    pub(super) fn parse(text: &str) -> Result<Self, String> {
+    pub(super) fn parse(text: &str) -> Result<Self, IcsError> {
         // The value starts at the first colon outside a quoted parameter value.
         let mut quoted = false;
         let mut colon = None;
@@ -45,16 +46,19 @@ impl ContentLine {
             }
         }
         let Some(colon) = colon else {
-            return Err(format!(
+            return Err(IcsError::refused(format!(
                 "{:?} is not an iCalendar line (NAME:value)",
                 short(text)
-            ));
+            )));
         };
         let (head, value) = (&text[..colon], &text[colon + 1..]);
         let mut parts = split_outside_quotes(head, ';').into_iter();
         let name = parts.next().unwrap_or_default().trim().to_ascii_uppercase();
         if name.is_empty() {
-            return Err(format!("{:?} has no property name", short(text)));
+            return Err(IcsError::refused(format!(
+                "{:?} has no property name",
+                short(text)
+            )));
         }
         let params = parts
             .map(|p| match p.split_once('=') {
@@ -128,10 +132,10 @@ pub(super) struct When {
     pub(super) time: Option<u32>,
 }
 
-pub(super) fn parse_when(line: &ContentLine) -> Result<When, String> {
+pub(super) fn parse_when(line: &ContentLine) -> Result<When, IcsError> {
     let v = line.value.trim();
     let (day, rest) = v.split_at(v.len().min(8));
-    let bad = || format!("{}: {v:?} is not an iCalendar date", line.name);
+    let bad = || IcsError::refused(format!("{}: {v:?} is not an iCalendar date", line.name));
     if day.len() != 8 || !day.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
@@ -140,7 +144,7 @@ pub(super) fn parse_when(line: &ContentLine) -> Result<When, String> {
         day[4..6].parse().map_err(|_| bad())?,
         day[6..8].parse().map_err(|_| bad())?,
     )
-    .map_err(|_| format!("{}: {v:?} is not a date", line.name))?;
+    .map_err(|_| IcsError::refused(format!("{}: {v:?} is not a date", line.name)))?;
     let date_only = line
         .param("VALUE")
         .is_some_and(|t| t.eq_ignore_ascii_case("DATE"));
@@ -167,7 +171,7 @@ pub(super) fn parse_when(line: &ContentLine) -> Result<When, String> {
 }
 
 /// Every date of a list property (`EXDATE:20261224,20261225`).
-pub(super) fn parse_whens(line: &ContentLine) -> Result<Vec<When>, String> {
+pub(super) fn parse_whens(line: &ContentLine) -> Result<Vec<When>, IcsError> {
     line.value
         .split(',')
         .map(|v| {

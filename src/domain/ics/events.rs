@@ -5,7 +5,7 @@ use super::content::{
     parse_duration_days, parse_when, parse_whens, short, unescape, ContentLine, When,
 };
 use super::rule::read_rule;
-use super::{Budget, Calendar, Event, MAX_EVENT_DAYS, MAX_RULES};
+use super::{Budget, Calendar, Event, IcsError, MAX_EVENT_DAYS, MAX_RULES};
 use jiff::civil::Date;
 use std::collections::HashMap;
 
@@ -23,11 +23,11 @@ impl RawEvent {
         }
     }
 
-    pub(super) fn one(&self, name: &str) -> Result<Option<&(usize, ContentLine)>, String> {
+    pub(super) fn one(&self, name: &str) -> Result<Option<&(usize, ContentLine)>, IcsError> {
         let mut found = self.props.iter().filter(|(_, l)| l.name == name);
         let first = found.next();
         if let Some((n, _)) = found.next() {
-            return Err(format!("line {n}: a second {name} in one event"));
+            return Err(IcsError::on(*n, format!("a second {name} in one event")));
         }
         Ok(first)
     }
@@ -50,11 +50,11 @@ impl RawEvent {
 
 /// Turns raw events into all-day events, refusing what would be misread;
 /// instances overridden by `RECURRENCE-ID` are taken out of their series.
-pub(super) fn read_events(raw: Vec<RawEvent>, budget: &mut Budget) -> Result<Calendar, String> {
+pub(super) fn read_events(raw: Vec<RawEvent>, budget: &mut Budget) -> Result<Calendar, IcsError> {
     let mut events: Vec<(Option<String>, Event)> = Vec::new();
     let mut overridden: HashMap<String, Vec<Date>> = HashMap::new();
     for r in raw {
-        let at = |n: usize, m: String| format!("line {n}: {m}");
+        let at = |n: usize, m: String| IcsError::on(n, m);
         let summary = r.summary();
         let uid = r.one("UID")?.map(|(_, l)| l.value.trim().to_string());
         if let Some((n, rid)) = r.one("RECURRENCE-ID")? {
@@ -68,7 +68,7 @@ pub(super) fn read_events(raw: Vec<RawEvent>, budget: &mut Budget) -> Result<Cal
                         .into(),
                 ));
             }
-            let when = parse_when(rid).map_err(|m| at(*n, m))?;
+            let when = parse_when(rid).map_err(|e| e.at(*n))?;
             let Some(uid) = uid.clone() else {
                 return Err(at(
                     *n,
@@ -92,7 +92,7 @@ pub(super) fn read_events(raw: Vec<RawEvent>, budget: &mut Budget) -> Result<Cal
         let Some((n, dtstart)) = r.one("DTSTART")? else {
             return Err(at(r.line, format!("{summary:?}: an event without DTSTART")));
         };
-        let start = parse_when(dtstart).map_err(|m| at(*n, m))?;
+        let start = parse_when(dtstart).map_err(|e| e.at(*n))?;
         let all_day_outlook = r
             .one("X-MICROSOFT-CDO-ALLDAYEVENT")?
             .is_some_and(|(_, l)| l.value.trim().eq_ignore_ascii_case("TRUE"));
@@ -112,7 +112,7 @@ pub(super) fn read_events(raw: Vec<RawEvent>, budget: &mut Budget) -> Result<Cal
                 return Err(at(*n, "an event has DTEND or DURATION, not both".into()))
             }
             (Some((n, dtend)), None) => {
-                let end = parse_when(dtend).map_err(|m| at(*n, m))?;
+                let end = parse_when(dtend).map_err(|e| e.at(*n))?;
                 if timed(&end) {
                     return Err(at(
                         *n,
@@ -149,7 +149,7 @@ pub(super) fn read_events(raw: Vec<RawEvent>, budget: &mut Budget) -> Result<Cal
             {
                 return Err(at(*n, "RDATE;VALUE=PERIOD is not read: list dates".into()));
             }
-            for w in parse_whens(l).map_err(|m| at(*n, m))? {
+            for w in parse_whens(l).map_err(|e| e.at(*n))? {
                 if timed(&w) {
                     return Err(at(
                         *n,
@@ -162,12 +162,7 @@ pub(super) fn read_events(raw: Vec<RawEvent>, budget: &mut Budget) -> Result<Cal
         let mut except = Vec::new();
         for (n, l) in r.all("EXDATE") {
             // The date of an excluded instance, even when written with a time.
-            except.extend(
-                parse_whens(l)
-                    .map_err(|m| at(*n, m))?
-                    .iter()
-                    .map(|w| w.date),
-            );
+            except.extend(parse_whens(l).map_err(|e| e.at(*n))?.iter().map(|w| w.date));
         }
         let mut event_rules = Vec::new();
         for (n, l) in r.all("RRULE") {
@@ -180,7 +175,7 @@ pub(super) fn read_events(raw: Vec<RawEvent>, budget: &mut Budget) -> Result<Cal
                 ));
             }
             budget.rules -= 1;
-            event_rules.push(read_rule(&l.value, start.date).map_err(|m| at(*n, m))?);
+            event_rules.push(read_rule(&l.value, start.date).map_err(|e| e.at(*n))?);
         }
         events.push((
             uid,

@@ -26,6 +26,63 @@ use rrule::{RRule, RRuleSet, Validated};
 use rule::{civil, midnight};
 use std::collections::BTreeSet;
 
+/// Why an iCalendar text is refused: on which line, when one line is to
+/// blame, and what is wrong there. The `rrule` crate's and jiff's own errors
+/// are kept as causes; the rest are this module's own words.
+#[derive(Debug, thiserror::Error)]
+pub enum IcsError {
+    #[error("{}{problem}", on_line(*line))]
+    Refused {
+        line: Option<usize>,
+        problem: String,
+    },
+    #[error("{}RRULE {value:?} is not read", on_line(*line))]
+    Rule {
+        line: Option<usize>,
+        value: String,
+        #[source]
+        source: Box<rrule::RRuleError>,
+    },
+    #[error("{}DTSTART {value:?}", on_line(*line))]
+    Start {
+        line: Option<usize>,
+        value: String,
+        #[source]
+        source: jiff::Error,
+    },
+}
+
+fn on_line(line: Option<usize>) -> String {
+    line.map(|n| format!("line {n}: ")).unwrap_or_default()
+}
+
+impl IcsError {
+    /// A problem with the text as a whole.
+    pub(crate) fn refused(problem: impl Into<String>) -> Self {
+        IcsError::Refused {
+            line: None,
+            problem: problem.into(),
+        }
+    }
+
+    /// A problem on line `n`.
+    pub(crate) fn on(n: usize, problem: impl Into<String>) -> Self {
+        IcsError::Refused {
+            line: Some(n),
+            problem: problem.into(),
+        }
+    }
+
+    /// The same problem, found on line `n` (a line already named stays).
+    pub(crate) fn at(mut self, n: usize) -> Self {
+        let (IcsError::Refused { line, .. }
+        | IcsError::Rule { line, .. }
+        | IcsError::Start { line, .. }) = &mut self;
+        line.get_or_insert(n);
+        self
+    }
+}
+
 /// The longest iCalendar text a holiday calendar may hold. A country's
 /// public holidays for a decade, one event per holiday and year, take some
 /// 100 KiB.
@@ -91,7 +148,7 @@ struct Event {
 
 /// The dates of every all-day event of `ics` between `from` and `to`
 /// (inclusive), sorted and unique: [`parse`] then [`Calendar::dates`].
-pub fn holiday_dates(ics: &str, from: Date, to: Date) -> Result<Vec<Date>, String> {
+pub fn holiday_dates(ics: &str, from: Date, to: Date) -> Result<Vec<Date>, IcsError> {
     let mut budget = Budget::default();
     parse(ics, &mut budget)?.dates(from, to, &mut budget)
 }
@@ -107,7 +164,7 @@ pub fn holiday_dates(ics: &str, from: Date, to: Date) -> Result<Vec<Date>, Strin
 /// day HR believed was covered. Outlook's all-day events, written as
 /// midnight-to-midnight with `X-MICROSOFT-CDO-ALLDAYEVENT:TRUE`, are all-day.
 /// Cancelled events (`STATUS:CANCELLED`) are not holidays.
-pub fn parse(ics: &str, budget: &mut Budget) -> Result<Calendar, String> {
+pub fn parse(ics: &str, budget: &mut Budget) -> Result<Calendar, IcsError> {
     read_events(
         read_components(ics, MAX_ICS_BYTES, "a holiday calendar")?,
         budget,
@@ -117,9 +174,9 @@ pub fn parse(ics: &str, budget: &mut Budget) -> Result<Calendar, String> {
 /// Checks the whole text's structure (at most `max_bytes`; `what` names the
 /// kind of calendar in the message) and returns its `VEVENT`s, each with its
 /// own properties. What each kind of calendar reads from them is its own.
-fn read_components(ics: &str, max_bytes: usize, what: &str) -> Result<Vec<RawEvent>, String> {
+fn read_components(ics: &str, max_bytes: usize, what: &str) -> Result<Vec<RawEvent>, IcsError> {
     if ics.len() > max_bytes {
-        return Err(too_large(ics.len(), max_bytes, what));
+        return Err(IcsError::refused(too_large(ics.len(), max_bytes, what)));
     }
     let mut components: Vec<(String, usize)> = Vec::new();
     let mut seen_calendar = false;
@@ -137,7 +194,7 @@ fn read_components(ics: &str, max_bytes: usize, what: &str) -> Result<Vec<RawEve
         {
             return Err(not_icalendar(seen_calendar, n));
         }
-        let line = ContentLine::parse(&text).map_err(|m| format!("line {n}: {m}"))?;
+        let line = ContentLine::parse(&text).map_err(|e| e.at(n))?;
         // An event's own properties: not those of its alarms.
         let in_event = components.len() == 2 && components[1].0 == "VEVENT";
         match line.name.as_str() {
@@ -154,8 +211,9 @@ fn read_components(ics: &str, max_bytes: usize, what: &str) -> Result<Vec<RawEve
                 match components.pop() {
                     Some((open, _)) if open == what => {}
                     Some((open, at)) => {
-                        return Err(format!(
-                            "line {n}: END:{what} does not close BEGIN:{open} of line {at}"
+                        return Err(IcsError::on(
+                            n,
+                            format!("END:{what} does not close BEGIN:{open} of line {at}"),
                         ))
                     }
                     None => return Err(not_icalendar(seen_calendar, n)),
@@ -175,9 +233,9 @@ fn read_components(ics: &str, max_bytes: usize, what: &str) -> Result<Vec<RawEve
         }
     }
     if let Some((open, at)) = components.last() {
-        return Err(format!(
+        return Err(IcsError::refused(format!(
             "the text ends inside BEGIN:{open} of line {at} (is it cut short?)"
-        ));
+        )));
     }
     if !seen_calendar {
         return Err(not_icalendar(false, 1));
@@ -194,11 +252,11 @@ pub fn too_large(len: usize, max_bytes: usize, what: &str) -> String {
     )
 }
 
-fn not_icalendar(seen_calendar: bool, n: usize) -> String {
+fn not_icalendar(seen_calendar: bool, n: usize) -> IcsError {
     if seen_calendar {
-        format!("line {n}: text outside BEGIN:VCALENDAR … END:VCALENDAR")
+        IcsError::on(n, "text outside BEGIN:VCALENDAR … END:VCALENDAR")
     } else {
-        "not an iCalendar file (it does not begin with BEGIN:VCALENDAR)".into()
+        IcsError::refused("not an iCalendar file (it does not begin with BEGIN:VCALENDAR)")
     }
 }
 
@@ -206,16 +264,16 @@ impl Calendar {
     /// The holiday dates between `from` and `to` (inclusive), sorted and
     /// unique. Refused when they are more than [`MAX_DATES`], or when the
     /// rules step through too much to get there.
-    pub fn dates(&self, from: Date, to: Date, budget: &mut Budget) -> Result<Vec<Date>, String> {
+    pub fn dates(&self, from: Date, to: Date, budget: &mut Budget) -> Result<Vec<Date>, IcsError> {
         let mut out = BTreeSet::new();
         let too_much = || {
-            format!(
+            IcsError::refused(format!(
                 "its events repeat too often to read: the program's holiday calendars may step \
                  through {MAX_WORK} occurrences and days, from their first ones to {to}"
-            )
+            ))
         };
         for e in &self.events {
-            let mut add = |start: Date, budget: &mut Budget| -> Result<(), String> {
+            let mut add = |start: Date, budget: &mut Budget| -> Result<(), IcsError> {
                 for k in 0..e.days {
                     budget.work = budget.work.checked_sub(1).ok_or_else(too_much)?;
                     let Ok(d) = start.checked_add(k.days()) else {
@@ -225,11 +283,11 @@ impl Calendar {
                         break;
                     }
                     if d >= from && out.insert(d) && out.len() > MAX_DATES {
-                        return Err(format!(
+                        return Err(IcsError::refused(format!(
                             "more than {MAX_DATES} holiday dates from {from} to {to} \
                              (line {}: {:?} adds some): a holiday calendar lists days off",
                             e.line, e.summary
-                        ));
+                        )));
                     }
                 }
                 Ok(())
@@ -277,7 +335,18 @@ impl Calendar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::errors::with_causes;
     use jiff::civil::date;
+
+    /// [`super::parse`], refused as a person reads it.
+    fn parse(ics: &str, budget: &mut Budget) -> Result<Calendar, String> {
+        super::parse(ics, budget).map_err(|e| with_causes(&e))
+    }
+
+    /// [`super::holiday_dates`], refused as a person reads it.
+    fn holiday_dates(ics: &str, from: Date, to: Date) -> Result<Vec<Date>, String> {
+        super::holiday_dates(ics, from, to).map_err(|e| with_causes(&e))
+    }
 
     pub(super) fn cal(events: &str) -> String {
         format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Example//Holidays//EN\r\n{events}END:VCALENDAR\r\n")

@@ -2,6 +2,7 @@
 //! `rrule` crate, with all-day dates as midnight UTC.
 
 use super::content::{parse_when, ContentLine};
+use super::IcsError;
 use chrono::{Datelike, TimeZone};
 use jiff::civil::Date;
 use rrule::{RRule, RRuleSet, Tz, Unvalidated, Validated};
@@ -10,7 +11,7 @@ use rrule::{RRule, RRuleSet, Tz, Unvalidated, Validated};
 /// the `rrule` crate. `UNTIL` is read here as a date (inclusive; RFC 5545
 /// has it be a date when DTSTART is one, which the crate would take for the
 /// server's local time); a rule that repeats within a day is refused.
-pub(super) fn read_rule(value: &str, start: Date) -> Result<RRule<Validated>, String> {
+pub(super) fn read_rule(value: &str, start: Date) -> Result<RRule<Validated>, IcsError> {
     let value = value.trim();
     let mut until = None;
     let mut rest = Vec::new();
@@ -30,23 +31,29 @@ pub(super) fn read_rule(value: &str, start: Date) -> Result<RRule<Validated>, St
                 if ["HOURLY", "MINUTELY", "SECONDLY"]
                     .contains(&v.trim().to_ascii_uppercase().as_str()) =>
             {
-                return Err(format!(
+                return Err(IcsError::refused(format!(
                     "RRULE {value:?}: a holiday repeats by days, weeks, months or years, not {}",
                     v.trim().to_ascii_lowercase()
-                ))
+                )))
             }
             "BYHOUR" | "BYMINUTE" | "BYSECOND" => {
-                return Err(format!(
+                return Err(IcsError::refused(format!(
                     "RRULE {value:?}: {k} repeats within a day; a holiday rule names days"
-                ))
+                )))
             }
             "INTERVAL" if v.trim().parse::<u16>().ok() == Some(0) => {
-                return Err(format!("RRULE {value:?}: INTERVAL must be 1 or more"))
+                return Err(IcsError::refused(format!(
+                    "RRULE {value:?}: INTERVAL must be 1 or more"
+                )))
             }
             _ => rest.push(part),
         }
     }
-    let not_read = |e: rrule::RRuleError| format!("RRULE {value:?} is not read: {e}");
+    let not_read = |source| IcsError::Rule {
+        line: None,
+        value: value.to_string(),
+        source: Box::new(source),
+    };
     let pattern = rest
         .iter()
         .filter(|p| !p.trim().to_ascii_uppercase().starts_with("COUNT="))
@@ -59,7 +66,9 @@ pub(super) fn read_rule(value: &str, start: Date) -> Result<RRule<Validated>, St
     }
     let rule = parsed.validate(midnight(start)?).map_err(not_read)?;
     if !gives_a_date(&pattern, start, rule.get_interval())? {
-        return Err(format!("RRULE {value:?} gives no date at all"));
+        return Err(IcsError::refused(format!(
+            "RRULE {value:?} gives no date at all"
+        )));
     }
     Ok(rule)
 }
@@ -72,7 +81,7 @@ pub(super) fn read_rule(value: &str, start: Date) -> Result<RRule<Validated>, St
 /// INTERVAL years later, any number of times, has the same dates moved as
 /// much: started as late as that allows, the search ends at the year 10000
 /// after one whole cycle of it (for a daily rule, at the crate's limit).
-fn gives_a_date(pattern: &str, start: Date, interval: u16) -> Result<bool, String> {
+fn gives_a_date(pattern: &str, start: Date, interval: u16) -> Result<bool, IcsError> {
     let cycle = 400 * i32::from(interval.max(1));
     let room = 10_000 - cycle - i32::from(start.year());
     let shift = if room > 0 { room / cycle * cycle } else { 0 };
@@ -95,7 +104,7 @@ fn gives_a_date(pattern: &str, start: Date, interval: u16) -> Result<bool, Strin
 
 /// Midnight UTC of a date: every all-day date is read as one, so that the
 /// rules' dates are the calendar's dates, whatever the server's zone.
-pub(super) fn midnight(d: Date) -> Result<chrono::DateTime<Tz>, String> {
+pub(super) fn midnight(d: Date) -> Result<chrono::DateTime<Tz>, IcsError> {
     Tz::UTC
         .with_ymd_and_hms(
             i32::from(d.year()),
@@ -106,13 +115,15 @@ pub(super) fn midnight(d: Date) -> Result<chrono::DateTime<Tz>, String> {
             0,
         )
         .single()
-        .ok_or_else(|| format!("{d} is not a date the rules can start from"))
+        .ok_or_else(|| IcsError::refused(format!("{d} is not a date the rules can start from")))
 }
 
-pub(super) fn civil(at: &chrono::DateTime<Tz>) -> Result<Date, String> {
+pub(super) fn civil(at: &chrono::DateTime<Tz>) -> Result<Date, IcsError> {
     let d = at.date_naive();
     i16::try_from(d.year())
         .ok()
         .and_then(|y| Date::new(y, d.month() as i8, d.day() as i8).ok())
-        .ok_or_else(|| format!("a rule reached {d}, beyond the dates it can read"))
+        .ok_or_else(|| {
+            IcsError::refused(format!("a rule reached {d}, beyond the dates it can read"))
+        })
 }

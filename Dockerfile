@@ -26,11 +26,12 @@ COPY examples ./examples
 # The registry and target/ live in BuildKit caches, so a rebuild after a
 # source change recompiles only the crate; the binary is copied out of the cache.
 # The server only: without the default feature `local` (the simulated
-# workspaces, the demo, the playground and `momentum bench`).
+# workspaces, the demo, the playground and `momentum bench`), optimised as
+# one program (the `server` profile in Cargo.toml).
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --no-default-features \
- && install -m 0755 target/release/momentum /usr/local/bin/momentum
+    cargo build --profile server --locked --no-default-features \
+ && install -m 0755 target/server/momentum /usr/local/bin/momentum
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 # CA certificates: Slack's API is called over TLS with the system's roots.

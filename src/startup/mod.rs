@@ -56,6 +56,7 @@ pub async fn connect_slack(
 /// with backoff until Slack answers; meanwhile messages wait.
 pub async fn connect_slack_or_retry(
     settings: &Settings,
+    options: &crate::chat::slack::SlackOptions,
     store: &Store,
     clock: &SharedClock,
 ) -> Result<Chats, StartupError> {
@@ -64,7 +65,7 @@ pub async fn connect_slack_or_retry(
         return Ok(chats);
     };
     let client = slack_client(settings)?;
-    let options = slack_options(settings);
+    let options = options.clone();
     match SlackChat::connect_with(client.clone(), &token, options.clone()).await {
         Ok(slack) => adopt_slack(store, clock, &chats, slack).await?,
         Err(e @ crate::chat::ChatError::Permanent(_)) => {
@@ -185,6 +186,7 @@ async fn adopt_slack(
     Ok(())
 }
 
+/// The Slack client's pace and timeout as configured.
 fn slack_options(settings: &Settings) -> crate::chat::slack::SlackOptions {
     crate::chat::slack::SlackOptions {
         limits: settings.slack.rate_limits.then(Default::default),
@@ -195,6 +197,7 @@ fn slack_options(settings: &Settings) -> crate::chat::slack::SlackOptions {
 /// OAuth install settings, when `SLACK_CLIENT_ID` is set.
 pub fn slack_oauth(
     settings: &Settings,
+    options: &crate::chat::slack::SlackOptions,
 ) -> Result<Option<crate::http::slack::SlackOAuth>, StartupError> {
     let (Some(id), Some(secret), Some(public)) = (
         &settings.slack.client_id,
@@ -209,7 +212,7 @@ pub fn slack_oauth(
         authorize_url: settings.slack.authorize_url.clone(),
         redirect_uri: format!("{public}/slack/oauth_redirect"),
         client: slack_client(settings)?,
-        options: slack_options(settings),
+        options: options.clone(),
     }))
 }
 
@@ -269,14 +272,18 @@ pub fn sign_in_providers(settings: &Settings) -> Vec<crate::http::signin::OidcCl
 
 /// Connects every workspace that installed the app through OAuth. A token
 /// Slack no longer accepts is reported, not fatal: the others still work.
-pub async fn connect_installations(app: &App, settings: &Settings) -> Result<(), StartupError> {
+pub async fn connect_installations(
+    app: &App,
+    settings: &Settings,
+    options: &crate::chat::slack::SlackOptions,
+) -> Result<(), StartupError> {
     let client = slack_client(settings)?;
     for (team, token) in app
         .slack_installation_tokens()
         .await
         .map_err(StartupError::SlackInstallations)?
     {
-        match SlackChat::connect_with(client.clone(), &token, slack_options(settings)).await {
+        match SlackChat::connect_with(client.clone(), &token, options.clone()).await {
             Ok(port) => app.chats.add(Arc::new(port) as Arc<dyn ChatPort>),
             Err(e) => {
                 tracing::warn!(team = %team, error = %e, "an installed workspace's token was refused")

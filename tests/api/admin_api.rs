@@ -436,16 +436,24 @@ async fn openapi_document_and_health_are_served() {
 #[tokio::test]
 async fn readyz_names_what_is_missing() {
     let t = spawn_app().await;
-    // The same database, but no chat workspace connected.
-    let app = momentum::startup::build_app(
-        t.store.clone(),
-        std::sync::Arc::new(momentum::clock::SystemClock),
-        Default::default(),
+    // The same database, but no chat workspace configured.
+    let settings = momentum::config::Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: None,
+        slack: momentum::config::SlackSettings {
+            api_url: t.settings.slack.api_url.clone(),
+            ..Default::default()
+        },
+        teams: None,
+        ..t.settings.clone()
+    };
+    let running = momentum::startup::service::start(
+        &settings,
         momentum::crypto::SecretKey::generate(),
-    );
-    let running = momentum::startup::start(
-        app,
-        momentum::startup::ServiceOptions::local("127.0.0.1:0".parse().unwrap()),
+        momentum::startup::service::Overrides {
+            background: false,
+            ..momentum::startup::service::Overrides::none()
+        },
     )
     .await
     .unwrap();

@@ -4,17 +4,16 @@
 
 use momentum::app::{App, Scope};
 use momentum::chat::sim::{botframework, SimConfig, SimWorkspace};
-use momentum::chat::slack::{http_client, SlackChat, SlackOptions};
-use momentum::chat::teams::graph::GraphUse;
-use momentum::chat::teams::{AppType, TeamsBot, TeamsChat, TeamsSettings};
-use momentum::chat::{ChatPort, Chats};
-use momentum::clock::{Clock, SharedClock, VirtualClock};
+use momentum::chat::slack::SlackOptions;
+use momentum::chat::Chats;
+use momentum::clock::{SharedClock, VirtualClock};
+use momentum::config::{GraphConsent, Settings, SlackSettings, TeamsConfig};
 use momentum::crypto::SecretKey;
 use momentum::domain::bookings::FeedUrl;
-use momentum::domain::Platform;
 use momentum::feeds::{FeedError, FeedSource};
 use momentum::scheduler::{DispatchStats, Dispatcher};
-use momentum::startup::{self, Running, ServiceOptions};
+use momentum::startup::service::{self, Overrides};
+use momentum::startup::Running;
 use momentum::store::{Org, Store};
 use serde_json::Value;
 use std::sync::Arc;
@@ -37,6 +36,8 @@ pub struct TestApp {
     pub dispatcher: Dispatcher,
     /// The bookings feeds the service reads, by address.
     pub feeds: Arc<MemoryFeeds>,
+    /// What the service was started with.
+    pub settings: Settings,
     _running: Running,
     _dir: tempfile::TempDir,
 }
@@ -167,6 +168,13 @@ pub async fn spawn_app_resolving_later(
     spawn(options, false, false, None, false).await
 }
 
+/// The service as `serve` wires it (`startup::service::start`), from the
+/// settings an operator would give it for the local workspace: Slack by bot
+/// token with OAuth install and sign-in, a single-tenant Teams bot; the
+/// organisation created beforehand, as `momentum org create` does, so that
+/// the service links the Slack workspace and the Teams tenant to it. Only
+/// the clock, the Slack client's pace and timeout, the bookings feeds and
+/// the background loops are the test's own.
 async fn spawn(
     slack_options: SlackOptions,
     socket: bool,
@@ -180,91 +188,83 @@ async fn spawn(
     if let (Some(via), Some(direct)) = (database_via, postgres_address()) {
         url = url.replacen(&direct, &via, 1);
     }
+    // The test's own handle on the database, to look at what was stored.
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     let clock = VirtualClock::new(START.parse().unwrap());
     let shared: SharedClock = Arc::new(clock.clone());
+    let key = SecretKey::generate();
+    let org = App::new(store.clone(), shared.clone(), Chats::default(), key.clone())
+        .create_org(org_name, "Europe/Prague", "en")
+        .await
+        .unwrap();
     let sim = SimWorkspace::new(SimConfig::default(), shared.clone());
     momentum::demo::seed_workspace(&sim);
     let (sim_addr, _) = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let client = http_client(&format!("http://{sim_addr}/api")).unwrap();
-    let slack =
-        SlackChat::connect_with(client.clone(), &sim.config.bot_token, slack_options.clone())
-            .await
-            .unwrap();
-    let team = slack.workspace().to_string();
     // OAuth's redirect URL names the service's address: take a free port first.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let chats = Chats::default();
-    chats.add(Arc::new(slack));
-    let teams = Arc::new(TeamsBot::new(TeamsSettings {
-        app_id: botframework::APP_ID.into(),
-        app_password: botframework::APP_PASSWORD.into(),
-        tenant_id: Some(botframework::TENANT.into()),
-        app_type: AppType::SingleTenant,
-        login_url: sim.teams_login_url(),
-        openid_metadata_url: sim.teams_openid_metadata_url(),
-        service_url: sim.teams_service_url(),
-        public_url: Some(format!("http://127.0.0.1:{port}")),
-        graph: graph.then(|| (sim.teams_graph_url(), GraphUse::Install)),
-    }));
-    chats.add(Arc::new(TeamsChat::new(
-        teams.clone(),
-        botframework::TENANT,
-        Arc::new(momentum::app::teams::StoredReferences::new(
-            store.clone(),
-            shared.clone(),
-        )),
-    )));
+    let public_url = format!("http://127.0.0.1:{port}");
+    let settings = Settings {
+        database_url: url,
+        listen: format!("127.0.0.1:{port}").parse().unwrap(),
+        secret_key: None,
+        public_url: Some(public_url.clone()),
+        slack: SlackSettings {
+            signing_secret: Some(sim.config.signing_secret.clone()),
+            bot_token: Some(sim.config.bot_token.clone()),
+            api_url: format!("http://{sim_addr}/api"),
+            rate_limits: false,
+            client_id: Some(sim.config.client_id.clone()),
+            client_secret: Some(sim.config.client_secret.clone()),
+            authorize_url: format!("http://{sim_addr}/oauth/v2/authorize"),
+            app_token: socket.then(|| sim.config.app_token.clone()),
+        },
+        lease_seconds: 120,
+        retry_base_seconds: 30,
+        retention_days: 365,
+        teams: Some(TeamsConfig {
+            app_id: botframework::APP_ID.into(),
+            app_password: botframework::APP_PASSWORD.into(),
+            tenant_id: Some(botframework::TENANT.into()),
+            multi_tenant: false,
+            login_url: Some(sim.teams_login_url()),
+            openid_metadata_url: Some(sim.teams_openid_metadata_url()),
+            service_url: Some(sim.teams_service_url()),
+            graph_url: Some(sim.teams_graph_url()),
+            graph: if graph {
+                GraphConsent::Install
+            } else {
+                GraphConsent::Off
+            },
+            public_url: Some(public_url),
+        }),
+        metrics_token: Some(METRICS_TOKEN.into()),
+    };
     let feeds = Arc::new(MemoryFeeds::default());
-    let app = Arc::new(
-        App::new(store.clone(), shared, chats, SecretKey::generate())
-            .with_feed_source(feeds.clone())
-            .with_inline_resolution(
+    let running = service::start(
+        &settings,
+        key,
+        Overrides {
+            clock: shared,
+            slack: Some(slack_options),
+            feeds: Some(feeds.clone()),
+            inline_resolution: Some(
                 resolve_inline.then_some(momentum::app::INLINE_RESOLUTION_BUDGET),
             ),
-    );
-    let org = app
-        .create_org(org_name, "Europe/Prague", "en")
-        .await
-        .unwrap();
-    store
-        .link_workspace(org.id, Platform::Slack, &team, clock.now())
-        .await
-        .unwrap();
-    store
-        .link_workspace(org.id, Platform::Teams, botframework::TENANT, clock.now())
-        .await
-        .unwrap();
-    let admin_token = app
-        .create_token(org.id, "test", Scope::Admin)
-        .await
-        .unwrap();
-    let running = startup::start(
-        app.clone(),
-        ServiceOptions {
-            slack_signing_secret: Some(sim.config.signing_secret.clone()),
-            slack_oauth: Some(momentum::http::slack::SlackOAuth {
-                client_id: sim.config.client_id.clone(),
-                client_secret: sim.config.client_secret.clone(),
-                authorize_url: format!("http://{sim_addr}/oauth/v2/authorize"),
-                redirect_uri: format!("http://127.0.0.1:{port}/slack/oauth_redirect"),
-                client: client.clone(),
-                options: slack_options,
-            }),
-            slack_socket: socket.then(|| (client, sim.config.app_token.clone())),
-            teams: Some(teams),
-            sign_in: sign_in_providers(&sim, &format!("http://127.0.0.1:{port}")),
-            metrics_token: Some(METRICS_TOKEN.into()),
-            ..ServiceOptions::local(format!("127.0.0.1:{port}").parse().unwrap())
+            background: false,
         },
     )
     .await
     .unwrap();
+    let app = running.app.clone();
+    let admin_token = app
+        .create_token(org.id, "test", Scope::Admin)
+        .await
+        .unwrap();
     let url = running.url();
     sim.set_service_url(&url);
     if socket {
@@ -282,6 +282,7 @@ async fn spawn(
         sim,
         dispatcher: Dispatcher::new(app.clone()),
         feeds,
+        settings,
         app,
         store,
         clock,
@@ -291,44 +292,6 @@ async fn spawn(
         _running: running,
         _dir: dir,
     }
-}
-
-/// "Sign in with Slack" and "Sign in with Microsoft" against the local workspace.
-fn sign_in_providers(sim: &SimWorkspace, service: &str) -> Vec<momentum::http::signin::OidcClient> {
-    use momentum::http::signin::{OidcClient, Provider};
-    let base = sim.base_url();
-    let login = sim.teams_login_url();
-    let tenant = botframework::TENANT;
-    vec![
-        OidcClient {
-            provider: Provider::Slack,
-            client_id: sim.config.client_id.clone(),
-            client_secret: sim.config.client_secret.clone(),
-            authorize_url: format!("{base}/openid/connect/authorize"),
-            token_url: format!("{base}/api/openid.connect.token"),
-            keys: momentum::jwt::KeySet::from_jwks(
-                &format!("{base}/openid/connect/keys"),
-                &base,
-                reqwest::Client::new(),
-            ),
-            redirect_uri: format!("{service}/admin/signin/slack/callback"),
-            http: reqwest::Client::new(),
-        },
-        OidcClient {
-            provider: Provider::Microsoft,
-            client_id: botframework::APP_ID.into(),
-            client_secret: botframework::APP_PASSWORD.into(),
-            authorize_url: format!("{login}/{tenant}/oauth2/v2.0/authorize"),
-            token_url: format!("{login}/{tenant}/oauth2/v2.0/token"),
-            keys: momentum::jwt::KeySet::from_jwks(
-                &format!("{login}/{tenant}/discovery/v2.0/keys"),
-                &format!("{login}/{tenant}/v2.0"),
-                reqwest::Client::new(),
-            ),
-            redirect_uri: format!("{service}/admin/signin/microsoft/callback"),
-            http: reqwest::Client::new(),
-        },
-    ]
 }
 
 /// The sample program without its self-assessment pulses, so that a test of

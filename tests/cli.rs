@@ -224,7 +224,7 @@ fn serve_pointed_at_sim_works_like_a_real_deployment() {
     let program = format!(
         "version: 1\nprogram:\n  key: e2e\n  name: E2E\n  time_zone: UTC\n  working_days: [mon, tue, wed, thu, fri, sat, sun]\n  \
          sessions:\n    - {{ number: 1, planned: {date} }}\n  nudges:\n    - {{ kind: small_step, days_after_session: 0, at: \"{hm}\" }}\n\
-         participants:\n  - {{ email: jana.novakova@acme.example }}\n",
+         participants:\n  - {{ email: jana.novakova@acme.example, time_zone: UTC }}\n",
         date = now.date(),
         hm = now.strftime("%H:%M"),
     );

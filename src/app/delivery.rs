@@ -239,7 +239,7 @@ impl App {
             },
             JobPurpose::Welcome => Message::Welcome {
                 job_id: job.id,
-                participant_id: participant.id.0,
+                participant_id: participant.id,
                 program: program.name.clone(),
                 locale: locale_for(Some(&participant.person), program),
             },

@@ -5,7 +5,7 @@
 use super::*;
 use crate::domain::metrics::digest::{compose, Digest, History, Labels};
 use crate::domain::metrics::prompts::asked_in;
-use crate::domain::metrics::{MetricSettings, ProgramWeek};
+use crate::domain::metrics::{MetricSettings, ProgramWeek, WeekOf};
 use crate::domain::plan::{composed_at, next_digest};
 use crate::store::metrics::WeekWindow;
 use crate::store::{Job, NewJob};
@@ -120,7 +120,14 @@ impl App {
         loop {
             let window = self.window(&program, &zone, &week, cutoff(&week))?;
             let prompts = self
-                .week_prompts(org, program.id, &zone, &week, spec.metrics.dropping_weeks)
+                .week_prompts(
+                    org,
+                    program.id,
+                    &zone,
+                    &week,
+                    spec.metrics.dropping_weeks,
+                    cutoff(&week),
+                )
                 .await?;
             let asked = asked_in(&prompts, &zone, &week, spec.metrics.dropping_weeks, cutoff);
             let mut facts = self
@@ -151,10 +158,12 @@ impl App {
 
     /// The prompts that tell who was asked in `week` and who of them is
     /// silent (every prompt of their last `weeks` prompted weeks
-    /// unanswered): the week's and the `weeks` weeks' before it, and, for
-    /// the people asked this week but prompted in fewer of those weeks,
-    /// their earlier prompts too. Not every prompt since the start: a
-    /// digest's cost follows a week's prompts, not the program's age.
+    /// unanswered): the week's own, and for the people who did not answer
+    /// them in time (by `cutoff`), their prompts of the `weeks` weeks
+    /// before and, when they were prompted in fewer of those, earlier ones.
+    /// Someone who answered this week is not silent whatever came before,
+    /// so a digest's cost follows the week's prompts and its quiet people,
+    /// not the program's age.
     async fn week_prompts(
         &self,
         org: OrgId,
@@ -162,25 +171,51 @@ impl App {
         zone: &Zone,
         week: &ProgramWeek,
         weeks: u32,
+        cutoff: Timestamp,
     ) -> AppResult<Vec<crate::domain::metrics::prompts::Prompt>> {
         let (start, end) = week.bounds(zone).ok_or_else(outside_calendar)?;
-        let from = start - jiff::SignedDuration::from_hours(24 * 7 * i64::from(weeks) + 24);
         let mut prompts = self
             .store
-            .prompts(org, program_id, Some(from), end, None)
+            .prompts(org, program_id, Some(start), end, None)
             .await?;
-        let mut prompted: HashMap<i64, HashSet<ProgramWeek>> = HashMap::new();
+        let mut answered: HashMap<i64, bool> = HashMap::new();
         for p in &prompts {
-            let w = ProgramWeek::of(zone.date_of(p.sent));
-            prompted.entry(p.participant).or_default().insert(w);
+            *answered.entry(p.participant).or_default() |= p.answered.is_some_and(|a| a < cutoff);
         }
-        let mut short: Vec<i64> = prompted
-            .iter()
-            .filter(|(_, ws)| ws.contains(week) && ws.len() < weeks as usize)
-            .map(|(p, _)| *p)
+        let mut quiet: Vec<i64> = answered
+            .into_iter()
+            .filter(|(_, answered)| !answered)
+            .map(|(p, _)| p)
+            .collect();
+        if quiet.is_empty() || weeks <= 1 {
+            return Ok(prompts);
+        }
+        quiet.sort_unstable();
+        // A day's margin: a prompt's week is found in the program's zone.
+        let from = start - jiff::SignedDuration::from_hours(24 * 7 * i64::from(weeks - 1) + 24);
+        let before = self
+            .store
+            .prompts(org, program_id, Some(from), start, Some(&quiet))
+            .await?;
+        // The whole weeks before this one that the window holds (the
+        // margin day belongs to an older week, read only in part).
+        let first = (1..weeks).fold(week.clone(), |w, _| w.previous());
+        let mut prompted: HashMap<i64, HashSet<ProgramWeek>> = HashMap::new();
+        let mut week_of = WeekOf::new(zone);
+        for p in &before {
+            let w = week_of.week(p.sent);
+            if w >= first {
+                prompted.entry(p.participant).or_default().insert(w);
+            }
+        }
+        prompts.extend(before);
+        // Prompted in fewer than `weeks` weeks of the window (this one
+        // included): their earlier prompts decide.
+        let short: Vec<i64> = quiet
+            .into_iter()
+            .filter(|p| prompted.get(p).map_or(0, HashSet::len) + 1 < weeks as usize)
             .collect();
         if !short.is_empty() {
-            short.sort_unstable();
             let earlier = self
                 .store
                 .prompts(org, program_id, None, from, Some(&short))

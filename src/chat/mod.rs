@@ -8,7 +8,9 @@ pub mod sim;
 pub mod slack;
 pub mod teams;
 
-use crate::domain::{Answer, ChatIdentity, CheckinAnswer, JobId, JobPurpose, Platform};
+use crate::domain::{
+    Answer, ChatIdentity, CheckinAnswer, JobId, JobPurpose, ParticipantId, Platform,
+};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -129,7 +131,7 @@ pub enum Message {
     /// stop, and the button that opens the focus form.
     Welcome {
         job_id: JobId,
-        participant_id: i64,
+        participant_id: ParticipantId,
         program: String,
         locale: String,
     },

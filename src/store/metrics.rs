@@ -62,7 +62,14 @@ impl Store {
         let everyone = [None];
         let chunks: Vec<Option<&[i64]>> = match participants {
             None => everyone.to_vec(),
-            Some(ids) => ids.chunks(500).map(Some).collect(),
+            // Each list scans the period's prompts once: few, long lists
+            // (numbers written into the statement, not bound parameters).
+            Some(ids) => ids.chunks(5_000).map(Some).collect(),
+        };
+        // SQLite would take the unique index on the job, then the row.
+        let answers_index = match self.backend {
+            super::Backend::Sqlite => " INDEXED BY reports_job_answered",
+            super::Backend::Postgres => "",
         };
         for chunk in chunks {
             let only = chunk.map_or(String::new(), |ids| {
@@ -70,10 +77,11 @@ impl Store {
                 format!(" AND j.participant_id IN ({})", list.join(","))
             });
             // The week's prompts are found by the index on sent jobs
-            // (program, purpose, time), not by reading every prompt before.
+            // (program, purpose, time), not by reading every prompt before;
+            // both it and the answers' index cover what is read.
             let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(&format!(
                 "SELECT j.participant_id, j.sent_at, COALESCE( \
-                     (SELECT r.first_answered_at FROM reports r WHERE r.org_id = j.org_id AND r.job_id = j.id), \
+                     (SELECT r.first_answered_at FROM reports r{answers_index} WHERE r.org_id = j.org_id AND r.job_id = j.id), \
                      (SELECT u.first_answered_at FROM pulses u WHERE u.org_id = j.org_id AND u.job_id = j.id), \
                      (SELECT s.first_answered_at FROM steps s WHERE s.org_id = j.org_id AND s.job_id = j.id)) \
                  FROM jobs j WHERE j.org_id = $1 AND j.program_id = $2 AND j.purpose IN ({prompts}) \
@@ -232,41 +240,33 @@ impl Store {
                 },
             });
         }
-        // Reports first made this week, each with its answer as of the week's end.
-        let mut actions = Actions::default();
+        // Reports first made this week, each with its answer as of the week's
+        // end, and how many people made them, in one pass.
         // (Only an answer changed after the week looks its value up in the taps.)
-        let answers: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT answer, COUNT(*) FROM (SELECT CASE WHEN r.answered_at < $4 THEN r.answer ELSE \
-                 COALESCE((SELECT t.answer FROM taps t WHERE t.org_id = r.org_id AND t.job_id = r.job_id AND t.tapped_at < $4 \
-                           ORDER BY t.tapped_at DESC, t.id DESC LIMIT 1), r.answer) END AS answer \
-               FROM reports r JOIN participants pa ON pa.id = r.participant_id AND pa.org_id = r.org_id \
-               WHERE r.org_id = $1 AND pa.program_id = $2 AND r.first_answered_at >= $3 AND r.first_answered_at < $4) AS week_reports \
-             GROUP BY answer",
-        )
-        .bind(org.0)
-        .bind(program_id)
-        .bind(millis(w.start))
-        .bind(end)
-        .fetch_all(&self.pool)
-        .await?;
-        for (answer, n) in &answers {
-            let n = *n as u64;
-            match answer.as_str() {
-                "done" => actions.done += n,
-                "partly" => actions.partly += n,
-                _ => actions.not_yet += n,
-            }
-        }
-        let action_people: i64 = sqlx::query_scalar(
-            "SELECT COUNT(DISTINCT r.participant_id) FROM reports r JOIN participants pa ON pa.id = r.participant_id AND pa.org_id = r.org_id \
-             WHERE r.org_id = $1 AND pa.program_id = $2 AND r.first_answered_at >= $3 AND r.first_answered_at < $4",
-        )
-        .bind(org.0)
-        .bind(program_id)
-        .bind(millis(w.start))
-        .bind(end)
-        .fetch_one(&self.pool)
-        .await?;
+        let (done, partly, not_yet, action_people): (Option<i64>, Option<i64>, Option<i64>, i64) =
+            sqlx::query_as(
+                "SELECT CAST(SUM(CASE WHEN answer = 'done' THEN 1 ELSE 0 END) AS BIGINT), \
+                        CAST(SUM(CASE WHEN answer = 'partly' THEN 1 ELSE 0 END) AS BIGINT), \
+                        CAST(SUM(CASE WHEN answer IN ('done', 'partly') THEN 0 ELSE 1 END) AS BIGINT), \
+                        COUNT(DISTINCT participant_id) \
+                 FROM (SELECT r.participant_id, CASE WHEN r.answered_at < $4 THEN r.answer ELSE \
+                     COALESCE((SELECT t.answer FROM taps t WHERE t.org_id = r.org_id AND t.job_id = r.job_id AND t.tapped_at < $4 \
+                               ORDER BY t.tapped_at DESC, t.id DESC LIMIT 1), r.answer) END AS answer \
+                   FROM reports r JOIN participants pa ON pa.id = r.participant_id AND pa.org_id = r.org_id \
+                   WHERE r.org_id = $1 AND pa.program_id = $2 AND r.first_answered_at >= $3 AND r.first_answered_at < $4) AS week_reports",
+            )
+            .bind(org.0)
+            .bind(program_id)
+            .bind(millis(w.start))
+            .bind(end)
+            .fetch_one(&self.pool)
+            .await?;
+        let count = |n: Option<i64>| n.unwrap_or(0) as u64;
+        let actions = Actions {
+            done: count(done),
+            partly: count(partly),
+            not_yet: count(not_yet),
+        };
         let (checkins_sent, checkins_supported, managers): (i64, Option<i64>, i64) = sqlx::query_as(
             "SELECT COUNT(*), CAST(SUM(CASE WHEN c.answer IN ('supported', 'will') AND c.first_answered_at < $5 THEN 1 ELSE 0 END) AS BIGINT), \
                     COUNT(DISTINCT j.recipient_person_id) \
@@ -284,7 +284,7 @@ impl Store {
         // The pulse question sent this week: each person's latest answer.
         let pulse_rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT u.participant_id, u.value FROM pulses u JOIN jobs j ON j.id = u.job_id AND j.org_id = u.org_id \
-             WHERE u.org_id = $1 AND j.program_id = $2 AND u.kind = 'question' AND j.sent_at >= $3 AND j.sent_at < $4 \
+             WHERE u.org_id = $1 AND j.program_id = $2 AND j.purpose = 'pulse_question' AND u.kind = 'question' AND j.sent_at >= $3 AND j.sent_at < $4 \
                AND u.first_answered_at < $5 ORDER BY j.sent_at, j.id",
         )
         .bind(org.0)

@@ -413,7 +413,7 @@ mod view_tests {
             }
             let welcome = Message::Welcome {
                 job_id: JobId(1),
-                participant_id: 3,
+                participant_id: crate::domain::ParticipantId(3),
                 program: "Leaders".into(),
                 locale: locale.clone(),
             };

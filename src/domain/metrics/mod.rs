@@ -9,7 +9,7 @@ pub mod prompts;
 pub mod week;
 
 use serde::{Deserialize, Serialize};
-pub use week::ProgramWeek;
+pub use week::{ProgramWeek, WeekOf};
 
 /// A whole-number percentage, rounded half up (16 of 18 → 89). `None` when
 /// there is nothing to divide by.

@@ -3,7 +3,7 @@
 //! week of the prompt it repeats, and an answer counts for the week its
 //! prompt was sent, when it arrived before that week was composed).
 
-use super::ProgramWeek;
+use super::{ProgramWeek, WeekOf};
 use crate::domain::time::Zone;
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
@@ -38,8 +38,9 @@ pub fn asked_in(
     // Per participant and prompted week (up to `week`): answered in time?
     let mut by_person: HashMap<i64, BTreeMap<ProgramWeek, bool>> = HashMap::new();
     let mut cutoffs: HashMap<ProgramWeek, Timestamp> = HashMap::new();
+    let mut week_of = WeekOf::new(zone);
     for p in prompts {
-        let w = ProgramWeek::of(zone.date_of(p.sent));
+        let w = week_of.week(p.sent);
         if w > *week {
             continue;
         }

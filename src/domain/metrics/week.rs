@@ -64,6 +64,33 @@ impl ProgramWeek {
     }
 }
 
+/// The program week of instants read in time order: remembers the last
+/// week's bounds, so most instants cost a comparison instead of a time
+/// zone conversion (a digest places 100,000 prompts).
+pub struct WeekOf<'z> {
+    zone: &'z Zone,
+    last: Option<(Timestamp, Timestamp, ProgramWeek)>,
+}
+
+impl<'z> WeekOf<'z> {
+    pub fn new(zone: &'z Zone) -> Self {
+        Self { zone, last: None }
+    }
+
+    pub fn week(&mut self, at: Timestamp) -> ProgramWeek {
+        if let Some((start, end, week)) = &self.last {
+            if *start <= at && at < *end {
+                return week.clone();
+            }
+        }
+        let week = ProgramWeek::of(self.zone.date_of(at));
+        if let Some((start, end)) = week.bounds(self.zone) {
+            self.last = Some((start, end, week.clone()));
+        }
+        week
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +110,19 @@ mod tests {
         assert_eq!(b.duration_since(a).as_hours(), 169);
         let monday_morning: Timestamp = "2026-11-30T08:30:00Z".parse().unwrap();
         assert_eq!(ProgramWeek::last_complete(monday_morning, &prague), w);
+    }
+
+    /// Remembering the last week's bounds places every instant in the week
+    /// a full conversion would, across a DST change, in and out of order.
+    #[test]
+    fn week_of_agrees_with_the_zone_at_every_hour() {
+        let prague = Zone::parse("Europe/Prague").unwrap();
+        let mut weeks = WeekOf::new(&prague);
+        let start: Timestamp = "2026-10-12T00:00:00Z".parse().unwrap();
+        let hours: Vec<i64> = (0..24 * 28).chain((0..24 * 28).rev().step_by(5)).collect();
+        for h in hours {
+            let at = start + jiff::SignedDuration::from_hours(h);
+            assert_eq!(weeks.week(at), ProgramWeek::of(prague.date_of(at)), "{at}");
+        }
     }
 }

@@ -178,13 +178,11 @@ impl App {
             .store
             .prompts(org, program_id, Some(start), end, None)
             .await?;
-        let mut answered: HashMap<i64, bool> = HashMap::new();
-        for p in &prompts {
-            *answered.entry(p.participant).or_default() |= p.answered.is_some_and(|a| a < cutoff);
-        }
-        let mut quiet: Vec<i64> = answered
+        // Who did not answer this week's prompts in time, by the rule the
+        // digest itself applies.
+        let mut quiet: Vec<i64> = asked_in(&prompts, zone, week, 1, |_| cutoff)
             .into_iter()
-            .filter(|(_, answered)| !answered)
+            .filter(|(_, asked)| !asked.responded)
             .map(|(p, _)| p)
             .collect();
         if quiet.is_empty() || weeks <= 1 {

@@ -3,6 +3,7 @@
 use super::*;
 use crate::chat::ReportRow;
 use crate::domain::errors::with_causes;
+use crate::store::steps::SealedStep;
 use crate::store::{Job, JobOutcome};
 use jiff::SignedDuration;
 
@@ -86,6 +87,28 @@ impl App {
                 }
             }
         }
+        // The steps a nudge or its reminder shows, read once for the round.
+        let mut steps: HashMap<OrgId, HashMap<(ParticipantId, u32), SealedStep>> = HashMap::new();
+        let mut stepping: HashMap<OrgId, Vec<ParticipantId>> = HashMap::new();
+        for job in jobs {
+            if let (
+                JobPurpose::SmallStep | JobPurpose::OneTapCheck | JobPurpose::Reminder,
+                Some(p),
+            ) = (job.purpose, job.participant_id)
+            {
+                stepping.entry(job.org_id).or_default().push(p);
+            }
+        }
+        for (org, ids) in stepping {
+            match self.store.steps_of_participants(org, &ids).await {
+                Ok(found) => {
+                    steps.insert(org, found);
+                }
+                Err(e) => {
+                    failed.insert(org, with_causes(&e));
+                }
+            }
+        }
         let mut orgs: HashMap<OrgId, Arc<Org>> = HashMap::new();
         let mut programs: HashMap<(OrgId, ProgramId), Arc<ProgramRow>> = HashMap::new();
         let mut out = Vec::with_capacity(jobs.len());
@@ -146,7 +169,9 @@ impl App {
                         &ctx.participant,
                         &ctx.program,
                         nudge.purpose,
-                        session,
+                        steps
+                            .get(&job.org_id)
+                            .and_then(|s| s.get(&(ctx.participant.id, session))),
                     )
                     .await
                 {

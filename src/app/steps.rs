@@ -198,19 +198,18 @@ impl App {
             .ok())
     }
 
-    /// What a nudge of `participant`'s session says about the step, for the
-    /// participant's eyes: asked for on the small-step nudge until named,
-    /// repeated back on the follow-up.
+    /// What a nudge of `participant`'s session says about the step (`step`,
+    /// as stored for that session), for the participant's eyes: asked for
+    /// on the small-step nudge until named, repeated back on the follow-up.
     pub(super) async fn step_view(
         &self,
         org: &Org,
         participant: &Participant,
         program: &ProgramRow,
         purpose: JobPurpose,
-        session: u32,
+        step: Option<&SealedStep>,
     ) -> AppResult<StepView> {
-        let step = self.store.step(org.id, participant.id, session).await?;
-        let named = match step.as_ref().and_then(|s| s.sealed.as_ref()) {
+        let named = match step.and_then(|s| s.sealed.as_ref()) {
             Some(sealed) => {
                 let keys = self.keys_of(org).await?;
                 Some(open_step(&keys, org.id, participant.id, sealed)?)

@@ -283,12 +283,12 @@ impl SlackChat {
     /// `chat.postMessage` to a channel (or a user id: their DM with the app),
     /// with the job id in the message's metadata.
     async fn post(&self, channel: &str, message: &Message) -> Result<Delivered, ChatError> {
-        let content = blocks::render(message)?.with_metadata(job_metadata(message));
-        let req =
-            SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.to_string()), content);
-        let resp = self
+        let body = blocks::body(message, channel, &job_metadata(message))?;
+        let resp: SlackApiChatPostMessageResponse = self
             .call("chat.postMessage", Some(channel), |s| async move {
-                s.chat_post_message(&req).await
+                s.http_session_api
+                    .http_post("chat.postMessage", &body, None)
+                    .await
             })
             .await
             .map_err(|e| e.into_chat_error(true))?;
@@ -413,17 +413,16 @@ impl ChatPort for SlackChat {
     }
 
     async fn update(&self, at: &Delivered, message: &Message) -> Result<(), ChatError> {
-        let content = blocks::render(message)?.with_metadata(job_metadata(message));
-        let req = SlackApiChatUpdateRequest::new(
-            SlackChannelId::new(at.channel.clone()),
-            content,
-            SlackTs::new(at.ts.clone()),
-        );
-        self.call("chat.update", Some(&at.channel), |s| async move {
-            s.chat_update(&req).await
-        })
-        .await
-        .map_err(|e| e.into_chat_error(false))?;
+        let mut body = blocks::body(message, &at.channel, &job_metadata(message))?;
+        body["ts"] = at.ts.clone().into();
+        let _: SlackApiChatUpdateResponse = self
+            .call("chat.update", Some(&at.channel), |s| async move {
+                s.http_session_api
+                    .http_post("chat.update", &body, None)
+                    .await
+            })
+            .await
+            .map_err(|e| e.into_chat_error(false))?;
         Ok(())
     }
 

@@ -147,7 +147,16 @@ pub(super) async fn fresh_database(
     name: &str,
 ) -> Result<(Store, String)> {
     let url = match postgres {
-        None => format!("sqlite://{}", dir.join(format!("{name}.db")).display()),
+        None => {
+            // A repeated run starts from an empty file too.
+            let file = dir.join(format!("{name}.db"));
+            for suffix in ["", "-wal", "-shm"] {
+                let mut path = file.clone().into_os_string();
+                path.push(suffix);
+                let _ = std::fs::remove_file(path);
+            }
+            format!("sqlite://{}", file.display())
+        }
         Some(base) => {
             let schema = format!("bench_{name}_{}", std::process::id());
             let admin = Store::connect(base).await?;

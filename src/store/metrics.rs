@@ -2,7 +2,7 @@
 //! gathered with a handful of aggregate queries (the raw events of other
 //! weeks are not read), and the stored trends and digests.
 
-use super::{col, instant, millis, OrgId, ProgramId, Result, Store};
+use super::{instant, millis, OrgId, ProgramId, Result, Store};
 use crate::domain::dates;
 use crate::domain::metrics::digest::Composed;
 use crate::domain::metrics::held::Held;
@@ -79,20 +79,27 @@ impl Store {
             // The week's prompts are found by the index on sent jobs
             // (program, purpose, time), not by reading every prompt before;
             // both it and the answers' index cover what is read.
-            let rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(&format!(
-                "SELECT j.participant_id, j.sent_at, COALESCE( \
+            let select = format!(
+                "SELECT j.participant_id AS participant, j.sent_at AS sent, COALESCE( \
                      (SELECT r.first_answered_at FROM reports r{answers_index} WHERE r.org_id = j.org_id AND r.job_id = j.id), \
                      (SELECT u.first_answered_at FROM pulses u WHERE u.org_id = j.org_id AND u.job_id = j.id), \
-                     (SELECT s.first_answered_at FROM steps s WHERE s.org_id = j.org_id AND s.job_id = j.id)) \
+                     (SELECT s.first_answered_at FROM steps s WHERE s.org_id = j.org_id AND s.job_id = j.id)) AS answered \
                  FROM jobs j WHERE j.org_id = $1 AND j.program_id = $2 AND j.purpose IN ({prompts}) \
                    AND j.sent_at >= $3 AND j.sent_at < $4 AND j.state = 'sent' AND j.participant_id IS NOT NULL{only}"
+            );
+            // A week's prompts are tens of thousands of rows: read packed.
+            let packed: String = sqlx::query_scalar(&super::packed_rows_sql(
+                self.backend,
+                &select,
+                &["participant", "sent", "answered"],
             ))
             .bind(org.0)
             .bind(program_id)
             .bind(from.map_or(i64::MIN, millis))
             .bind(millis(until))
-            .fetch_all(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
+            let rows: Vec<(i64, i64, Option<i64>)> = super::unpack_rows(&packed)?;
             for (participant, sent, answered) in rows {
                 out.push(Prompt {
                     participant,
@@ -141,17 +148,24 @@ impl Store {
                 }
             }
         }
-        let rows = sqlx::query(
+        // (id, enrolled at, deactivated at, cohort, focus, reported by the
+        // week's end), one row a participant: read packed.
+        type ParticipantRow = (i64, i64, Option<i64>, Option<String>, Option<String>, i64);
+        let packed: String = sqlx::query_scalar(&super::packed_rows_sql(
+            self.backend,
             "SELECT pa.id, pa.created_at, pa.deactivated_at, pa.cohort, pa.focus, \
                     CAST(CASE WHEN EXISTS (SELECT 1 FROM reports r WHERE r.participant_id = pa.id AND r.first_answered_at < $3) \
                          THEN 1 ELSE 0 END AS BIGINT) AS reported \
-             FROM participants pa WHERE pa.org_id = $1 AND pa.program_id = $2 ORDER BY pa.id",
-        )
+             FROM participants pa WHERE pa.org_id = $1 AND pa.program_id = $2",
+            &["id", "created_at", "deactivated_at", "cohort", "focus", "reported"],
+        ))
         .bind(org.0)
         .bind(program_id)
         .bind(end)
-        .fetch_all(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
+        let mut rows: Vec<ParticipantRow> = super::unpack_rows(&packed)?;
+        rows.sort_unstable_by_key(|r| r.0);
         // Each participant's sessions as planned for them (own date, else
         // cohort's, else program's), and the numbers they completed by Sunday.
         let own = self.program_own_dates(org, program_id).await?;
@@ -189,11 +203,7 @@ impl Store {
         .into_iter()
         .collect();
         let mut participants = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: i64 = col(row, "id")?;
-            let created: i64 = col(row, "created_at")?;
-            let left: Option<i64> = col(row, "deactivated_at")?;
-            let cohort: Option<String> = col(row, "cohort")?;
+        for (id, created, left, cohort, focus, reported) in rows {
             let done = completed.get(&id).map_or(&[][..], Vec::as_slice);
             let plan = spec.planned_for(
                 cohort.as_deref(),
@@ -214,7 +224,7 @@ impl Store {
             participants.push(ParticipantWeek {
                 id,
                 enrolled: created < end && left.is_none_or(|l| l >= end),
-                started: !done.is_empty() || col::<i64>(row, "reported")? != 0,
+                started: !done.is_empty() || reported != 0,
                 sessions_due: due,
                 sessions_completed: done_due,
                 sessions_missing: due - done_due + undated,
@@ -236,7 +246,7 @@ impl Store {
                 comparison: comparison_cohort.is_some() && cohort.as_deref() == comparison_cohort,
                 groups: Groups {
                     cohort,
-                    theme: col(row, "focus")?,
+                    theme: focus,
                 },
             });
         }

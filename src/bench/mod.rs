@@ -149,13 +149,10 @@ pub(super) async fn fresh_database(
     let url = match postgres {
         None => {
             // A repeated run starts from an empty file too.
-            let file = dir.join(format!("{name}.db"));
             for suffix in ["", "-wal", "-shm"] {
-                let mut path = file.clone().into_os_string();
-                path.push(suffix);
-                let _ = std::fs::remove_file(path);
+                let _ = std::fs::remove_file(dir.join(format!("{name}.db{suffix}")));
             }
-            format!("sqlite://{}", file.display())
+            format!("sqlite://{}", dir.join(format!("{name}.db")).display())
         }
         Some(base) => {
             let schema = format!("bench_{name}_{}", std::process::id());
